@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * atomic_t, atomic_long_t and bit operations with the kernel's names and
+ * ordering: plain read/set are relaxed, value-returning RMWs are fully
+ * ordered, void RMWs are relaxed.
+ */
+#ifndef NOPIN_BASE_ATOMIC_H
+#define NOPIN_BASE_ATOMIC_H
+
+#include <stdbool.h>
+
+#include "base/compiler.h"
+
+typedef struct {
+	int counter;
+} atomic_t;
+
+typedef struct {
+	long counter;
+} atomic_long_t;
+
+#define ATOMIC_INIT(i)                                                                             \
+	{                                                                                          \
+		(i)                                                                                \
+	}
+
+#define __ATOMIC_OPS(pfx, T, t)                                                                    \
+	static inline T pfx##_read(const t *v)                                                     \
+	{                                                                                          \
+		return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);                             \
+	}                                                                                          \
+	static inline void pfx##_set(t *v, T i)                                                    \
+	{                                                                                          \
+		__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);                                \
+	}                                                                                          \
+	static inline void pfx##_add(T i, t *v)                                                    \
+	{                                                                                          \
+		__atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);                              \
+	}                                                                                          \
+	static inline void pfx##_sub(T i, t *v)                                                    \
+	{                                                                                          \
+		__atomic_fetch_sub(&v->counter, i, __ATOMIC_RELAXED);                              \
+	}                                                                                          \
+	static inline void pfx##_inc(t *v)                                                         \
+	{                                                                                          \
+		pfx##_add(1, v);                                                                   \
+	}                                                                                          \
+	static inline void pfx##_dec(t *v)                                                         \
+	{                                                                                          \
+		pfx##_sub(1, v);                                                                   \
+	}                                                                                          \
+	static inline T pfx##_add_return(T i, t *v)                                                \
+	{                                                                                          \
+		return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);                       \
+	}                                                                                          \
+	static inline T pfx##_sub_return(T i, t *v)                                                \
+	{                                                                                          \
+		return __atomic_sub_fetch(&v->counter, i, __ATOMIC_SEQ_CST);                       \
+	}                                                                                          \
+	static inline T pfx##_inc_return(t *v)                                                     \
+	{                                                                                          \
+		return pfx##_add_return(1, v);                                                     \
+	}                                                                                          \
+	static inline T pfx##_dec_return(t *v)                                                     \
+	{                                                                                          \
+		return pfx##_sub_return(1, v);                                                     \
+	}                                                                                          \
+	static inline bool pfx##_dec_and_test(t *v)                                                \
+	{                                                                                          \
+		return pfx##_sub_return(1, v) == 0;                                                \
+	}                                                                                          \
+	static inline bool pfx##_inc_and_test(t *v)                                                \
+	{                                                                                          \
+		return pfx##_add_return(1, v) == 0;                                                \
+	}                                                                                          \
+	static inline T pfx##_xchg(t *v, T i)                                                      \
+	{                                                                                          \
+		return __atomic_exchange_n(&v->counter, i, __ATOMIC_SEQ_CST);                      \
+	}                                                                                          \
+	/* Returns the old value, as the kernel's atomic_cmpxchg(). */                             \
+	static inline T pfx##_cmpxchg(t *v, T old, T new)                                          \
+	{                                                                                          \
+		__atomic_compare_exchange_n(&v->counter, &old, new, false, __ATOMIC_SEQ_CST,       \
+					    __ATOMIC_SEQ_CST);                                     \
+		return old;                                                                        \
+	}                                                                                          \
+	/* Add @a unless the value is @u; true if it added. */                                     \
+	static inline bool pfx##_add_unless(t *v, T a, T u)                                        \
+	{                                                                                          \
+		T c = pfx##_read(v);                                                               \
+		do {                                                                               \
+			if (c == u)                                                                \
+				return false;                                                      \
+		} while (!__atomic_compare_exchange_n(&v->counter, &c, c + a, true,                \
+						      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));        \
+		return true;                                                                       \
+	}                                                                                          \
+	static inline bool pfx##_inc_not_zero(t *v)                                                \
+	{                                                                                          \
+		return pfx##_add_unless(v, 1, 0);                                                  \
+	}
+
+__ATOMIC_OPS(atomic, int, atomic_t)
+__ATOMIC_OPS(atomic_long, long, atomic_long_t)
+#undef __ATOMIC_OPS
+
+#define BITS_PER_LONG 64
+#define BIT(n) (1UL << (n))
+#define BIT_WORD(nr) ((nr) / BITS_PER_LONG)
+#define BIT_MASK(nr) (1UL << ((nr) % BITS_PER_LONG))
+
+/* Atomic bit operations on an unsigned long array (set_bit and friends). */
+static inline void set_bit(long nr, unsigned long *addr)
+{
+	__atomic_fetch_or(addr + BIT_WORD(nr), BIT_MASK(nr), __ATOMIC_RELAXED);
+}
+
+static inline void clear_bit(long nr, unsigned long *addr)
+{
+	__atomic_fetch_and(addr + BIT_WORD(nr), ~BIT_MASK(nr), __ATOMIC_RELAXED);
+}
+
+static inline bool test_bit(long nr, const unsigned long *addr)
+{
+	return __atomic_load_n(addr + BIT_WORD(nr), __ATOMIC_RELAXED) & BIT_MASK(nr);
+}
+
+static inline bool test_and_set_bit(long nr, unsigned long *addr)
+{
+	return __atomic_fetch_or(addr + BIT_WORD(nr), BIT_MASK(nr), __ATOMIC_SEQ_CST) &
+	       BIT_MASK(nr);
+}
+
+static inline bool test_and_clear_bit(long nr, unsigned long *addr)
+{
+	return __atomic_fetch_and(addr + BIT_WORD(nr), ~BIT_MASK(nr), __ATOMIC_SEQ_CST) &
+	       BIT_MASK(nr);
+}
+
+/* Lock-acquire/-release flavours for bit locks (PG_locked). */
+static inline bool test_and_set_bit_lock(long nr, unsigned long *addr)
+{
+	return __atomic_fetch_or(addr + BIT_WORD(nr), BIT_MASK(nr), __ATOMIC_ACQUIRE) &
+	       BIT_MASK(nr);
+}
+
+static inline void clear_bit_unlock(long nr, unsigned long *addr)
+{
+	__atomic_fetch_and(addr + BIT_WORD(nr), ~BIT_MASK(nr), __ATOMIC_RELEASE);
+}
+
+/* Non-atomic variants, for words only the caller can reach. */
+static inline void __set_bit(long nr, unsigned long *addr)
+{
+	addr[BIT_WORD(nr)] |= BIT_MASK(nr);
+}
+
+static inline void __clear_bit(long nr, unsigned long *addr)
+{
+	addr[BIT_WORD(nr)] &= ~BIT_MASK(nr);
+}
+
+#endif

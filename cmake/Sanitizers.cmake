@@ -1,0 +1,12 @@
+# -DNOPIN_SANITIZE=address builds with ASan+UBSan, =thread with TSan.
+if(NOPIN_SANITIZE STREQUAL "address")
+	add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
+	add_link_options(-fsanitize=address,undefined)
+	add_compile_definitions(NOPIN_ASAN=1)
+elseif(NOPIN_SANITIZE STREQUAL "thread")
+	add_compile_options(-fsanitize=thread)
+	add_link_options(-fsanitize=thread)
+	add_compile_definitions(NOPIN_TSAN=1)
+elseif(NOT NOPIN_SANITIZE STREQUAL "")
+	message(FATAL_ERROR "NOPIN_SANITIZE must be '', 'address' or 'thread', not '${NOPIN_SANITIZE}'")
+endif()
