@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the files of mm/ call of each other; not for other folders.
+ * [file] names who implements each piece.
+ *
+ * Page-table entries, swap and migration entries, and the walkers live in
+ * mm/pgtable.h [mm/pgtable.c]: pte_t and the x86-64 bits (_PAGE_PRESENT,
+ * _PAGE_RW, _PAGE_USER, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_NX), pte_pfn(),
+ * pfn_pte(), pte_mkwrite()/pte_wrprotect()/pte_mkold()/pte_mkclean(),
+ * pte_none(), pte_present(), swp_entry_t with swp_entry()/swp_type()/
+ * swp_offset()/pte_to_swp_entry()/swp_entry_to_pte(), migration entries
+ * (make_migration_entry(), is_migration_entry()), and
+ *   pte_t *pte_offset_map_lock(mm, addr, spinlock_t **ptlp)  (NULL if no table)
+ *   pte_t *get_locked_pte(mm, addr, spinlock_t **ptlp)       (allocates tables)
+ *   void pte_unmap_unlock(pte_t *pte, spinlock_t *ptl)
+ * Each PTE page has its own spinlock (the split PTE lock, allocated when the
+ * table is and reached through the table's struct page); upper levels are
+ * under mm->page_table_lock.
+ */
+#ifndef NOPIN_MM_INTERNAL_H
+#define NOPIN_MM_INTERNAL_H
+
+#include "mm/mm.h"
+#include "mm/mmu_notifier.h"
+#include "mm/pgtable.h"
+
+/* ---- the TLB gather [mm/mmu_gather.c] ----
+ *
+ * Pages and page-table pages unmapped by a zap are not freed at once: they
+ * are gathered and freed by tlb_finish_mmu(), after the (model's) TLB flush.
+ * The zap itself, between tlb_start_zap() and tlb_end_zap(), is an atomic
+ * section (preempt_disable), so it must open after
+ * mmu_notifier_invalidate_range_start() has returned (DESIGN.md rule 6).
+ */
+struct mmu_gather {
+	struct mm_struct *mm;
+	bool fullmm; /* exit_mmap: the whole address space goes */
+	unsigned long start, end;
+	struct page **pages; /* gathered data pages (a reference each) */
+	unsigned int nr_pages, max_pages;
+	struct list_head tables; /* gathered page-table pages, on page->lru */
+	bool in_zap;
+};
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
+void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm_struct *mm);
+void tlb_start_zap(struct mmu_gather *tlb); /* opens the atomic section */
+void tlb_end_zap(struct mmu_gather *tlb);
+void tlb_remove_page(struct mmu_gather *tlb, struct page *page); /* may flush a full batch */
+void tlb_remove_table(struct mmu_gather *tlb, struct page *table);
+void tlb_finish_mmu(struct mmu_gather *tlb); /* frees what was gathered */
+
+/* ---- unmapping, copying, protecting page ranges [mm/memory.c] ---- */
+
+/*
+ * Zap [start, end) of every VMA from @vma on, bracketed by one
+ * invalidate_range_start/end (MMU_NOTIFY_UNMAP); pages go to @tlb.
+ */
+void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start,
+		unsigned long end);
+/* MADV_DONTNEED and truncation: zap within one VMA (MMU_NOTIFY_CLEAR). */
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
+			   unsigned long size);
+/*
+ * Unlink every VMA from @vma up to @ceiling from rmap (unlink_anon_vmas,
+ * unlink_file_vma) and only then free their page tables into @tlb, keeping
+ * the tables that [floor, ceiling) shares with neighbours (DESIGN.md rule 5).
+ */
+void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long floor,
+		   unsigned long ceiling);
+/* fork: copy @src's PTEs into @dst, write-protecting private ones in both. */
+int copy_page_range(struct vm_area_struct *dst, struct vm_area_struct *src);
+/* mprotect: apply vma->vm_flags (already updated) to [start, end)'s PTEs. */
+long change_protection(struct vm_area_struct *vma, unsigned long start, unsigned long end);
+/* mremap: move the PTEs of [old_addr, old_addr + len) to new_addr. */
+unsigned long move_page_tables(struct vm_area_struct *vma, unsigned long old_addr,
+			       struct vm_area_struct *new_vma, unsigned long new_addr,
+			       unsigned long len);
+/* Fault in every page of [start, end) (MAP_POPULATE, mlock). [mm/gup.c] */
+long populate_vma_page_range(struct vm_area_struct *vma, unsigned long start,
+			     unsigned long end);
+
+/* A PTE-level walk under each table's PTE lock [mm/pagewalk.c]. */
+struct mm_walk;
+struct mm_walk_ops {
+	/* Called with the PTE lock held (atomic section) for each present or swap PTE. */
+	int (*pte_entry)(pte_t *pte, unsigned long addr, struct mm_walk *walk);
+};
+struct mm_walk {
+	const struct mm_walk_ops *ops;
+	struct mm_struct *mm;
+	struct vm_area_struct *vma;
+	spinlock_t *ptl; /* the PTE lock held around pte_entry */
+	void *private;
+};
+int walk_page_range(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+		    const struct mm_walk_ops *ops, void *private);
+
+/* ---- VMA plumbing [mm/mmap.c] ---- */
+void vma_link(struct mm_struct *mm, struct vm_area_struct *vma); /* tree + rmap + file */
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
+void vm_area_free(struct vm_area_struct *vma);
+
+/* ---- mlock state of pages [mm/mlock.c] ---- */
+void mlock_new_page(struct page *page); /* fault in a VM_LOCKED VMA */
+void mlock_page(struct page *page);
+void munlock_page(struct page *page);
+
+/* ---- rmap [mm/rmap.c] ---- */
+int anon_vma_prepare(struct vm_area_struct *vma);
+int anon_vma_clone(struct vm_area_struct *dst, struct vm_area_struct *src);
+int anon_vma_fork(struct vm_area_struct *vma, struct vm_area_struct *pvma);
+void unlink_anon_vmas(struct vm_area_struct *vma);
+void anon_vma_lock_write(struct anon_vma *anon_vma); /* the root's rwsem */
+void anon_vma_unlock_write(struct anon_vma *anon_vma);
+void anon_vma_lock_read(struct anon_vma *anon_vma);
+void anon_vma_unlock_read(struct anon_vma *anon_vma);
+void put_anon_vma(struct anon_vma *anon_vma);
+
+/* A fresh anon page, mapped only here: this VMA's own anon_vma, exclusive. */
+void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			    unsigned long address);
+/*
+ * An anon page gaining a mapping (fork, swap-in, migration).  A page that is
+ * not exclusive records the oldest anon_vma, the root (DESIGN.md rule 7), so
+ * an rmap walk from it reaches every process of the fork tree.
+ */
+void page_add_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address,
+			bool exclusive);
+void page_add_file_rmap(struct page *page, struct vm_area_struct *vma);
+void page_remove_rmap(struct page *page, struct vm_area_struct *vma);
+/* fork: one more mapping of a page the parent maps (no anon_vma change). */
+void page_dup_file_rmap(struct page *page);
+int page_try_dup_anon_rmap(struct page *page, struct vm_area_struct *src_vma);
+
+/* i_mmap of a file-backed VMA, under mapping->i_mmap_rwsem [mm/rmap.c] */
+void i_mmap_lock_write(struct address_space *mapping);
+void i_mmap_unlock_write(struct address_space *mapping);
+void i_mmap_lock_read(struct address_space *mapping);
+void i_mmap_unlock_read(struct address_space *mapping);
+void vma_link_file(struct vm_area_struct *vma);
+void unlink_file_vma(struct vm_area_struct *vma);
+
+/* ---- the page cache [mm/filemap.c] ---- */
+struct page *find_get_page(struct address_space *mapping, unsigned long index);
+/*
+ * The page at @index, read from the file (or zero-filled for shmem) if not
+ * cached; with a reference, uptodate, unlocked.  NULL past i_size (SIGBUS),
+ * ERR_PTR(-ENOMEM/-EIO).
+ */
+struct page *filemap_get_page(struct address_space *mapping, unsigned long index);
+void delete_from_page_cache(struct page *page); /* page locked, unmapped */
+bool set_page_dirty(struct page *page);
+int write_one_page(struct page *page); /* page locked; writes and cleans it */
+
+#endif
