@@ -17,7 +17,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"pool-stress", cmd_pool_stress, "allocate and free frames from threads, with the sanitizer"},
+	{ "pool-stress", cmd_pool_stress,
+	  "allocate and free frames from threads, with the sanitizer" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Option parsing helpers for the nopin commands. */
+#ifndef NOPIN_VMM_UTIL_H
+#define NOPIN_VMM_UTIL_H
+
+#include <stddef.h>
+
+/*
+ * Parse a byte count: decimal digits with an optional K, M or G suffix
+ * (binary: 1K = 1024), upper or lower case, optionally followed by "B" or
+ * "iB" ("64M", "256MiB", "4096").  Returns 0 and sets *@bytes, or -EINVAL
+ * for anything else, zero included, and -ERANGE if it overflows.
+ */
+int parse_size(const char *str, size_t *bytes);
+
+/* Parse a positive decimal count that fits an unsigned long; 0 or -EINVAL/-ERANGE. */
+int parse_count(const char *str, unsigned long *count);
+
+#endif
