@@ -58,8 +58,7 @@ void tlb_finish_mmu(struct mmu_gather *tlb); /* frees what was gathered */
 void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start,
 		unsigned long end);
 /* MADV_DONTNEED and truncation: zap within one VMA (MMU_NOTIFY_CLEAR). */
-void zap_page_range_single(struct vm_area_struct *vma, unsigned long address,
-			   unsigned long size);
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size);
 /*
  * Unlink every VMA from @vma up to @ceiling from rmap (unlink_anon_vmas,
  * unlink_file_vma) and only then free their page tables into @tlb, keeping
@@ -71,13 +70,12 @@ void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned 
 int copy_page_range(struct vm_area_struct *dst, struct vm_area_struct *src);
 /* mprotect: apply vma->vm_flags (already updated) to [start, end)'s PTEs. */
 long change_protection(struct vm_area_struct *vma, unsigned long start, unsigned long end);
-/* mremap: move the PTEs of [old_addr, old_addr + len) to new_addr. */
+/* mremap: move the PTEs of [old_addr, old_addr + len) to new_addr. [mm/mremap.c] */
 unsigned long move_page_tables(struct vm_area_struct *vma, unsigned long old_addr,
 			       struct vm_area_struct *new_vma, unsigned long new_addr,
 			       unsigned long len);
 /* Fault in every page of [start, end) (MAP_POPULATE, mlock). [mm/gup.c] */
-long populate_vma_page_range(struct vm_area_struct *vma, unsigned long start,
-			     unsigned long end);
+long populate_vma_page_range(struct vm_area_struct *vma, unsigned long start, unsigned long end);
 
 /* A PTE-level walk under each table's PTE lock [mm/pagewalk.c]. */
 struct mm_walk;
@@ -100,11 +98,47 @@ void vma_link(struct mm_struct *mm, struct vm_area_struct *vma); /* tree + rmap 
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
 void vm_area_free(struct vm_area_struct *vma);
+/* PROT_* as VM_READ/VM_WRITE/VM_EXEC (the kernel's mman.h). */
+static inline unsigned long calc_vm_prot_bits(unsigned long prot)
+{
+	return ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
+	       ((prot & PROT_EXEC) ? VM_EXEC : 0);
+}
+/* total_vm, and locked_vm for VM_LOCKED @flags, by @npages (mmap_lock held for write). */
+void vm_stat_account(struct mm_struct *mm, unsigned long flags, long npages);
+/*
+ * Give [start, end) of @vma the flags @new_flags: split where needed, set,
+ * merge with neighbours that now match.  Returns the VMA now covering
+ * [start, end) or ERR_PTR(-ENOMEM).  mprotect, mlock and madvise apply what
+ * the flags mean to the PTEs afterwards.
+ */
+struct vm_area_struct *vma_modify_flags(struct vm_area_struct *vma, unsigned long start,
+					unsigned long end, unsigned long new_flags);
+/* Merge @vma with matching neighbours; returns the VMA covering it after. */
+struct vm_area_struct *vma_merge_neighbours(struct vm_area_struct *vma);
+/* mremap in place: grow @vma by @delta bytes into free space above it. */
+struct vm_area_struct *vma_merge_extend(struct vm_area_struct *vma, unsigned long delta);
+/* mremap move: a linked VMA like @vma at [addr, addr + len) from @pgoff; NULL on -ENOMEM. */
+struct vm_area_struct *copy_vma(struct vm_area_struct *vma, unsigned long addr, unsigned long len,
+				unsigned long pgoff);
+/* Free address space for @len bytes (MAP_FIXED: check @addr); an address or -errno. */
+unsigned long get_unmapped_area(struct mm_struct *mm, unsigned long addr, unsigned long len,
+				unsigned long pgoff, unsigned long flags);
 
 /* ---- mlock state of pages [mm/mlock.c] ---- */
 void mlock_new_page(struct page *page); /* fault in a VM_LOCKED VMA */
 void mlock_page(struct page *page);
 void munlock_page(struct page *page);
+/*
+ * Fault in [start, start + len) VMA by VMA, taking mmap_lock for read (the
+ * kernel's __mm_populate, in its gup.c): mmap's MAP_POPULATE/MAP_LOCKED
+ * (ignore_errors) and mlock.  0 or -errno.
+ */
+int __mm_populate(struct mm_struct *mm, unsigned long start, unsigned long len, int ignore_errors);
+static inline void mm_populate(struct mm_struct *mm, unsigned long addr, unsigned long len)
+{
+	(void)__mm_populate(mm, addr, len, 1);
+}
 
 /* ---- rmap [mm/rmap.c] ---- */
 int anon_vma_prepare(struct vm_area_struct *vma);
@@ -118,8 +152,7 @@ void anon_vma_unlock_read(struct anon_vma *anon_vma);
 void put_anon_vma(struct anon_vma *anon_vma);
 
 /* A fresh anon page, mapped only here: this VMA's own anon_vma, exclusive. */
-void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma,
-			    unsigned long address);
+void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address);
 /*
  * An anon page gaining a mapping (fork, swap-in, migration).  A page that is
  * not exclusive records the oldest anon_vma, the root (DESIGN.md rule 7), so
@@ -141,6 +174,58 @@ void i_mmap_unlock_read(struct address_space *mapping);
 void vma_link_file(struct vm_area_struct *vma);
 void unlink_file_vma(struct vm_area_struct *vma);
 
+/* A reference that keeps an anon_vma (not its pages' rmap) alive. */
+static inline void get_anon_vma(struct anon_vma *anon_vma)
+{
+	atomic_inc(&anon_vma->refcount);
+}
+
+/*
+ * Walking the reverse map of one page [mm/rmap.c].
+ *
+ * rmap_walk() visits every VMA that may map @page (locked by the caller):
+ * through the anon_vma the page records, under its root's rwsem (read), or
+ * through its file's i_mmap, under i_mmap_rwsem (read).  For each VMA that
+ * covers the page's index and that ->invalid_vma does not reject, it calls
+ * ->rmap_one with the address the page has there; ->rmap_one returning
+ * false, or ->done returning true, ends the walk.  ->rmap_one finds the PTE
+ * itself, with page_vma_mapped_pte(), under the PTE lock.
+ */
+struct rmap_walk_control {
+	void *arg;
+	bool try_lock;	/* do not sleep on the rmap lock: set ->contended instead */
+	bool contended; /* out: try_lock failed */
+	bool (*rmap_one)(struct page *page, struct vm_area_struct *vma, unsigned long address,
+			 void *arg);
+	int (*done)(struct page *page);
+	/* Lock the anon_vma another way (page_lock_anon_vma_read for an unlocked page). */
+	struct anon_vma *(*anon_lock)(struct page *page, struct rmap_walk_control *rwc);
+	bool (*invalid_vma)(struct vm_area_struct *vma, void *arg);
+};
+void rmap_walk(struct page *page, struct rmap_walk_control *rwc);
+/* The same with the anon_vma (root) or i_mmap_rwsem already held. */
+void rmap_walk_locked(struct page *page, struct rmap_walk_control *rwc);
+/*
+ * Lock (read) the anon_vma of an anon page that may be neither locked nor
+ * referenced: NULL if it is no longer mapped.  Unlock with
+ * anon_vma_unlock_read().
+ */
+struct anon_vma *page_lock_anon_vma_read(struct page *page, struct rmap_walk_control *rwc);
+/* Where @page's index falls in @vma, or -EFAULT if outside it. */
+unsigned long vma_address(struct page *page, struct vm_area_struct *vma);
+/*
+ * The present PTE mapping @page at @address in @vma, PTE lock held (release
+ * with pte_unmap_unlock()), or NULL if it does not map it there.
+ */
+pte_t *page_vma_mapped_pte(struct page *page, struct vm_area_struct *vma, unsigned long address,
+			   spinlock_t **ptlp);
+/*
+ * Write-protect and clean every shared PTE of a locked page-cache page,
+ * each under invalidate_range_start/end (MMU_NOTIFY_PROTECTION_PAGE).
+ * Returns how many PTEs were writable or dirty.
+ */
+int page_mkclean(struct page *page);
+
 /* ---- the page cache [mm/filemap.c] ---- */
 struct page *find_get_page(struct address_space *mapping, unsigned long index);
 /*
@@ -151,6 +236,45 @@ struct page *find_get_page(struct address_space *mapping, unsigned long index);
 struct page *filemap_get_page(struct address_space *mapping, unsigned long index);
 void delete_from_page_cache(struct page *page); /* page locked, unmapped */
 bool set_page_dirty(struct page *page);
-int write_one_page(struct page *page); /* page locked; writes and cleans it */
+/*
+ * Page locked (and still locked on return, unlike the kernel's, which
+ * unlocked it): write a dirty page-cache page to its file and clean it,
+ * write-protecting its shared PTEs first (page_mkclean), so later writes
+ * fault and dirty it again.  0, or -EIO (the page stays dirty).
+ */
+int write_one_page(struct page *page);
+/* i_size, read without a lock (vfs_truncate() may change it). */
+static inline loff_t i_size_read(const struct address_space *mapping)
+{
+	return READ_ONCE(mapping->i_size);
+}
+
+/* ---- page-table helpers of the fault and zap paths [mm/memory.c] ---- */
+
+/*
+ * A GUP read pin (FOLL_PIN without FOLL_WRITE) of an anon page that is not
+ * exclusive: the fault copies it (or claims it, if nobody else maps it) and
+ * maps the result read-only, so the pin and the process see one page.
+ */
+#define FAULT_FLAG_UNSHARE 0x400
+
+/*
+ * The page a present PTE maps, or NULL (reported) if the PTE points outside
+ * the pool.  A PTE mapping a frame that is not data (freed, or reused as a
+ * table) is a sanitizer report, and NULL too.  PTE lock held.
+ */
+struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_t pte);
+
+/* Which RSS counter a mapped page counts in. */
+static inline int mm_counter_file(struct page *page)
+{
+	struct address_space *mapping = page_mapping(page);
+
+	return mapping && test_bit(AS_SHMEM, &mapping->flags) ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
+static inline int mm_counter(struct page *page)
+{
+	return PageAnon(page) ? MM_ANONPAGES : mm_counter_file(page);
+}
 
 #endif

@@ -73,8 +73,17 @@ struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
 struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
 struct vm_area_struct *vma_next(struct vm_area_struct *vma);
 struct vm_area_struct *vma_prev(struct vm_area_struct *vma);
+/* The first VMA overlapping [start, end), or NULL. */
+struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, unsigned long start,
+					     unsigned long end);
+/* find_vma(), and the VMA before it in *pprev (the last VMA when it returns NULL). */
+struct vm_area_struct *find_vma_prev(struct mm_struct *mm, unsigned long addr,
+				     struct vm_area_struct **pprev);
+/* The kernel's vm.max_map_count: a split or mmap past it fails with -ENOMEM. */
+#define DEFAULT_MAX_MAP_COUNT 65530
+extern int sysctl_max_map_count;
 #define for_each_vma(mm, vma) for (vma = find_vma(mm, 0); vma; vma = vma_next(vma))
-#define for_each_vma_range(mm, vma, start, end)                                                 \
+#define for_each_vma_range(mm, vma, start, end)                                                    \
 	for (vma = find_vma(mm, start); vma && vma->vm_start < (end); vma = vma_next(vma))
 
 static inline bool vma_is_anonymous(const struct vm_area_struct *vma)
@@ -123,7 +132,7 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int behavi
 /* [mm/mremap.c]  flags: MREMAP_MAYMOVE [| MREMAP_FIXED] */
 unsigned long do_mremap(struct mm_struct *mm, unsigned long addr, unsigned long old_len,
 			unsigned long new_len, unsigned long flags, unsigned long new_addr);
-/* [mm/fork.c]  A copy of @oldmm as fork() makes it (COW for private memory). */
+/* [mm/fork.c]  A copy of @oldmm as fork() makes it (COW for private memory); NULL on -ENOMEM. */
 struct mm_struct *dup_mm(struct mm_struct *oldmm, const char *owner);
 
 /* ---- faults and host access [mm/memory.c, mm/gup.c] ---- */
@@ -140,8 +149,7 @@ typedef unsigned int vm_fault_t;
 #define FAULT_FLAG_REMOTE 0x80 /* not the mm's own "CPU": GUP, access_remote_vm */
 
 /* Resolve one fault at @address in @vma (mmap_lock held for read). [mm/memory.c] */
-vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
-			   unsigned int flags);
+vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags);
 static inline int vm_fault_to_errno(vm_fault_t f)
 {
 	if (f & VM_FAULT_OOM)
@@ -153,10 +161,10 @@ static inline int vm_fault_to_errno(vm_fault_t f)
 
 /* gup_flags [mm/gup.c] */
 #define FOLL_WRITE 0x01
-#define FOLL_GET 0x04	   /* a short reference: the caller drops it with put_page() */
-#define FOLL_FORCE 0x10	   /* access_remote_vm of a non-writable private mapping */
-#define FOLL_NOFAULT 0x80  /* do not fault in: lookup only */
-#define FOLL_PIN 0x40000   /* a pin: page_maybe_dma_pinned(); unpin_user_page() */
+#define FOLL_GET 0x04	  /* a short reference: the caller drops it with put_page() */
+#define FOLL_FORCE 0x10	  /* access_remote_vm of a non-writable private mapping */
+#define FOLL_NOFAULT 0x80 /* do not fault in: lookup only */
+#define FOLL_PIN 0x40000  /* a pin: page_maybe_dma_pinned(); unpin_user_page() */
 #define FOLL_LONGTERM 0x10000
 
 /*
@@ -178,8 +186,8 @@ void unpin_user_pages(struct page **pages, unsigned long n);
  * mapping is installed (or abandoned); the notifier, not the reference, keeps
  * the mapping valid after that.
  */
-int get_user_page_ref(struct mm_struct *mm, unsigned long addr, bool write,
-		      struct page **pagep, bool *writable);
+int get_user_page_ref(struct mm_struct *mm, unsigned long addr, bool write, struct page **pagep,
+		      bool *writable);
 
 /*
  * Read or write @len bytes at @addr of @mm through its page tables, faulting

@@ -4,14 +4,18 @@
  * anon_vma and its chains, file and address_space.  Fields keep the kernel's
  * names; where the model departs from the kernel, a comment says so.
  *
- * Lock order (DESIGN.md, the header of the kernel's mm/rmap.c):
+ * Lock order, outermost first, as the header of the kernel's mm/rmap.c has it:
  *   mmap_lock
  *     mm_all_locks_mutex            (only inside mm_take_all_locks)
- *       mapping->i_mmap_rwsem
- *         anon_vma->root->rwsem
- *           page lock
+ *       page lock                   (reclaim, truncation and migration lock the
+ *                                    page, then walk its rmap)
+ *         mapping->i_mmap_rwsem
+ *           anon_vma->root->rwsem
  *             mm->page_table_lock, then a PTE page's split lock
- *               the secondary MMU's mmu_lock (notifier callbacks)
+ *               the secondary MMU's mmu_lock (clear_flush_young runs under
+ *                                             the PTE lock)
+ * DESIGN.md lists the page lock below the rmap locks; the kernel, and this
+ * model, take it above them.
  */
 #ifndef NOPIN_MM_MM_TYPES_H
 #define NOPIN_MM_MM_TYPES_H
@@ -33,9 +37,7 @@ struct frame_pool;
 struct mmu_notifier_subscriptions;
 struct swap_info_struct;
 
-#define PAGE_SHIFT 12
-#define PAGE_SIZE (1UL << PAGE_SHIFT)
-#define PAGE_MASK (~(PAGE_SIZE - 1))
+/* PAGE_SHIFT, PAGE_SIZE and PAGE_MASK come from mm/page.h. */
 #define PAGE_ALIGN(x) ALIGN((unsigned long)(x), PAGE_SIZE)
 #define offset_in_page(p) ((unsigned long)(p) & ~PAGE_MASK)
 
@@ -103,7 +105,14 @@ struct file {
 struct anon_vma {
 	struct anon_vma *root;
 	struct rw_semaphore rwsem; /* meaningful in the root only */
-	atomic_t refcount;	   /* VMAs' chains and the pages' rmap hold it */
+	/*
+	 * Held by the anon_vma's creator until unlink_anon_vmas(), by each
+	 * child on its root, and briefly by get_anon_vma() users (migration).
+	 * Pages hold none: page->mapping may name an anon_vma that has gone
+	 * back to the free list and been reused, which lockless readers check
+	 * (see page_get_anon_vma()).
+	 */
+	atomic_t refcount;
 	unsigned long num_children;
 	unsigned long num_active_vmas;
 	struct anon_vma *parent;
@@ -137,13 +146,7 @@ struct vm_area_struct {
 	struct interval_tree_node vm_rb;
 };
 
-enum {
-	MM_FILEPAGES,
-	MM_ANONPAGES,
-	MM_SWAPENTS,
-	MM_SHMEMPAGES,
-	NR_MM_COUNTERS
-};
+enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES, NR_MM_COUNTERS };
 
 /* mm->flags bits */
 #define MMF_OOM_SKIP 0

@@ -1,0 +1,932 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Faults and the page-range operations on PTEs (the kernel's mm/memory.c):
+ * handle_mm_fault() for anonymous, file and write-protect faults; the zap
+ * of munmap, MADV_DONTNEED and exit; free_pgtables(); fork's
+ * copy_page_range(); mprotect's change_protection().
+ *
+ * Every path here that removes or weakens a PTE a secondary MMU may have
+ * copied announces the range first with mmu_notifier_invalidate_range_start()
+ * (DESIGN.md rule 1) and frees pages only after it returned, through the
+ * TLB gather or after invalidate_range_end:
+ *
+ *	path			event			pages freed
+ *	unmap_vmas		MMU_NOTIFY_UNMAP	tlb_finish_mmu()
+ *	zap_page_range_single	MMU_NOTIFY_CLEAR	tlb_finish_mmu()
+ *	wp_page_copy (COW)	MMU_NOTIFY_CLEAR	after range_end
+ *	copy_page_range (fork)	MMU_NOTIFY_PROTECTION_PAGE (parent write-protected)
+ *	change_protection	MMU_NOTIFY_PROTECTION_VMA
+ *
+ * The start is always called with no spinlock held and outside the zap's
+ * atomic section (rule 6); the PTE lock is taken after it.
+ */
+#include <string.h>
+
+#include "base/bug.h"
+#include "base/report.h"
+#include "base/sched_point.h"
+#include "mm/internal.h"
+
+/* Not an error: the fault found the PTE already fixed by someone else. */
+#define VM_FAULT_NOPAGE 0x0100
+
+/*
+ * What one fault is about (the kernel's struct vm_fault).  @pte and @ptl
+ * are set while the PTE lock is held; @orig_pte is the value the decision
+ * was made on, rechecked under the lock before anything is changed.
+ */
+struct vm_fault {
+	struct vm_area_struct *vma;
+	unsigned long address; /* page-aligned */
+	unsigned int flags;    /* FAULT_FLAG_* */
+	unsigned long pgoff;   /* in the file, or the anon linear index */
+	pmd_t *pmd;
+	pte_t *pte;
+	pte_t orig_pte;
+	spinlock_t *ptl;
+	struct page *page;     /* the file page being mapped, locked, with a reference */
+	struct page *cow_page; /* a private copy of it, for a write to a private mapping */
+};
+
+/* ---- small helpers ---- */
+
+static void print_bad_pte(struct vm_area_struct *vma, unsigned long addr, pte_t pte,
+			  const char *why)
+{
+	report_start(REPORT_WARN, "BUG: Bad page map: %s", why);
+	report_printf("  mm %s, addr %#lx, pte %#lx, vma [%#lx, %#lx) flags %#lx\n",
+		      vma->vm_mm->owner, addr, pte_val(pte), vma->vm_start, vma->vm_end,
+		      vma->vm_flags);
+	dump_stack();
+	report_end();
+}
+
+/*
+ * A live PTE to a frame that is no longer data (freed, or reused as a
+ * table) means the free broke rule 1: reported by the frame sanitizer.
+ */
+static bool pte_frame_is_data(struct frame_pool *pool, struct page *page, unsigned long addr)
+{
+	struct frame_stamp stamp = { page_to_pfn(page), READ_ONCE(page->gen), FRAME_DATA };
+	struct frame_access acc = {
+		.addr = addr,
+		.size = PAGE_SIZE,
+		.who = "host page-table walk",
+	};
+
+	return frame_check_stamp(pool, &stamp, &acc);
+}
+
+struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_t pte)
+{
+	struct frame_pool *pool = vma->vm_mm->pool;
+	unsigned long pfn = pte_pfn(pte);
+	struct page *page;
+
+	if (unlikely(!pfn_valid(pool, pfn))) {
+		print_bad_pte(vma, addr, pte, "pfn outside the pool");
+		return NULL;
+	}
+	page = pfn_to_page(pool, pfn);
+	if (unlikely(!pte_frame_is_data(pool, page, addr)))
+		return NULL;
+	return page;
+}
+
+static pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
+{
+	if (likely(vma->vm_flags & VM_WRITE))
+		pte = pte_mkwrite(pte);
+	return pte;
+}
+
+static void add_mm_rss_vec(struct mm_struct *mm, long *rss)
+{
+	for (int i = 0; i < NR_MM_COUNTERS; i++)
+		if (rss[i])
+			add_mm_counter(mm, i, rss[i]);
+}
+
+static void copy_user_highpage(struct page *to, struct page *from)
+{
+	memcpy(page_address(to), page_address(from), PAGE_SIZE);
+}
+
+/* A fresh anonymous page: swap-backed, and uptodate once its contents are written. */
+static struct page *alloc_anon_page(struct vm_area_struct *vma, gfp_t gfp)
+{
+	struct page *page = alloc_page(vma->vm_mm->pool, gfp);
+
+	if (page) {
+		__SetPageUptodate(page);
+		__SetPageSwapBacked(page);
+	}
+	return page;
+}
+
+static void lock_fault_pte(struct vm_fault *vmf)
+{
+	vmf->pte = __pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+}
+
+/* ---- anonymous faults ---- */
+
+/*
+ * First touch of an anonymous page.  The kernel maps the shared zero page
+ * on a read; the model has none and always allocates a zeroed page, mapped
+ * writable at once if the VMA is (it is exclusive: nobody else can see it).
+ */
+static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct page *page;
+	pte_t entry;
+
+	/* MAP_SHARED|MAP_ANONYMOUS is shmem, with a file: never here. */
+	if (vma->vm_flags & VM_SHARED)
+		return VM_FAULT_SIGBUS;
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	page = alloc_anon_page(vma, GFP_KERNEL | __GFP_ZERO);
+	if (!page)
+		return VM_FAULT_OOM;
+	entry = mk_pte(page, vma_page_prot(vma));
+	if (vma->vm_flags & VM_WRITE)
+		entry = pte_mkwrite(pte_mkdirty(entry));
+
+	sched_point("fault:anon_before_pte_lock");
+	lock_fault_pte(vmf);
+	if (!vmf->pte) {
+		put_page(page);
+		return 0;
+	}
+	if (!pte_none(ptep_get(vmf->pte))) {
+		/* Another thread faulted it in meanwhile; ours was never visible. */
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		put_page(page);
+		return 0;
+	}
+	add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
+	page_add_new_anon_rmap(page, vma, vmf->address);
+	if (vma->vm_flags & VM_LOCKED)
+		mlock_new_page(page);
+	set_pte_at(vma->vm_mm, vmf->address, vmf->pte, entry);
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	return 0;
+}
+
+/* ---- file faults ---- */
+
+/*
+ * Find the file page, locked: with the page lock held, truncation (which
+ * locks each page before it removes it from the cache) cannot take it away
+ * between our check of page->mapping and the PTE that maps it.
+ */
+static vm_fault_t __do_fault(struct vm_fault *vmf)
+{
+	struct address_space *mapping = vmf->vma->vm_file->f_mapping;
+	struct page *page;
+
+	for (;;) {
+		page = filemap_get_page(mapping, vmf->pgoff);
+		if (!page)
+			return VM_FAULT_SIGBUS; /* past the end of the file */
+		if (IS_ERR(page))
+			return PTR_ERR(page) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		lock_page(page);
+		if (likely(READ_ONCE(page->mapping) == mapping))
+			break;
+		/* Truncated while we waited for the lock: look again. */
+		unlock_page(page);
+		put_page(page);
+	}
+	vmf->page = page;
+	return 0;
+}
+
+/*
+ * Map @page at the fault address, PTE lock held.  The reference the caller
+ * holds becomes the PTE's.
+ */
+static void do_set_pte(struct vm_fault *vmf, struct page *page)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	pte_t entry = mk_pte(page, vma_page_prot(vma));
+
+	if (write)
+		entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+	if (write && !(vma->vm_flags & VM_SHARED)) {
+		/* The private copy of a file page: anonymous from now on. */
+		add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
+		page_add_new_anon_rmap(page, vma, vmf->address);
+		if (vma->vm_flags & VM_LOCKED)
+			mlock_new_page(page);
+	} else {
+		add_mm_counter(vma->vm_mm, mm_counter_file(page), 1);
+		page_add_file_rmap(page, vma);
+	}
+	set_pte_at(vma->vm_mm, vmf->address, vmf->pte, entry);
+}
+
+/* Map vmf->cow_page or vmf->page; VM_FAULT_NOPAGE if someone else mapped the address first. */
+static vm_fault_t finish_fault(struct vm_fault *vmf)
+{
+	struct page *page = vmf->cow_page ? vmf->cow_page : vmf->page;
+	vm_fault_t ret = 0;
+
+	lock_fault_pte(vmf);
+	if (!vmf->pte)
+		return VM_FAULT_NOPAGE;
+	if (likely(pte_none(ptep_get(vmf->pte))))
+		do_set_pte(vmf, page);
+	else
+		ret = VM_FAULT_NOPAGE;
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	return ret;
+}
+
+static vm_fault_t do_read_fault(struct vm_fault *vmf)
+{
+	vm_fault_t ret = __do_fault(vmf);
+
+	if (ret)
+		return ret;
+	ret = finish_fault(vmf);
+	unlock_page(vmf->page);
+	if (ret)
+		put_page(vmf->page); /* not mapped: the reference was not handed over */
+	return ret;
+}
+
+/* A write to a private file mapping: the process gets its own copy; the file is untouched. */
+static vm_fault_t do_cow_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	vm_fault_t ret;
+
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	vmf->cow_page = alloc_anon_page(vma, GFP_KERNEL);
+	if (!vmf->cow_page)
+		return VM_FAULT_OOM;
+	ret = __do_fault(vmf);
+	if (ret) {
+		put_page(vmf->cow_page);
+		return ret;
+	}
+	copy_user_highpage(vmf->cow_page, vmf->page);
+	ret = finish_fault(vmf);
+	unlock_page(vmf->page);
+	put_page(vmf->page);
+	if (ret)
+		put_page(vmf->cow_page);
+	return ret;
+}
+
+/*
+ * A write to a shared file mapping: map the page cache page writable and
+ * mark it dirty, still under the page lock, so that writeback (which locks
+ * the page) sees the dirty bit no later than the writable PTE.
+ */
+static vm_fault_t do_shared_fault(struct vm_fault *vmf)
+{
+	vm_fault_t ret = __do_fault(vmf);
+	struct page *page = vmf->page;
+
+	if (ret)
+		return ret;
+	ret = finish_fault(vmf);
+	if (ret) {
+		unlock_page(page);
+		put_page(page);
+		return ret;
+	}
+	/* The page cache holds the page too: the PTE's reference is not our only guarantee. */
+	set_page_dirty(page);
+	unlock_page(page);
+	return 0;
+}
+
+static vm_fault_t do_fault(struct vm_fault *vmf)
+{
+	if (!(vmf->flags & FAULT_FLAG_WRITE))
+		return do_read_fault(vmf);
+	if (!(vmf->vma->vm_flags & VM_SHARED))
+		return do_cow_fault(vmf);
+	return do_shared_fault(vmf);
+}
+
+/* ---- write-protect faults ---- */
+
+/* The PTE maps a page nobody else can see: make it writable in place. PTE lock held. */
+static vm_fault_t wp_page_reuse(struct vm_fault *vmf)
+{
+	pte_t entry = pte_mkyoung(vmf->orig_pte);
+
+	entry = maybe_mkwrite(pte_mkdirty(entry), vmf->vma);
+	set_pte_at(vmf->vma->vm_mm, vmf->address, vmf->pte, entry);
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	return 0;
+}
+
+/*
+ * May a write reuse this anon page instead of copying it?  Yes if it is
+ * marked exclusive; otherwise if ours is the only reference left (every
+ * other process that shared it after fork has copied or unmapped it): no
+ * other PTE maps it and no pin or lookup holds it.  Nothing can take a new
+ * reference through this mm's PTE while we hold the PTE lock.  The kernel
+ * also moves the page to this VMA's own anon_vma (page_move_anon_rmap()); the
+ * model leaves it on the oldest one, which an rmap walk reaches just as well.
+ */
+static bool wp_can_reuse_anon_page(struct page *page)
+{
+	if (PageAnonExclusive(page))
+		return true;
+	if (page_count(page) != 1)
+		return false;
+	SetPageAnonExclusive(page);
+	return true;
+}
+
+/*
+ * Break COW: copy @old_page (we hold a reference) into a new exclusive page
+ * and swap it into the PTE.  The old translation goes away, so secondary
+ * MMUs are told first, with no lock held; the old page's PTE reference is
+ * dropped only after invalidate_range_end.
+ */
+static vm_fault_t wp_page_copy(struct vm_fault *vmf, struct page *old_page)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	struct page *new_page, *to_put;
+	pte_t entry;
+
+	if (anon_vma_prepare(vma))
+		goto oom;
+	new_page = alloc_anon_page(vma, GFP_KERNEL);
+	if (!new_page)
+		goto oom;
+	copy_user_highpage(new_page, old_page);
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, vmf->address,
+				vmf->address + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	sched_point("fault:cow_after_invalidate_start");
+
+	to_put = new_page;
+	lock_fault_pte(vmf);
+	if (vmf->pte && likely(pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
+		if (!PageAnon(old_page)) {
+			add_mm_counter(mm, mm_counter_file(old_page), -1);
+			add_mm_counter(mm, MM_ANONPAGES, 1);
+		}
+		entry = mk_pte(new_page, vma_page_prot(vma));
+		if (!(vmf->flags & FAULT_FLAG_UNSHARE))
+			entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+		ptep_get_and_clear(mm, vmf->address, vmf->pte);
+		page_add_new_anon_rmap(new_page, vma, vmf->address);
+		if (vma->vm_flags & VM_LOCKED)
+			mlock_new_page(new_page);
+		set_pte_at(mm, vmf->address, vmf->pte, entry);
+		page_remove_rmap(old_page, vma);
+		to_put = old_page; /* the reference the old PTE held */
+	}
+	if (vmf->pte)
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+	mmu_notifier_invalidate_range_end(&range);
+	put_page(to_put);
+	put_page(old_page);
+	return 0;
+oom:
+	put_page(old_page);
+	return VM_FAULT_OOM;
+}
+
+/*
+ * A write to a read-only PTE of a shared mapping (writenotify): the page
+ * becomes writable and dirty.  Nothing is weakened, so no notifier.
+ */
+static vm_fault_t wp_page_shared(struct vm_fault *vmf, struct page *page)
+{
+	get_page(page);
+	wp_page_reuse(vmf);
+	lock_page(page);
+	set_page_dirty(page);
+	unlock_page(page);
+	put_page(page);
+	return 0;
+}
+
+/*
+ * A write (or an unshare request) hit a present read-only PTE; PTE lock
+ * held, released on return.
+ */
+static vm_fault_t do_wp_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;
+	struct page *page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
+
+	if (!page) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return VM_FAULT_SIGBUS;
+	}
+	if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) {
+		if (unshare) {
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+			return 0;
+		}
+		return wp_page_shared(vmf, page);
+	}
+	if (PageAnon(page) && wp_can_reuse_anon_page(page)) {
+		if (unshare) {
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+			return 0;
+		}
+		return wp_page_reuse(vmf);
+	}
+	get_page(page);
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	return wp_page_copy(vmf, page);
+}
+
+/* ---- the fault entry ---- */
+
+/* Swap-in and migration waits arrive with mm/swap_state.c and mm/migrate.c (issue 4). */
+static vm_fault_t do_swap_page(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+	pte_t entry;
+
+	if (pte_alloc(mm, vmf->pmd))
+		return VM_FAULT_OOM;
+	/* A first look without the lock; every decision is rechecked under it. */
+	vmf->orig_pte = ptep_get(pte_offset_kernel(mm, vmf->pmd, vmf->address));
+	if (pte_none(vmf->orig_pte))
+		return vma_is_anonymous(vmf->vma) ? do_anonymous_page(vmf) : do_fault(vmf);
+	if (!pte_present(vmf->orig_pte))
+		return do_swap_page(vmf);
+	/* A PROT_NONE PTE in a VMA the caller found accessible: only FOLL_FORCE reaches it. */
+	if (pte_protnone(vmf->orig_pte))
+		return VM_FAULT_SIGSEGV;
+
+	lock_fault_pte(vmf);
+	if (!vmf->pte)
+		return 0;
+	entry = vmf->orig_pte;
+	if (unlikely(!pte_same(ptep_get(vmf->pte), entry))) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl); /* changed under us: the caller retries */
+		return 0;
+	}
+	if ((vmf->flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !pte_write(entry))
+		return do_wp_page(vmf);
+	if (vmf->flags & FAULT_FLAG_WRITE)
+		entry = pte_mkdirty(entry);
+	set_pte_at(mm, vmf->address, vmf->pte, pte_mkyoung(entry));
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	return 0;
+}
+
+/**
+ * handle_mm_fault - resolve one fault
+ * @vma: the VMA containing @address (the caller checked the access against it)
+ * @address: the faulting address
+ * @flags: FAULT_FLAG_WRITE, FAULT_FLAG_UNSHARE, FAULT_FLAG_REMOTE
+ *
+ * mmap_lock held for read.  Returns 0 when the caller should look at the
+ * PTE again (it is in place, or someone else changed it meanwhile), or
+ * VM_FAULT_OOM / VM_FAULT_SIGBUS / VM_FAULT_SIGSEGV.
+ */
+vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags)
+{
+	struct vm_fault vmf = {
+		.vma = vma,
+		.address = address & PAGE_MASK,
+		.flags = flags,
+	};
+
+	mmap_assert_locked(vma->vm_mm);
+	if (address < vma->vm_start || address >= vma->vm_end)
+		return VM_FAULT_SIGSEGV;
+	vmf.pgoff = linear_page_index(vma, vmf.address);
+	vmf.pmd = mm_alloc_pmd(vma->vm_mm, address);
+	if (!vmf.pmd)
+		return VM_FAULT_OOM;
+	return handle_pte_fault(&vmf);
+}
+
+/* ---- zapping ---- */
+
+static void tlb_remove_tlb_entry(struct mmu_gather *tlb, unsigned long addr)
+{
+	tlb->start = min(tlb->start, addr);
+	tlb->end = max(tlb->end, addr + PAGE_SIZE);
+}
+
+static void zap_present_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte,
+			    unsigned long addr, long *rss)
+{
+	struct page *page = vm_normal_page(vma, addr, ptep_get(pte));
+	pte_t ptent = ptep_get_and_clear(tlb->mm, addr, pte);
+
+	tlb_remove_tlb_entry(tlb, addr);
+	if (unlikely(!page))
+		return;
+	if (!PageAnon(page)) {
+		/* What the "hardware" recorded in the PTE is the page's now. */
+		if (pte_dirty(ptent))
+			set_page_dirty(page);
+		if (pte_young(ptent))
+			SetPageReferenced(page);
+	}
+	rss[mm_counter(page)]--;
+	page_remove_rmap(page, vma);
+	if (unlikely(page_mapcount(page) < 0))
+		print_bad_pte(vma, addr, ptent, "negative mapcount");
+	tlb_remove_page(tlb, page);
+}
+
+static void zap_swap_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte,
+			 unsigned long addr, long *rss)
+{
+	swp_entry_t entry = pte_to_swp_entry(ptep_get(pte));
+
+	if (is_migration_entry(entry))
+		rss[mm_counter(pfn_swap_entry_to_page(tlb->mm->pool, entry))]--;
+	else if (!non_swap_entry(entry))
+		rss[MM_SWAPENTS]--; /* the slot itself: free_swap_and_cache(), issue 4 */
+	pte_clear(tlb->mm, addr, pte);
+}
+
+static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
+			  unsigned long addr, unsigned long end)
+{
+	long rss[NR_MM_COUNTERS] = { 0 };
+	spinlock_t *ptl;
+	pte_t *start_pte = __pte_offset_map_lock(tlb->mm, pmd, addr, &ptl);
+	pte_t *pte = start_pte;
+
+	if (!pte)
+		return;
+	do {
+		pte_t ptent = ptep_get(pte);
+
+		if (pte_none(ptent))
+			continue;
+		if (pte_present(ptent))
+			zap_present_pte(tlb, vma, pte, addr, rss);
+		else
+			zap_swap_pte(tlb, vma, pte, addr, rss);
+	} while (pte++, addr += PAGE_SIZE, addr != end);
+	add_mm_rss_vec(tlb->mm, rss);
+	pte_unmap_unlock(start_pte, ptl);
+}
+
+static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long addr,
+			     unsigned long end)
+{
+	unsigned long next;
+	pmd_t *pmd;
+
+	for (; addr != end; addr = next) {
+		pmd = pmd_span(tlb->mm, addr, end, &next);
+		if (pmd && !pmd_none(pmdp_get(pmd)))
+			zap_pte_range(tlb, vma, pmd, addr, next);
+	}
+}
+
+/*
+ * Zap the part of @vma inside [start_addr, end_addr).  The caller has
+ * called invalidate_range_start on the range: only now does the atomic
+ * section open (rule 6).
+ */
+static void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
+			     unsigned long start_addr, unsigned long end_addr)
+{
+	unsigned long start = max(vma->vm_start, start_addr);
+	unsigned long end = min(vma->vm_end, end_addr);
+
+	if (start >= end)
+		return;
+	tlb_start_zap(tlb);
+	unmap_page_range(tlb, vma, start, end);
+	tlb_end_zap(tlb);
+}
+
+void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start,
+		unsigned long end)
+{
+	struct mmu_notifier_range range;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vma->vm_mm, start, end);
+	mmu_notifier_invalidate_range_start(&range);
+	for (; vma && vma->vm_start < end; vma = vma_next(vma))
+		unmap_single_vma(tlb, vma, start, end);
+	mmu_notifier_invalidate_range_end(&range);
+}
+
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size)
+{
+	struct mmu_notifier_range range;
+	unsigned long end = address + size;
+	struct mmu_gather tlb;
+
+	if (end <= address)
+		return;
+	tlb_gather_mmu(&tlb, vma->vm_mm);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, address, end);
+	mmu_notifier_invalidate_range_start(&range);
+	unmap_single_vma(&tlb, vma, address, end);
+	mmu_notifier_invalidate_range_end(&range);
+	tlb_finish_mmu(&tlb);
+}
+
+/* ---- freeing page tables ---- */
+
+/*
+ * Rule 5: rmap walkers (reclaim, truncation) find a VMA through its
+ * anon_vma chains and i_mmap without mmap_lock and then walk its page
+ * tables.  Once the VMA is off both, no new walker can reach its tables;
+ * one already inside holds the anon_vma or i_mmap lock that the unlink
+ * took, so it has finished.  Only then may the tables go.
+ */
+static void free_pgtables_unlink(struct vm_area_struct *vma)
+{
+	unlink_anon_vmas(vma);
+	if (vma->vm_file)
+		unlink_file_vma(vma);
+}
+
+void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long floor,
+		   unsigned long ceiling)
+{
+	struct vm_area_struct *next;
+
+	for (; vma && vma->vm_start <= ceiling - 1; vma = next) {
+		next = vma_next(vma);
+		if (next && next->vm_start > ceiling - 1)
+			next = NULL;
+		free_pgtables_unlink(vma);
+		free_pgd_range(tlb, vma->vm_start, vma->vm_end, floor,
+			       next ? next->vm_start : ceiling);
+	}
+}
+
+/* ---- fork ---- */
+
+/*
+ * The child gets a private copy of an anon page now rather than sharing it
+ * COW, because the parent's page may be pinned (DMA into it must stay
+ * visible to the parent, and COW would move the parent off it).  Needs a
+ * page allocated beforehand: -EAGAIN asks the caller to drop the locks and
+ * allocate one.
+ */
+static int copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, unsigned long addr,
+			     long *rss, struct page **prealloc, struct page *page)
+{
+	struct page *new_page = *prealloc;
+	pte_t pte;
+
+	if (!new_page)
+		return -EAGAIN;
+	*prealloc = NULL;
+	copy_user_highpage(new_page, page);
+	page_add_new_anon_rmap(new_page, dst_vma, addr);
+	rss[MM_ANONPAGES]++;
+	pte = maybe_mkwrite(pte_mkdirty(mk_pte(new_page, vma_page_prot(dst_vma))), dst_vma);
+	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
+	return 0;
+}
+
+/* Both PTE locks held: share the page with the child, write-protecting a COW mapping. */
+static int copy_present_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			    pte_t *dst_pte, pte_t *src_pte, unsigned long addr, long *rss,
+			    struct page **prealloc)
+{
+	pte_t pte = ptep_get(src_pte);
+	struct page *page = vm_normal_page(src_vma, addr, pte);
+
+	if (page && PageAnon(page)) {
+		get_page(page);
+		if (unlikely(page_try_dup_anon_rmap(page, src_vma))) {
+			put_page(page);
+			return copy_present_page(dst_vma, dst_pte, addr, rss, prealloc, page);
+		}
+		rss[MM_ANONPAGES]++;
+	} else if (page) {
+		get_page(page);
+		page_dup_file_rmap(page);
+		rss[mm_counter_file(page)]++;
+	}
+	if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
+		ptep_set_wrprotect(src_vma->vm_mm, addr, src_pte);
+		pte = pte_wrprotect(pte);
+	}
+	if (src_vma->vm_flags & VM_SHARED)
+		pte = pte_mkclean(pte);
+	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte_mkold(pte));
+	return 0;
+}
+
+static void copy_swap_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			  pte_t *dst_pte, pte_t *src_pte, unsigned long addr, long *rss)
+{
+	pte_t pte = ptep_get(src_pte);
+	swp_entry_t entry = pte_to_swp_entry(pte);
+
+	if (is_migration_entry(entry)) {
+		rss[mm_counter(pfn_swap_entry_to_page(src_vma->vm_mm->pool, entry))]++;
+		/* Both sides of a COW mapping must fault when migration ends. */
+		if (is_writable_migration_entry(entry) && is_cow_mapping(src_vma->vm_flags)) {
+			pte = swp_entry_to_pte(make_readable_migration_entry(swp_offset(entry)));
+			set_pte_at(src_vma->vm_mm, addr, src_pte, pte);
+		}
+	} else if (!non_swap_entry(entry)) {
+		rss[MM_SWAPENTS]++; /* the slot's count: swap_duplicate(), issue 4 */
+		pte = pte_swp_clear_exclusive(pte);
+		set_pte_at(src_vma->vm_mm, addr, src_pte, pte);
+	}
+	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
+}
+
+/*
+ * Copy one PTE table's worth.  Returns 0, -ENOMEM, or -EAGAIN with *@addrp
+ * at the PTE that needs a fresh page in *@prealloc.
+ */
+static int copy_pte_table(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long *addrp, unsigned long end,
+			  struct page **prealloc)
+{
+	struct mm_struct *src_mm = src_vma->vm_mm;
+	unsigned long addr = *addrp;
+	long rss[NR_MM_COUNTERS] = { 0 };
+	spinlock_t *dst_ptl, *src_ptl;
+	pte_t *dst_pte, *src_pte, *orig_dst_pte;
+	int ret = 0;
+
+	dst_pte = pte_alloc_map_lock(dst_vma->vm_mm, dst_pmd, addr, &dst_ptl);
+	if (!dst_pte)
+		return -ENOMEM;
+	orig_dst_pte = dst_pte;
+	src_pte = pte_offset_kernel(src_mm, src_pmd, addr);
+	src_ptl = pte_lockptr(src_mm, src_pmd);
+	spin_lock_nested(src_ptl, 1);
+	do {
+		pte_t ptent = ptep_get(src_pte);
+
+		if (pte_none(ptent))
+			continue;
+		if (!pte_present(ptent))
+			copy_swap_pte(dst_vma, src_vma, dst_pte, src_pte, addr, rss);
+		else
+			ret = copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, rss,
+					       prealloc);
+		if (ret)
+			break;
+	} while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);
+	spin_unlock(src_ptl);
+	pte_unmap_unlock(orig_dst_pte, dst_ptl);
+	add_mm_rss_vec(dst_vma->vm_mm, rss);
+	*addrp = addr;
+	return ret;
+}
+
+static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
+			  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long addr, unsigned long end)
+{
+	struct page *prealloc = NULL;
+	int ret;
+
+	for (;;) {
+		ret = copy_pte_table(dst_vma, src_vma, dst_pmd, src_pmd, &addr, end, &prealloc);
+		if (ret != -EAGAIN)
+			break;
+		prealloc = alloc_anon_page(dst_vma, GFP_KERNEL);
+		if (!prealloc)
+			return -ENOMEM;
+	}
+	if (prealloc)
+		put_page(prealloc);
+	return ret;
+}
+
+static int copy_page_tables(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
+{
+	unsigned long addr, next, end = src_vma->vm_end;
+	pmd_t *src_pmd, *dst_pmd;
+	int ret;
+
+	for (addr = src_vma->vm_start; addr != end; addr = next) {
+		src_pmd = pmd_span(src_vma->vm_mm, addr, end, &next);
+		if (!src_pmd || pmd_none(pmdp_get(src_pmd)))
+			continue;
+		dst_pmd = mm_alloc_pmd(dst_vma->vm_mm, addr);
+		if (!dst_pmd)
+			return -ENOMEM;
+		ret = copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * fork: give the child @dst the parent's PTEs of @src.  Mappings with no
+ * anon pages are skipped: the child faults their pages in from the file.
+ * In a COW mapping the parent's writable PTEs become read-only, which
+ * weakens what a secondary MMU may have copied: announced as
+ * MMU_NOTIFY_PROTECTION_PAGE.  Both mmap_locks are held for write.
+ */
+int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
+{
+	struct mmu_notifier_range range;
+	bool is_cow = is_cow_mapping(src_vma->vm_flags);
+	int ret;
+
+	if (!src_vma->anon_vma)
+		return 0;
+	if (is_cow) {
+		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, src_vma->vm_mm,
+					src_vma->vm_start, src_vma->vm_end);
+		mmu_notifier_invalidate_range_start(&range);
+	}
+	ret = copy_page_tables(dst_vma, src_vma);
+	if (is_cow)
+		mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+/* ---- mprotect ---- */
+
+/*
+ * The new PTE for a present one.  Write permission is never granted here
+ * (a write fault decides whether the page may be reused), only kept where
+ * the PTE had it and the VMA still allows writes.
+ */
+static pte_t change_pte_prot(struct vm_area_struct *vma, pte_t oldpte, pgprot_t newprot)
+{
+	pte_t ptent = pte_modify(oldpte, newprot);
+
+	if (pte_write(oldpte) && (vma->vm_flags & VM_WRITE) && !pte_protnone(ptent))
+		ptent = pte_mkwrite(ptent);
+	return ptent;
+}
+
+static long change_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
+			     unsigned long end, pgprot_t newprot)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	spinlock_t *ptl;
+	pte_t *start_pte = __pte_offset_map_lock(mm, pmd, addr, &ptl);
+	pte_t *pte = start_pte;
+	long pages = 0;
+
+	if (!pte)
+		return 0;
+	do {
+		pte_t oldpte = ptep_get(pte);
+		swp_entry_t entry;
+
+		if (pte_present(oldpte)) {
+			set_pte_at(mm, addr, pte, change_pte_prot(vma, oldpte, newprot));
+			pages++;
+		} else if (is_swap_pte(oldpte)) {
+			entry = pte_to_swp_entry(oldpte);
+			if (is_writable_migration_entry(entry) && !(vma->vm_flags & VM_WRITE)) {
+				entry = make_readable_migration_entry(swp_offset(entry));
+				set_pte_at(mm, addr, pte, swp_entry_to_pte(entry));
+				pages++;
+			}
+		}
+	} while (pte++, addr += PAGE_SIZE, addr != end);
+	pte_unmap_unlock(start_pte, ptl);
+	return pages;
+}
+
+long change_protection(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+{
+	pgprot_t newprot = vma_page_prot(vma);
+	struct mmu_notifier_range range;
+	unsigned long addr, next;
+	long pages = 0;
+	pmd_t *pmd;
+
+	if (start >= end)
+		return 0;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, 0, vma->vm_mm, start, end);
+	mmu_notifier_invalidate_range_start(&range);
+	for (addr = start; addr != end; addr = next) {
+		pmd = pmd_span(vma->vm_mm, addr, end, &next);
+		if (pmd && !pmd_none(pmdp_get(pmd)))
+			pages += change_pte_range(vma, pmd, addr, next, newprot);
+	}
+	mmu_notifier_invalidate_range_end(&range);
+	return pages;
+}
