@@ -37,9 +37,23 @@
 #define smp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
+#ifdef __SANITIZE_THREAD__
+/*
+ * TSan does not model stand-alone fences (gcc refuses them under -Werror).
+ * A seq_cst read-modify-write of one shared word is a full barrier on x86-64
+ * and, for TSan, a synchronisation point every fence of the program passes.
+ * Weak, so each translation unit's copy is the same word.
+ */
+__attribute__((weak)) int nopin_tsan_fence_word;
+#define __tsan_fence(order) ((void)__atomic_fetch_add(&nopin_tsan_fence_word, 0, order))
+#define smp_mb() __tsan_fence(__ATOMIC_SEQ_CST)
+#define smp_rmb() __tsan_fence(__ATOMIC_ACQ_REL)
+#define smp_wmb() __tsan_fence(__ATOMIC_ACQ_REL)
+#else
 #define smp_mb() atomic_thread_fence(memory_order_seq_cst)
 #define smp_rmb() atomic_thread_fence(memory_order_acquire)
 #define smp_wmb() atomic_thread_fence(memory_order_release)
+#endif
 #define smp_mb__before_atomic() smp_mb()
 #define smp_mb__after_atomic() smp_mb()
 
