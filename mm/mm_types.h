@@ -171,7 +171,8 @@ struct mm_struct {
 	atomic_long_t pinned_vm; /* FOLL_LONGTERM pins */
 	unsigned long total_vm;
 	struct mmu_notifier_subscriptions *notifier_subscriptions;
-	char owner[24]; /* who to name in an OOM report */
+	char owner[24];	      /* who to name in an OOM report */
+	unsigned long legacy; /* LEGACY_BIT()s of base/legacy.h; 0 but in museum scenarios */
 };
 
 #endif

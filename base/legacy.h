@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Legacy switches (DESIGN.md, "the museum"): each brings back the historical
+ * code that broke one protocol rule, so a scenario can show the sanitizer
+ * catching the failure.  A switch is a bit in the object it changes
+ * (mm_struct.legacy for the primary MMU and the notifier, vm.legacy for the
+ * secondary MMU); nothing turns one on by default.
+ */
+#ifndef NOPIN_BASE_LEGACY_H
+#define NOPIN_BASE_LEGACY_H
+
+#include <stdbool.h>
+
+enum legacy_switch {
+	LEGACY_FREE_PGTABLES_BEFORE_UNLINK, /* rule 5, seed 000 */
+	LEGACY_REGISTER_WITHOUT_ALL_LOCKS,  /* rule 4, seed 002 */
+	LEGACY_NEWEST_ANON_VMA,		    /* rule 7, seed 003 */
+	LEGACY_MLOCK_TRYLOCK,		    /* rule 8, seed 004 */
+	LEGACY_NO_INVALIDATE_RETRY,	    /* rule 2 */
+	LEGACY_NO_REMOTE_FLUSH,		    /* rule 3 */
+	NR_LEGACY_SWITCHES,
+};
+
+#define LEGACY_BIT(sw) (1UL << (sw))
+
+/* The switch's name as --legacy takes it, e.g. "newest_anon_vma". */
+const char *legacy_name(enum legacy_switch sw);
+/* The protocol rule the switch breaks, one line for --help and reports. */
+const char *legacy_rule(enum legacy_switch sw);
+/* Parse a name; -EINVAL if it names no switch. */
+int legacy_parse(const char *name, enum legacy_switch *sw);
+
+static inline bool legacy_on(unsigned long legacy, enum legacy_switch sw)
+{
+	return legacy & LEGACY_BIT(sw);
+}
+
+#endif
