@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory accesses: translation, loads and stores that may cross a
+ * page, and the atomic read-modify-write a lock prefix asks for.  Naturally
+ * aligned accesses are single host accesses (atomic, as on x86); a locked
+ * RMW is a compare-and-exchange on the host address, so it is atomic
+ * against other vCPUs whatever host page backs the guest page.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/soft/access.h"
+
+static const char *const access_name[] = { "fetch", "read", "write" };
+
+int soft_stop(struct soft_exec *e, enum soft_error err, const char *fmt, ...)
+{
+	struct soft_cpu *cpu = e->cpu;
+	char *buf = cpu->exit.message;
+	size_t size = sizeof(cpu->exit.message);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < size - 1) {
+		buf[n++] = '\n';
+		soft_cpu_format_regs(cpu, buf + n, size - n);
+	}
+	cpu->exit.reason = SOFT_EXIT_ERROR;
+	cpu->exit.error = err;
+	return X_STOP;
+}
+
+/* The slow path of soft_xlate(): a retry, or an access outside every memslot. */
+int soft_xlate_failed(struct soft_exec *e, enum soft_xlate_ret ret, uint64_t gva, unsigned int len,
+		      enum soft_access acc)
+{
+	struct soft_cpu *cpu = e->cpu;
+	char dis[128];
+
+	if (ret == SOFT_XLATE_RETRY)
+		return X_RETRY;
+	cpu->exit.addr = gva;
+	if (e->insn)
+		soft_disasm(cpu->cache.decoder, e->insn, cpu->rip, dis, sizeof(dis));
+	else
+		snprintf(dis, sizeof(dis), "(instruction fetch)");
+	return soft_stop(e, SOFT_ERR_OUTSIDE,
+			 "guest %s of %u bytes at %#lx outside every memslot, rip %#lx: %s",
+			 access_name[acc], len, (unsigned long)gva, (unsigned long)cpu->rip, dis);
+}
+
+static bool aligned(const void *p, unsigned int size)
+{
+	return !((uintptr_t)p & (size - 1));
+}
+
+static uint64_t host_load(const void *p, unsigned int size)
+{
+	uint64_t v = 0;
+
+	if (aligned(p, size)) {
+		switch (size) {
+		case 1:
+			return __atomic_load_n((const uint8_t *)p, __ATOMIC_RELAXED);
+		case 2:
+			return __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
+		case 4:
+			return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+		case 8:
+			return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+		}
+	}
+	memcpy(&v, p, size);
+	return v;
+}
+
+static void host_store(void *p, unsigned int size, uint64_t v)
+{
+	if (aligned(p, size)) {
+		switch (size) {
+		case 1:
+			__atomic_store_n((uint8_t *)p, v, __ATOMIC_RELAXED);
+			return;
+		case 2:
+			__atomic_store_n((uint16_t *)p, v, __ATOMIC_RELAXED);
+			return;
+		case 4:
+			__atomic_store_n((uint32_t *)p, v, __ATOMIC_RELAXED);
+			return;
+		case 8:
+			__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+	memcpy(p, &v, size);
+}
+
+static unsigned int first_part(uint64_t gva, unsigned int size)
+{
+	unsigned int room = SOFT_PAGE_SIZE - (gva & (SOFT_PAGE_SIZE - 1));
+
+	return size > room ? room : 0;
+}
+
+int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t *val)
+{
+	unsigned int split = first_part(gva, size);
+	struct soft_xlate x[2];
+	uint64_t v = 0;
+	int ret;
+
+	if (!split) {
+		ret = soft_xlate(e, gva, size, SOFT_ACCESS_READ, &x[0]);
+		if (ret)
+			return ret;
+		*val = host_load(x[0].hva, size);
+		return X_OK;
+	}
+	ret = soft_xlate(e, gva, split, SOFT_ACCESS_READ, &x[0]);
+	if (!ret)
+		ret = soft_xlate(e, gva + split, size - split, SOFT_ACCESS_READ, &x[1]);
+	if (ret)
+		return ret;
+	memcpy(&v, x[0].hva, split);
+	memcpy((char *)&v + split, x[1].hva, size - split);
+	*val = v;
+	return X_OK;
+}
+
+int soft_dest_prepare(struct soft_exec *e, uint64_t gva, unsigned int size, struct soft_dest *d)
+{
+	int ret;
+
+	d->gva = gva;
+	d->size = size;
+	d->split = first_part(gva, size);
+	if (!d->split)
+		return soft_xlate(e, gva, size, SOFT_ACCESS_WRITE, &d->x[0]);
+	ret = soft_xlate(e, gva, d->split, SOFT_ACCESS_WRITE, &d->x[0]);
+	if (!ret)
+		ret = soft_xlate(e, gva + d->split, size - d->split, SOFT_ACCESS_WRITE, &d->x[1]);
+	return ret;
+}
+
+uint64_t soft_dest_load(const struct soft_dest *d)
+{
+	uint64_t v = 0;
+
+	if (!d->split)
+		return host_load(d->x[0].hva, d->size);
+	memcpy(&v, d->x[0].hva, d->split);
+	memcpy((char *)&v + d->split, d->x[1].hva, d->size - d->split);
+	return v;
+}
+
+void soft_dest_store(struct soft_exec *e, const struct soft_dest *d, uint64_t val)
+{
+	struct soft_decode_cache *c = &e->cpu->cache;
+
+	if (!d->split) {
+		host_store(d->x[0].hva, d->size, val);
+	} else {
+		memcpy(d->x[0].hva, &val, d->split);
+		memcpy(d->x[1].hva, (char *)&val + d->split, d->size - d->split);
+		soft_decode_cache_written(c, d->x[1].gpa);
+	}
+	soft_decode_cache_written(c, d->x[0].gpa);
+}
+
+/*
+ * A locked access that crosses a page cannot be one host atomic; it is
+ * done as a plain load and store (a split lock, which the hardware also
+ * handles specially and which gcc never emits).
+ */
+bool soft_dest_cmpxchg(struct soft_exec *e, const struct soft_dest *d, uint64_t *old, uint64_t new)
+{
+	void *p = d->x[0].hva;
+	uint64_t cur;
+	bool ok;
+
+	if (d->split || !aligned(p, d->size)) {
+		cur = soft_dest_load(d);
+		if (cur != *old) {
+			*old = cur;
+			return false;
+		}
+		soft_dest_store(e, d, new);
+		return true;
+	}
+	switch (d->size) {
+	case 1: {
+		uint8_t o = *old;
+
+		ok = __atomic_compare_exchange_n((uint8_t *)p, &o, new, false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST);
+		*old = o;
+		break;
+	}
+	case 2: {
+		uint16_t o = *old;
+
+		ok = __atomic_compare_exchange_n((uint16_t *)p, &o, new, false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST);
+		*old = o;
+		break;
+	}
+	case 4: {
+		uint32_t o = *old;
+
+		ok = __atomic_compare_exchange_n((uint32_t *)p, &o, new, false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST);
+		*old = o;
+		break;
+	}
+	default:
+		ok = __atomic_compare_exchange_n((uint64_t *)p, old, new, false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST);
+		break;
+	}
+	if (ok)
+		soft_decode_cache_written(&e->cpu->cache, d->x[0].gpa);
+	return ok;
+}
+
+int soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val)
+{
+	struct soft_dest d;
+	int ret = soft_dest_prepare(e, gva, size, &d);
+
+	if (!ret)
+		soft_dest_store(e, &d, val);
+	return ret;
+}

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Capstone to struct soft_insn: the operands the interpreter needs, with
+ * registers as gpr indexes and branch targets relative to the next
+ * instruction.
+ */
+#include <capstone/capstone.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/soft/decode.h"
+
+struct soft_decoder {
+	csh handle;
+	cs_insn *insn;
+};
+
+#define R(x) (uint8_t)((x) + 1) /* 0 in the table means "not a gpr" */
+#define H(x) (uint8_t)(((x) | SOFT_REG_HIGH8) + 1)
+
+/* x86_reg to gpr index + 1 (| SOFT_REG_HIGH8 for ah..bh); RIP maps to SOFT_REG_RIP. */
+static const uint8_t gpr_of[X86_REG_ENDING] = {
+	[X86_REG_AL] = R(0),	[X86_REG_CL] = R(1),	[X86_REG_DL] = R(2),
+	[X86_REG_BL] = R(3),	[X86_REG_AH] = H(0),	[X86_REG_CH] = H(1),
+	[X86_REG_DH] = H(2),	[X86_REG_BH] = H(3),	[X86_REG_SPL] = R(4),
+	[X86_REG_BPL] = R(5),	[X86_REG_SIL] = R(6),	[X86_REG_DIL] = R(7),
+	[X86_REG_R8B] = R(8),	[X86_REG_R9B] = R(9),	[X86_REG_R10B] = R(10),
+	[X86_REG_R11B] = R(11), [X86_REG_R12B] = R(12), [X86_REG_R13B] = R(13),
+	[X86_REG_R14B] = R(14), [X86_REG_R15B] = R(15), [X86_REG_AX] = R(0),
+	[X86_REG_CX] = R(1),	[X86_REG_DX] = R(2),	[X86_REG_BX] = R(3),
+	[X86_REG_SP] = R(4),	[X86_REG_BP] = R(5),	[X86_REG_SI] = R(6),
+	[X86_REG_DI] = R(7),	[X86_REG_R8W] = R(8),	[X86_REG_R9W] = R(9),
+	[X86_REG_R10W] = R(10), [X86_REG_R11W] = R(11), [X86_REG_R12W] = R(12),
+	[X86_REG_R13W] = R(13), [X86_REG_R14W] = R(14), [X86_REG_R15W] = R(15),
+	[X86_REG_EAX] = R(0),	[X86_REG_ECX] = R(1),	[X86_REG_EDX] = R(2),
+	[X86_REG_EBX] = R(3),	[X86_REG_ESP] = R(4),	[X86_REG_EBP] = R(5),
+	[X86_REG_ESI] = R(6),	[X86_REG_EDI] = R(7),	[X86_REG_R8D] = R(8),
+	[X86_REG_R9D] = R(9),	[X86_REG_R10D] = R(10), [X86_REG_R11D] = R(11),
+	[X86_REG_R12D] = R(12), [X86_REG_R13D] = R(13), [X86_REG_R14D] = R(14),
+	[X86_REG_R15D] = R(15), [X86_REG_RAX] = R(0),	[X86_REG_RCX] = R(1),
+	[X86_REG_RDX] = R(2),	[X86_REG_RBX] = R(3),	[X86_REG_RSP] = R(4),
+	[X86_REG_RBP] = R(5),	[X86_REG_RSI] = R(6),	[X86_REG_RDI] = R(7),
+	[X86_REG_R8] = R(8),	[X86_REG_R9] = R(9),	[X86_REG_R10] = R(10),
+	[X86_REG_R11] = R(11),	[X86_REG_R12] = R(12),	[X86_REG_R13] = R(13),
+	[X86_REG_R14] = R(14),	[X86_REG_R15] = R(15),	[X86_REG_RIP] = R(SOFT_REG_RIP),
+};
+
+static bool is_32bit_reg(x86_reg reg)
+{
+	return (reg >= X86_REG_EAX && reg <= X86_REG_ESP) ||
+	       (reg >= X86_REG_R8D && reg <= X86_REG_R15D) || reg == X86_REG_EIP;
+}
+
+/* The gpr of @reg, SOFT_REG_NONE for none, or -1 for a register we do not model. */
+static int map_reg(x86_reg reg)
+{
+	if (reg == X86_REG_INVALID)
+		return SOFT_REG_NONE;
+	if (reg == X86_REG_EIP)
+		return SOFT_REG_RIP;
+	if (reg < 0 || reg >= X86_REG_ENDING || !gpr_of[reg])
+		return -1;
+	return gpr_of[reg] - 1;
+}
+
+/* Pairs in x86 condition-code order: O NO B AE E NE BE A S NS P NP L GE LE G. */
+static const uint16_t jcc[16] = { X86_INS_JO, X86_INS_JNO, X86_INS_JB,	X86_INS_JAE,
+				  X86_INS_JE, X86_INS_JNE, X86_INS_JBE, X86_INS_JA,
+				  X86_INS_JS, X86_INS_JNS, X86_INS_JP,	X86_INS_JNP,
+				  X86_INS_JL, X86_INS_JGE, X86_INS_JLE, X86_INS_JG };
+
+static int condition_code(unsigned int id)
+{
+	static const uint16_t setcc[16] = { X86_INS_SETO,  X86_INS_SETNO, X86_INS_SETB,
+					    X86_INS_SETAE, X86_INS_SETE,  X86_INS_SETNE,
+					    X86_INS_SETBE, X86_INS_SETA,  X86_INS_SETS,
+					    X86_INS_SETNS, X86_INS_SETP,  X86_INS_SETNP,
+					    X86_INS_SETL,  X86_INS_SETGE, X86_INS_SETLE,
+					    X86_INS_SETG };
+	static const uint16_t cmovcc[16] = { X86_INS_CMOVO,  X86_INS_CMOVNO, X86_INS_CMOVB,
+					     X86_INS_CMOVAE, X86_INS_CMOVE,  X86_INS_CMOVNE,
+					     X86_INS_CMOVBE, X86_INS_CMOVA,  X86_INS_CMOVS,
+					     X86_INS_CMOVNS, X86_INS_CMOVP,  X86_INS_CMOVNP,
+					     X86_INS_CMOVL,  X86_INS_CMOVGE, X86_INS_CMOVLE,
+					     X86_INS_CMOVG };
+	int cc;
+
+	for (cc = 0; cc < 16; cc++)
+		if (jcc[cc] == id || setcc[cc] == id || cmovcc[cc] == id)
+			return cc;
+	return -1;
+}
+
+static bool is_branch(unsigned int id)
+{
+	int cc;
+
+	if (id == X86_INS_JMP || id == X86_INS_CALL || id == X86_INS_JRCXZ || id == X86_INS_JECXZ)
+		return true;
+	for (cc = 0; cc < 16; cc++)
+		if (jcc[cc] == id)
+			return true;
+	return false;
+}
+
+/* Fill @op from Capstone's; false if it uses something we do not model (fs:, xmm...). */
+static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned int id,
+			    struct soft_operand *op)
+{
+	int r;
+
+	memset(op, 0, sizeof(*op));
+	op->size = cop->size;
+	switch (cop->type) {
+	case X86_OP_REG:
+		r = map_reg(cop->reg);
+		if (r < 0 || r == SOFT_REG_NONE || r == SOFT_REG_RIP)
+			return false;
+		op->type = SOFT_OP_REG;
+		op->reg = r;
+		return true;
+	case X86_OP_IMM:
+		op->type = SOFT_OP_IMM;
+		op->val = cop->imm;
+		/* Capstone gives branch targets absolute; keep them relative. */
+		if (is_branch(id))
+			op->val = (int64_t)((uint64_t)cop->imm - (ci->address + ci->size));
+		return true;
+	case X86_OP_MEM:
+		if (cop->mem.segment != X86_REG_INVALID && cop->mem.segment != X86_REG_DS &&
+		    cop->mem.segment != X86_REG_ES && cop->mem.segment != X86_REG_SS &&
+		    cop->mem.segment != X86_REG_CS)
+			return false;
+		op->type = SOFT_OP_MEM;
+		r = map_reg(cop->mem.base);
+		if (r < 0)
+			return false;
+		op->base = r;
+		r = map_reg(cop->mem.index);
+		if (r < 0 || r == SOFT_REG_RIP)
+			return false;
+		op->index = r;
+		op->scale = cop->mem.scale;
+		op->val = cop->mem.disp;
+		op->addr32 = is_32bit_reg(cop->mem.base) || is_32bit_reg(cop->mem.index) ||
+			     ci->detail->x86.prefix[3];
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The lock/rep/repne prefixes, from the bytes: Capstone 4 drops a repne
+ * before movsd (it takes F2 A5 for the SSE movsd's prefix).  The last of
+ * F2/F3 wins, as on the hardware.
+ */
+static uint8_t scan_prefixes(const uint8_t *b, unsigned int len)
+{
+	uint8_t pfx = 0;
+	unsigned int i;
+
+	for (i = 0; i < len; i++) {
+		switch (b[i]) {
+		case 0xf0:
+			pfx |= SOFT_PFX_LOCK;
+			continue;
+		case 0xf2:
+			pfx = (pfx & ~SOFT_PFX_REP) | SOFT_PFX_REPNE;
+			continue;
+		case 0xf3:
+			pfx = (pfx & ~SOFT_PFX_REPNE) | SOFT_PFX_REP;
+			continue;
+		case 0x66:
+		case 0x67:
+		case 0x26:
+		case 0x2e:
+		case 0x36:
+		case 0x3e:
+		case 0x64:
+		case 0x65:
+			continue;
+		}
+		break;
+	}
+	return pfx;
+}
+
+struct soft_decoder *soft_decoder_create(void)
+{
+	struct soft_decoder *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->handle) != CS_ERR_OK) {
+		free(d);
+		return NULL;
+	}
+	cs_option(d->handle, CS_OPT_DETAIL, CS_OPT_ON);
+	d->insn = cs_malloc(d->handle);
+	if (!d->insn) {
+		cs_close(&d->handle);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void soft_decoder_destroy(struct soft_decoder *d)
+{
+	if (!d)
+		return;
+	cs_free(d->insn, 1);
+	cs_close(&d->handle);
+	free(d);
+}
+
+int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64_t rip,
+		struct soft_insn *insn)
+{
+	const uint8_t *code = bytes;
+	uint64_t addr = rip;
+	cs_insn *ci = d->insn;
+	const cs_x86 *x;
+	unsigned int i;
+	int cc;
+
+	memset(insn, 0, sizeof(*insn));
+	if (len > SOFT_MAX_INSN_LEN)
+		len = SOFT_MAX_INSN_LEN;
+	memcpy(insn->bytes, bytes, len);
+	if (!cs_disasm_iter(d->handle, &code, &len, &addr, ci)) {
+		insn->len = 1;
+		insn->kind = SOFT_K_UNSUPPORTED;
+		return -EILSEQ;
+	}
+	x = &ci->detail->x86;
+	insn->id = ci->id;
+	insn->len = ci->size;
+	insn->kind = SOFT_K_NORMAL;
+	insn->prefix = scan_prefixes(insn->bytes, insn->len);
+	insn->opsize = (x->rex & 8) ? 8 : x->prefix[2] ? 2 : 4;
+	cc = condition_code(ci->id);
+	insn->cc = cc < 0 ? 0 : cc;
+	if (x->op_count > 3) {
+		insn->kind = SOFT_K_UNSUPPORTED;
+		return 0;
+	}
+	insn->nops = x->op_count;
+	for (i = 0; i < x->op_count; i++)
+		if (!convert_operand(&x->operands[i], ci, ci->id, &insn->op[i]))
+			insn->kind = SOFT_K_UNSUPPORTED;
+	return 0;
+}
+
+void soft_disasm(struct soft_decoder *d, const struct soft_insn *insn, uint64_t rip, char *buf,
+		 size_t len)
+{
+	const uint8_t *code = insn->bytes;
+	size_t size = SOFT_MAX_INSN_LEN;
+	uint64_t addr = rip;
+
+	if (cs_disasm_iter(d->handle, &code, &size, &addr, d->insn))
+		snprintf(buf, len, "%s %s", d->insn->mnemonic, d->insn->op_str);
+	else
+		snprintf(buf, len, "(bad) %02x %02x %02x %02x", insn->bytes[0], insn->bytes[1],
+			 insn->bytes[2], insn->bytes[3]);
+}
+
+const char *soft_insn_name(struct soft_decoder *d, unsigned int id)
+{
+	const char *name = cs_insn_name(d->handle, id);
+
+	return name ? name : "?";
+}

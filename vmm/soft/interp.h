@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The interpreter's one entry point, for the run loop. */
+#ifndef NOPIN_VMM_SOFT_INTERP_H
+#define NOPIN_VMM_SOFT_INTERP_H
+
+#include "vmm/soft/access.h"
+
+/* Execute e->insn at cpu->rip; on X_OK, e->next_rip is where to go next. */
+int soft_execute(struct soft_exec *e);
+
+#endif

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The software vCPU: an interpreter for the integer x86-64 subset gcc emits
+ * for freestanding guests (-mgeneral-regs-only -mno-red-zone), over a small
+ * memory interface so it runs on flat memory in tests and on the secondary
+ * MMU's software TLB in the VMM.  See vmm/soft/README.md.
+ *
+ * A struct soft_cpu is driven by one thread (its vCPU thread); only
+ * soft_cpu_kick() and soft_cpu_invalidate_page() may be called from others.
+ */
+#ifndef NOPIN_VMM_SOFT_SOFT_CPU_H
+#define NOPIN_VMM_SOFT_SOFT_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/soft/decode.h"
+#include "vmm/soft/flags.h"
+
+enum soft_gpr {
+	SOFT_RAX,
+	SOFT_RCX,
+	SOFT_RDX,
+	SOFT_RBX,
+	SOFT_RSP,
+	SOFT_RBP,
+	SOFT_RSI,
+	SOFT_RDI,
+	SOFT_R8,
+	SOFT_R9,
+	SOFT_R10,
+	SOFT_R11,
+	SOFT_R12,
+	SOFT_R13,
+	SOFT_R14,
+	SOFT_R15,
+	SOFT_NR_GPRS,
+};
+
+enum soft_access {
+	SOFT_ACCESS_FETCH,
+	SOFT_ACCESS_READ,
+	SOFT_ACCESS_WRITE, /* a store, or the whole of a read-modify-write */
+};
+
+enum soft_xlate_ret {
+	SOFT_XLATE_OK,
+	SOFT_XLATE_RETRY,   /* no usable translation yet: re-execute the instruction */
+	SOFT_XLATE_OUTSIDE, /* outside every memslot: stop the guest */
+};
+
+struct soft_xlate {
+	void *hva;    /* host address of the guest byte asked for */
+	uint64_t gpa; /* its guest-physical address (the decode cache's key) */
+};
+
+struct soft_mem_ops {
+	/*
+	 * Translate @gva for an access of @len bytes that does not cross a
+	 * page, made by the instruction at @rip.  SOFT_XLATE_RETRY abandons
+	 * the instruction with no architectural effect: the caller (the
+	 * secondary fault path, typically) has run before returning it.
+	 * The returned host address is valid until the next call.
+	 */
+	enum soft_xlate_ret (*translate)(void *opaque, uint64_t gva, unsigned int len,
+					 enum soft_access access, uint64_t rip,
+					 struct soft_xlate *out);
+	/*
+	 * Port I/O of @size bytes; for an IN, store the value in *@val.
+	 * Returns 0 to continue, SOFT_PIO_EXIT to complete the instruction
+	 * and leave soft_cpu_run() with SOFT_EXIT_PIO, or a negative errno
+	 * to stop the guest.  NULL: every port reads all-ones, writes vanish.
+	 */
+	int (*pio)(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val);
+};
+
+#define SOFT_PIO_EXIT 1
+
+enum soft_exit_reason {
+	SOFT_EXIT_NONE,
+	SOFT_EXIT_PIO,	 /* the pio callback asked for it; exit.port/size/in/data */
+	SOFT_EXIT_HLT,	 /* rip is past the hlt */
+	SOFT_EXIT_KICK,	 /* soft_cpu_kick() was called */
+	SOFT_EXIT_LIMIT, /* ran the number of instructions asked for */
+	SOFT_EXIT_ERROR, /* exit.error and exit.message say what; rip is the culprit */
+};
+
+enum soft_error {
+	SOFT_ERR_NONE,
+	SOFT_ERR_UNSUPPORTED, /* an instruction outside the interpreted subset */
+	SOFT_ERR_DECODE,      /* bytes Capstone cannot decode */
+	SOFT_ERR_DIVIDE,      /* #DE: divide by zero or quotient overflow */
+	SOFT_ERR_OUTSIDE,     /* an access outside every memslot */
+	SOFT_ERR_PIO,	      /* the pio callback failed */
+};
+
+struct soft_exit {
+	enum soft_exit_reason reason;
+	enum soft_error error;
+	uint64_t addr; /* SOFT_ERR_OUTSIDE: the guest address */
+	uint16_t port;
+	uint8_t size;
+	bool in;
+	uint32_t data;
+	char message[1024];
+};
+
+struct soft_stats {
+	uint64_t insns;
+	uint64_t retries; /* instructions abandoned on SOFT_XLATE_RETRY */
+};
+
+struct soft_cpu {
+	uint64_t gpr[SOFT_NR_GPRS];
+	uint64_t rip;
+	struct soft_flags flags;
+
+	const struct soft_mem_ops *ops;
+	void *opaque;
+	struct soft_decode_cache cache;
+	int kick; /* set by soft_cpu_kick(), cleared by the run loop */
+
+	struct soft_exit exit;
+	struct soft_stats stats;
+};
+
+int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *opaque);
+void soft_cpu_destroy(struct soft_cpu *cpu);
+
+/*
+ * Execute until an exit reason; @max_insns 0 means no limit.  The kick flag
+ * is checked before every instruction.  Returns cpu->exit.reason.
+ */
+enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns);
+
+/* Any thread: make soft_cpu_run() return SOFT_EXIT_KICK before its next instruction. */
+void soft_cpu_kick(struct soft_cpu *cpu);
+
+/*
+ * Any thread: drop the decoded instructions of the guest-physical page
+ * holding @gpa (its translation was zapped or it was written).  The vCPU
+ * drops them before its next instruction.  SOFT_INVALIDATE_ALL drops every
+ * page (a flush of the whole secondary MMU, say).
+ */
+#define SOFT_INVALIDATE_ALL SOFT_CACHE_DROP_ALL
+void soft_cpu_invalidate_page(struct soft_cpu *cpu, uint64_t gpa);
+
+/*
+ * After a SOFT_EXIT_PIO for an IN: put @val in al/ax/eax (exit.size), for a
+ * VMM that answers the port itself rather than in the pio callback.
+ */
+void soft_cpu_complete_pio_in(struct soft_cpu *cpu, uint32_t val);
+
+uint64_t soft_cpu_get_rflags(struct soft_cpu *cpu);
+void soft_cpu_set_rflags(struct soft_cpu *cpu, uint64_t rflags);
+
+/* Print "rax=... rip=... rflags=..." into @buf; returns the length. */
+int soft_cpu_format_regs(struct soft_cpu *cpu, char *buf, unsigned int len);
+
+#endif
