@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the secondary MMU costs, each figure beside its peer in the same run:
+ *
+ *   fault            kvm_mmu_page_fault() on a page the host has mapped
+ *                    already, and on one it has to fault in first; peer:
+ *                    the host lookup alone (get_user_page_ref + put_page).
+ *   invalidation     invalidate_range_start/end (MMU_NOTIFY_CLEAR, no host
+ *                    change) over 1, 512 and 262,144 mapped pages, and over
+ *                    a sparse 1 TiB slot holding one page; peer: the same
+ *                    call over a range no slot overlaps (no lock taken).
+ *                    The 262,144 SPTEs are installed directly, all naming
+ *                    one frame, so that 1 GiB of guest needs no 1 GiB pool.
+ *   remote flush     kvm_flush_remote_tlbs() with 0, 1 and 2 vCPU threads
+ *                    in guest mode (each must be kicked and acknowledge).
+ *   fault throughput a vCPU faulting pages in, alone and with a thread
+ *                    invalidating random 64-page windows of its slot; the
+ *                    retry rate is retries per fault.
+ *   reclaimable      guest pages shrink_node() frees after the guest
+ *                    touched them, pin mode beside nopin.
+ *
+ * With more runnable threads than CPUs (2 spinning vCPUs and the flusher
+ * on a 2-CPU machine), a flush waits for a vCPU's time slice: the
+ * 2-vCPU figure then measures the scheduler as much as the protocol.
+ *
+ * Best of ROUNDS where a figure is a time.  Debug builds run lockdep on every
+ * lock; use a Release build for figures worth quoting.
+ *
+ *	bench_secondary_mmu [PAGES]	(default 4096)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/kthread.h"
+#include "mm/swap.h"
+#include "mmu/spte.h"
+
+#define ROUNDS 5
+#define MB (1UL << 20)
+#define GPA 0x100000UL
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what, long err)
+{
+	fprintf(stderr, "%s: %ld\n", what, err);
+	exit(1);
+}
+
+struct env {
+	struct frame_pool *pool;
+	struct mm_struct *mm;
+	struct kvm *kvm;
+	struct kvm_vcpu *vcpu;
+	unsigned long hva;
+	unsigned long pages;
+};
+
+static void env_init(struct env *e, size_t pool_bytes, unsigned long pages, unsigned int flags)
+{
+	long r;
+
+	e->pool = frame_pool_create(pool_bytes, 0);
+	e->mm = e->pool ? mm_alloc(e->pool, "bench") : NULL;
+	if (!e->mm)
+		die("pool/mm", -ENOMEM);
+	e->kvm = kvm_create_vm(e->mm, flags);
+	if (IS_ERR(e->kvm))
+		die("kvm_create_vm", PTR_ERR(e->kvm));
+	e->pages = pages;
+	e->hva = vm_mmap(e->mm, 0, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+	if (IS_ERR_VALUE(e->hva))
+		die("vm_mmap", (long)e->hva);
+	r = kvm_set_memory_region(e->kvm, 0, 0, GPA, pages * PAGE_SIZE, e->hva);
+	if (r)
+		die("kvm_set_memory_region", r);
+	e->vcpu = kvm_create_vcpu(e->kvm, 0, NULL);
+	if (IS_ERR(e->vcpu))
+		die("kvm_create_vcpu", PTR_ERR(e->vcpu));
+}
+
+static void env_fini(struct env *e)
+{
+	kvm_destroy_vcpu(e->vcpu);
+	kvm_destroy_vm(e->kvm);
+	mmput(e->mm);
+	frame_pool_destroy(e->pool);
+}
+
+static void host_touch(struct env *e)
+{
+	for (unsigned long i = 0; i < e->pages; i++)
+		access_remote_vm(e->mm, e->hva + i * PAGE_SIZE, &i, 1, FOLL_WRITE);
+}
+
+/* ---- fault cost ---- */
+
+static double fault_pass(struct env *e)
+{
+	double t0 = now_ns();
+
+	for (unsigned long i = 0; i < e->pages; i++)
+		kvm_mmu_page_fault(e->kvm, e->vcpu, GPA + i * PAGE_SIZE, true);
+	return (now_ns() - t0) / e->pages;
+}
+
+static void bench_fault(unsigned long pages)
+{
+	double absent = 1e18, present = 1e18, lookup = 1e18;
+	struct env e;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		double t;
+
+		env_init(&e, (pages * 3 + 1024) * PAGE_SIZE, pages, 0);
+		t = fault_pass(&e);
+		absent = t < absent ? t : absent;
+		kvm_mmu_zap_all(e.kvm);
+		t = fault_pass(&e);
+		present = t < present ? t : present;
+		t = now_ns();
+		for (unsigned long i = 0; i < pages; i++) {
+			struct page *page;
+			bool w;
+
+			if (!get_user_page_ref(e.mm, e.hva + i * PAGE_SIZE, true, &page, &w))
+				put_page(page);
+		}
+		t = (now_ns() - t) / pages;
+		lookup = t < lookup ? t : lookup;
+		env_fini(&e);
+	}
+	printf("%-44s %10.0f ns/page\n", "fault, host page absent (faulted in)", absent);
+	printf("%-44s %10.0f ns/page\n", "fault, host page present", present);
+	printf("%-44s %10.0f ns/page\n", "  peer: host lookup alone (gup ref + put)", lookup);
+}
+
+/* ---- invalidation cost ---- */
+
+static double invalidate_ns(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	struct mmu_notifier_range range;
+	double t0;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
+	t0 = now_ns();
+	mmu_notifier_invalidate_range_start(&range);
+	mmu_notifier_invalidate_range_end(&range);
+	return now_ns() - t0;
+}
+
+/* Map gfns [first, first + n) all to @page, directly. */
+static void map_direct(struct kvm *kvm, gfn_t first, unsigned long n, struct page *page)
+{
+	struct kvm_mmu_memory_cache mc = { 0 };
+
+	for (unsigned long i = 0; i < n; i++) {
+		if (kvm_mmu_topup_memory_cache(kvm, &mc))
+			die("topup", -ENOMEM);
+		write_lock(&kvm->mmu_lock);
+		kvm_mmu_map(kvm, &mc, first + i, page, true, false);
+		write_unlock(&kvm->mmu_lock);
+	}
+	kvm_mmu_free_memory_cache(&mc);
+}
+
+static void bench_invalidate(void)
+{
+	const unsigned long sizes[] = { 1, 512, 262144 };
+	const unsigned long max = 262144;
+	unsigned long other;
+	struct page *page;
+	struct env e;
+	double best;
+
+	env_init(&e, 64 * MB, max, 0);
+	page = alloc_page(e.pool, GFP_KERNEL);
+	other = vm_mmap(e.mm, 0, max * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+	for (unsigned int s = 0; s < 3; s++) {
+		unsigned long n = sizes[s];
+		double miss = 1e18;
+
+		best = 1e18;
+		for (int r = 0; r < ROUNDS; r++) {
+			double t;
+
+			map_direct(e.kvm, gpa_to_gfn(GPA), n, page);
+			t = invalidate_ns(e.mm, e.hva, e.hva + n * PAGE_SIZE);
+			best = t < best ? t : best;
+			t = invalidate_ns(e.mm, other, other + n * PAGE_SIZE);
+			miss = t < miss ? t : miss;
+		}
+		printf("invalidate %7lu mapped pages %20.0f ns (%.1f ns/page)\n", n, best,
+		       best / n);
+		printf("  peer: same size, no slot overlaps   %12.0f ns\n", miss);
+	}
+	free_frame(page);
+	env_fini(&e);
+
+	/* A 1 TiB slot holding one page: the walk skips what is absent. */
+	{
+		const unsigned long tib = 1UL << 40;
+		struct env s = { 0 };
+		unsigned long hva;
+
+		s.pool = frame_pool_create(16 * MB, 0);
+		s.mm = mm_alloc(s.pool, "bench");
+		s.kvm = kvm_create_vm(s.mm, 0);
+		hva = vm_mmap(s.mm, 0, tib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			      NULL, 0);
+		if (IS_ERR_VALUE(hva) || kvm_set_memory_region(s.kvm, 0, 0, 0, tib, hva))
+			die("1 TiB slot", (long)hva);
+		s.vcpu = kvm_create_vcpu(s.kvm, 0, NULL);
+		best = 1e18;
+		for (int r = 0; r < ROUNDS; r++) {
+			double t;
+
+			kvm_mmu_page_fault(s.kvm, s.vcpu, tib / 2 + 12345 * PAGE_SIZE, true);
+			t = invalidate_ns(s.mm, hva, hva + tib);
+			best = t < best ? t : best;
+		}
+		printf("invalidate a 1 TiB slot holding one page %8.0f ns\n", best);
+		env_fini(&s);
+	}
+}
+
+/* ---- remote flush ---- */
+
+struct spinner {
+	struct kvm_vcpu *vcpu;
+	int stop;
+};
+
+/* A vCPU in guest mode that does nothing but answer kicks. */
+static int spin_in_guest(void *data)
+{
+	struct spinner *sp = data;
+	unsigned int spins = 0;
+
+	kvm_vcpu_enter_guest(sp->vcpu);
+	while (!__atomic_load_n(&sp->stop, __ATOMIC_ACQUIRE)) {
+		if (kvm_vcpu_kick_pending(sp->vcpu)) {
+			kvm_vcpu_exit_guest(sp->vcpu);
+			kvm_vcpu_enter_guest(sp->vcpu);
+		}
+		/* Yields now and then: with more threads than CPUs a pure spin starves the flusher. */
+		cpu_spin_wait(&spins);
+	}
+	kvm_vcpu_exit_guest(sp->vcpu);
+	return 0;
+}
+
+static void bench_flush(void)
+{
+	const int iters = 2000;
+	struct env e;
+
+	env_init(&e, 16 * MB, 16, 0);
+	for (int nr = 0; nr <= 2; nr++) {
+		struct spinner sp[2] = { { 0 } };
+		struct kthread *k[2];
+		struct kvm_vcpu *extra = NULL;
+		double t0, t;
+
+		if (nr == 2)
+			extra = kvm_create_vcpu(e.kvm, 1, NULL);
+		for (int i = 0; i < nr; i++) {
+			sp[i].vcpu = i ? extra : e.vcpu;
+			k[i] = kthread_run(spin_in_guest, &sp[i], "vcpu%d", i);
+		}
+		/* Let them get into guest mode. */
+		for (int i = 0; i < nr; i++)
+			while (__atomic_load_n(&sp[i].vcpu->mode, __ATOMIC_ACQUIRE) !=
+			       IN_GUEST_MODE)
+				sched_yield();
+		t0 = now_ns();
+		for (int i = 0; i < iters; i++) {
+			write_lock(&e.kvm->mmu_lock);
+			kvm_flush_remote_tlbs(e.kvm);
+			write_unlock(&e.kvm->mmu_lock);
+		}
+		t = (now_ns() - t0) / iters;
+		for (int i = 0; i < nr; i++) {
+			__atomic_store_n(&sp[i].stop, 1, __ATOMIC_RELEASE);
+			kthread_join(k[i]);
+		}
+		if (extra)
+			kvm_destroy_vcpu(extra);
+		printf("remote TLB flush, %d vCPU(s) in guest mode %8.0f ns\n", nr, t);
+	}
+	env_fini(&e);
+}
+
+/* ---- fault throughput under invalidations ---- */
+
+struct invalidator {
+	struct env *e;
+	int stop;
+	long rounds;
+};
+
+static int invalidate_fn(void *data)
+{
+	struct invalidator *inv = data;
+	uint64_t x = 88172645463325252ULL;
+
+	while (!__atomic_load_n(&inv->stop, __ATOMIC_ACQUIRE)) {
+		unsigned long i;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		i = x % (inv->e->pages - 64);
+		invalidate_ns(inv->e->mm, inv->e->hva + i * PAGE_SIZE,
+			      inv->e->hva + (i + 64) * PAGE_SIZE);
+		inv->rounds++;
+	}
+	return 0;
+}
+
+static void bench_throughput(unsigned long pages)
+{
+	for (int with = 0; with <= 1; with++) {
+		struct invalidator inv = { 0 };
+		struct kthread *k = NULL;
+		long faults, retries;
+		struct env e;
+		double t0, t;
+
+		env_init(&e, (pages * 2 + 1024) * PAGE_SIZE, pages, 0);
+		host_touch(&e);
+		inv.e = &e;
+		if (with)
+			k = kthread_run(invalidate_fn, &inv, "invalidator");
+		t0 = now_ns();
+		for (int r = 0; r < 4; r++) {
+			fault_pass(&e);
+			kvm_mmu_zap_all(e.kvm);
+		}
+		t = now_ns() - t0;
+		if (k) {
+			__atomic_store_n(&inv.stop, 1, __ATOMIC_RELEASE);
+			kthread_join(k);
+		}
+		faults = atomic_long_read(&e.kvm->stat.faults);
+		retries = atomic_long_read(&e.kvm->stat.pf_retries);
+		printf("fault throughput, %-26s %8.0f faults/s, retry rate %.4f (%ld "
+		       "invalidations)\n",
+		       with ? "with invalidations" : "alone", faults / (t / 1e9),
+		       (double)retries / faults, inv.rounds);
+		env_fini(&e);
+	}
+}
+
+/* ---- reclaimable memory, pin vs nopin ---- */
+
+static void bench_reclaim(unsigned long pages)
+{
+	char path[] = "/tmp/nopin-bench-swap-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0 || swapon(path, pages * 4) < 0) {
+		printf("reclaimable: no swap file, skipped\n");
+		return;
+	}
+	close(fd);
+	unlink(path);
+	for (int pin = 1; pin >= 0; pin--) {
+		unsigned long freed;
+		struct env e;
+
+		env_init(&e, (pages * 2 + 1024) * PAGE_SIZE, pages, pin ? KVM_VM_PIN_MODE : 0);
+		for (unsigned long i = 0; i < pages; i++)
+			kvm_vcpu_write(e.vcpu, GPA + i * PAGE_SIZE, &i, sizeof(i));
+		freed = shrink_node(e.pool->pgdat, pages);
+		printf("reclaimable after the guest touched %lu pages: %-5s %6lu freed (%ld "
+		       "pinned)\n",
+		       pages, pin ? "pin" : "nopin", freed,
+		       atomic_long_read(&e.kvm->stat.pages_pinned));
+		env_fini(&e);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 4096;
+
+	task_register("bench");
+	printf("secondary MMU, %lu pages where not said otherwise\n", pages);
+	bench_fault(pages);
+	bench_invalidate();
+	bench_flush();
+	bench_throughput(pages);
+	bench_reclaim(pages);
+	return 0;
+}

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The access engine: a vCPU's software TLB and the loads and stores a test
+ * or benchmark thread makes by guest-physical address, through the TLB, the
+ * SPTE tables and, on a miss, the fault path.  The soft vCPU (vmm/soft/)
+ * uses the same kvm_vcpu_translate() for every guest access.
+ *
+ * Every access is checked against the frame stamp taken when its TLB entry
+ * was filled, and that stamp is the one the SPTE was made from: a frame
+ * freed or reused under a translation is a sanitizer report, never a
+ * silent read.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/bug.h"
+#include "mmu/spte.h"
+
+static struct kvm_tlb_entry *tlb_entry(struct kvm_vcpu *vcpu, gfn_t gfn)
+{
+	return &vcpu->tlb[gfn % KVM_TLB_ENTRIES];
+}
+
+static void access_flush_tlb(struct kvm_vcpu *vcpu)
+{
+	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
+}
+
+/* The engine polls kvm_vcpu_kick_pending() between accesses: nothing more to do. */
+static void access_kick(struct kvm_vcpu *vcpu)
+{
+	(void)vcpu;
+}
+
+const struct kvm_vcpu_ops kvm_access_vcpu_ops = {
+	.kick = access_kick,
+	.flush_tlb = access_flush_tlb,
+};
+
+/*
+ * Set the accessed bit (and dirty, for a write) in the leaf, as the
+ * hardware walker does: with a cmpxchg that fails if the entry changed
+ * (zapped) since it was read.  Returns the entry as set, or 0 if the
+ * access is not allowed by it.
+ */
+static uint64_t spte_mark_access(uint64_t *sptep, bool write)
+{
+	uint64_t spte = spte_read(sptep);
+
+	for (;;) {
+		uint64_t new;
+
+		if (!is_shadow_present_pte(spte) || (write && !is_writable_pte(spte)))
+			return 0;
+		new = spte | PT_ACCESSED_MASK | (write ? PT_DIRTY_MASK : 0);
+		if (new == spte || __atomic_compare_exchange_n(sptep, &spte, new, false,
+							       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return new;
+	}
+}
+
+int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_translation *xl)
+{
+	gfn_t gfn = gpa_to_gfn(gpa);
+	struct kvm_tlb_entry *e = tlb_entry(vcpu, gfn);
+	struct frame_access acc = { .addr = gpa, .write = write, .who = vcpu->name };
+	uint64_t *sptep, spte;
+
+	if (likely(e->valid && e->gfn == gfn && (!write || e->writable))) {
+		atomic_long_inc(&vcpu->stat.tlb_hits);
+		goto hit;
+	}
+	atomic_long_inc(&vcpu->stat.tlb_misses);
+	sptep = kvm_mmu_walk_lockless(vcpu->kvm, gfn);
+	if (!sptep)
+		return -EAGAIN;
+	spte = spte_mark_access(sptep, write);
+	if (!spte)
+		return -EAGAIN;
+	*e = (struct kvm_tlb_entry){
+		.gfn = gfn,
+		.hva = page_address(pfn_to_page(vcpu->kvm->pool, spte_to_pfn(spte))),
+		.stamp = spte_frame_stamp(vcpu->kvm, spte),
+		.valid = true,
+		.writable = (spte & (PT_WRITABLE_MASK | PT_DIRTY_MASK)) ==
+			    (PT_WRITABLE_MASK | PT_DIRTY_MASK),
+	};
+	/* A fill from an SPTE whose frame is gone is the bug rule 2 prevents. */
+	if (!frame_check_stamp(vcpu->kvm->pool, &e->stamp, &acc)) {
+		e->valid = false;
+		return -EFAULT;
+	}
+hit:
+	xl->hva = (char *)e->hva + (gpa & ~PAGE_MASK);
+	xl->stamp = e->stamp;
+	xl->writable = e->writable;
+	return 0;
+}
+
+bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_translation *xl, gpa_t gpa,
+			  unsigned int size, bool write)
+{
+	struct frame_access acc = { .addr = gpa, .size = size, .write = write, .who = vcpu->name };
+
+	return frame_check_stamp(vcpu->kvm->pool, &xl->stamp, &acc);
+}
+
+/* One access within a page: in guest mode, faulting as often as it takes. */
+static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len, bool write)
+{
+	struct kvm_translation xl;
+	int r;
+
+	for (;;) {
+		if (__atomic_load_n(&vcpu->mode, __ATOMIC_RELAXED) == OUTSIDE_GUEST_MODE)
+			kvm_vcpu_enter_guest(vcpu);
+		/* The "interrupt" check between two guest accesses. */
+		if (kvm_vcpu_kick_pending(vcpu)) {
+			kvm_vcpu_exit_guest(vcpu);
+			continue;
+		}
+		r = kvm_vcpu_translate(vcpu, gpa, write, &xl);
+		if (!r)
+			break;
+		kvm_vcpu_exit_guest(vcpu);
+		if (r != -EAGAIN)
+			return r;
+		atomic_long_inc(&vcpu->stat.page_faults);
+		r = kvm_mmu_page_fault(vcpu->kvm, vcpu, gpa, write);
+		if (r)
+			return r;
+	}
+	if (!kvm_vcpu_check_frame(vcpu, &xl, gpa, len, write))
+		return -EFAULT;
+	if (write)
+		memcpy(xl.hva, buf, len);
+	else
+		memcpy(buf, xl.hva, len);
+	return 0;
+}
+
+static int kvm_vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len, bool write)
+{
+	while (len) {
+		size_t n = PAGE_SIZE - (gpa & ~PAGE_MASK);
+		int r;
+
+		if (n > len)
+			n = len;
+		r = kvm_vcpu_access_page(vcpu, gpa, buf, n, write);
+		if (r)
+			return r;
+		gpa += n;
+		buf = (char *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
+int __kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len)
+{
+	return kvm_vcpu_access(vcpu, gpa, buf, len, false);
+}
+
+int __kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf, size_t len)
+{
+	return kvm_vcpu_access(vcpu, gpa, (void *)buf, len, true);
+}
+
+int kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len)
+{
+	int r = __kvm_vcpu_read(vcpu, gpa, buf, len);
+
+	kvm_vcpu_exit_guest(vcpu);
+	return r;
+}
+
+int kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf, size_t len)
+{
+	int r = __kvm_vcpu_write(vcpu, gpa, buf, len);
+
+	kvm_vcpu_exit_guest(vcpu);
+	return r;
+}

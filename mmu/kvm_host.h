@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The secondary MMU's VM and vCPU, after the kernel's include/linux/kvm_host.h:
+ * a guest-physical address space (memslots) mapped onto a host mm through
+ * SPTE tables that hold no reference on any page, kept coherent by an
+ * mmu_notifier (DESIGN.md Protocols 1-3).
+ *
+ *	struct kvm *kvm = kvm_create_vm(mm, 0);
+ *	kvm_set_memory_region(kvm, 0, 0, 0x100000, 16 << 20, hva);
+ *	struct kvm_vcpu *vcpu = kvm_create_vcpu(kvm, 0);
+ *	kvm_vcpu_write(vcpu, 0x100000, buf, len);	  faults in, through the TLB
+ *	kvm_destroy_vcpu(vcpu);
+ *	kvm_destroy_vm(kvm);
+ *
+ * Lock order, outermost first: slots_lock (mutex), then kvm->srcu (read),
+ * then the host's locks (mmap_lock ... the PTE lock), then mmu_lock, then
+ * mn_invalidate_lock.  mmu_lock is a spinning rwlock: everything under it
+ * is an atomic section, so SPTE table pages are allocated before it is
+ * taken (kvm_mmu_topup_memory_cache()).
+ */
+#ifndef NOPIN_MMU_KVM_HOST_H
+#define NOPIN_MMU_KVM_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/atomic.h"
+#include "base/mutex.h"
+#include "base/rwlock.h"
+#include "base/spinlock.h"
+#include "base/wait.h"
+#include "mm/mm.h"
+#include "mm/mmu_notifier.h"
+#include "mm/sanitizer.h"
+#include "notifier/srcu.h"
+
+typedef uint64_t gpa_t;
+typedef uint64_t gfn_t;
+typedef uint64_t hpa_t;
+
+#define INVALID_GPA (~(gpa_t)0)
+#define gpa_to_gfn(gpa) ((gfn_t)(gpa) >> PAGE_SHIFT)
+#define gfn_to_gpa(gfn) ((gpa_t)(gfn) << PAGE_SHIFT)
+
+/* Guest-physical addresses have 48 bits, as the 4-level tables map. */
+#define KVM_GPA_BITS 48
+#define KVM_MAX_GFN (1ULL << (KVM_GPA_BITS - PAGE_SHIFT))
+
+#define KVM_USER_MEM_SLOTS 32
+
+/* kvm_set_memory_region() flags */
+#define KVM_MEM_READONLY (1u << 1)
+/* Internal: the slot is being deleted or moved; faults on it retry. */
+#define KVM_MEMSLOT_INVALID (1u << 16)
+
+struct kvm_memory_slot {
+	gfn_t base_gfn;
+	unsigned long npages;
+	unsigned long userspace_addr; /* host virtual address of base_gfn */
+	uint32_t flags;
+	short id;
+	/* Pin mode only: the page each gfn is pinned on, or NULL. */
+	struct page **pinned;
+};
+
+/*
+ * One generation of memslots, immutable once published: an update copies,
+ * changes the copy and swaps it in (kvm_swap_active_memslots()).  Sorted
+ * by base_gfn.  The kernel keeps gfn and hva trees; with at most
+ * KVM_USER_MEM_SLOTS slots a scan does as well.
+ */
+struct kvm_memslots {
+	uint64_t generation;
+	int nr;
+	struct kvm_memory_slot slots[KVM_USER_MEM_SLOTS];
+};
+
+/* ---- vCPUs ---- */
+
+enum kvm_vcpu_mode {
+	OUTSIDE_GUEST_MODE,
+	IN_GUEST_MODE,
+	EXITING_GUEST_MODE,
+	READING_SHADOW_PAGE_TABLES,
+};
+
+/* vcpu->requests bits, and how kvm_make_all_cpus_request() delivers them. */
+#define KVM_REQ_TLB_FLUSH 0
+#define KVM_REQUEST_MASK 0xff
+#define KVM_REQUEST_NO_WAKEUP (1u << 8)
+#define KVM_REQUEST_WAIT (1u << 9)
+
+/*
+ * The software TLB: a direct-mapped cache of translations, written and
+ * read by the vCPU's own thread only.  Each entry keeps the frame stamp
+ * taken when it was filled, so every access checks the frame is still
+ * what the translation was made from (DESIGN.md, the frame sanitizer).
+ */
+#define KVM_TLB_ENTRIES 64
+
+struct kvm_tlb_entry {
+	gfn_t gfn;
+	void *hva; /* page_address() of the frame */
+	struct frame_stamp stamp;
+	bool valid;
+	bool writable; /* the SPTE was writable and is now dirty */
+};
+
+struct kvm_vcpu;
+
+/*
+ * What a backend (the software vCPU, the access engine, /dev/kvm) provides
+ * to the remote flush: kick the vCPU out of guest mode, the way an IPI does,
+ * and drop its cached translations.  kick may be called with mmu_lock
+ * held: it must not sleep.
+ */
+struct kvm_vcpu_ops {
+	void (*kick)(struct kvm_vcpu *vcpu);
+	void (*flush_tlb)(struct kvm_vcpu *vcpu);
+};
+
+/* SPTE table pages allocated before mmu_lock is taken (the kernel's kvm_mmu_memory_cache). */
+#define KVM_MMU_CACHE_PAGES 4
+struct kvm_mmu_memory_cache {
+	int nobjs;
+	struct page *objects[KVM_MMU_CACHE_PAGES];
+};
+
+struct kvm_vcpu_stat {
+	atomic_long_t tlb_hits;
+	atomic_long_t tlb_misses;
+	atomic_long_t tlb_flushes;
+	atomic_long_t kicks_acked;
+	atomic_long_t page_faults;
+};
+
+struct kvm_vcpu {
+	struct kvm *kvm;
+	int vcpu_id;
+	int mode;		/* enum kvm_vcpu_mode, see mmu/tlb.c */
+	unsigned long requests; /* KVM_REQ_* bits */
+	unsigned long ipi_seq;	/* kicks sent (atomic) */
+	unsigned long ipi_ack;	/* kicks the vCPU has acknowledged (atomic) */
+	const struct kvm_vcpu_ops *ops;
+	struct kvm_tlb_entry tlb[KVM_TLB_ENTRIES];
+	struct kvm_mmu_memory_cache mmu_page_cache;
+	struct kvm_vcpu_stat stat;
+	char name[16]; /* "vCPU 0", for reports */
+	void *private; /* the backend's */
+};
+
+/* ---- the VM ---- */
+
+struct kvm_stat {
+	atomic_long_t invalidations;	    /* invalidate_range_start calls that hit a slot */
+	atomic_long_t invalidations_missed; /* ... that hit none (no lock taken) */
+	atomic_long_t sptes_zapped;
+	atomic_long_t remote_tlb_flushes;
+	atomic_long_t faults;		/* kvm_mmu_page_fault() calls */
+	atomic_long_t pf_fixed;		/* SPTEs installed */
+	atomic_long_t pf_retries;	/* faults retried (invalidation collision) */
+	atomic_long_t pf_retries_early; /* ... of which caught by the lockless pre-check */
+	atomic_long_t pf_retries_injected;
+	atomic_long_t young_cleared;
+	atomic_long_t dirty_transferred; /* SPTE dirty bits moved to the host page */
+	atomic_long_t pages_pinned;	 /* pin mode */
+	atomic_long_t tables_allocated;
+};
+
+/* kvm_create_vm() flags */
+#define KVM_VM_PIN_MODE 0x1u /* the baseline: long-term pins, no notifier */
+
+struct kvm {
+	struct mm_struct *mm; /* held with mmgrab(), never mmget() */
+	struct frame_pool *pool;
+	unsigned int flags;
+	unsigned long legacy; /* LEGACY_BIT(LEGACY_NO_INVALIDATE_RETRY / _NO_REMOTE_FLUSH) */
+
+	struct mmu_notifier mmu_notifier;
+	/* x86's mmu_lock is an rwlock; this model takes it for write everywhere. */
+	rwlock_t mmu_lock;
+	unsigned long mmu_invalidate_seq;
+	long mmu_invalidate_in_progress;
+	gfn_t mmu_invalidate_range_start;
+	gfn_t mmu_invalidate_range_end;
+
+	/* Memslots: read under srcu, updated under slots_lock. */
+	struct srcu_struct srcu;
+	struct mutex slots_lock;
+	struct kvm_memslots *memslots;
+	uint64_t memslots_generation;
+	/* A memslot swap waits while an invalidation is between start and end. */
+	spinlock_t mn_invalidate_lock;
+	long mn_active_invalidate_count;
+	wait_queue_head_t mn_memslots_update_wq;
+
+	/* The SPTE root: a FRAME_SECONDARY table of the pool. */
+	struct page *root;
+	spinlock_t tables_lock; /* every table page, on page->lru */
+	struct list_head tables;
+
+	struct mutex vcpu_lock;
+	struct kvm_vcpu *vcpus[NR_CPUS];
+	int online_vcpus;
+
+	/* Fault injection: every Nth retry check fails (0: never). */
+	unsigned int fault_inject_retry_interval;
+	atomic_long_t fault_inject_count;
+
+	struct kvm_stat stat;
+};
+
+/* ---- VM and vCPU lifetime [mmu/kvm_main.c] ---- */
+
+/*
+ * A VM on @mm (the caller holds an mm_users reference; the VM keeps only
+ * mm_count).  Registers the mmu_notifier unless KVM_VM_PIN_MODE.
+ * ERR_PTR(-ENOMEM) on failure.
+ */
+struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned int flags);
+/* vCPUs must be destroyed first. */
+void kvm_destroy_vm(struct kvm *kvm);
+/* A vCPU with the access engine's backend unless @ops; ERR_PTR on failure. */
+struct kvm_vcpu *kvm_create_vcpu(struct kvm *kvm, int id, const struct kvm_vcpu_ops *ops);
+void kvm_destroy_vcpu(struct kvm_vcpu *vcpu);
+
+static inline bool kvm_pin_mode(const struct kvm *kvm)
+{
+	return kvm->flags & KVM_VM_PIN_MODE;
+}
+
+/* ---- memslots [mmu/memslot.c] ---- */
+
+/*
+ * Create (size > 0, new id), move (new gpa), or delete (size 0) slot @id
+ * mapping [gpa, gpa + size) to host [hva, hva + size).  Returns 0,
+ * -EINVAL (misaligned, out of range, id too big, a change of size, hva or
+ * flags), -EEXIST (overlaps another slot), -ENOMEM.
+ */
+int kvm_set_memory_region(struct kvm *kvm, int id, uint32_t flags, gpa_t gpa, uint64_t size,
+			  unsigned long hva);
+/* The slot holding @gfn, or NULL; inside an srcu read section of kvm->srcu. */
+struct kvm_memory_slot *gfn_to_memslot(struct kvm *kvm, gfn_t gfn);
+static inline unsigned long gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn)
+{
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+}
+static inline struct kvm_memslots *kvm_memslots(struct kvm *kvm)
+{
+	return srcu_dereference_check(kvm->memslots, &kvm->srcu, lockdep_is_held(&kvm->slots_lock));
+}
+#define kvm_for_each_memslot(slot, slots)                                                          \
+	for (slot = (slots)->slots; slot < (slots)->slots + (slots)->nr; slot++)
+/* Free every memslot at VM destruction (unpins in pin mode). */
+void kvm_free_memslots(struct kvm *kvm);
+
+/* ---- the fault path [mmu/fault.c] ---- */
+
+/*
+ * Map @gpa in the SPTE tables, faulting in the host page (a write fault
+ * breaks COW).  Returns 0, -EFAULT (no slot, or the host refuses the
+ * access), -ENOMEM.  Retries internally on invalidation collisions.
+ * @vcpu may be NULL (then a local cache of table pages is used).
+ */
+int kvm_mmu_page_fault(struct kvm *kvm, struct kvm_vcpu *vcpu, gpa_t gpa, bool write);
+
+/*
+ * The retry checks (DESIGN.md rule 2).  _unsafe: lockless, may err both
+ * ways, a pre-check only; the locked one errs only towards retrying.
+ */
+bool mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
+bool mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
+
+/* ---- the notifier side [mmu/mmu_notifier.c] ---- */
+
+int kvm_init_mmu_notifier(struct kvm *kvm);
+void kvm_mmu_invalidate_begin(struct kvm *kvm);
+void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end);
+void kvm_mmu_invalidate_end(struct kvm *kvm);
+
+/* ---- remote TLB flush and requests [mmu/tlb.c] ---- */
+
+void kvm_make_request(int req, struct kvm_vcpu *vcpu);
+bool kvm_request_pending(struct kvm_vcpu *vcpu);
+bool kvm_check_request(int req, struct kvm_vcpu *vcpu);
+/* Send @req to every vCPU; with KVM_REQUEST_WAIT wait for each in guest mode to ack. */
+bool kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req);
+/* Every vCPU drops its cached translations before this returns. */
+void kvm_flush_remote_tlbs(struct kvm *kvm);
+/*
+ * The vCPU's side.  enter: OUTSIDE -> IN_GUEST, serving requests first;
+ * exit: back to OUTSIDE.  kvm_vcpu_kick_pending() is the "interrupt"
+ * check a backend makes between guest instructions; on true it must exit.
+ */
+void kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu);
+void kvm_vcpu_exit_guest(struct kvm_vcpu *vcpu);
+bool kvm_vcpu_kick_pending(struct kvm_vcpu *vcpu);
+void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
+
+/* ---- the access engine [mmu/access.c] ---- */
+
+/* The engine's backend: kick is the counter it polls, flush_tlb clears the TLB. */
+extern const struct kvm_vcpu_ops kvm_access_vcpu_ops;
+
+/*
+ * One translation of a guest-physical page, as the soft vCPU uses it: the
+ * host pointer to the byte at gpa and the stamp to check before touching.
+ */
+struct kvm_translation {
+	void *hva;
+	struct frame_stamp stamp;
+	bool writable;
+};
+
+/*
+ * In guest mode: translate @gpa through the TLB, then the SPTE tables
+ * (a lockless walk, as hardware does), filling the TLB and setting the
+ * SPTE's accessed (and, for a write, dirty) bit.  Returns 0, or -EAGAIN
+ * when no SPTE allows the access: exit guest mode, kvm_mmu_page_fault(),
+ * enter again and retry.
+ */
+int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_translation *xl);
+/* Check a translation's frame before an access; false: reported. */
+bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_translation *xl, gpa_t gpa,
+			  unsigned int size, bool write);
+/*
+ * Loads and stores of the access engine: translate, fault as needed, check
+ * the frame, copy; @len may cross pages.  0 or -EFAULT/-ENOMEM.  These
+ * leave guest mode when done, like one trip through KVM_RUN, so the
+ * calling thread may then do anything.
+ */
+int kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len);
+int kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf, size_t len);
+/*
+ * The same, staying in guest mode afterwards, for a vCPU thread doing many:
+ * a flush then has to kick it.  Such a thread must not block, nor run host
+ * memory operations itself, before kvm_vcpu_exit_guest(): a flush waits
+ * for it.
+ */
+int __kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len);
+int __kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf, size_t len);
+
+/* ---- SPTEs for tests and the flush of a slot [mmu/spte.c] ---- */
+
+/* The SPTE of @gfn right now (0 if none): a lockless read. */
+uint64_t kvm_mmu_spte(struct kvm *kvm, gfn_t gfn);
+/* Zap every SPTE and flush (release, slot deletion). */
+void kvm_mmu_zap_all(struct kvm *kvm);
+
+#endif

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Secondary page-table entries (SPTEs), after arch/x86/kvm/mmu/spte.h: the
+ * x86-64 4-level format, so that the same tables can later be the page
+ * tables a guest runs on.  A 48-bit guest-physical address splits as the
+ * host's virtual addresses do (mm/pgtable.h); an entry holds the pool pfn
+ * of the next table or of the data frame where hardware has a physical
+ * address.  Every table is a frame of the VM's pool in FRAME_SECONDARY.
+ *
+ * Entries change with atomics: the fault path installs under mmu_lock
+ * (write), zaps take mmu_lock too, and the vCPU's walker reads without any
+ * lock and sets the accessed and dirty bits with a cmpxchg that fails if
+ * the entry changed, as a hardware page walker does.  Table pages are never
+ * freed while the VM lives, so a lockless walker never steps into a freed
+ * table; a zap frees nothing but the translation.
+ */
+#ifndef NOPIN_MMU_SPTE_H
+#define NOPIN_MMU_SPTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmu/kvm_host.h"
+
+#define PT_PRESENT_MASK (1ULL << 0)
+#define PT_WRITABLE_MASK (1ULL << 1)
+#define PT_USER_MASK (1ULL << 2)
+#define PT_ACCESSED_MASK (1ULL << 5)
+#define PT_DIRTY_MASK (1ULL << 6)
+#define PT64_NX_MASK (1ULL << 63)
+#define SPTE_BASE_ADDR_MASK 0x000ffffffffff000ULL
+/*
+ * Bits 52-62 are free for software, as KVM uses them too: here a leaf
+ * keeps the low bits of its frame's generation when it was installed, so
+ * that a vCPU filling its TLB from an SPTE that outlived its frame (only a
+ * museum switch allows that) is caught even if the frame was reused.
+ */
+#define SPTE_GEN_SHIFT 52
+#define SPTE_GEN_MASK 0x7ffULL
+/* What a non-leaf entry carries besides the next table. */
+#define SPTE_TABLE_BITS (PT_PRESENT_MASK | PT_WRITABLE_MASK | PT_USER_MASK | PT_ACCESSED_MASK)
+
+#define PT64_ROOT_4LEVEL 4
+#define PG_LEVEL_4K 1
+#define SPTE_LEVEL_BITS 9
+#define SPTE_ENT_PER_PAGE 512
+
+/* The index of @gfn in a table of @level (1: the last level, 4: the root). */
+static inline unsigned int spte_index(gfn_t gfn, int level)
+{
+	return (gfn >> ((level - 1) * SPTE_LEVEL_BITS)) & (SPTE_ENT_PER_PAGE - 1);
+}
+
+/* Guest frames one entry of @level covers. */
+static inline gfn_t spte_level_pages(int level)
+{
+	return 1ULL << ((level - 1) * SPTE_LEVEL_BITS);
+}
+
+static inline bool is_shadow_present_pte(uint64_t spte)
+{
+	return spte & PT_PRESENT_MASK;
+}
+
+static inline bool is_writable_pte(uint64_t spte)
+{
+	return spte & PT_WRITABLE_MASK;
+}
+
+static inline unsigned long spte_to_pfn(uint64_t spte)
+{
+	return (spte & SPTE_BASE_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+static inline unsigned int spte_gen(uint64_t spte)
+{
+	return (spte >> SPTE_GEN_SHIFT) & SPTE_GEN_MASK;
+}
+
+static inline uint64_t make_spte(unsigned long pfn, unsigned int gen, bool writable, bool dirty)
+{
+	uint64_t spte = ((uint64_t)pfn << PAGE_SHIFT) | PT_PRESENT_MASK | PT_USER_MASK |
+			PT_ACCESSED_MASK | PT64_NX_MASK |
+			(((uint64_t)gen & SPTE_GEN_MASK) << SPTE_GEN_SHIFT);
+
+	if (writable)
+		spte |= PT_WRITABLE_MASK;
+	if (dirty)
+		spte |= PT_DIRTY_MASK;
+	return spte;
+}
+
+static inline uint64_t spte_read(uint64_t *sptep)
+{
+	return __atomic_load_n(sptep, __ATOMIC_ACQUIRE);
+}
+
+/* ---- [mmu/spte.c], for the files of mmu/ ---- */
+
+int kvm_mmu_alloc_root(struct kvm *kvm);
+void kvm_mmu_free_tables(struct kvm *kvm);
+/* Fill @mc with table pages before mmu_lock is taken; 0 or -ENOMEM. */
+int kvm_mmu_topup_memory_cache(struct kvm *kvm, struct kvm_mmu_memory_cache *mc);
+void kvm_mmu_free_memory_cache(struct kvm_mmu_memory_cache *mc);
+/* Install the leaf SPTE of @gfn (mmu_lock held for write). */
+void kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, struct page *page,
+		 bool writable, bool dirty);
+/*
+ * The stamp of the frame a leaf maps, as it was when the leaf was made; a
+ * frame freed or reused since then fails frame_check_stamp().
+ */
+struct frame_stamp spte_frame_stamp(struct kvm *kvm, uint64_t spte);
+/*
+ * Zap the leaf SPTEs of [start, end), moving their dirty and accessed bits
+ * to the host pages.  mmu_lock held for write.  True if any was present
+ * (the caller must flush remote TLBs before dropping mmu_lock).
+ */
+bool kvm_mmu_zap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end);
+/* Aging: whether any leaf of [start, end) was accessed; clear the bits if @clear. */
+bool kvm_mmu_age_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end, bool clear);
+/*
+ * The lockless walk of a vCPU: the leaf entry of @gfn, or NULL if no table
+ * reaches it.  Each table stepped into is checked to still be a secondary
+ * table (reported if not).
+ */
+uint64_t *kvm_mmu_walk_lockless(struct kvm *kvm, gfn_t gfn);
+
+#endif

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for tests of the secondary MMU (mmu/): a VM on a test mm with
+ * one slot of guest RAM in a line, vCPU threads of the access engine, and
+ * guest-physical reads and writes that assert they worked.
+ *
+ *	struct test_vm t;
+ *
+ *	test_vm_create(&t, 16 << 20, 0);	pool, mm, VM, a 1 MiB anon slot at 1 MiB
+ *	vcpu_write(t.vcpu, t.gpa, buf, len);
+ *	test_vm_destroy(&t);			asserts every frame came back
+ *
+ * Header-only: every helper is static inline.
+ */
+#ifndef NOPIN_TESTS_KVM_UTIL_H
+#define NOPIN_TESTS_KVM_UTIL_H
+
+#include "mmu/kvm_host.h"
+#include "tests/lib/mm_util.h"
+
+#define TEST_GPA 0x100000UL
+#define TEST_SLOT_SIZE (1UL << 20)
+
+struct test_vm {
+	struct frame_pool *pool;
+	struct mm_struct *mm;
+	struct kvm *kvm;
+	struct kvm_vcpu *vcpu; /* vCPU 0, created by test_vm_create() */
+	unsigned long hva;     /* the anon mapping behind slot 0 */
+	gpa_t gpa;	       /* where slot 0 starts */
+	size_t size;
+};
+
+static inline struct kvm *test_kvm(struct mm_struct *mm, unsigned int flags)
+{
+	struct kvm *kvm = kvm_create_vm(mm, flags);
+
+	TEST_ASSERT(!IS_ERR_OR_NULL(kvm), "kvm_create_vm: %ld", PTR_ERR(kvm));
+	return kvm;
+}
+
+static inline void test_set_slot(struct kvm *kvm, int id, gpa_t gpa, size_t size, unsigned long hva)
+{
+	int r = kvm_set_memory_region(kvm, id, 0, gpa, size, hva);
+
+	TEST_ASSERT(!r, "kvm_set_memory_region(%d, %#lx, %#zx, %#lx): %d", id, (unsigned long)gpa,
+		    size, hva, r);
+}
+
+static inline struct kvm_vcpu *test_vcpu(struct kvm *kvm, int id)
+{
+	struct kvm_vcpu *vcpu = kvm_create_vcpu(kvm, id, NULL);
+
+	TEST_ASSERT(!IS_ERR_OR_NULL(vcpu), "kvm_create_vcpu: %ld", PTR_ERR(vcpu));
+	return vcpu;
+}
+
+/* Pool of @pool_bytes, an mm, a VM (@flags), slot 0 of TEST_SLOT_SIZE anon RAM, vCPU 0. */
+static inline void test_vm_create(struct test_vm *t, size_t pool_bytes, unsigned int flags)
+{
+	t->pool = test_pool(pool_bytes);
+	t->mm = test_mm(t->pool);
+	t->kvm = test_kvm(t->mm, flags);
+	t->size = TEST_SLOT_SIZE;
+	t->gpa = TEST_GPA;
+	t->hva = test_mmap_anon(t->mm, t->size, PROT_READ | PROT_WRITE);
+	test_set_slot(t->kvm, 0, t->gpa, t->size, t->hva);
+	t->vcpu = test_vcpu(t->kvm, 0);
+}
+
+static inline void test_vm_destroy(struct test_vm *t)
+{
+	if (t->vcpu)
+		kvm_destroy_vcpu(t->vcpu);
+	kvm_destroy_vm(t->kvm);
+	mmput(t->mm);
+	test_pool_destroy(t->pool);
+}
+
+static inline void vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf, size_t len)
+{
+	int r = kvm_vcpu_write(vcpu, gpa, buf, len);
+
+	TEST_ASSERT(!r, "kvm_vcpu_write(%#lx, %zu): %d", (unsigned long)gpa, len, r);
+}
+
+static inline void vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len)
+{
+	int r = kvm_vcpu_read(vcpu, gpa, buf, len);
+
+	TEST_ASSERT(!r, "kvm_vcpu_read(%#lx, %zu): %d", (unsigned long)gpa, len, r);
+}
+
+static inline uint64_t vcpu_read64(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	uint64_t v;
+
+	vcpu_read(vcpu, gpa, &v, sizeof(v));
+	return v;
+}
+
+static inline void vcpu_write64(struct kvm_vcpu *vcpu, gpa_t gpa, uint64_t v)
+{
+	vcpu_write(vcpu, gpa, &v, sizeof(v));
+}
+
+static inline long kvm_stat_read(atomic_long_t *stat)
+{
+	return atomic_long_read(stat);
+}
+
+#endif
