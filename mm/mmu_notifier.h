@@ -20,9 +20,13 @@
  * when the mm has no subscriber (mm_has_notifiers()).
  *
  * Implemented by notifier/mmu_notifier.c, which walks the subscribers
- * under SRCU.  Registration takes only mmap_lock for now; the notifier
- * issue adds mm_take_all_locks() (Protocol 4) and interval notifiers
- * without changing anything declared here.
+ * under SRCU.  Two kinds of subscriber: a classic mmu_notifier (KVM) hears
+ * every range of the mm through start/end; an mmu_interval_notifier (a
+ * mirror device) covers one interval and hears only ranges overlapping it,
+ * through one invalidate op and a collision-retry sequence (below).
+ * Registration holds mmap_lock for write and mm_take_all_locks()
+ * (Protocol 4), so no invalidation is half-way through when a subscriber
+ * appears.
  *
  * mm/mmap.c calls mmu_notifier_subscriptions_init() when it makes an mm and
  * mmu_notifier_subscriptions_destroy() when it frees one (mmdrop).
@@ -37,8 +41,10 @@
 #include "base/lockdep.h"
 #include "base/preempt.h"
 #include "mm/mm_types.h"
+#include "notifier/srcu.h" /* struct rcu_head */
 
 struct mmu_notifier;
+struct mmu_interval_notifier;
 struct mmu_notifier_subscriptions;
 
 /*
@@ -106,6 +112,15 @@ struct mmu_notifier_ops {
 				      const struct mmu_notifier_range *range);
 	void (*invalidate_range_end)(struct mmu_notifier *subscription,
 				     const struct mmu_notifier_range *range);
+
+	/*
+	 * For mmu_notifier_get_locked()/mmu_notifier_put() only: make the
+	 * subscriber's structure for @mm (ERR_PTR on failure), and free it
+	 * once the last put's grace period has passed.  free_notifier runs on
+	 * the SRCU callback thread, with no lock held.
+	 */
+	struct mmu_notifier *(*alloc_notifier)(struct mm_struct *mm);
+	void (*free_notifier)(struct mmu_notifier *subscription);
 };
 
 /*
@@ -117,15 +132,44 @@ struct mmu_notifier {
 	struct hlist_node hlist;
 	const struct mmu_notifier_ops *ops;
 	struct mm_struct *mm;
-	unsigned int users;
+	struct rcu_head rcu; /* mmu_notifier_put()'s deferred free */
+	unsigned int users;  /* mmu_notifier_get_locked() references */
+};
+
+/*
+ * An interval subscriber's one op.  Called for every range overlapping the
+ * interval, at invalidate_range_start time (and with MMU_NOTIFY_RELEASE
+ * over everything at exit_mmap).  Under its own lock, the subscriber calls
+ * mmu_interval_set_seq(@interval_sub, @cur_seq) and tears down its
+ * mappings of the range.  Returns true; false only if the range is not
+ * blockable and the work would sleep (the host then backs out, -EAGAIN).
+ */
+struct mmu_interval_notifier_ops {
+	bool (*invalidate)(struct mmu_interval_notifier *interval_sub,
+			   const struct mmu_notifier_range *range, unsigned long cur_seq);
+};
+
+/*
+ * One interval of one mm, [interval_tree.start, interval_tree.last]
+ * (bytes, last inclusive), embedded in the subscriber's structure.
+ * invalidate_seq is written by mmu_interval_set_seq() under the
+ * subscriber's lock and read by mmu_interval_read_retry() under it.
+ */
+struct mmu_interval_notifier {
+	struct interval_tree_node interval_tree;
+	const struct mmu_interval_notifier_ops *ops;
+	struct mm_struct *mm;
+	struct hlist_node deferred_item; /* insert/remove waiting for the tree to thaw */
+	unsigned long invalidate_seq;
 };
 
 /* ---- registration [notifier/mmu_notifier.c] ---- */
 
 /*
- * Subscribe @subscription to @mm.  The caller holds an mm_users reference
- * (the mm cannot be exiting).  Takes mmap_lock for write; the __ variant
- * expects it held.  Returns 0 or -ENOMEM.
+ * Subscribe @subscription (->ops set) to @mm.  The caller holds an
+ * mm_users reference (the mm cannot be exiting).  Takes mmap_lock for
+ * write (the __ variant expects it held), then mm_take_all_locks().
+ * Returns 0, -ENOMEM, or -EINTR if an interrupt was pending.
  */
 int mmu_notifier_register(struct mmu_notifier *subscription, struct mm_struct *mm);
 int __mmu_notifier_register(struct mmu_notifier *subscription, struct mm_struct *mm);
@@ -135,6 +179,87 @@ int __mmu_notifier_register(struct mmu_notifier *subscription, struct mm_struct 
  * After it returns no callback of @subscription runs.  May sleep.
  */
 void mmu_notifier_unregister(struct mmu_notifier *subscription, struct mm_struct *mm);
+
+/*
+ * One shared subscription per (ops, mm): the existing one with a reference
+ * more, or a new one from ops->alloc_notifier, registered.  mmap_lock held
+ * for write.  Returns the subscription or an ERR_PTR.  The subscription
+ * goes away at the last mmu_notifier_put(), which does not call ->release:
+ * the caller has dropped its mappings.  ops->free_notifier runs after a
+ * grace period; mmu_notifier_synchronize() waits for every such free.
+ */
+struct mmu_notifier *mmu_notifier_get_locked(const struct mmu_notifier_ops *ops,
+					     struct mm_struct *mm);
+void mmu_notifier_put(struct mmu_notifier *subscription);
+void mmu_notifier_synchronize(void);
+
+/* ---- interval notifiers [notifier/mmu_notifier.c] ----
+ *
+ * The collision-retry protocol a subscriber follows to map part of its
+ * interval (hmm_range_fault() users, the mirror device in mmu/mirror.c):
+ *
+ *	again:
+ *	seq = mmu_interval_read_begin(sub);	waits out a running invalidation
+ *	mmap_read_lock(mm); look the pages up (no pin); mmap_read_unlock(mm);
+ *	lock(driver lock);
+ *	if (mmu_interval_read_retry(sub, seq)) { unlock; goto again; }
+ *	install the mappings;
+ *	unlock(driver lock);
+ *
+ * and in ops->invalidate, under the same driver lock, mmu_interval_set_seq()
+ * then the teardown.  The mm's sequence is odd while some invalidation
+ * overlapping any interval runs; an interval whose own sequence equals the
+ * mm's is being invalidated right now.
+ */
+
+/*
+ * Cover [start, start + length) of @mm.  The caller holds an mm_users
+ * reference; the insert holds an mm_count one until remove.  0, -EOVERFLOW
+ * (empty or wrapping), -ENOMEM, -EINTR.  _locked: mmap_lock held for write.
+ */
+int mmu_interval_notifier_insert(struct mmu_interval_notifier *interval_sub, struct mm_struct *mm,
+				 unsigned long start, unsigned long length,
+				 const struct mmu_interval_notifier_ops *ops);
+int mmu_interval_notifier_insert_locked(struct mmu_interval_notifier *interval_sub,
+					struct mm_struct *mm, unsigned long start,
+					unsigned long length,
+					const struct mmu_interval_notifier_ops *ops);
+/*
+ * Remove; if an invalidation is running, wait until it has ended, so that
+ * no op runs after return.  Not from inside ops->invalidate.
+ */
+void mmu_interval_notifier_remove(struct mmu_interval_notifier *interval_sub);
+/* The sequence to validate a lookup against; sleeps while the interval is being invalidated. */
+unsigned long mmu_interval_read_begin(struct mmu_interval_notifier *interval_sub);
+
+/* In ops->invalidate, under the subscriber's lock: later read_retry()s of older reads fail. */
+static inline void mmu_interval_set_seq(struct mmu_interval_notifier *interval_sub,
+					unsigned long cur_seq)
+{
+	WRITE_ONCE(interval_sub->invalidate_seq, cur_seq);
+}
+
+/*
+ * Under the subscriber's lock, before installing what was looked up since
+ * read_begin returned @seq: true if an invalidation has begun since, and
+ * the lookup must be redone.
+ */
+static inline bool mmu_interval_read_retry(struct mmu_interval_notifier *interval_sub,
+					   unsigned long seq)
+{
+	return READ_ONCE(interval_sub->invalidate_seq) != seq;
+}
+
+/*
+ * The same without the lock, as an early way out of a long lookup: false
+ * does not mean the lookup is valid, only read_retry() under the lock says
+ * that.
+ */
+static inline bool mmu_interval_check_retry(struct mmu_interval_notifier *interval_sub,
+					    unsigned long seq)
+{
+	return READ_ONCE(interval_sub->invalidate_seq) != seq;
+}
 
 /* ---- what the hooks call out of line [notifier/mmu_notifier.c] ---- */
 
@@ -159,6 +284,9 @@ void __mmu_notifier_invalidate_range_end(struct mmu_notifier_range *range);
  * it around the callbacks, inside the SRCU read section: this lockdep
  * counts the SRCU read lock as a recursive-read link in the chain, and a
  * chain map -> SRCU (read) -> L would not be a "strong" cycle it reports.
+ * Interval ops run outside SRCU (the frozen tree keeps them), with the map
+ * held around them too; mmu_interval_read_begin() and _remove(), which may
+ * sleep until an invalidation ends, record the caller's locks against it.
  */
 extern struct lockdep_map __mmu_notifier_invalidate_range_start_map;
 #endif

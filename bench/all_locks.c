@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What Protocol 4 costs: mm_take_all_locks() + mm_drop_all_locks() over an
+ * mm of 1k, 10k and 100k VMAs, and mmu_notifier_register() with it, beside
+ * the same registration with LEGACY_REGISTER_WITHOUT_ALL_LOCKS (mmap_lock
+ * only), measured in the same run.
+ *
+ *	bench_all_locks
+ *
+ * The VMAs are as a real address space has them: many VMAs sharing few
+ * locks.  A quarter of them in each of two private mappings of two shmem
+ * files and two anonymous regions, each region touched once (an anon_vma)
+ * and then split into one VMA per page by mprotecting every other page:
+ * 2 i_mmap_rwsems and 4 anon_vma roots, whatever the VMA count.  The cost
+ * is the walk over the VMAs and their anon_vma chains, three passes to take
+ * and one to drop; each lock is taken once.
+ *
+ * Each figure is the best of REPEATS runs.  Use a Release build: in Debug
+ * builds every lock also goes through the lock checker.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/legacy.h"
+#include "mm/mm.h"
+#include "mm/mmu_notifier.h"
+
+#define REPEATS 5
+#define POOL_SIZE (256UL << 20)
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what, long err)
+{
+	fprintf(stderr, "bench_all_locks: %s: %ld\n", what, err);
+	exit(1);
+}
+
+/* @nr_pages of @file (NULL: anonymous), touched, then one VMA per page. */
+static void map_split(struct mm_struct *mm, struct file *file, unsigned long nr_pages)
+{
+	unsigned long flags = MAP_PRIVATE | (file ? 0 : MAP_ANONYMOUS);
+	unsigned long addr;
+	char byte = 1;
+	long ret;
+
+	addr = vm_mmap(mm, 0, nr_pages * PAGE_SIZE, PROT_READ | PROT_WRITE, flags, file, 0);
+	if (IS_ERR_VALUE(addr))
+		die("vm_mmap", (long)addr);
+	ret = access_remote_vm(mm, addr, &byte, 1, FOLL_WRITE);
+	if (ret != 1)
+		die("access_remote_vm", ret);
+	for (unsigned long i = 1; i < nr_pages; i += 2) {
+		ret = do_mprotect(mm, addr + i * PAGE_SIZE, PAGE_SIZE, PROT_READ);
+		if (ret)
+			die("do_mprotect", ret);
+	}
+}
+
+struct setup {
+	struct frame_pool *pool;
+	struct mm_struct *mm;
+	struct file *files[2];
+};
+
+static void setup_vmas(struct setup *s, unsigned long nr_vmas)
+{
+	unsigned long per_region = nr_vmas / 4;
+
+	s->pool = frame_pool_create(POOL_SIZE, 0);
+	if (!s->pool)
+		die("frame_pool_create", -ENOMEM);
+	s->mm = mm_alloc(s->pool, "bench");
+	if (!s->mm)
+		die("mm_alloc", -ENOMEM);
+	for (int i = 0; i < 2; i++) {
+		s->files[i] = shmem_file_setup(s->pool, "bench", per_region * PAGE_SIZE);
+		if (IS_ERR(s->files[i]))
+			die("shmem_file_setup", PTR_ERR(s->files[i]));
+		map_split(s->mm, s->files[i], per_region);
+		map_split(s->mm, NULL, per_region);
+	}
+}
+
+static void teardown(struct setup *s)
+{
+	mmput(s->mm);
+	for (int i = 0; i < 2; i++)
+		fput(s->files[i]);
+	frame_pool_destroy(s->pool);
+}
+
+/* Best over REPEATS of take + drop, and of the take alone, in ns. */
+static void time_take_drop(struct mm_struct *mm, double *take, double *take_drop)
+{
+	*take = *take_drop = 1e30;
+	for (int r = 0; r < REPEATS; r++) {
+		double t0, t1, t2;
+
+		mmap_write_lock(mm);
+		t0 = now_ns();
+		if (mm_take_all_locks(mm))
+			die("mm_take_all_locks", -EINTR);
+		t1 = now_ns();
+		mm_drop_all_locks(mm);
+		t2 = now_ns();
+		mmap_write_unlock(mm);
+		*take = min(*take, t1 - t0);
+		*take_drop = min(*take_drop, t2 - t0);
+	}
+}
+
+static const struct mmu_notifier_ops bench_ops = { 0 };
+
+/* Best over REPEATS of mmu_notifier_register() (the unregister is not timed). */
+static double time_register(struct mm_struct *mm, bool legacy)
+{
+	double best = 1e30;
+
+	if (legacy)
+		mm->legacy |= LEGACY_BIT(LEGACY_REGISTER_WITHOUT_ALL_LOCKS);
+	for (int r = 0; r < REPEATS; r++) {
+		struct mmu_notifier mn = { .ops = &bench_ops };
+		double t0 = now_ns();
+		int ret = mmu_notifier_register(&mn, mm);
+
+		best = min(best, now_ns() - t0);
+		if (ret)
+			die("mmu_notifier_register", ret);
+		mmu_notifier_unregister(&mn, mm);
+	}
+	mm->legacy &= ~LEGACY_BIT(LEGACY_REGISTER_WITHOUT_ALL_LOCKS);
+	return best;
+}
+
+int main(void)
+{
+	static const unsigned long sizes[] = { 1000, 10000, 100000 };
+
+	/* 100k VMAs is past the default vm.max_map_count, as it is on Linux. */
+	sysctl_max_map_count = 200000;
+
+	printf("mm_take_all_locks: 2 files and 4 anon_vma roots shared by every VMA; best of %d\n",
+	       REPEATS);
+	printf("%8s %14s %14s %12s %18s %16s\n", "VMAs", "take (us)", "take+drop (us)",
+	       "ns per VMA", "register (us)", "register, legacy");
+	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct setup s;
+		double take, take_drop, reg, reg_legacy;
+
+		setup_vmas(&s, sizes[i]);
+		time_take_drop(s.mm, &take, &take_drop);
+		reg = time_register(s.mm, false);
+		reg_legacy = time_register(s.mm, true);
+		printf("%8lu %14.1f %14.1f %12.1f %18.1f %16.1f\n", sizes[i], take / 1e3,
+		       take_drop / 1e3, take_drop / sizes[i], reg / 1e3, reg_legacy / 1e3);
+		teardown(&s);
+	}
+	printf("register, legacy: mmap_lock only (LEGACY_REGISTER_WITHOUT_ALL_LOCKS),\n"
+	       "the registration Protocol 4 forbids; its time is what the locks add to.\n");
+	return 0;
+}
