@@ -9,4 +9,7 @@
 /* nopin pool-stress [--pool SIZE] [--threads N] [--iterations N] [--no-show-sanitizer] */
 int cmd_pool_stress(int argc, char **argv);
 
+/* nopin run [options] IMAGE: see vmm/cmd_run.c and 'nopin run --help' */
+int cmd_run(int argc, char **argv);
+
 #endif

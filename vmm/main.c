@@ -17,6 +17,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "run", cmd_run, "run a guest image" },
 	{ "pool-stress", cmd_pool_stress,
 	  "allocate and free frames from threads, with the sanitizer" },
 };

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for tests that run guest images on the VMM: a VM from an image
+ * of <build>/guest in one call, its console captured.
+ *
+ *	struct guest_run run;
+ *	guest_config(&cfg, "memtest");  cfg.nr_vcpus = 2;
+ *	guest_run(&cfg, &run);
+ *	TEST_ASSERT_EQ(run.status, 0);
+ *	TEST_ASSERT(strstr(run.console, "memtest: ok"), ...);
+ */
+#ifndef NOPIN_TESTS_VMM_UTIL_H
+#define NOPIN_TESTS_VMM_UTIL_H
+
+#include <stddef.h>
+
+#include "vmm/vm.h"
+
+struct guest_run {
+	int status;		 /* vmm_run()'s exit status */
+	bool guest_exited;	 /* through the exit port */
+	char console[16384];	 /* everything the guest printed */
+	char stop_message[1500]; /* why the VM stopped */
+	struct kvm_stat stat;	 /* the secondary MMU's counters at the end */
+};
+
+/* @cfg for <build>/guest/<image>.elf with test-sized defaults (8M RAM, 16M pool). */
+void guest_config(struct vmm_config *cfg, const char *image);
+/* Build, run and destroy the VM; fails the test if it cannot be built. */
+void guest_run(const struct vmm_config *cfg, struct guest_run *run);
+
+#endif

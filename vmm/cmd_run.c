@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nopin run: boot a guest image and return its exit status.
+ *
+ * Exit status: the guest's status (its low 8 bits); VMM_EXIT_SANITIZER if
+ * it exited 0 but the sanitizer reported; VMM_EXIT_GUEST_STOPPED if the
+ * guest was stopped (a wild access, an unsupported instruction);
+ * VMM_EXIT_VMM_ERROR if the VM could not be built; 2 for a usage error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/legacy.h"
+#include "base/report.h"
+#include "vmm/commands.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nopin run [options] IMAGE\n"
+		"\n"
+		"Run a guest image (a static ELF64 x86-64 executable, see guest/README.md).\n"
+		"\n"
+		"  --backend auto|soft|kvm  vCPU backend (auto: kvm if /dev/kvm works, else soft)\n"
+		"  --mem SIZE               guest RAM (default 64M; K, M, G suffixes)\n"
+		"  --pool SIZE              host frame pool; smaller than --mem means pressure\n"
+		"                           (default 64M)\n"
+		"  --vcpus N                vCPUs (default 1)\n"
+		"  --mem-file PATH          back guest RAM by a shared mapping of PATH\n"
+		"  --swap FILE              swap file for reclaim of anonymous RAM\n"
+		"  --legacy NAME            bring back a historical bug (repeatable):\n");
+	for (unsigned int i = 0; i < NR_LEGACY_SWITCHES; i++)
+		fprintf(f, "                             %-28s %s\n", legacy_name(i),
+			legacy_rule(i));
+	fprintf(f,
+		"  --pin                    pin guest pages (the baseline nopin avoids)\n"
+		"  --pressure LIST          host threads working on guest RAM while it runs:\n"
+		"                           reclaim, migrate, mprotect, age, dontneed-free,\n"
+		"                           fork or all, each optionally =PERIOD (50ms)\n"
+		"  --help                   this text\n"
+		"\n"
+		"Exit status: the guest's; %d if it exited 0 but the sanitizer reported;\n"
+		"%d if the guest was stopped; %d if the VM could not be built; 2 for bad "
+		"options.\n",
+		VMM_EXIT_SANITIZER, VMM_EXIT_GUEST_STOPPED, VMM_EXIT_VMM_ERROR);
+}
+
+enum {
+	OPT_BACKEND = 256,
+	OPT_MEM,
+	OPT_POOL,
+	OPT_VCPUS,
+	OPT_MEM_FILE,
+	OPT_SWAP,
+	OPT_LEGACY,
+	OPT_PIN,
+	OPT_PRESSURE
+};
+
+static const struct option run_options[] = {
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "pool", required_argument, NULL, OPT_POOL },
+	{ "vcpus", required_argument, NULL, OPT_VCPUS },
+	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
+	{ "swap", required_argument, NULL, OPT_SWAP },
+	{ "legacy", required_argument, NULL, OPT_LEGACY },
+	{ "pin", no_argument, NULL, OPT_PIN },
+	{ "pressure", required_argument, NULL, OPT_PRESSURE },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+static int bad_option(const char *opt, const char *arg, const char *why)
+{
+	fprintf(stderr, "nopin run: bad %s '%s': %s (try 'nopin run --help')\n", opt, arg, why);
+	return VMM_EXIT_USAGE;
+}
+
+static int parse_backend(const char *arg, enum vmm_backend_kind *kind)
+{
+	if (!strcmp(arg, "auto"))
+		*kind = VMM_BACKEND_AUTO;
+	else if (!strcmp(arg, "soft"))
+		*kind = VMM_BACKEND_SOFT;
+	else if (!strcmp(arg, "kvm"))
+		*kind = VMM_BACKEND_KVM;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Parse argv into @cfg; 0, or the exit status to return at once. */
+static int parse_run_options(int argc, char **argv, struct vmm_config *cfg)
+{
+	unsigned long n;
+	enum legacy_switch sw;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_BACKEND:
+			if (parse_backend(optarg, &cfg->backend))
+				return bad_option("--backend", optarg, "use auto, soft or kvm");
+			break;
+		case OPT_MEM:
+			if (parse_size(optarg, &cfg->mem_bytes))
+				return bad_option("--mem", optarg, "a size like 64M");
+			break;
+		case OPT_POOL:
+			if (parse_size(optarg, &cfg->pool_bytes))
+				return bad_option("--pool", optarg, "a size like 64M");
+			break;
+		case OPT_VCPUS:
+			if (parse_count(optarg, &n) || n > NR_CPUS)
+				return bad_option("--vcpus", optarg,
+						  "a count from 1 to the vCPU limit");
+			cfg->nr_vcpus = n;
+			break;
+		case OPT_MEM_FILE:
+			cfg->mem_file = optarg;
+			break;
+		case OPT_SWAP:
+			cfg->swap_file = optarg;
+			break;
+		case OPT_LEGACY:
+			if (legacy_parse(optarg, &sw))
+				return bad_option("--legacy", optarg,
+						  "see --help for the switches");
+			cfg->legacy |= LEGACY_BIT(sw);
+			break;
+		case OPT_PIN:
+			cfg->pin = true;
+			break;
+		case OPT_PRESSURE:
+			cfg->pressure = optarg;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return -1;
+		default:
+			return VMM_EXIT_USAGE; /* getopt said what */
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "nopin run: %s (try 'nopin run --help')\n",
+			optind == argc ? "no guest image given" :
+					 "more than one guest image given");
+		return VMM_EXIT_USAGE;
+	}
+	cfg->image = argv[optind];
+	return 0;
+}
+
+/* --backend auto: kvm when /dev/kvm opens (issue 9), else soft; say which. */
+static void choose_backend(struct vmm_config *cfg)
+{
+	int fd;
+
+	if (cfg->backend != VMM_BACKEND_AUTO)
+		return;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	fprintf(stderr, "nopin: backend soft (%s)\n",
+		fd >= 0 ? "the kvm backend is not built yet" : "no usable /dev/kvm");
+	cfg->backend = VMM_BACKEND_SOFT;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct vmm_config cfg;
+	struct vmm *vm;
+	char err[512];
+	int ret, status;
+
+	vmm_config_init(&cfg);
+	ret = parse_run_options(argc, argv, &cfg);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	choose_backend(&cfg);
+	ret = vmm_create(&cfg, &vm, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "nopin run: %s\n", err);
+		return VMM_EXIT_VMM_ERROR;
+	}
+	status = vmm_run(vm);
+	if (!vm->guest_exited)
+		fprintf(stderr, "nopin run: %s\n", vm->stop_message);
+	vmm_destroy(vm);
+	if (status == 0 && report_total())
+		status = VMM_EXIT_SANITIZER;
+	return status & 0xff;
+}

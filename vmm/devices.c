@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Port devices: the console (0xE9), exit (0x501) and hypercall (0x510)
+ * ports of the Guest ABI (guest/README.md), in a small table that other
+ * devices join with vmm_register_port().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "vmm/vm.h"
+
+int vmm_register_port(struct vmm *vm, uint16_t port, const char *name, vmm_pio_fn fn)
+{
+	for (unsigned int i = 0; i < vm->nr_ports; i++)
+		if (vm->ports[i].port == port)
+			return -EEXIST;
+	if (vm->nr_ports == VMM_MAX_PORTS)
+		return -ENOSPC;
+	vm->ports[vm->nr_ports++] = (struct vmm_port){ .port = port, .fn = fn, .name = name };
+	return 0;
+}
+
+/* Print the vCPU's buffered console line, if any. */
+void vmm_console_flush(struct vmm_vcpu *vcpu)
+{
+	if (!vcpu->console_len)
+		return;
+	fprintf(vcpu->vm->console_out, "%.*s", (int)vcpu->console_len, vcpu->console);
+	fflush(vcpu->vm->console_out);
+	vcpu->console_len = 0;
+}
+
+/* One byte per OUT; whole lines reach stdout, so vCPUs' lines never mix. */
+static int console_pio(struct vmm_vcpu *vcpu, uint16_t port, unsigned int size, bool in,
+		       uint32_t *data)
+{
+	char c = (char)*data;
+
+	if (in) {
+		*data = 0xff;
+		return 0;
+	}
+	vcpu->console[vcpu->console_len++] = c;
+	if (c == '\n' || vcpu->console_len == VMM_CONSOLE_LINE)
+		vmm_console_flush(vcpu);
+	return 0;
+}
+
+static int exit_pio(struct vmm_vcpu *vcpu, uint16_t port, unsigned int size, bool in,
+		    uint32_t *data)
+{
+	if (in)
+		return -EINVAL;
+	vmm_console_flush(vcpu);
+	vmm_guest_exit(vcpu->vm, (int)*data);
+	return 0;
+}
+
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* [rdi, rdi + rsi) must be page-aligned guest RAM. */
+static long check_ram_range(struct vmm *vm, uint64_t gpa, uint64_t len)
+{
+	if ((gpa | len) & (PAGE_SIZE - 1) || !len)
+		return -EINVAL;
+	if (gpa < GUEST_RAM_BASE || gpa + len > GUEST_RAM_BASE + vm->cfg.mem_bytes ||
+	    gpa + len < gpa)
+		return -EFAULT;
+	return 0;
+}
+
+static int hypercall_pio(struct vmm_vcpu *vcpu, uint16_t port, unsigned int size, bool in,
+			 uint32_t *data)
+{
+	struct vmm *vm = vcpu->vm;
+	struct vmm_regs regs;
+	long ret;
+
+	if (in || size != 4)
+		return -EINVAL;
+	vm->backend->get_regs(vcpu, &regs);
+	switch (*data) {
+	case HC_CLOCK_NS:
+		ret = (long)clock_ns();
+		break;
+	case HC_PAGE_REPORT_FREE:
+	case HC_PAGE_REUSE: {
+		unsigned long first = (regs.gpr[VMM_RDI] - GUEST_RAM_BASE) >> PAGE_SHIFT;
+		unsigned long n = regs.gpr[VMM_RSI] >> PAGE_SHIFT;
+
+		ret = check_ram_range(vm, regs.gpr[VMM_RDI], regs.gpr[VMM_RSI]);
+		if (ret)
+			break;
+		/* The dontneed-free pressure agent discards only reported pages. */
+		if (*data == HC_PAGE_REPORT_FREE)
+			pressure_report_free(&vm->pressure, first, n);
+		else
+			pressure_reuse(&vm->pressure, first, n);
+		break;
+	}
+	case HC_UCALL:
+		ret = 0;
+		break;
+	default:
+		ret = -ENOSYS;
+	}
+	regs.gpr[VMM_RAX] = ret;
+	vm->backend->set_regs(vcpu, &regs);
+	return 0;
+}
+
+void vmm_register_default_ports(struct vmm *vm)
+{
+	vmm_register_port(vm, PORT_CONSOLE, "console", console_pio);
+	vmm_register_port(vm, PORT_EXIT, "exit", exit_pio);
+	vmm_register_port(vm, PORT_HYPERCALL, "hypercall", hypercall_pio);
+}
+
+/*
+ * Dispatch a port exit.  An unclaimed port reads all-ones and ignores
+ * writes, as on a PC.  Returns the handler's error to stop the guest.
+ */
+int vmm_handle_pio(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
+{
+	struct vmm *vm = vcpu->vm;
+
+	for (unsigned int i = 0; i < vm->nr_ports; i++) {
+		if (vm->ports[i].port != exit->port)
+			continue;
+		return vm->ports[i].fn(vcpu, exit->port, exit->size, exit->in, &exit->data);
+	}
+	if (exit->in)
+		exit->data = ~0u;
+	return 0;
+}

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host memory pressure agents (--pressure).  Each agent is a host thread
+ * that does one kind of damage to guest RAM every period, through the host
+ * mm's own paths: nothing here touches the secondary MMU, which learns of
+ * every change through its mmu_notifier, as KVM does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/current.h"
+#include "base/err.h"
+#include "mm/mm.h"
+#include "vmm/pressure.h"
+#include "vmm/vm.h"
+
+static const struct {
+	const char *name;
+	unsigned long period_ns;
+} pressure_kinds[NR_PRESSURE_KINDS] = {
+	[PRESSURE_RECLAIM] = { "reclaim", 20 * 1000 * 1000 },
+	[PRESSURE_MIGRATE] = { "migrate", 10 * 1000 * 1000 },
+	[PRESSURE_MPROTECT] = { "mprotect", 30 * 1000 * 1000 },
+	[PRESSURE_AGE] = { "age", 20 * 1000 * 1000 },
+	[PRESSURE_DONTNEED_FREE] = { "dontneed-free", 10 * 1000 * 1000 },
+	[PRESSURE_FORK] = { "fork", 100 * 1000 * 1000 },
+};
+
+const char *pressure_name(enum pressure_kind kind)
+{
+	return pressure_kinds[kind].name;
+}
+
+/* "50ms", "200us", "1s", "5000000ns" */
+static int parse_period(const char *s, unsigned long *ns)
+{
+	static const struct {
+		const char *suffix;
+		unsigned long mult;
+	} units[] = { { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 } };
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s || !v)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (!strcmp(end, units[i].suffix)) {
+			*ns = v * units[i].mult;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int pressure_parse_item(struct pressure *p, char *item, char *err, size_t errlen)
+{
+	char *eq = strchr(item, '=');
+	unsigned long period = 0;
+
+	if (eq) {
+		*eq = '\0';
+		if (parse_period(eq + 1, &period)) {
+			snprintf(err, errlen, "'%s': the period must be like 50ms, 200us or 1s",
+				 eq + 1);
+			return -EINVAL;
+		}
+	}
+	for (int k = 0; k < NR_PRESSURE_KINDS; k++) {
+		if (strcmp(item, "all") && strcmp(item, pressure_kinds[k].name))
+			continue;
+		p->agents[k].enabled = true;
+		p->agents[k].period_ns = period ? period : pressure_kinds[k].period_ns;
+		if (strcmp(item, "all"))
+			return 0;
+	}
+	if (!strcmp(item, "all"))
+		return 0;
+	snprintf(
+		err, errlen,
+		"unknown pressure '%s' (reclaim, migrate, mprotect, age, dontneed-free, fork, all)",
+		item);
+	return -EINVAL;
+}
+
+int pressure_parse(struct pressure *p, const char *list, char *err, size_t errlen)
+{
+	char *copy = strdup(list), *save, *item;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (item = strtok_r(copy, ",", &save); item && !ret; item = strtok_r(NULL, ",", &save))
+		ret = pressure_parse_item(p, item, err, errlen);
+	free(copy);
+	return ret;
+}
+
+int pressure_init(struct pressure *p, unsigned long nr_pages)
+{
+	memset(p, 0, sizeof(*p));
+	p->nr_pages = nr_pages;
+	p->free_map = calloc(nr_pages ? nr_pages : 1, 1);
+	if (!p->free_map)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	pthread_mutex_init(&p->free_lock, NULL);
+	for (int k = 0; k < NR_PRESSURE_KINDS; k++)
+		p->agents[k].kind = k;
+	return 0;
+}
+
+void pressure_destroy(struct pressure *p)
+{
+	free(p->free_map);
+	pthread_mutex_destroy(&p->free_lock);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* Sleep @ns or until stopped; false when stopped. */
+static bool pressure_sleep(struct pressure *p, unsigned long ns)
+{
+	struct timespec until;
+	bool stop;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ns / 1000000000;
+	until.tv_nsec += ns % 1000000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop && pthread_cond_timedwait(&p->cond, &p->lock, &until) != ETIMEDOUT)
+		;
+	stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return !stop;
+}
+
+static uint64_t agent_rand(struct pressure_agent *a)
+{
+	uint64_t x = a->rand;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	a->rand = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* A random page-aligned range of guest RAM of up to @max pages: [*hva, *hva + *len). */
+static void agent_range(struct pressure_agent *a, unsigned long max, unsigned long *hva,
+			size_t *len)
+{
+	struct vmm *vm = a->vm;
+	unsigned long pages = vm->cfg.mem_bytes >> PAGE_SHIFT;
+	unsigned long n = 1 + agent_rand(a) % max, first;
+
+	n = min(n, pages);
+	first = agent_rand(a) % (pages - n + 1);
+	*hva = vm->ram_hva + (first << PAGE_SHIFT);
+	*len = n << PAGE_SHIFT;
+}
+
+/* ---- the agents ---- */
+
+/*
+ * Write-protect a range, let the guest run into it, restore.  Guest writes
+ * refused meanwhile wait in pressure_wait_unprotect() and retry.
+ */
+static long agent_mprotect(struct pressure_agent *a)
+{
+	struct pressure *p = &a->vm->pressure;
+	unsigned long hva;
+	size_t len;
+	int ret;
+
+	agent_range(a, 256, &hva, &len);
+	pthread_mutex_lock(&p->lock);
+	p->protect_seq++; /* odd: a window is open */
+	pthread_mutex_unlock(&p->lock);
+	ret = do_mprotect(a->vm->mm, hva, len, PROT_READ);
+	if (!ret)
+		pressure_sleep(p, a->period_ns / 4);
+	do_mprotect(a->vm->mm, hva, len, PROT_READ | PROT_WRITE);
+	pthread_mutex_lock(&p->lock);
+	p->protect_seq++;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return ret ? ret : (long)(len >> PAGE_SHIFT);
+}
+
+bool pressure_wait_unprotect(struct pressure *p)
+{
+	bool waited = false;
+
+	pthread_mutex_lock(&p->lock);
+	while ((p->protect_seq & 1) && !p->stop) {
+		pthread_cond_wait(&p->cond, &p->lock);
+		waited = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	/* A write refused just after a window closed: retrying is right too. */
+	return waited || p->agents[PRESSURE_MPROTECT].enabled;
+}
+
+/* Fork the VMM's mm and drop the child: every guest page is COW-shared meanwhile. */
+static long agent_fork(struct pressure_agent *a)
+{
+	struct mm_struct *child = dup_mm(a->vm->mm, "nopin-fork");
+
+	if (IS_ERR_OR_NULL(child))
+		return child ? PTR_ERR(child) : -ENOMEM;
+	pressure_sleep(&a->vm->pressure, a->period_ns / 2);
+	mmput(child);
+	return a->vm->cfg.mem_bytes >> PAGE_SHIFT;
+}
+
+void pressure_report_free(struct pressure *p, unsigned long first, unsigned long n)
+{
+	pthread_mutex_lock(&p->free_lock);
+	for (unsigned long i = first; i < first + n && i < p->nr_pages; i++)
+		p->free_map[i] = 1;
+	pthread_mutex_unlock(&p->free_lock);
+}
+
+/* After this returns, no discard of the range is in flight or will start. */
+void pressure_reuse(struct pressure *p, unsigned long first, unsigned long n)
+{
+	pthread_mutex_lock(&p->free_lock);
+	for (unsigned long i = first; i < first + n && i < p->nr_pages; i++)
+		p->free_map[i] = 0;
+	pthread_mutex_unlock(&p->free_lock);
+}
+
+/* MADV_DONTNEED one run of pages the guest reported free, under the free lock. */
+static long agent_dontneed_free(struct pressure_agent *a)
+{
+	struct pressure *p = &a->vm->pressure;
+	unsigned long start = agent_rand(a) % p->nr_pages, i, n = 0;
+	long ret = 0;
+
+	pthread_mutex_lock(&p->free_lock);
+	for (i = start; i < p->nr_pages && !p->free_map[i]; i++)
+		;
+	if (i == p->nr_pages)
+		for (i = 0; i < start && !p->free_map[i]; i++)
+			;
+	while (i + n < p->nr_pages && p->free_map[i + n] && n < 512)
+		n++;
+	if (n)
+		ret = do_madvise(a->vm->mm, a->vm->ram_hva + (i << PAGE_SHIFT), n << PAGE_SHIFT,
+				 MADV_DONTNEED);
+	pthread_mutex_unlock(&p->free_lock);
+	return ret ? ret : (long)n;
+}
+
+static long (*const agent_step[NR_PRESSURE_KINDS])(struct pressure_agent *a) = {
+	[PRESSURE_MPROTECT] = agent_mprotect,
+	[PRESSURE_DONTNEED_FREE] = agent_dontneed_free,
+	[PRESSURE_FORK] = agent_fork,
+};
+
+static void *agent_thread(void *arg)
+{
+	struct pressure_agent *a = arg;
+	struct pressure *p = &a->vm->pressure;
+	char name[32];
+
+	snprintf(name, sizeof(name), "pressure/%s", pressure_name(a->kind));
+	task_register(name);
+	while (pressure_sleep(p, a->period_ns)) {
+		long n = agent_step[a->kind](a);
+
+		a->rounds++;
+		if (n > 0)
+			a->pages += n;
+	}
+	task_unregister();
+	return NULL;
+}
+
+int pressure_start(struct pressure *p, struct vmm *vm)
+{
+	for (int k = 0; k < NR_PRESSURE_KINDS; k++) {
+		struct pressure_agent *a = &p->agents[k];
+		int err;
+
+		if (!a->enabled)
+			continue;
+		if (!agent_step[k])
+			return -EOPNOTSUPP;
+		a->vm = vm;
+		a->rand = 0x9e3779b97f4a7c15ULL * (k + 1);
+		err = pthread_create(&a->thread, NULL, agent_thread, a);
+		if (err) {
+			pressure_stop(p);
+			return -err;
+		}
+		a->started = true;
+	}
+	return 0;
+}
+
+void pressure_stop(struct pressure *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (int k = 0; k < NR_PRESSURE_KINDS; k++) {
+		if (p->agents[k].started)
+			pthread_join(p->agents[k].thread, NULL);
+		p->agents[k].started = false;
+	}
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Host memory pressure on a running guest (--pressure LIST): host threads
+ * that keep reclaiming, migrating, write-protecting, aging, discarding and
+ * COW-sharing guest RAM behind the guest's back, through the same host mm
+ * paths a real kernel would take, so the secondary MMU is invalidated all
+ * the time.
+ */
+#ifndef NOPIN_VMM_PRESSURE_H
+#define NOPIN_VMM_PRESSURE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vmm;
+
+enum pressure_kind {
+	PRESSURE_RECLAIM,
+	PRESSURE_MIGRATE,
+	PRESSURE_MPROTECT,
+	PRESSURE_AGE,
+	PRESSURE_DONTNEED_FREE,
+	PRESSURE_FORK,
+	NR_PRESSURE_KINDS,
+};
+
+struct pressure_agent {
+	enum pressure_kind kind;
+	bool enabled;
+	unsigned long period_ns; /* between two rounds */
+	unsigned long rounds;	 /* rounds done */
+	unsigned long pages;	 /* pages the rounds touched (reclaimed, migrated ...) */
+	pthread_t thread;
+	bool started;
+	struct vmm *vm;
+	uint64_t rand;
+};
+
+struct pressure {
+	struct pressure_agent agents[NR_PRESSURE_KINDS];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	/*
+	 * The mprotect agent's window: while odd, part of guest RAM is
+	 * read-only and a refused guest write waits for the next even value
+	 * and retries (a guest on a real host would take the same fault).
+	 */
+	unsigned long protect_seq;
+	/* Pages the guest reported free (HC_PAGE_REPORT_FREE), a byte each. */
+	pthread_mutex_t free_lock;
+	unsigned char *free_map;
+	unsigned long nr_pages;
+};
+
+const char *pressure_name(enum pressure_kind kind);
+/*
+ * Parse "reclaim,migrate=20ms,all" into @p's agents: a name, or name=PERIOD
+ * with ns/us/ms/s; "all" enables every agent at its default period.
+ * 0, or -EINVAL with @err saying which item was wrong.
+ */
+int pressure_parse(struct pressure *p, const char *list, char *err, size_t errlen);
+int pressure_init(struct pressure *p, unsigned long nr_pages);
+void pressure_destroy(struct pressure *p);
+/* Start the enabled agents on @vm; stop and join them. */
+int pressure_start(struct pressure *p, struct vmm *vm);
+void pressure_stop(struct pressure *p);
+
+/* Hypercalls of the balloon: record reported-free pages, take them back. */
+void pressure_report_free(struct pressure *p, unsigned long first, unsigned long n);
+void pressure_reuse(struct pressure *p, unsigned long first, unsigned long n);
+
+/*
+ * A guest write was refused by the host: if the mprotect agent has RAM
+ * write-protected now, wait until it restores it and return true (retry);
+ * false if the refusal is real.
+ */
+bool pressure_wait_unprotect(struct pressure *p);
+
+#endif

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The soft backend: the Capstone interpreter of vmm/soft/ with every guest
+ * access going through the secondary MMU's per-vCPU software TLB.
+ *
+ * The vCPU is "in guest mode" (mmu/tlb.c) while the interpreter runs: its
+ * translations are lockless SPTE walks, and a remote flush kicks it.  A
+ * translation that finds no SPTE leaves guest mode, takes the secondary
+ * fault path (mmu/fault.c), enters again and re-executes the instruction,
+ * as a hardware vCPU does after an EPT violation.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/soft/soft_cpu.h"
+#include "vmm/vm.h"
+
+struct soft_vcpu {
+	struct soft_cpu cpu;
+	struct vmm_vcpu *vcpu;
+	/* Port write captured by the pio callback, served by the run loop. */
+	uint16_t pio_port;
+	uint8_t pio_size;
+	uint32_t pio_data;
+	/* Why a translation stopped the guest, for the run loop's message. */
+	char fault[256];
+};
+
+static struct soft_vcpu *to_soft(struct vmm_vcpu *vcpu)
+{
+	return vcpu->backend_data;
+}
+
+static bool gpa_in_ram(struct vmm *vm, uint64_t gpa, unsigned int len)
+{
+	return gpa >= GUEST_RAM_BASE && gpa + len <= GUEST_RAM_BASE + vm->cfg.mem_bytes;
+}
+
+static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned int len,
+					  enum soft_access access, uint64_t rip,
+					  struct soft_xlate *out)
+{
+	struct soft_vcpu *s = opaque;
+	struct vmm *vm = s->vcpu->vm;
+	struct kvm_vcpu *kv = s->vcpu->kvcpu;
+	bool write = access == SOFT_ACCESS_WRITE;
+	struct kvm_translation xl;
+	int ret;
+
+	/* Guest virtual == guest physical (DESIGN.md Guest ABI). */
+	if (!gpa_in_ram(vm, gva, len))
+		return SOFT_XLATE_OUTSIDE;
+	ret = kvm_vcpu_translate(kv, gva, write, &xl);
+	if (ret == -EAGAIN) {
+		kvm_vcpu_exit_guest(kv);
+		ret = kvm_mmu_page_fault(vm->kvm, kv, gva, write);
+		/* A write into RAM the mprotect agent made read-only: wait, retry. */
+		if (ret == -EFAULT && write && pressure_wait_unprotect(&vm->pressure))
+			ret = 0;
+		kvm_vcpu_enter_guest(kv);
+		if (ret) {
+			snprintf(s->fault, sizeof(s->fault),
+				 "the host refused a %s of guest address %#lx at rip %#lx: %s",
+				 write			     ? "write" :
+				 access == SOFT_ACCESS_FETCH ? "fetch" :
+							       "read",
+				 (unsigned long)gva, (unsigned long)rip, strerror(-ret));
+			return SOFT_XLATE_OUTSIDE;
+		}
+		return SOFT_XLATE_RETRY;
+	}
+	if (ret)
+		return SOFT_XLATE_OUTSIDE;
+	/* A stale translation is reported here, with the vCPU named; the access goes on. */
+	kvm_vcpu_check_frame(kv, &xl, gva, len, write);
+	out->hva = xl.hva;
+	out->gpa = gva;
+	return SOFT_XLATE_OK;
+}
+
+static int soft_pio(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val)
+{
+	struct soft_vcpu *s = opaque;
+	struct vmm_exit exit = { .reason = VMM_EXIT_PIO, .port = port, .size = size, .in = true };
+
+	if (in) {
+		/* Reads are answered at once: no device here needs the run loop for one. */
+		int ret = vmm_handle_pio(s->vcpu, &exit);
+
+		*val = exit.data;
+		return ret;
+	}
+	s->pio_port = port;
+	s->pio_size = size;
+	s->pio_data = *val;
+	return SOFT_PIO_EXIT;
+}
+
+static const struct soft_mem_ops soft_vmm_mem_ops = {
+	.translate = soft_translate,
+	.pio = soft_pio,
+};
+
+/* kvm_vcpu_ops: how the remote flush reaches this vCPU. */
+static void soft_kvm_kick(struct kvm_vcpu *kv)
+{
+	struct vmm_vcpu *vcpu = kv->private;
+
+	soft_cpu_kick(&to_soft(vcpu)->cpu);
+}
+
+/*
+ * Called by the vCPU's own thread when it serves a flush request: drop the
+ * software TLB and, with it, every decoded instruction, since a page whose
+ * translation went may come back with other contents (a truncated file
+ * page reads as zero).
+ */
+static void soft_kvm_flush_tlb(struct kvm_vcpu *kv)
+{
+	struct vmm_vcpu *vcpu = kv->private;
+
+	memset(kv->tlb, 0, sizeof(kv->tlb));
+	soft_cpu_invalidate_page(&to_soft(vcpu)->cpu, SOFT_INVALIDATE_ALL);
+}
+
+static const struct kvm_vcpu_ops soft_kvm_vcpu_ops = {
+	.kick = soft_kvm_kick,
+	.flush_tlb = soft_kvm_flush_tlb,
+};
+
+static int soft_vcpu_create(struct vmm_vcpu *vcpu)
+{
+	struct soft_vcpu *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->vcpu = vcpu;
+	ret = soft_cpu_init(&s->cpu, &soft_vmm_mem_ops, s);
+	if (ret) {
+		free(s);
+		return ret;
+	}
+	vcpu->backend_data = s;
+	vcpu->kvcpu = kvm_create_vcpu(vcpu->vm->kvm, vcpu->id, &soft_kvm_vcpu_ops);
+	if (IS_ERR(vcpu->kvcpu)) {
+		ret = PTR_ERR(vcpu->kvcpu);
+		vcpu->kvcpu = NULL;
+		soft_cpu_destroy(&s->cpu);
+		free(s);
+		vcpu->backend_data = NULL;
+		return ret;
+	}
+	vcpu->kvcpu->private = vcpu;
+	return 0;
+}
+
+static void soft_vcpu_destroy(struct vmm_vcpu *vcpu)
+{
+	struct soft_vcpu *s = to_soft(vcpu);
+
+	if (vcpu->kvcpu)
+		kvm_destroy_vcpu(vcpu->kvcpu);
+	soft_cpu_destroy(&s->cpu);
+	free(s);
+	vcpu->backend_data = NULL;
+}
+
+static void soft_run(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
+{
+	struct soft_vcpu *s = to_soft(vcpu);
+	enum soft_exit_reason reason;
+
+	s->fault[0] = '\0';
+	kvm_vcpu_enter_guest(vcpu->kvcpu);
+	reason = soft_cpu_run(&s->cpu, 0);
+	kvm_vcpu_exit_guest(vcpu->kvcpu);
+
+	switch (reason) {
+	case SOFT_EXIT_PIO:
+		*exit = (struct vmm_exit){ .reason = VMM_EXIT_PIO,
+					   .port = s->pio_port,
+					   .size = s->pio_size,
+					   .data = s->pio_data };
+		break;
+	case SOFT_EXIT_HLT:
+		exit->reason = VMM_EXIT_HLT;
+		break;
+	case SOFT_EXIT_ERROR:
+		exit->reason = VMM_EXIT_ERROR;
+		if (s->fault[0])
+			snprintf(exit->message, sizeof(exit->message), "%s\n%s", s->fault,
+				 s->cpu.exit.message);
+		else
+			snprintf(exit->message, sizeof(exit->message), "%s", s->cpu.exit.message);
+		break;
+	default: /* kicked, or a limit nobody set */
+		exit->reason = VMM_EXIT_KICK;
+	}
+}
+
+static void soft_kick(struct vmm_vcpu *vcpu)
+{
+	soft_cpu_kick(&to_soft(vcpu)->cpu);
+}
+
+static void soft_flush_tlb(struct vmm_vcpu *vcpu)
+{
+	soft_kvm_flush_tlb(vcpu->kvcpu);
+}
+
+static void soft_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs)
+{
+	struct soft_cpu *cpu = &to_soft(vcpu)->cpu;
+
+	BUILD_BUG_ON((int)VMM_NR_GPRS != (int)SOFT_NR_GPRS);
+	memcpy(regs->gpr, cpu->gpr, sizeof(regs->gpr));
+	regs->rip = cpu->rip;
+	regs->rflags = soft_cpu_get_rflags(cpu);
+}
+
+static void soft_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs)
+{
+	struct soft_cpu *cpu = &to_soft(vcpu)->cpu;
+
+	memcpy(cpu->gpr, regs->gpr, sizeof(cpu->gpr));
+	cpu->rip = regs->rip;
+	soft_cpu_set_rflags(cpu, regs->rflags);
+}
+
+/* IN is completed inside the interpreter (soft_pio); nothing is left to do. */
+static void soft_complete_pio_in(struct vmm_vcpu *vcpu, uint32_t val)
+{
+}
+
+const struct vmm_backend_ops vmm_soft_backend = {
+	.name = "soft",
+	.vcpu_create = soft_vcpu_create,
+	.vcpu_destroy = soft_vcpu_destroy,
+	.run = soft_run,
+	.kick = soft_kick,
+	.flush_tlb = soft_flush_tlb,
+	.get_regs = soft_get_regs,
+	.set_regs = soft_set_regs,
+	.complete_pio_in = soft_complete_pio_in,
+};

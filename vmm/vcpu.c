@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vCPU run loop, one thread per vCPU, as kvmtool's kvm_cpu__start():
+ * run the backend until an exit, serve it, repeat until the VM stops.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/current.h"
+#include "mm/sanitizer.h"
+#include "vmm/vm.h"
+
+void vmm_kick_all(struct vmm *vm)
+{
+	for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+		if (vm->vcpus[i].backend_data)
+			vm->backend->kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->halt_lock);
+	pthread_cond_broadcast(&vm->halt_cond);
+	pthread_mutex_unlock(&vm->halt_lock);
+}
+
+static void __vmm_stop(struct vmm *vm, int status, bool guest_exited, const char *fmt, va_list ap)
+{
+	mutex_lock(&vm->stop_lock);
+	if (!vm->stopping) {
+		vm->exit_status = status;
+		vm->guest_exited = guest_exited;
+		vsnprintf(vm->stop_message, sizeof(vm->stop_message), fmt, ap);
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+	}
+	mutex_unlock(&vm->stop_lock);
+	/* Wake vCPUs waiting for an mprotect window to close, too. */
+	pthread_mutex_lock(&vm->pressure.lock);
+	vm->pressure.stop = true;
+	pthread_cond_broadcast(&vm->pressure.cond);
+	pthread_mutex_unlock(&vm->pressure.lock);
+	vmm_kick_all(vm);
+}
+
+void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	__vmm_stop(vm, status, false, fmt, ap);
+	va_end(ap);
+}
+
+static void vmm_stop_guest(struct vmm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void vmm_stop_guest(struct vmm *vm, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	__vmm_stop(vm, status, true, fmt, ap);
+	va_end(ap);
+}
+
+void vmm_guest_exit(struct vmm *vm, int status)
+{
+	vmm_stop_guest(vm, status, "the guest exited with status %d", status);
+}
+
+/* hlt: nothing wakes a halted vCPU but the end of the VM (no interrupts yet). */
+static void vmm_vcpu_halt(struct vmm_vcpu *vcpu)
+{
+	struct vmm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->halt_lock);
+	vcpu->halted = true;
+	while (!vmm_stopping(vm))
+		pthread_cond_wait(&vm->halt_cond, &vm->halt_lock);
+	pthread_mutex_unlock(&vm->halt_lock);
+}
+
+static void vmm_vcpu_loop(struct vmm_vcpu *vcpu)
+{
+	struct vmm *vm = vcpu->vm;
+	struct vmm_exit exit;
+	int ret;
+
+	while (!vmm_stopping(vm)) {
+		vm->backend->run(vcpu, &exit);
+		switch (exit.reason) {
+		case VMM_EXIT_PIO:
+			ret = vmm_handle_pio(vcpu, &exit);
+			if (ret < 0) {
+				vmm_stop(vm, VMM_EXIT_GUEST_STOPPED,
+					 "vCPU %u: port %#x %s of %u bytes failed: %s", vcpu->id,
+					 exit.port, exit.in ? "read" : "write", exit.size,
+					 strerror(-ret));
+				break;
+			}
+			if (exit.in)
+				vm->backend->complete_pio_in(vcpu, exit.data);
+			break;
+		case VMM_EXIT_HLT:
+			vmm_vcpu_halt(vcpu);
+			break;
+		case VMM_EXIT_KICK:
+			break;
+		case VMM_EXIT_ERROR:
+			vmm_stop(vm, VMM_EXIT_GUEST_STOPPED, "vCPU %u: %s", vcpu->id, exit.message);
+			break;
+		}
+	}
+	vmm_console_flush(vcpu);
+}
+
+void *vmm_vcpu_thread(void *arg)
+{
+	struct vmm_vcpu *vcpu = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vCPU %u", vcpu->id);
+	task_register(name);
+	vmm_vcpu_loop(vcpu);
+	task_unregister();
+	return NULL;
+}
+
+int vmm_run(struct vmm *vm)
+{
+	unsigned int started = 0;
+	int err = pressure_start(&vm->pressure, vm);
+
+	if (err) {
+		vmm_stop(vm, VMM_EXIT_VMM_ERROR, "cannot start the pressure agents: %s",
+			 strerror(-err));
+		return vm->exit_status;
+	}
+	for (; started < vm->cfg.nr_vcpus; started++) {
+		err = pthread_create(&vm->vcpus[started].thread, NULL, vmm_vcpu_thread,
+				     &vm->vcpus[started]);
+		if (err) {
+			vmm_stop(vm, VMM_EXIT_VMM_ERROR, "cannot start vCPU thread %u: %s", started,
+				 strerror(err));
+			break;
+		}
+	}
+	for (unsigned int i = 0; i < started; i++)
+		pthread_join(vm->vcpus[i].thread, NULL);
+	pressure_stop(&vm->pressure);
+	return vm->exit_status;
+}

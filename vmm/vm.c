@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Building and tearing down a VM: the frame pool, the VMM's host mm with
+ * guest RAM as one of its VMAs, the secondary MMU over that mm with RAM as
+ * memslot 0, the guest image written through the mm, and the vCPUs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "mm/mm.h"
+#include "mm/page_alloc.h"
+#include "vmm/elf.h"
+#include "vmm/vm.h"
+
+void vmm_config_init(struct vmm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->backend = VMM_BACKEND_AUTO;
+	cfg->mem_bytes = 64UL << 20;
+	cfg->pool_bytes = 64UL << 20;
+	cfg->nr_vcpus = 1;
+}
+
+static int vmm_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int vmm_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int vmm_write_guest(struct vmm *vm, uint64_t gpa, const void *buf, size_t len)
+{
+	if (gpa < GUEST_RAM_BASE || gpa + len > GUEST_RAM_BASE + vm->cfg.mem_bytes)
+		return -EFAULT;
+	if (access_remote_vm(vm->mm, vm->ram_hva + (gpa - GUEST_RAM_BASE), (void *)buf, len,
+			     FOLL_WRITE) != (long)len)
+		return -EFAULT;
+	return 0;
+}
+
+int vmm_read_guest(struct vmm *vm, uint64_t gpa, void *buf, size_t len)
+{
+	if (gpa < GUEST_RAM_BASE || gpa + len > GUEST_RAM_BASE + vm->cfg.mem_bytes)
+		return -EFAULT;
+	if (access_remote_vm(vm->mm, vm->ram_hva + (gpa - GUEST_RAM_BASE), buf, len, 0) !=
+	    (long)len)
+		return -EFAULT;
+	return 0;
+}
+
+/* The loader's write callback: zero-fill comes as a NULL-free buffer too. */
+static int vmm_load_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+	return vmm_write_guest(opaque, gpa, src, len);
+}
+
+static int vmm_read_file(const char *path, void **bufp, size_t *sizep, char *err, size_t errlen)
+{
+	struct stat st;
+	void *buf;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return vmm_errf(err, errlen, -errno, "cannot open image %s: %s", path,
+				strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return vmm_errf(err, errlen, -EINVAL, "image %s is not a regular file", path);
+	}
+	buf = malloc(st.st_size ? st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		return vmm_errf(err, errlen, -ENOMEM, "no memory to read image %s", path);
+	}
+	n = pread(fd, buf, st.st_size, 0);
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		return vmm_errf(err, errlen, -EIO, "cannot read image %s", path);
+	}
+	*bufp = buf;
+	*sizep = st.st_size;
+	return 0;
+}
+
+static int vmm_load_image(struct vmm *vm, char *err, size_t errlen)
+{
+	struct elf_image img;
+	size_t size;
+	void *buf;
+	int ret = vmm_read_file(vm->cfg.image, &buf, &size, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = elf_load(buf, size, GUEST_RAM_BASE, vm->cfg.mem_bytes, vmm_load_write, vm, &img);
+	free(buf);
+	if (ret)
+		return vmm_errf(err, errlen, ret, "%s: %s", vm->cfg.image, img.error);
+	if (img.hi > GUEST_RAM_BASE + vm->cfg.mem_bytes - vm->cfg.nr_vcpus * GUEST_STACK_SIZE)
+		return vmm_errf(
+			err, errlen, -EFAULT,
+			"%s: the image reaches %#lx, into the vCPU stacks at the top of RAM",
+			vm->cfg.image, (unsigned long)img.hi);
+	vm->entry = img.entry;
+	return 0;
+}
+
+/* Guest RAM: an anonymous private VMA, or a shared mapping of --mem-file. */
+static int vmm_map_ram(struct vmm *vm, char *err, size_t errlen)
+{
+	unsigned long flags = MAP_PRIVATE | MAP_ANONYMOUS, addr;
+	struct file *file = NULL;
+
+	if (vm->cfg.mem_file) {
+		struct stat st;
+		bool grow = stat(vm->cfg.mem_file, &st) || st.st_size < (off_t)vm->cfg.mem_bytes;
+
+		file = filp_open(vm->pool, vm->cfg.mem_file, O_RDWR | O_CREAT, 0644);
+		if (IS_ERR(file))
+			return vmm_errf(err, errlen, PTR_ERR(file), "cannot open --mem-file %s: %s",
+					vm->cfg.mem_file, strerror(-PTR_ERR(file)));
+		if (grow) {
+			int ret = vfs_truncate(file, vm->cfg.mem_bytes);
+
+			if (ret) {
+				fput(file);
+				return vmm_errf(err, errlen, ret, "cannot size --mem-file %s: %s",
+						vm->cfg.mem_file, strerror(-ret));
+			}
+		}
+		flags = MAP_SHARED;
+		vm->mem_file = file;
+	}
+	addr = vm_mmap(vm->mm, 0, vm->cfg.mem_bytes, PROT_READ | PROT_WRITE, flags, file, 0);
+	if (IS_ERR_VALUE(addr))
+		return vmm_errf(err, errlen, (long)addr, "cannot map %zu bytes of guest RAM: %s",
+				vm->cfg.mem_bytes, strerror(-(long)addr));
+	vm->ram_hva = addr;
+	return 0;
+}
+
+static int vmm_create_vcpus(struct vmm *vm, char *err, size_t errlen)
+{
+	vm->vcpus = calloc(vm->cfg.nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return vmm_errf(err, errlen, -ENOMEM, "no memory for %u vCPUs", vm->cfg.nr_vcpus);
+	for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+		struct vmm_vcpu *vcpu = &vm->vcpus[i];
+		struct vmm_regs regs = { 0 };
+		int ret;
+
+		vcpu->vm = vm;
+		vcpu->id = i;
+		ret = vm->backend->vcpu_create(vcpu);
+		if (ret)
+			return vmm_errf(err, errlen, ret, "cannot create vCPU %u: %s", i,
+					strerror(-ret));
+		/* DESIGN.md Guest ABI: the entry registers; vCPU 0's stack is highest. */
+		regs.gpr[VMM_RDI] = i;
+		regs.gpr[VMM_RSI] = vm->cfg.nr_vcpus;
+		regs.gpr[VMM_RDX] = vm->cfg.mem_bytes;
+		regs.gpr[VMM_RSP] = GUEST_RAM_BASE + vm->cfg.mem_bytes - i * GUEST_STACK_SIZE;
+		regs.rip = vm->entry;
+		regs.rflags = 0x2;
+		vm->backend->set_regs(vcpu, &regs);
+	}
+	return 0;
+}
+
+static int vmm_check_config(const struct vmm_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->image)
+		return vmm_errf(err, errlen, -EINVAL, "no guest image given");
+	if (!cfg->nr_vcpus || cfg->nr_vcpus > NR_CPUS)
+		return vmm_errf(err, errlen, -EINVAL, "--vcpus must be 1 to %d", NR_CPUS);
+	if (cfg->mem_bytes & (PAGE_SIZE - 1) || cfg->pool_bytes & (PAGE_SIZE - 1))
+		return vmm_errf(err, errlen, -EINVAL, "--mem and --pool must be multiples of 4K");
+	if (cfg->mem_bytes < cfg->nr_vcpus * GUEST_STACK_SIZE + (1UL << 20))
+		return vmm_errf(err, errlen, -EINVAL,
+				"--mem %zu is too small for %u vCPU stacks and an image",
+				cfg->mem_bytes, cfg->nr_vcpus);
+	if (GUEST_RAM_BASE + cfg->mem_bytes > (1UL << KVM_GPA_BITS))
+		return vmm_errf(err, errlen, -EINVAL,
+				"--mem is larger than the guest address space");
+	if (cfg->backend == VMM_BACKEND_KVM)
+		return vmm_errf(err, errlen, -ENODEV,
+				"the kvm backend is not built yet (issue 9); use --backend soft");
+	return 0;
+}
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t errlen)
+{
+	struct vmm *vm;
+	int ret = vmm_check_config(cfg, err, errlen);
+
+	if (ret)
+		return ret;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return vmm_errf(err, errlen, -ENOMEM, "no memory for the VM");
+	vm->cfg = *cfg;
+	vm->backend = &vmm_soft_backend;
+	vm->console_out = stdout;
+	mutex_init(&vm->stop_lock);
+	pthread_mutex_init(&vm->halt_lock, NULL);
+	pthread_cond_init(&vm->halt_cond, NULL);
+	vmm_register_default_ports(vm);
+
+	ret = pressure_init(&vm->pressure, cfg->mem_bytes >> PAGE_SHIFT);
+	if (!ret && cfg->pressure)
+		ret = pressure_parse(&vm->pressure, cfg->pressure, err, errlen);
+	if (ret)
+		goto fail_pressure;
+
+	vm->pool = frame_pool_create(cfg->pool_bytes, 0);
+	if (!vm->pool) {
+		ret = vmm_errf(err, errlen, -ENOMEM, "cannot create a frame pool of %zu bytes",
+			       cfg->pool_bytes);
+		goto fail;
+	}
+	vm->mm = mm_alloc(vm->pool, "nopin-vmm");
+	if (!vm->mm) {
+		ret = vmm_errf(err, errlen, -ENOMEM, "cannot create the host mm");
+		goto fail;
+	}
+	vm->mm->legacy = cfg->legacy;
+	ret = vmm_map_ram(vm, err, errlen);
+	if (ret)
+		goto fail;
+	ret = vmm_load_image(vm, err, errlen);
+	if (ret)
+		goto fail;
+	vm->kvm = kvm_create_vm(vm->mm, cfg->pin ? KVM_VM_PIN_MODE : 0);
+	if (IS_ERR(vm->kvm)) {
+		ret = vmm_errf(err, errlen, PTR_ERR(vm->kvm), "cannot create the secondary MMU: %s",
+			       strerror(-PTR_ERR(vm->kvm)));
+		vm->kvm = NULL;
+		goto fail;
+	}
+	vm->kvm->legacy = cfg->legacy;
+	ret = kvm_set_memory_region(vm->kvm, 0, 0, GUEST_RAM_BASE, cfg->mem_bytes, vm->ram_hva);
+	if (ret) {
+		vmm_errf(err, errlen, ret, "cannot register guest RAM as a memslot: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	ret = vmm_create_vcpus(vm, err, errlen);
+	if (ret)
+		goto fail;
+	*vmp = vm;
+	return 0;
+fail:
+	vmm_destroy(vm);
+	return ret;
+fail_pressure:
+	if (ret == -ENOMEM)
+		vmm_errf(err, errlen, ret, "no memory for the pressure agents");
+	pressure_destroy(&vm->pressure);
+	free(vm);
+	return ret;
+}
+
+void vmm_destroy(struct vmm *vm)
+{
+	if (vm->vcpus) {
+		for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
+			if (vm->vcpus[i].backend_data)
+				vm->backend->vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus);
+	}
+	if (vm->kvm)
+		kvm_destroy_vm(vm->kvm);
+	if (vm->mm)
+		mmput(vm->mm);
+	if (vm->mem_file)
+		fput(vm->mem_file);
+	if (vm->pool)
+		frame_pool_destroy(vm->pool);
+	pressure_destroy(&vm->pressure);
+	pthread_cond_destroy(&vm->halt_cond);
+	pthread_mutex_destroy(&vm->halt_lock);
+	free(vm);
+}

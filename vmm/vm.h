@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VMM's VM and vCPU objects, over the secondary MMU (mmu/kvm_host.h).
+ *
+ * One host mm per VM; guest RAM is one VMA of it (anonymous, or a shared
+ * mapping of --mem-file) registered as memslot 0 at GUEST_RAM_BASE, so every
+ * guest page is an ordinary host page the host may reclaim, migrate or
+ * truncate.  Each vCPU is a thread running a backend (soft: the Capstone
+ * interpreter; kvm: /dev/kvm) in the run loop of vmm/vcpu.c; port exits go
+ * to the devices of vmm/devices.c.
+ *
+ *	struct vmm *vm;
+ *	vmm_config_init(&cfg);  cfg.image = "hello.elf";
+ *	err = vmm_create(&cfg, &vm);	 pool, mm, RAM, kvm, image, vCPUs
+ *	status = vmm_run(vm);		 vCPU threads until the guest exits
+ *	vmm_destroy(vm);
+ */
+#ifndef NOPIN_VMM_VM_H
+#define NOPIN_VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/completion.h"
+#include "base/mutex.h"
+#include "guest/abi.h"
+#include "mmu/kvm_host.h"
+#include "vmm/pressure.h"
+
+/* Exit statuses of `nopin run` besides the guest's own (its low 8 bits). */
+#define VMM_EXIT_USAGE 2	   /* a bad option (before any guest ran) */
+#define VMM_EXIT_SANITIZER 122	   /* the guest exited 0 but the sanitizer reported */
+#define VMM_EXIT_VMM_ERROR 120	   /* the VMM could not build or run the VM */
+#define VMM_EXIT_GUEST_STOPPED 121 /* the guest was stopped: wild access, bad insn ... */
+
+enum vmm_backend_kind {
+	VMM_BACKEND_AUTO,
+	VMM_BACKEND_SOFT,
+	VMM_BACKEND_KVM,
+};
+
+struct vmm_config {
+	const char *image; /* ELF path */
+	enum vmm_backend_kind backend;
+	size_t mem_bytes;  /* guest RAM */
+	size_t pool_bytes; /* host frames: may be smaller than RAM */
+	unsigned int nr_vcpus;
+	const char *mem_file;  /* file-backed RAM, or NULL */
+	const char *swap_file; /* swap file for reclaim, or NULL */
+	unsigned long legacy;  /* LEGACY_BIT()s */
+	bool pin;	       /* the pinning baseline */
+	const char *pressure;  /* --pressure LIST, or NULL */
+	bool quiet;	       /* no "backend: ..." line */
+};
+
+void vmm_config_init(struct vmm_config *cfg);
+
+enum vmm_reg {
+	VMM_RAX,
+	VMM_RCX,
+	VMM_RDX,
+	VMM_RBX,
+	VMM_RSP,
+	VMM_RBP,
+	VMM_RSI,
+	VMM_RDI,
+	VMM_R8,
+	VMM_R9,
+	VMM_R10,
+	VMM_R11,
+	VMM_R12,
+	VMM_R13,
+	VMM_R14,
+	VMM_R15,
+	VMM_NR_GPRS,
+};
+
+struct vmm_regs {
+	uint64_t gpr[VMM_NR_GPRS];
+	uint64_t rip;
+	uint64_t rflags;
+};
+
+enum vmm_exit_reason {
+	VMM_EXIT_PIO, /* port, size, in, data */
+	VMM_EXIT_HLT,
+	VMM_EXIT_KICK,	/* kicked: look at the VM's state, run again */
+	VMM_EXIT_ERROR, /* message says what; the guest cannot go on */
+};
+
+struct vmm_exit {
+	enum vmm_exit_reason reason;
+	uint16_t port;
+	uint8_t size;
+	bool in;
+	uint32_t data; /* out: the value written; in: the device's answer */
+	char message[1400];
+};
+
+struct vmm_vcpu;
+
+/*
+ * A backend runs guest code for one vCPU.  run() enters the guest and
+ * returns at the next exit; kick() (any thread, never sleeps) makes run()
+ * return soon; flush_tlb() drops cached translations (called by the
+ * vCPU's thread when it serves a flush request).
+ */
+struct vmm_backend_ops {
+	const char *name;
+	int (*vcpu_create)(struct vmm_vcpu *vcpu);
+	void (*vcpu_destroy)(struct vmm_vcpu *vcpu);
+	void (*run)(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
+	void (*kick)(struct vmm_vcpu *vcpu);
+	void (*flush_tlb)(struct vmm_vcpu *vcpu);
+	void (*get_regs)(struct vmm_vcpu *vcpu, struct vmm_regs *regs);
+	void (*set_regs)(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
+	/* Complete an IN: put @val in the destination register. */
+	void (*complete_pio_in)(struct vmm_vcpu *vcpu, uint32_t val);
+};
+
+extern const struct vmm_backend_ops vmm_soft_backend;
+
+#define VMM_CONSOLE_LINE 256
+
+struct vmm_vcpu {
+	struct vmm *vm;
+	unsigned int id;
+	pthread_t thread;
+	struct kvm_vcpu *kvcpu;
+	void *backend_data;
+	char console[VMM_CONSOLE_LINE];
+	unsigned int console_len;
+	bool halted;
+};
+
+/* A port's handler: 0 to go on, or a negative errno to stop the guest. */
+typedef int (*vmm_pio_fn)(struct vmm_vcpu *vcpu, uint16_t port, unsigned int size, bool in,
+			  uint32_t *data);
+
+struct vmm_port {
+	uint16_t port;
+	vmm_pio_fn fn;
+	const char *name;
+};
+
+#define VMM_MAX_PORTS 16
+
+struct vmm {
+	struct vmm_config cfg;
+	const struct vmm_backend_ops *backend;
+	struct frame_pool *pool;
+	struct mm_struct *mm; /* the VMM's host address space, mm_users held */
+	struct file *mem_file;
+	unsigned long ram_hva; /* where guest RAM is mapped in @mm */
+	struct kvm *kvm;
+	uint64_t entry;
+	struct vmm_vcpu *vcpus;
+
+	struct pressure pressure;
+
+	struct vmm_port ports[VMM_MAX_PORTS];
+	unsigned int nr_ports;
+
+	/* The end of the run: the first vCPU to stop the VM sets these. */
+	struct mutex stop_lock;
+	bool stopping;
+	bool guest_exited; /* through the exit port, not stopped by the VMM */
+	int exit_status;
+	char stop_message[1500];
+	/* Halted vCPUs wait here for a kick or the end. */
+	pthread_mutex_t halt_lock;
+	pthread_cond_t halt_cond;
+	FILE *console_out;
+};
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t errlen);
+/* Run every vCPU until the guest exits or is stopped; returns the exit status. */
+int vmm_run(struct vmm *vm);
+void vmm_destroy(struct vmm *vm);
+
+/* End the run with @status (first caller wins) and kick every vCPU. */
+void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The guest wrote @status to the exit port. */
+void vmm_guest_exit(struct vmm *vm, int status);
+static inline bool vmm_stopping(struct vmm *vm)
+{
+	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Guest RAM through the host mm (faulting in as needed): 0 or -EFAULT. */
+int vmm_write_guest(struct vmm *vm, uint64_t gpa, const void *buf, size_t len);
+int vmm_read_guest(struct vmm *vm, uint64_t gpa, void *buf, size_t len);
+
+/* [vmm/devices.c] */
+int vmm_register_port(struct vmm *vm, uint16_t port, const char *name, vmm_pio_fn fn);
+void vmm_register_default_ports(struct vmm *vm);
+int vmm_handle_pio(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
+void vmm_console_flush(struct vmm_vcpu *vcpu);
+
+/* [vmm/vcpu.c] */
+void *vmm_vcpu_thread(void *arg);
+void vmm_kick_all(struct vmm *vm);
+
+#endif
