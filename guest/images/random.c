@@ -10,7 +10,7 @@
 #include "guest.h"
 #include "xorshift.h"
 
-#define OPS_PER_CPU 20000
+#define OPS_PER_CPU 3000
 
 static unsigned int finished;
 static int failed;
