@@ -122,6 +122,15 @@ int vm_munmap(struct mm_struct *mm, unsigned long start, size_t len);
 /* Split @vma at @addr; new_below: the new VMA is the lower part. */
 int split_vma(struct vm_area_struct *vma, unsigned long addr, int new_below);
 
+/*
+ * Hold every i_mmap_rwsem and anon_vma root rwsem reachable from @mm's
+ * VMAs, each once (mmu_notifier registration, Protocol 4).  mmap_lock held
+ * for write until mm_drop_all_locks() returns.  0, or -EINTR on a pending
+ * interrupt, holding nothing. [mm/mm_take_all_locks.c]
+ */
+int mm_take_all_locks(struct mm_struct *mm);
+void mm_drop_all_locks(struct mm_struct *mm);
+
 /* [mm/mprotect.c] */
 int do_mprotect(struct mm_struct *mm, unsigned long start, size_t len, unsigned long prot);
 /* [mm/mlock.c]  flags: 0 or MLOCK_ONFAULT */
@@ -175,6 +184,12 @@ static inline int vm_fault_to_errno(vm_fault_t f)
  */
 long get_user_pages(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 		    unsigned int gup_flags, struct page **pages);
+/*
+ * Age [start, start + len): clear the accessed bits of its present pages in
+ * every mapping, secondary MMUs included.  Returns how many were young.
+ * [mm/page_idle.c]
+ */
+long page_idle_clear_range(struct mm_struct *mm, unsigned long start, unsigned long len);
 void unpin_user_page(struct page *page);
 void unpin_user_pages(struct page **pages, unsigned long n);
 
@@ -209,8 +224,23 @@ static inline struct file *get_file(struct file *f)
 	return f;
 }
 void fput(struct file *file); /* last: writes back dirty pages, drops the cache */
-int vfs_truncate(struct file *file, loff_t size); /* i_size; the page side is issue 4 */
+/*
+ * Set the file's size; shrinking unmaps (private COWs included) and drops
+ * every page past the new end. [mm/truncate.c]
+ */
+int vfs_truncate(struct file *file, loff_t size);
+/*
+ * Punch a hole: @mode must be FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+ * (<fcntl.h>).  [offset, offset + len) reads as zeroes after. [mm/truncate.c]
+ */
+int vfs_fallocate(struct file *file, int mode, loff_t offset, loff_t len);
 /* Write back every dirty page of the mapping to its file; 0 or -EIO. */
 int filemap_write_and_wait(struct address_space *mapping);
+/*
+ * Mark a page dirty; true if it was clean.  For a secondary MMU dropping a
+ * translation it wrote through (the page is still mapped by the host, so
+ * its mapping is stable).  Also in mm/internal.h.  [mm/filemap.c]
+ */
+bool set_page_dirty(struct page *page);
 
 #endif

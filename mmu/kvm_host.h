@@ -154,6 +154,8 @@ struct kvm_vcpu {
 struct kvm_stat {
 	atomic_long_t invalidations;	    /* invalidate_range_start calls that hit a slot */
 	atomic_long_t invalidations_missed; /* ... that hit none (no lock taken) */
+	/* Invalidations that hit a slot, by mmu_notifier_range event. */
+	atomic_long_t invalidations_by_event[MMU_NOTIFY_EXCLUSIVE + 1];
 	atomic_long_t sptes_zapped;
 	atomic_long_t remote_tlb_flushes;
 	atomic_long_t faults;		/* kvm_mmu_page_fault() calls */

@@ -153,6 +153,8 @@ static int kvm_mmu_notifier_invalidate_range_start(struct mmu_notifier *mn,
 	r = __kvm_handle_hva_range(kvm, &hva_range);
 	atomic_long_inc(r.found_memslot ? &kvm->stat.invalidations :
 					  &kvm->stat.invalidations_missed);
+	if (r.found_memslot && range->event <= MMU_NOTIFY_EXCLUSIVE)
+		atomic_long_inc(&kvm->stat.invalidations_by_event[range->event]);
 	/* A test stops here: SPTEs zapped and flushed, the host not yet changed. */
 	if (r.found_memslot)
 		sched_point("kvm:invalidate_start_done");

@@ -44,6 +44,7 @@ static void run_usage(FILE *f)
 		"  --pressure LIST          host threads working on guest RAM while it runs:\n"
 		"                           reclaim, migrate, mprotect, age, dontneed-free,\n"
 		"                           fork or all, each optionally =PERIOD (50ms)\n"
+		"  --stats[=json]           print the run's counters at exit (stderr)\n"
 		"  --help                   this text\n"
 		"\n"
 		"Exit status: the guest's; %d if it exited 0 but the sanitizer reported;\n"
@@ -61,7 +62,8 @@ enum {
 	OPT_SWAP,
 	OPT_LEGACY,
 	OPT_PIN,
-	OPT_PRESSURE
+	OPT_PRESSURE,
+	OPT_STATS,
 };
 
 static const struct option run_options[] = {
@@ -74,6 +76,7 @@ static const struct option run_options[] = {
 	{ "legacy", required_argument, NULL, OPT_LEGACY },
 	{ "pin", no_argument, NULL, OPT_PIN },
 	{ "pressure", required_argument, NULL, OPT_PRESSURE },
+	{ "stats", optional_argument, NULL, OPT_STATS },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -98,7 +101,7 @@ static int parse_backend(const char *arg, enum vmm_backend_kind *kind)
 }
 
 /* Parse argv into @cfg; 0, or the exit status to return at once. */
-static int parse_run_options(int argc, char **argv, struct vmm_config *cfg)
+static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int *stats)
 {
 	unsigned long n;
 	enum legacy_switch sw;
@@ -143,6 +146,11 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg)
 		case OPT_PRESSURE:
 			cfg->pressure = optarg;
 			break;
+		case OPT_STATS:
+			if (optarg && strcmp(optarg, "json"))
+				return bad_option("--stats", optarg, "use --stats or --stats=json");
+			*stats = optarg ? 2 : 1;
+			break;
 		case 'h':
 			run_usage(stdout);
 			return -1;
@@ -180,10 +188,10 @@ int cmd_run(int argc, char **argv)
 	struct vmm_config cfg;
 	struct vmm *vm;
 	char err[512];
-	int ret, status;
+	int ret, status, stats = 0;
 
 	vmm_config_init(&cfg);
-	ret = parse_run_options(argc, argv, &cfg);
+	ret = parse_run_options(argc, argv, &cfg, &stats);
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	choose_backend(&cfg);
@@ -195,6 +203,8 @@ int cmd_run(int argc, char **argv)
 	status = vmm_run(vm);
 	if (!vm->guest_exited)
 		fprintf(stderr, "nopin run: %s\n", vm->stop_message);
+	if (stats)
+		vmm_print_stats(vm, stderr, stats == 2);
 	vmm_destroy(vm);
 	if (status == 0 && report_total())
 		status = VMM_EXIT_SANITIZER;

@@ -13,7 +13,10 @@
 
 #include "base/current.h"
 #include "base/err.h"
+#include "mm/migrate.h"
 #include "mm/mm.h"
+#include "mm/page_alloc.h"
+#include "mm/swap.h"
 #include "vmm/pressure.h"
 #include "vmm/vm.h"
 
@@ -260,8 +263,34 @@ static long agent_dontneed_free(struct pressure_agent *a)
 	return ret ? ret : (long)n;
 }
 
+/* What kswapd would do, on demand: reclaim a batch from the pool's LRU lists. */
+static long agent_reclaim(struct pressure_agent *a)
+{
+	return shrink_node(a->vm->pool->pgdat, 4 * SWAP_CLUSTER_MAX);
+}
+
+/* Compaction / NUMA balancing: move random guest pages to new frames. */
+static long agent_migrate(struct pressure_agent *a)
+{
+	return migrate_random_pages(a->vm->mm, 32, &a->rand, NULL);
+}
+
+/* A working-set estimator: clear accessed bits, the secondary MMU's included. */
+static long agent_age(struct pressure_agent *a)
+{
+	unsigned long hva;
+	size_t len;
+
+	agent_range(a, 512, &hva, &len);
+	page_idle_clear_range(a->vm->mm, hva, len);
+	return len >> PAGE_SHIFT;
+}
+
 static long (*const agent_step[NR_PRESSURE_KINDS])(struct pressure_agent *a) = {
+	[PRESSURE_RECLAIM] = agent_reclaim,
+	[PRESSURE_MIGRATE] = agent_migrate,
 	[PRESSURE_MPROTECT] = agent_mprotect,
+	[PRESSURE_AGE] = agent_age,
 	[PRESSURE_DONTNEED_FREE] = agent_dontneed_free,
 	[PRESSURE_FORK] = agent_fork,
 };

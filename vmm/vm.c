@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
+#include "mm/swap.h"
 #include "vmm/elf.h"
 #include "vmm/vm.h"
 
@@ -153,6 +154,45 @@ static int vmm_map_ram(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Reclaim as a host has it: direct reclaim when an allocation finds the
+ * pool empty, kswapd between the watermarks, and a swap file for anonymous
+ * RAM: --swap's, or, when RAM is larger than the pool, an unlinked
+ * temporary one.
+ */
+static int vmm_setup_reclaim(struct vmm *vm, char *err, size_t errlen)
+{
+	unsigned long frames = vm->cfg.pool_bytes >> PAGE_SHIFT;
+	char tmp[] = "/tmp/nopin-swap-XXXXXX";
+	const char *path = vm->cfg.swap_file;
+	int ret, fd = -1;
+
+	reclaim_enable(vm->pool);
+	ret = kswapd_run(vm->pool, max(frames / 32, 8UL), max(frames / 16, 16UL));
+	if (ret)
+		return vmm_errf(err, errlen, ret, "cannot start kswapd: %s", strerror(-ret));
+	if (!path && vm->cfg.mem_bytes <= vm->cfg.pool_bytes)
+		return 0;
+	if (!path) {
+		fd = mkstemp(tmp);
+		if (fd < 0)
+			return vmm_errf(err, errlen, -errno,
+					"cannot create a swap file in /tmp: %s", strerror(errno));
+		path = tmp;
+	}
+	/* Room for all of RAM: the guest's pages plus their page tables never exceed it. */
+	ret = swapon(path, (vm->cfg.mem_bytes >> PAGE_SHIFT) + 1);
+	if (fd >= 0) {
+		unlink(tmp);
+		close(fd);
+	}
+	if (ret < 0)
+		return vmm_errf(err, errlen, ret, "cannot use swap file %s: %s", path,
+				strerror(-ret));
+	vm->swap_type = ret;
+	return 0;
+}
+
 static int vmm_create_vcpus(struct vmm *vm, char *err, size_t errlen)
 {
 	vm->vcpus = calloc(vm->cfg.nr_vcpus, sizeof(*vm->vcpus));
@@ -213,6 +253,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 	if (!vm)
 		return vmm_errf(err, errlen, -ENOMEM, "no memory for the VM");
 	vm->cfg = *cfg;
+	vm->swap_type = -1;
 	vm->backend = &vmm_soft_backend;
 	vm->console_out = stdout;
 	mutex_init(&vm->stop_lock);
@@ -232,6 +273,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 			       cfg->pool_bytes);
 		goto fail;
 	}
+	ret = vmm_setup_reclaim(vm, err, errlen);
+	if (ret)
+		goto fail;
 	vm->mm = mm_alloc(vm->pool, "nopin-vmm");
 	if (!vm->mm) {
 		ret = vmm_errf(err, errlen, -ENOMEM, "cannot create the host mm");
@@ -288,8 +332,13 @@ void vmm_destroy(struct vmm *vm)
 		mmput(vm->mm);
 	if (vm->mem_file)
 		fput(vm->mem_file);
-	if (vm->pool)
+	/* The mm is gone: no swap PTE and no swap-cache page holds a slot now. */
+	if (vm->swap_type >= 0 && swapoff(vm->swap_type))
+		fprintf(stderr, "nopin: swap slots still in use at exit (a leak)\n");
+	if (vm->pool) {
+		kswapd_stop(vm->pool);
 		frame_pool_destroy(vm->pool);
+	}
 	pressure_destroy(&vm->pressure);
 	pthread_cond_destroy(&vm->halt_cond);
 	pthread_mutex_destroy(&vm->halt_lock);

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/completion.h"
 #include "base/mutex.h"
@@ -153,6 +154,7 @@ struct vmm {
 	struct frame_pool *pool;
 	struct mm_struct *mm; /* the VMM's host address space, mm_users held */
 	struct file *mem_file;
+	int swap_type;	       /* swapon()'s, or -1 */
 	unsigned long ram_hva; /* where guest RAM is mapped in @mm */
 	struct kvm *kvm;
 	uint64_t entry;
@@ -199,6 +201,9 @@ int vmm_register_port(struct vmm *vm, uint16_t port, const char *name, vmm_pio_f
 void vmm_register_default_ports(struct vmm *vm);
 int vmm_handle_pio(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
 void vmm_console_flush(struct vmm_vcpu *vcpu);
+
+/* [vmm/stats.c] --stats: a table, or one JSON object */
+void vmm_print_stats(struct vmm *vm, FILE *f, bool json);
 
 /* [vmm/vcpu.c] */
 void *vmm_vcpu_thread(void *arg);

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * --stats: what the secondary MMU, the host's reclaim and the sanitizer
+ * did during the run, as a kvm_stat-like table or as JSON.
+ */
+#include <stdio.h>
+
+#include "base/report.h"
+#include "mm/page_alloc.h"
+#include "mm/swap.h"
+#include "vmm/vm.h"
+
+struct stat_item {
+	const char *name;
+	long value;
+};
+
+static const char *const event_names[] = {
+	[MMU_NOTIFY_UNMAP] = "invalidations_unmap",
+	[MMU_NOTIFY_CLEAR] = "invalidations_clear",
+	[MMU_NOTIFY_PROTECTION_VMA] = "invalidations_protection_vma",
+	[MMU_NOTIFY_PROTECTION_PAGE] = "invalidations_protection_page",
+	[MMU_NOTIFY_SOFT_DIRTY] = "invalidations_soft_dirty",
+	[MMU_NOTIFY_RELEASE] = "invalidations_release",
+	[MMU_NOTIFY_MIGRATE] = "invalidations_migrate",
+	[MMU_NOTIFY_EXCLUSIVE] = "invalidations_exclusive",
+};
+
+#define MAX_ITEMS 48
+
+static int collect(struct vmm *vm, struct stat_item *it)
+{
+	struct kvm_stat *ks = &vm->kvm->stat;
+	struct reclaim_stats *rs = &vm->pool->pgdat->stats;
+	int n = 0;
+
+#define ITEM(nm, v) (it[n++] = (struct stat_item){ nm, (long)(v) })
+	ITEM("secondary_faults", atomic_long_read(&ks->faults));
+	ITEM("sptes_installed", atomic_long_read(&ks->pf_fixed));
+	ITEM("fault_retries", atomic_long_read(&ks->pf_retries));
+	ITEM("fault_retries_precheck", atomic_long_read(&ks->pf_retries_early));
+	ITEM("invalidations", atomic_long_read(&ks->invalidations));
+	for (unsigned int e = 0; e < ARRAY_SIZE(event_names); e++)
+		ITEM(event_names[e], atomic_long_read(&ks->invalidations_by_event[e]));
+	ITEM("invalidations_no_slot", atomic_long_read(&ks->invalidations_missed));
+	ITEM("sptes_zapped", atomic_long_read(&ks->sptes_zapped));
+	ITEM("remote_tlb_flushes", atomic_long_read(&ks->remote_tlb_flushes));
+	ITEM("young_cleared", atomic_long_read(&ks->young_cleared));
+	ITEM("dirty_transferred", atomic_long_read(&ks->dirty_transferred));
+	ITEM("pages_pinned", atomic_long_read(&ks->pages_pinned));
+	ITEM("swap_outs", atomic_long_read(&rs->pswpout));
+	ITEM("swap_ins", atomic_long_read(&rs->pswpin));
+	ITEM("reclaimed", atomic_long_read(&rs->pgsteal));
+	ITEM("file_writebacks", atomic_long_read(&rs->pgwriteback));
+	ITEM("kswapd_runs", atomic_long_read(&rs->kswapd_runs));
+	ITEM("direct_reclaims", atomic_long_read(&rs->direct_calls));
+	for (int k = 0; k < NR_PRESSURE_KINDS; k++) {
+		static const char *const names[NR_PRESSURE_KINDS] = {
+			[PRESSURE_RECLAIM] = "pressure_reclaim_pages",
+			[PRESSURE_MIGRATE] = "pressure_migrated_pages",
+			[PRESSURE_MPROTECT] = "pressure_mprotect_pages",
+			[PRESSURE_AGE] = "pressure_aged_pages",
+			[PRESSURE_DONTNEED_FREE] = "pressure_discarded_pages",
+			[PRESSURE_FORK] = "pressure_forks",
+		};
+		struct pressure_agent *a = &vm->pressure.agents[k];
+
+		if (a->enabled)
+			ITEM(names[k], k == PRESSURE_FORK ? a->rounds : a->pages);
+	}
+	ITEM("sanitizer_reports", report_total());
+#undef ITEM
+	return n;
+}
+
+void vmm_print_stats(struct vmm *vm, FILE *f, bool json)
+{
+	struct stat_item items[MAX_ITEMS];
+	int n = collect(vm, items);
+
+	if (json) {
+		fprintf(f, "{");
+		for (int i = 0; i < n; i++)
+			fprintf(f, "%s\"%s\": %ld", i ? ", " : "", items[i].name, items[i].value);
+		fprintf(f, "}\n");
+		return;
+	}
+	fprintf(f, "%-32s %14s\n", "event", "count");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%-32s %14ld\n", items[i].name, items[i].value);
+}
