@@ -30,6 +30,7 @@
 #include "base/bug.h"
 #include "base/sched_point.h"
 #include "mm/internal.h"
+#include "mm/swap.h"
 
 /* One cached page: the node of mapping->i_pages. */
 struct page_cache_entry {
@@ -97,8 +98,8 @@ static struct page_cache_entry *page_cache_next(struct address_space *mapping, u
  * with a reference; *@start moves past the last one returned.  The kernel's
  * find_get_pages_range_tag() (or filemap_get_folios()).
  */
-static unsigned int find_get_pages(struct address_space *mapping, unsigned long *start, bool dirty,
-				   struct page **pages, unsigned int nr)
+unsigned int find_get_pages(struct address_space *mapping, unsigned long *start, bool dirty,
+			    struct page **pages, unsigned int nr)
 {
 	struct page_cache_entry *entry;
 	unsigned int found = 0;
@@ -194,6 +195,36 @@ void delete_from_page_cache(struct page *page)
 	put_page(page);
 }
 
+/*
+ * Migration's step in the cache (the page-cache half of the kernel's
+ * folio_migrate_mapping()): if @page, locked and unmapped, holds exactly
+ * @expected_count references (the migrator's and the cache's), its slot
+ * now names @newpage, which takes over the mapping, the index and the
+ * cache's reference.  Under i_pages_lock, so no lookup can take a new
+ * reference to @page after the count was checked.  0 or -EAGAIN.
+ */
+int filemap_migrate_page(struct address_space *mapping, struct page *newpage, struct page *page,
+			 int expected_count)
+{
+	struct page_cache_entry *entry;
+
+	WARN_ON(!PageLocked(page) || !PageLocked(newpage));
+	spin_lock(&mapping->i_pages_lock);
+	entry = page_cache_lookup(mapping, page->index);
+	if (WARN_ON(!entry || entry->page != page) || page_count(page) != expected_count) {
+		spin_unlock(&mapping->i_pages_lock);
+		return -EAGAIN;
+	}
+	newpage->index = page->index;
+	WRITE_ONCE(newpage->mapping, mapping);
+	get_page(newpage);
+	entry->page = newpage;
+	WRITE_ONCE(page->mapping, NULL);
+	page_ref_sub(page, 1); /* the cache's; the migrator's remains */
+	spin_unlock(&mapping->i_pages_lock);
+	return 0;
+}
+
 /* ---- reading a page in ---- */
 
 static int read_full(int fd, void *buf, size_t len, off_t pos, size_t *done)
@@ -253,6 +284,21 @@ static struct page *filemap_create_page(struct address_space *mapping, unsigned 
 		unlock_page(page);
 		put_page(page);
 		return err == -EEXIST ? NULL : ERR_PTR(err);
+	}
+	/* Reclaim finds it on the LRU from now on (locked until it is read). [mm/swap.c] */
+	lru_cache_add(page);
+
+	/*
+	 * A truncation that lowered i_size after our caller checked it may
+	 * have passed this index already: it sets i_size before it looks in
+	 * the cache, and i_pages_lock orders its look after our insertion or
+	 * our check after its store.  Past the end, take the page back out.
+	 */
+	if (index >= mapping_nr_pages(mapping)) {
+		delete_from_page_cache(page);
+		unlock_page(page);
+		put_page(page);
+		return NULL;
 	}
 
 	/* Cached, locked, not yet uptodate: what a racing lookup must wait for. */
@@ -558,22 +604,4 @@ void fput(struct file *file)
 {
 	if (atomic_dec_and_test(&file->f_count))
 		__fput(file);
-}
-
-/*
- * Set the file's size (and the backing file's).  Only i_size here: pages
- * and mappings past the new end are the truncation issue's (after this,
- * faults past it get SIGBUS, and writeback writes nothing past it).
- */
-int vfs_truncate(struct file *file, loff_t size)
-{
-	struct address_space *mapping;
-
-	if (!file || size < 0)
-		return -EINVAL;
-	mapping = file->f_mapping;
-	if (mapping->fd >= 0 && ftruncate(mapping->fd, size) < 0)
-		return -errno;
-	WRITE_ONCE(mapping->i_size, size);
-	return 0;
 }

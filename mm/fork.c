@@ -77,6 +77,8 @@ struct mm_struct *dup_mm(struct mm_struct *oldmm, const char *owner)
 
 	if (!mm)
 		return NULL;
+	/* A museum switch follows the process into its children, as the bug would. */
+	mm->legacy = oldmm->legacy;
 	if (dup_mmap(mm, oldmm)) {
 		mmput(mm);
 		return NULL;

@@ -326,6 +326,9 @@ long access_remote_vm(struct mm_struct *mm, unsigned long addr, void *buf, size_
 			break;
 		ret = access_page(page, addr, (char *)buf + done, len - done,
 				  gup_flags & FOLL_WRITE);
+		/* As the kernel's set_page_dirty_lock(): writeback must see this write. */
+		if (gup_flags & FOLL_WRITE)
+			set_page_dirty(page);
 		put_page(page);
 		done += ret;
 		addr += ret;

@@ -66,6 +66,9 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, un
  */
 void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long floor,
 		   unsigned long ceiling);
+/* The same in the historical order, tables freed (and @tlb finished) before the unlink (seed 000). */
+void legacy_free_pgtables_before_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
+					unsigned long floor, unsigned long ceiling);
 /* fork: copy @src's PTEs into @dst, write-protecting private ones in both. */
 int copy_page_range(struct vm_area_struct *dst, struct vm_area_struct *src);
 /* mprotect: apply vma->vm_flags (already updated) to [start, end)'s PTEs. */
@@ -226,8 +229,31 @@ pte_t *page_vma_mapped_pte(struct page *page, struct vm_area_struct *vma, unsign
  */
 int page_mkclean(struct page *page);
 
+/*
+ * Reclaim's rmap walks [mm/rmap.c], page locked.  folio_referenced(): how
+ * many mappings were young (host accessed bit OR mmu_notifier_clear_flush_young),
+ * clearing them; VM_LOCKED in *vm_flags if a locked VMA maps it (then marked
+ * mlocked under the PTE lock, rule 8).  try_to_unmap(): every PTE becomes
+ * nothing (file) or a swap entry (anon in the swap cache), each under
+ * invalidate_range_start/end (MMU_NOTIFY_CLEAR); true if unmapped after.
+ */
+enum ttu_flags {
+	TTU_MUNLOCK = 0x4,	/* only look for a VM_LOCKED VMA and mark the page */
+	TTU_IGNORE_MLOCK = 0x8, /* unmap from VM_LOCKED VMAs too */
+};
+int folio_referenced(struct page *page, int is_locked, unsigned long *vm_flags);
+bool try_to_unmap(struct page *page, enum ttu_flags flags);
+/* After munlock: mark the page again if another VM_LOCKED VMA maps it. */
+bool try_to_munlock(struct page *page);
+
 /* ---- the page cache [mm/filemap.c] ---- */
 struct page *find_get_page(struct address_space *mapping, unsigned long index);
+/*
+ * Up to @nr cached pages from index *@start on (only dirty ones if @dirty),
+ * each with a reference; *@start moves past the last one returned.
+ */
+unsigned int find_get_pages(struct address_space *mapping, unsigned long *start, bool dirty,
+			    struct page **pages, unsigned int nr);
 /*
  * The page at @index, read from the file (or zero-filled for shmem) if not
  * cached; with a reference, uptodate, unlocked.  NULL past i_size (SIGBUS),
@@ -235,6 +261,12 @@ struct page *find_get_page(struct address_space *mapping, unsigned long index);
  */
 struct page *filemap_get_page(struct address_space *mapping, unsigned long index);
 void delete_from_page_cache(struct page *page); /* page locked, unmapped */
+/*
+ * Migration: hand @page's cache slot, mapping and index to @newpage, if
+ * @page holds exactly @expected_count references; 0 or -EAGAIN.  Both locked.
+ */
+int filemap_migrate_page(struct address_space *mapping, struct page *newpage, struct page *page,
+			 int expected_count);
 bool set_page_dirty(struct page *page);
 /*
  * Page locked (and still locked on return, unlike the kernel's, which
@@ -248,6 +280,31 @@ static inline loff_t i_size_read(const struct address_space *mapping)
 {
 	return READ_ONCE(mapping->i_size);
 }
+
+/* ---- migration [mm/migrate.c]; the API is mm/migrate.h ---- */
+
+/* A fault met a migration entry: wait for the page's move to finish, then retry. */
+void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, unsigned long address);
+
+/* ---- truncation [mm/truncate.c] ---- */
+
+/*
+ * Zap every PTE mapping file pages [start, start + nr) (nr 0: to the end),
+ * each VMA under invalidate_range_start/end (MMU_NOTIFY_CLEAR); with
+ * @even_cows the private anonymous COWs of those pages too.
+ */
+void unmap_mapping_pages(struct address_space *mapping, unsigned long start, unsigned long nr,
+			 bool even_cows);
+/* The same by bytes: [holebegin, holebegin + holelen) rounded out to pages; holelen 0: to the end. */
+void unmap_mapping_range(struct address_space *mapping, loff_t holebegin, loff_t holelen,
+			 int even_cows);
+/* Drop [lstart, lend] (lend -1: to the end) from the cache; partial pages zeroed. */
+void truncate_inode_pages_range(struct address_space *mapping, loff_t lstart, loff_t lend);
+void truncate_inode_pages(struct address_space *mapping, loff_t lstart);
+/* Shrinking to @newsize (i_size set): unmap with COWs, drop the pages, unmap again. */
+void truncate_pagecache(struct address_space *mapping, loff_t newsize);
+/* Punching [lstart, lend]: unmap whole pages (not COWs), drop them, zero partial ones. */
+void truncate_pagecache_range(struct address_space *mapping, loff_t lstart, loff_t lend);
 
 /* ---- page-table helpers of the fault and zap paths [mm/memory.c] ---- */
 

@@ -26,6 +26,7 @@
 #include "base/report.h"
 #include "base/sched_point.h"
 #include "mm/internal.h"
+#include "mm/swap.h"
 
 /* Not an error: the fault found the PTE already fixed by someone else. */
 #define VM_FAULT_NOPAGE 0x0100
@@ -170,6 +171,7 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	page_add_new_anon_rmap(page, vma, vmf->address);
 	if (vma->vm_flags & VM_LOCKED)
 		mlock_new_page(page);
+	lru_cache_add(page);
 	set_pte_at(vma->vm_mm, vmf->address, vmf->pte, entry);
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	return 0;
@@ -222,6 +224,7 @@ static void do_set_pte(struct vm_fault *vmf, struct page *page)
 		page_add_new_anon_rmap(page, vma, vmf->address);
 		if (vma->vm_flags & VM_LOCKED)
 			mlock_new_page(page);
+		lru_cache_add(page);
 	} else {
 		add_mm_counter(vma->vm_mm, mm_counter_file(page), 1);
 		page_add_file_rmap(page, vma);
@@ -343,7 +346,11 @@ static bool wp_can_reuse_anon_page(struct page *page)
 {
 	if (PageAnonExclusive(page))
 		return true;
-	if (page_count(page) != 1)
+	/*
+	 * Acquire: the other process's last access to the page (its COW copy
+	 * of it) happens before our reuse; its put_page() released them.
+	 */
+	if (__atomic_load_n(&page->_refcount.counter, __ATOMIC_ACQUIRE) != 1)
 		return false;
 	SetPageAnonExclusive(page);
 	return true;
@@ -389,6 +396,7 @@ static vm_fault_t wp_page_copy(struct vm_fault *vmf, struct page *old_page)
 		page_add_new_anon_rmap(new_page, vma, vmf->address);
 		if (vma->vm_flags & VM_LOCKED)
 			mlock_new_page(new_page);
+		lru_cache_add(new_page);
 		set_pte_at(mm, vmf->address, vmf->pte, entry);
 		page_remove_rmap(old_page, vma);
 		to_put = old_page; /* the reference the old PTE held */
@@ -454,10 +462,84 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 
 /* ---- the fault entry ---- */
 
-/* Swap-in and migration waits arrive with mm/swap_state.c and mm/migrate.c (issue 4). */
+/*
+ * A swap PTE: map the slot's page, from the swap cache or read back from the
+ * swap file (mm/swap_state.c).  The page lock is taken before the PTE is
+ * rechecked, so reclaim (which holds it from the rmap walk to the free) and
+ * another fault on the same entry are ordered with us; a page no longer in
+ * the swap cache for this entry, or a PTE that changed, sends the caller
+ * back to look again.  The slot's count for our PTE goes; if no swap PTE is
+ * left and nobody else maps the page, it leaves the swap cache and is
+ * exclusive again, and a write fault maps it writable at once.
+ */
 static vm_fault_t do_swap_page(struct vm_fault *vmf)
 {
-	return VM_FAULT_SIGBUS;
+	struct vm_area_struct *vma = vmf->vma;
+	struct mm_struct *mm = vma->vm_mm;
+	swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
+	bool exclusive, oom;
+	struct page *page;
+	vm_fault_t ret = 0;
+	pte_t pte;
+
+	if (unlikely(non_swap_entry(entry))) {
+		/* Migration entries: mm/migrate.c. */
+		return VM_FAULT_SIGBUS;
+	}
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+
+	page = read_swap_cache_async(entry, mm->pool, &oom);
+	if (!page) {
+		/* The slot was freed: whoever freed it changed our PTE; look again. */
+		return oom ? VM_FAULT_OOM : 0;
+	}
+	lock_page(page);
+	if (unlikely(!PageSwapCache(page) || page_swap_entry(page).val != entry.val))
+		goto out_page; /* reclaimed, or swapped in and freed, meanwhile */
+	if (unlikely(!PageUptodate(page))) {
+		ret = VM_FAULT_SIGBUS; /* the read failed */
+		goto out_page;
+	}
+
+	sched_point("swapin:before_pte_lock");
+	lock_fault_pte(vmf);
+	if (unlikely(!vmf->pte || !pte_same(ptep_get(vmf->pte), vmf->orig_pte))) {
+		if (vmf->pte)
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+		goto out_page;
+	}
+
+	swap_free(entry);
+	add_mm_counter(mm, MM_SWAPENTS, -1);
+	add_mm_counter(mm, MM_ANONPAGES, 1);
+	/*
+	 * The last swap PTE of the slot is gone: the page leaves the swap
+	 * cache (the kernel keeps it there until swap runs short, to spare a
+	 * write of a page still clean; here it goes at once, so no page can
+	 * linger in the cache unmapped).  Exclusive if the PTE says the page
+	 * was when it went out, or if nothing else maps it now either.
+	 */
+	exclusive = pte_swp_exclusive(vmf->orig_pte);
+	if (!__swap_count(entry) && try_to_free_swap(page) && !page_mapped(page))
+		exclusive = true;
+	pte = mk_pte(page, vma_page_prot(vma));
+	/* Not exclusive: mapped read-only, and the caller's retry breaks COW. */
+	if ((vmf->flags & FAULT_FLAG_WRITE) && exclusive)
+		pte = maybe_mkwrite(pte_mkdirty(pte), vma);
+	page_add_anon_rmap(page, vma, vmf->address, exclusive);
+	set_pte_at(mm, vmf->address, vmf->pte, pte_mkyoung(pte));
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	unlock_page(page);
+	/* The reference from the swap cache lookup is the PTE's now. */
+	return 0;
+
+out_page:
+	/* The PTE went meanwhile (a zap that could not lock the page): no slot left behind. */
+	try_to_free_swap(page);
+	unlock_page(page);
+	put_page(page);
+	return ret;
 }
 
 static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
@@ -471,8 +553,14 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 	vmf->orig_pte = ptep_get(pte_offset_kernel(mm, vmf->pmd, vmf->address));
 	if (pte_none(vmf->orig_pte))
 		return vma_is_anonymous(vmf->vma) ? do_anonymous_page(vmf) : do_fault(vmf);
-	if (!pte_present(vmf->orig_pte))
+	if (!pte_present(vmf->orig_pte)) {
+		/* The page is being moved: wait for it (mm/migrate.c), then fault again. */
+		if (is_migration_entry(pte_to_swp_entry(vmf->orig_pte))) {
+			migration_entry_wait(mm, vmf->pmd, vmf->address);
+			return 0;
+		}
 		return do_swap_page(vmf);
+	}
 	/* A PROT_NONE PTE in a VMA the caller found accessible: only FOLL_FORCE reaches it. */
 	if (pte_protnone(vmf->orig_pte))
 		return VM_FAULT_SIGSEGV;
@@ -560,8 +648,10 @@ static void zap_swap_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte
 
 	if (is_migration_entry(entry))
 		rss[mm_counter(pfn_swap_entry_to_page(tlb->mm->pool, entry))]--;
-	else if (!non_swap_entry(entry))
-		rss[MM_SWAPENTS]--; /* the slot itself: free_swap_and_cache(), issue 4 */
+	else if (!non_swap_entry(entry)) {
+		rss[MM_SWAPENTS]--;
+		free_swap_and_cache(entry);
+	}
 	pte_clear(tlb->mm, addr, pte);
 }
 
@@ -673,9 +763,37 @@ void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned 
 		next = vma_next(vma);
 		if (next && next->vm_start > ceiling - 1)
 			next = NULL;
+		sched_point("free_pgtables:unlink");
 		free_pgtables_unlink(vma);
 		free_pgd_range(tlb, vma->vm_start, vma->vm_end, floor,
 			       next ? next->vm_start : ceiling);
+	}
+}
+
+/*
+ * LEGACY HOOK (--legacy=free_pgtables_before_unlink, seed 000): munmap as
+ * it was before the kernel unlinked VMAs in free_pgtables().  The page
+ * tables are freed and the gather finished first; the VMAs leave their
+ * anon_vma chains and i_mmap only afterwards.  A truncation or rmap walk
+ * that found a VMA in i_mmap meanwhile steps into freed tables, which the
+ * host page-table walk reports.  Finishes @tlb.
+ */
+void legacy_free_pgtables_before_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
+					unsigned long floor, unsigned long ceiling)
+{
+	struct vm_area_struct *first = vma, *next;
+
+	for (; vma && vma->vm_start <= ceiling - 1; vma = next) {
+		next = vma_next(vma);
+		if (next && next->vm_start > ceiling - 1)
+			next = NULL;
+		free_pgd_range(tlb, vma->vm_start, vma->vm_end, floor,
+			       next ? next->vm_start : ceiling);
+	}
+	tlb_finish_mmu(tlb);
+	for (vma = first; vma && vma->vm_start <= ceiling - 1; vma = vma_next(vma)) {
+		sched_point("free_pgtables:unlink");
+		free_pgtables_unlink(vma);
 	}
 }
 
@@ -699,6 +817,7 @@ static int copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, uns
 	*prealloc = NULL;
 	copy_user_highpage(new_page, page);
 	page_add_new_anon_rmap(new_page, dst_vma, addr);
+	lru_cache_add(new_page);
 	rss[MM_ANONPAGES]++;
 	pte = maybe_mkwrite(pte_mkdirty(mk_pte(new_page, vma_page_prot(dst_vma))), dst_vma);
 	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
@@ -749,7 +868,9 @@ static void copy_swap_pte(struct vm_area_struct *dst_vma, struct vm_area_struct 
 			set_pte_at(src_vma->vm_mm, addr, src_pte, pte);
 		}
 	} else if (!non_swap_entry(entry)) {
-		rss[MM_SWAPENTS]++; /* the slot's count: swap_duplicate(), issue 4 */
+		/* The parent's PTE holds the slot, so it cannot be free. */
+		WARN_ON(swap_duplicate(entry));
+		rss[MM_SWAPENTS]++;
 		pte = pte_swp_clear_exclusive(pte);
 		set_pte_at(src_vma->vm_mm, addr, src_pte, pte);
 	}

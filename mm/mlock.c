@@ -21,26 +21,28 @@
 #include <errno.h>
 
 #include "mm/internal.h"
+#include "mm/swap.h"
 
 /* ---- the mark on pages ---- */
 
 /* A page just faulted into a VM_LOCKED VMA, mapped under its PTE lock. */
 void mlock_new_page(struct page *page)
 {
-	SetPageMlocked(page);
-	SetPageUnevictable(page);
+	if (!TestSetPageMlocked(page))
+		lru_update_evictable(page);
 }
 
+/* PG_unevictable follows PG_mlocked, moving the page between LRU lists (mm/swap.c). */
 void mlock_page(struct page *page)
 {
 	if (!TestSetPageMlocked(page))
-		SetPageUnevictable(page);
+		lru_update_evictable(page);
 }
 
 void munlock_page(struct page *page)
 {
 	if (TestClearPageMlocked(page))
-		ClearPageUnevictable(page);
+		lru_update_evictable(page);
 }
 
 /*

@@ -25,6 +25,7 @@
 #include "base/sched_point.h"
 #include "mm/page_alloc.h"
 #include "mm/sanitizer.h"
+#include "mm/swap.h"
 
 #define PCP_BATCH_MAX 32
 /* Direct reclaim asks for this many frames (the kernel's SWAP_CLUSTER_MAX). */
@@ -45,9 +46,13 @@ static struct per_cpu_pages *this_cpu_pcp(struct frame_pool *pool)
 
 /* ---- moving frames between a pcp list and the zone ---- */
 
-/* Refill @pcp with up to a batch from the zone.  Called under pcp->lock. */
-static void rmqueue_bulk(struct frame_pool *pool, struct per_cpu_pages *pcp)
+/*
+ * Refill @pcp with up to a batch from the zone.  Called under pcp->lock.
+ * True if the zone is left below its low watermark: kswapd should run.
+ */
+static bool rmqueue_bulk(struct frame_pool *pool, struct per_cpu_pages *pcp)
 {
+	bool low;
 	int moved = 0;
 
 	spin_lock(&pool->lock);
@@ -57,7 +62,9 @@ static void rmqueue_bulk(struct frame_pool *pool, struct per_cpu_pages *pcp)
 	}
 	pool->nr_free -= moved;
 	WRITE_ONCE(pcp->count, pcp->count + moved);
+	low = pool->nr_free < pool->wmark_low;
 	spin_unlock(&pool->lock);
+	return low;
 }
 
 /* Return the @nr coldest frames of @pcp to the zone.  Called under pcp->lock. */
@@ -91,11 +98,12 @@ void frame_pool_drain_pcp(struct frame_pool *pool)
 static struct page *rmqueue(struct frame_pool *pool)
 {
 	struct per_cpu_pages *pcp = this_cpu_pcp(pool);
+	bool low = false;
 	struct page *page;
 
 	spin_lock(&pcp->lock);
 	if (list_empty(&pcp->list))
-		rmqueue_bulk(pool, pcp);
+		low = rmqueue_bulk(pool, pcp);
 	page = list_first_entry_or_null(&pcp->list, struct page, lru);
 	if (page) {
 		list_del(&page->lru);
@@ -104,6 +112,9 @@ static struct page *rmqueue(struct frame_pool *pool)
 	spin_unlock(&pcp->lock);
 	if (page)
 		atomic_long_inc(&pcp->nr_alloc);
+	/* Checked once per batch taken from the zone, as the kernel's zone_watermark_ok(). */
+	if (unlikely(low))
+		wakeup_kswapd(pool);
 	return page;
 }
 
@@ -250,6 +261,9 @@ static void free_unref_page(struct page *page, int extra_refs, const char *how)
 /* put_page() dropped the last reference. */
 void __put_page(struct page *page)
 {
+	/* Still on an LRU list: no isolation can take it now, so take it off. */
+	if (PageLRU(page))
+		__page_cache_release(page);
 	free_unref_page(page, 0, "put_page");
 }
 
@@ -429,6 +443,11 @@ struct frame_pool *frame_pool_create(size_t bytes, unsigned int flags)
 	for (size_t i = 0; i < ARRAY_SIZE(pool->page_wait); i++)
 		init_waitqueue_head(&pool->page_wait[i].wq);
 	lockdep_init_map(&pool->page_lock_map, "page lock", &page_lock_key, 0);
+	pool->pgdat = pgdat_alloc(pool);
+	if (!pool->pgdat) {
+		frame_pool_destroy(pool);
+		return ERR_PTR(-ENOMEM);
+	}
 	return pool;
 }
 
@@ -460,6 +479,7 @@ void frame_pool_destroy(struct frame_pool *pool)
 
 	if (IS_ERR_OR_NULL(pool))
 		return;
+	pgdat_free(pool->pgdat); /* stops the reclaimer first */
 	for (unsigned long pfn = 0; pfn < pool->nr_frames; pfn++)
 		leaked += page_frame_state(&pool->mem_map[pfn]) != FRAME_FREE;
 	if (leaked)

@@ -81,6 +81,8 @@ struct frame_pool {
 	unsigned long wmark_high; /* and sleeps above this */
 	frame_reclaim_fn reclaim;
 	void *reclaim_arg;
+	/* The LRU lists and the reclaimer of this "node" (mm/swap.h). */
+	struct pglist_data *pgdat;
 	atomic_long_t nr_alloc_failed;
 	atomic_long_t nr_reclaim_calls;
 

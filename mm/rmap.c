@@ -28,10 +28,12 @@
 #include <stdlib.h>
 
 #include "base/bug.h"
+#include "base/legacy.h"
 #include "base/preempt.h"
 #include "base/sched_point.h"
 #include "base/spinlock.h"
 #include "mm/internal.h"
+#include "mm/swap.h"
 
 INTERVAL_TREE_DEFINE_TYPED(vma_interval_tree, struct vm_area_struct, shared)
 INTERVAL_TREE_DEFINE_TYPED(anon_vma_interval_tree, struct anon_vma_chain, rb)
@@ -455,15 +457,16 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 
 /* ---- pages gaining and losing mappings ---- */
 
+/* vm_flags may change under mprotect/mlock while an rmap walk looks (vma_modify_flags). */
 static void mlock_vma_page(struct page *page, struct vm_area_struct *vma)
 {
-	if (unlikely(vma->vm_flags & VM_LOCKED))
+	if (unlikely(READ_ONCE(vma->vm_flags) & VM_LOCKED))
 		mlock_page(page);
 }
 
 static void munlock_vma_page(struct page *page, struct vm_area_struct *vma)
 {
-	if (unlikely(vma->vm_flags & VM_LOCKED))
+	if (unlikely(READ_ONCE(vma->vm_flags) & VM_LOCKED))
 		munlock_page(page);
 }
 
@@ -484,7 +487,7 @@ static struct anon_vma *anon_vma_to_record(struct vm_area_struct *vma, bool excl
 	 * rmap walk from the page missed the parent's VMAs, which are not
 	 * chained to a child's anon_vma.  The switch returns @anon_vma here.
 	 */
-	if (!exclusive)
+	if (!exclusive && !legacy_on(vma->vm_mm->legacy, LEGACY_NEWEST_ANON_VMA))
 		anon_vma = anon_vma->root;
 	return anon_vma;
 }
@@ -937,4 +940,224 @@ int page_mkclean(struct page *page)
 	rwc.arg = &cleaned;
 	rmap_walk(page, &rwc);
 	return cleaned;
+}
+
+/* ---- page_referenced: reclaim's question, "was it used lately?" ---- */
+
+struct page_referenced_arg {
+	int referenced; /* mappings found young */
+	unsigned long vm_flags;
+};
+
+/*
+ * Test and clear the accessed bit of @page's PTE in @vma, and the secondary
+ * MMUs' bits for the same address (mmu_notifier_clear_flush_young): a page
+ * a guest touches through its own tables is as used as one the host
+ * touches.  In a VM_LOCKED VMA the page is marked mlocked instead, under
+ * the PTE lock (rule 8), and reclaim keeps it.
+ */
+static bool page_referenced_one(struct page *page, struct vm_area_struct *vma,
+				unsigned long address, void *arg)
+{
+	struct page_referenced_arg *pra = arg;
+	spinlock_t *ptl;
+	pte_t *pte;
+	int referenced = 0;
+
+	pte = page_vma_mapped_pte(page, vma, address, &ptl);
+	if (!pte)
+		return true;
+	if (vma->vm_flags & VM_LOCKED) {
+		mlock_page(page);
+		pte_unmap_unlock(pte, ptl);
+		pra->vm_flags |= VM_LOCKED;
+		return false; /* no need to look further */
+	}
+	/* Under the PTE lock, as the kernel's ptep_clear_flush_young_notify(). */
+	if (ptep_test_and_clear_young(vma, address, pte))
+		referenced++;
+	if (mmu_notifier_clear_flush_young(vma->vm_mm, address, address + PAGE_SIZE))
+		referenced++;
+	pte_unmap_unlock(pte, ptl);
+	if (referenced) {
+		pra->referenced++;
+		pra->vm_flags |= vma->vm_flags;
+	}
+	return true;
+}
+
+/*
+ * How many of @page's mappings were young since the last call (clearing
+ * them), and the union of those VMAs' flags in *@vm_flags (VM_LOCKED: a
+ * locked VMA maps it, and the page is now marked mlocked).  @is_locked: the
+ * caller holds the page lock; otherwise it is tried, and a page that cannot
+ * be locked counts as referenced (the kernel's folio_referenced() does the
+ * same for file pages; it walks anon pages without the lock, which
+ * page_lock_anon_vma_read() makes safe, but one rule for both is simpler).
+ */
+int folio_referenced(struct page *page, int is_locked, unsigned long *vm_flags)
+{
+	struct page_referenced_arg pra = { 0 };
+	struct rmap_walk_control rwc = {
+		.rmap_one = page_referenced_one,
+		.arg = &pra,
+	};
+
+	*vm_flags = 0;
+	if (!page_mapped(page) || !READ_ONCE(page->mapping))
+		return 0;
+	if (!is_locked && !trylock_page(page))
+		return 1;
+	rmap_walk(page, &rwc);
+	if (!is_locked)
+		unlock_page(page);
+	*vm_flags = pra.vm_flags;
+	return pra.referenced;
+}
+
+/* ---- try_to_unmap: take every PTE of a page away ---- */
+
+struct try_to_unmap_arg {
+	enum ttu_flags flags;
+};
+
+/*
+ * The historical rule 8 (--legacy=mlock_trylock): the PTE lock is dropped
+ * and the page is marked mlocked under a trylock of mmap_lock.  By then
+ * the PTE may be gone (a COW fault holds mmap_lock only for read, and its
+ * page_remove_rmap() has already cleared the mark), and the page is left
+ * mlocked with no locked VMA mapping it: it is freed "still mlocked".
+ */
+static void mlock_page_by_trylock(struct page *page, struct vm_area_struct *vma, pte_t *pte,
+				  spinlock_t *ptl)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	pte_unmap_unlock(pte, ptl);
+	sched_point("try_to_unmap:mlock");
+	if (down_read_trylock(&mm->mmap_lock)) {
+		if (vma->vm_flags & VM_LOCKED)
+			mlock_page(page);
+		up_read(&mm->mmap_lock);
+	}
+}
+
+/*
+ * Replace the PTE of @page in @vma by nothing (a page-cache page, which the
+ * file still holds) or by a swap entry for its slot (an anon page in the
+ * swap cache), dropping the PTE's reference.  The range is announced before
+ * the PTE lock is taken (rules 1 and 6): a secondary MMU drops its copy
+ * before the page can go.  The page is locked; with @flags TTU_MUNLOCK
+ * nothing is unmapped, only a VM_LOCKED VMA mapping the page is looked for.
+ */
+static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma, unsigned long address,
+			     void *arg)
+{
+	struct try_to_unmap_arg *tua = arg;
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	bool ret = true, locked_vma;
+	spinlock_t *ptl;
+	pte_t *pte, pteval;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, address, address + PAGE_SIZE);
+	if (!(tua->flags & TTU_MUNLOCK))
+		mmu_notifier_invalidate_range_start(&range);
+
+	pte = page_vma_mapped_pte(page, vma, address, &ptl);
+	if (!pte)
+		goto out;
+
+	locked_vma = vma->vm_flags & VM_LOCKED;
+	if (locked_vma && !(tua->flags & TTU_IGNORE_MLOCK)) {
+		ret = false; /* the page stays: no need to look further */
+		if (legacy_on(mm->legacy, LEGACY_MLOCK_TRYLOCK)) {
+			mlock_page_by_trylock(page, vma, pte, ptl);
+			goto out;
+		}
+		/* Rule 8: under the PTE lock, so the mapping is still there. */
+		mlock_page(page);
+		pte_unmap_unlock(pte, ptl);
+		sched_point("try_to_unmap:mlock");
+		goto out;
+	}
+	if (tua->flags & TTU_MUNLOCK) {
+		pte_unmap_unlock(pte, ptl);
+		goto out;
+	}
+
+	pteval = ptep_get_and_clear(mm, address, pte);
+	if (pte_dirty(pteval))
+		set_page_dirty(page);
+	if (PageAnon(page)) {
+		swp_entry_t entry = page_swap_entry(page);
+		pte_t swp_pte;
+
+		/* Reclaim gave it a slot first; anything else is a caller bug. */
+		if (WARN_ON(!PageSwapCache(page)) || swap_duplicate(entry)) {
+			set_pte_at(mm, address, pte, pteval);
+			pte_unmap_unlock(pte, ptl);
+			ret = false;
+			goto out;
+		}
+		swp_pte = swp_entry_to_pte(entry);
+		if (TestClearPageAnonExclusive(page))
+			swp_pte = pte_swp_mkexclusive(swp_pte);
+		set_pte_at(mm, address, pte, swp_pte);
+		add_mm_counter(mm, MM_ANONPAGES, -1);
+		add_mm_counter(mm, MM_SWAPENTS, 1);
+	} else {
+		add_mm_counter(mm, mm_counter_file(page), -1);
+	}
+	page_remove_rmap(page, vma);
+	pte_unmap_unlock(pte, ptl);
+	put_page(page); /* the PTE's; the caller holds its own */
+out:
+	if (!(tua->flags & TTU_MUNLOCK))
+		mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+static bool invalid_munlock_vma(struct vm_area_struct *vma, void *arg)
+{
+	return !(vma->vm_flags & VM_LOCKED);
+}
+
+static int page_not_mapped(struct page *page)
+{
+	return !page_mapped(page);
+}
+
+/*
+ * Unmap a locked page from every VMA the rmap walk finds.  Stops at the
+ * first VM_LOCKED VMA (unless TTU_IGNORE_MLOCK), marking the page mlocked.
+ * Returns true if the page is no longer mapped.
+ */
+bool try_to_unmap(struct page *page, enum ttu_flags flags)
+{
+	struct try_to_unmap_arg tua = { .flags = flags };
+	struct rmap_walk_control rwc = {
+		.rmap_one = try_to_unmap_one,
+		.arg = &tua,
+		.done = page_not_mapped,
+	};
+
+	WARN_ON(!PageLocked(page));
+	if (flags & TTU_MUNLOCK) {
+		rwc.invalid_vma = invalid_munlock_vma;
+		rwc.done = NULL;
+	}
+	rmap_walk(page, &rwc);
+	return !page_mapped(page);
+}
+
+/*
+ * munlock of one VMA cleared PG_mlocked at once; if another VM_LOCKED VMA
+ * still maps the locked page, mark it again (the kernel's try_to_munlock()
+ * of the days before mlock_count).  True if it is mlocked after.
+ */
+bool try_to_munlock(struct page *page)
+{
+	try_to_unmap(page, TTU_MUNLOCK);
+	return PageMlocked(page);
 }

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Seed 003, Protocol 7: an anon page that more than one process of a fork
+ * tree may map records the oldest anon_vma (the root), every process of
+ * the tree being chained to it; only an exclusive page records the VMA's
+ * own, newest one.
+ *
+ * The historical code (LEGACY_NEWEST_ANON_VMA) recorded the faulting VMA's
+ * own anon_vma for a page swapped in after fork.  When the child faults it
+ * in first, the page records the child's anon_vma, which the parent's VMA
+ * is not chained to; the parent then maps the same page from the swap
+ * cache.  Reclaim's rmap walk from the page reaches the child only.
+ *
+ * What that costs here, and what it does not: try_to_unmap() turns the
+ * child's PTE into a swap entry and leaves the parent's in place, so the
+ * page stays mapped and reclaim keeps it (its mapcount and the parent PTE's
+ * reference both say so).  The page is never freed while mapped: the
+ * sanitizer has nothing to report, and the test asserts that.  The miss
+ * itself is what the test shows: the parent's mapping invisible to rmap
+ * (accessed bits, unmap), a page that can never be reclaimed.
+ *
+ * Driven in order, single-threaded: swap out the shared page, child swaps
+ * it in, parent swaps it in, reclaim.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "base/legacy.h"
+#include "mm/internal.h"
+#include "mm/swap.h"
+#include "tests/lib/mm_util.h"
+
+#define POOL_SIZE (4UL << 20)
+#define SEED 3
+
+struct scenario {
+	struct frame_pool *pool;
+	struct mm_struct *parent, *child;
+	unsigned long a;
+	int swap_type;
+};
+
+static bool pageout_addr(struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page = mm_lookup_page(mm, addr);
+	LIST_HEAD(list);
+
+	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
+	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
+	put_page(page);
+	list_add(&page->lru, &list);
+	return reclaim_pages(mm->pool, &list) == 1;
+}
+
+/* The anon_vma of the VMA at @addr (the parent's is the fork tree's root). */
+static struct anon_vma *own_anon_vma(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+	struct anon_vma *anon_vma;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	anon_vma = vma ? vma->anon_vma : NULL;
+	mmap_read_unlock(mm);
+	return anon_vma;
+}
+
+static bool pte_present_at(struct mm_struct *mm, unsigned long addr)
+{
+	return pte_present(__pte(mm_pte_val(mm, addr)));
+}
+
+static struct page *setup(struct scenario *sc, bool legacy)
+{
+	char path[64];
+	struct page *page;
+
+	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
+	sc->swap_type = swapon(path, 16);
+	TEST_ASSERT(sc->swap_type >= 0, "swapon %d", sc->swap_type);
+	unlink(path);
+	sc->pool = test_pool(POOL_SIZE);
+	sc->parent = test_mm(sc->pool);
+	if (legacy)
+		sc->parent->legacy |= LEGACY_BIT(LEGACY_NEWEST_ANON_VMA);
+	sc->a = test_mmap_anon(sc->parent, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	mm_fill(sc->parent, sc->a, PAGE_SIZE, SEED);
+	sc->child = dup_mm(sc->parent, "child");
+	TEST_ASSERT(sc->child, "dup_mm");
+	sc->child->legacy = sc->parent->legacy; /* dup_mm() does not copy the switches */
+
+	/* Shared since fork: both PTEs become swap entries of one slot. */
+	TEST_ASSERT(pageout_addr(sc->parent, sc->a), "shared page not reclaimed");
+	/* The child swaps it in first, then the parent maps the same page. */
+	mm_check(sc->child, sc->a, PAGE_SIZE, SEED);
+	mm_check(sc->parent, sc->a, PAGE_SIZE, SEED);
+	page = mm_lookup_page(sc->parent, sc->a);
+	TEST_ASSERT(page && page == mm_lookup_page(sc->child, sc->a), "not one page");
+	put_page(page);
+	put_page(page);
+	TEST_ASSERT_EQ(page_mapcount(page), 2);
+	return page;
+}
+
+static void teardown(struct scenario *sc)
+{
+	mm_check(sc->parent, sc->a, PAGE_SIZE, SEED);
+	mm_check(sc->child, sc->a, PAGE_SIZE, SEED);
+	mmput(sc->child);
+	mmput(sc->parent);
+	TEST_ASSERT_EQ(nr_swap_pages_used(), 0UL);
+	TEST_ASSERT_EQ(swapoff(sc->swap_type), 0);
+	TEST_ASSERT_EQ(report_count(REPORT_SANITIZER), 0UL);
+	test_pool_destroy(sc->pool);
+}
+
+TEST(oldest_anon_vma_reaches_both_processes)
+{
+	struct scenario sc;
+	struct page *page = setup(&sc, false);
+
+	TEST_ASSERT(page_anon_vma(page) == own_anon_vma(sc.parent, sc.a), "not the root");
+	TEST_ASSERT(pageout_addr(sc.parent, sc.a), "reclaim missed a mapping");
+	TEST_ASSERT(!pte_present_at(sc.parent, sc.a) && !pte_present_at(sc.child, sc.a),
+		    "a PTE still maps the reclaimed page");
+	teardown(&sc);
+}
+
+TEST(legacy_newest_anon_vma_misses_the_parent)
+{
+	struct scenario sc;
+	struct page *page = setup(&sc, true);
+	unsigned long vm_flags;
+
+	TEST_ASSERT(page_anon_vma(page) == own_anon_vma(sc.child, sc.a), "not the child's");
+	TEST_ASSERT(page_anon_vma(page) != own_anon_vma(sc.parent, sc.a), "the root");
+	/* The walk from the page sees only the child: the parent's access is lost. */
+	mm_check(sc.parent, sc.a, PAGE_SIZE, SEED);
+	lock_page(page);
+	folio_referenced(page, 1, &vm_flags); /* clear what the walk can reach */
+	unlock_page(page);
+
+	TEST_ASSERT(!pageout_addr(sc.parent, sc.a), "reclaimed while the parent maps it");
+	TEST_ASSERT(pte_present_at(sc.parent, sc.a), "parent's mapping gone");
+	TEST_ASSERT(!pte_present_at(sc.child, sc.a), "the child's mapping was not reached");
+	TEST_ASSERT_EQ(page_mapcount(page), 1);
+	teardown(&sc);
+}
