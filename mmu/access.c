@@ -86,6 +86,10 @@ int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_
 			    (PT_WRITABLE_MASK | PT_DIRTY_MASK),
 	};
 	/* A fill from an SPTE whose frame is gone is the bug rule 2 prevents. */
+	if (vcpu->ops->describe_access) {
+		acc.describe = (void (*)(void *))vcpu->ops->describe_access;
+		acc.ctx = vcpu;
+	}
 	if (!frame_check_stamp(vcpu->kvm->pool, &e->stamp, &acc)) {
 		e->valid = false;
 		return -EFAULT;
@@ -101,6 +105,11 @@ bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_translation *x
 			  unsigned int size, bool write)
 {
 	struct frame_access acc = { .addr = gpa, .size = size, .write = write, .who = vcpu->name };
+
+	if (vcpu->ops->describe_access) {
+		acc.describe = (void (*)(void *))vcpu->ops->describe_access;
+		acc.ctx = vcpu;
+	}
 
 	return frame_check_stamp(vcpu->kvm->pool, &xl->stamp, &acc);
 }

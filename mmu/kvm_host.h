@@ -117,6 +117,8 @@ struct kvm_vcpu;
 struct kvm_vcpu_ops {
 	void (*kick)(struct kvm_vcpu *vcpu);
 	void (*flush_tlb)(struct kvm_vcpu *vcpu);
+	/* Optional: print the guest instruction behind an access, inside a report. */
+	void (*describe_access)(struct kvm_vcpu *vcpu);
 };
 
 /* SPTE table pages allocated before mmu_lock is taken (the kernel's kvm_mmu_memory_cache). */

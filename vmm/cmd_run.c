@@ -143,9 +143,19 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 		case OPT_PIN:
 			cfg->pin = true;
 			break;
-		case OPT_PRESSURE:
+		case OPT_PRESSURE: {
+			struct pressure check;
+			char why[160];
+			int err = pressure_init(&check, 0);
+
+			if (!err)
+				err = pressure_parse(&check, optarg, why, sizeof(why));
+			pressure_destroy(&check);
+			if (err)
+				return bad_option("--pressure", optarg, why);
 			cfg->pressure = optarg;
 			break;
+		}
 		case OPT_STATS:
 			if (optarg && strcmp(optarg, "json"))
 				return bad_option("--stats", optarg, "use --stats or --stats=json");

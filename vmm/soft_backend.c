@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/report.h"
 #include "vmm/soft/soft_cpu.h"
 #include "vmm/vm.h"
 
@@ -71,10 +72,22 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 		}
 		return SOFT_XLATE_RETRY;
 	}
-	if (ret)
-		return SOFT_XLATE_OUTSIDE;
-	/* A stale translation is reported here, with the vCPU named; the access goes on. */
-	kvm_vcpu_check_frame(kv, &xl, gva, len, write);
+	if (ret) {
+		snprintf(s->fault, sizeof(s->fault),
+			 "the secondary MMU maps guest address %#lx to a freed frame (reported "
+			 "above)",
+			 (unsigned long)gva);
+		return SOFT_XLATE_FAULT;
+	}
+	/*
+	 * A stale translation (a legacy switch broke a rule) is reported here,
+	 * naming the vCPU and the instruction; then the vCPU drops its TLB and
+	 * retries, so one stale entry makes one report, not one per access.
+	 */
+	if (!kvm_vcpu_check_frame(kv, &xl, gva, len, write)) {
+		memset(kv->tlb, 0, sizeof(kv->tlb));
+		return SOFT_XLATE_RETRY;
+	}
 	out->hva = xl.hva;
 	out->gpa = gva;
 	return SOFT_XLATE_OK;
@@ -125,9 +138,20 @@ static void soft_kvm_flush_tlb(struct kvm_vcpu *kv)
 	soft_cpu_invalidate_page(&to_soft(vcpu)->cpu, SOFT_INVALIDATE_ALL);
 }
 
+/* Inside a sanitizer report: which guest instruction made the access. */
+static void soft_kvm_describe_access(struct kvm_vcpu *kv)
+{
+	struct vmm_vcpu *vcpu = kv->private;
+	char buf[192];
+
+	soft_cpu_describe_insn(&to_soft(vcpu)->cpu, buf, sizeof(buf));
+	report_printf("  guest instruction: %s\n", buf);
+}
+
 static const struct kvm_vcpu_ops soft_kvm_vcpu_ops = {
 	.kick = soft_kvm_kick,
 	.flush_tlb = soft_kvm_flush_tlb,
+	.describe_access = soft_kvm_describe_access,
 };
 
 static int soft_vcpu_create(struct vmm_vcpu *vcpu)

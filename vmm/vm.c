@@ -101,8 +101,8 @@ static int vmm_read_file(const char *path, void **bufp, size_t *sizep, char *err
 static int vmm_load_image(struct vmm *vm, char *err, size_t errlen)
 {
 	struct elf_image img;
-	size_t size;
-	void *buf;
+	size_t size = 0;
+	void *buf = NULL;
 	int ret = vmm_read_file(vm->cfg.image, &buf, &size, err, errlen);
 
 	if (ret)

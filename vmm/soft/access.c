@@ -48,9 +48,10 @@ int soft_xlate_failed(struct soft_exec *e, enum soft_xlate_ret ret, uint64_t gva
 		soft_disasm(cpu->cache.decoder, e->insn, cpu->rip, dis, sizeof(dis));
 	else
 		snprintf(dis, sizeof(dis), "(instruction fetch)");
-	return soft_stop(e, SOFT_ERR_OUTSIDE,
-			 "guest %s of %u bytes at %#lx outside every memslot, rip %#lx: %s",
-			 access_name[acc], len, (unsigned long)gva, (unsigned long)cpu->rip, dis);
+	return soft_stop(e, SOFT_ERR_OUTSIDE, "guest %s of %u bytes at %#lx %s, rip %#lx: %s",
+			 access_name[acc], len, (unsigned long)gva,
+			 ret == SOFT_XLATE_FAULT ? "failed" : "outside every memslot",
+			 (unsigned long)cpu->rip, dis);
 }
 
 static bool aligned(const void *p, unsigned int size)

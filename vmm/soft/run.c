@@ -133,6 +133,15 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch)
 	return X_OK;
 }
 
+void soft_cpu_describe_insn(struct soft_cpu *cpu, char *buf, size_t len)
+{
+	char text[128] = "(between instructions)";
+
+	if (cpu->cur_insn)
+		soft_disasm(cpu->cache.decoder, cpu->cur_insn, cpu->rip, text, sizeof(text));
+	snprintf(buf, len, "rip %#lx: %s", (unsigned long)cpu->rip, text);
+}
+
 static int step(struct soft_cpu *cpu)
 {
 	struct soft_exec e = { .cpu = cpu };
@@ -143,7 +152,9 @@ static int step(struct soft_cpu *cpu)
 	if (ret)
 		return ret;
 	e.next_rip = cpu->rip + e.insn->len;
+	cpu->cur_insn = e.insn;
 	ret = soft_execute(&e);
+	cpu->cur_insn = NULL;
 	if (ret)
 		return ret;
 	cpu->rip = e.next_rip;

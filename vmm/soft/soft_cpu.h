@@ -47,6 +47,7 @@ enum soft_xlate_ret {
 	SOFT_XLATE_OK,
 	SOFT_XLATE_RETRY,   /* no usable translation yet: re-execute the instruction */
 	SOFT_XLATE_OUTSIDE, /* outside every memslot: stop the guest */
+	SOFT_XLATE_FAULT,   /* inside RAM, but the host refused: stop the guest */
 };
 
 struct soft_xlate {
@@ -122,6 +123,8 @@ struct soft_cpu {
 
 	struct soft_exit exit;
 	struct soft_stats stats;
+	/* The instruction being executed, for reports made from a callback. */
+	const struct soft_insn *cur_insn;
 };
 
 int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *opaque);
@@ -153,6 +156,12 @@ void soft_cpu_complete_pio_in(struct soft_cpu *cpu, uint32_t val);
 
 uint64_t soft_cpu_get_rflags(struct soft_cpu *cpu);
 void soft_cpu_set_rflags(struct soft_cpu *cpu, uint64_t rflags);
+
+/*
+ * From a callback (translate, pio): "rip 0x...: mnemonic operands" of the
+ * instruction being executed, for a report.
+ */
+void soft_cpu_describe_insn(struct soft_cpu *cpu, char *buf, size_t len);
 
 /* Print "rax=... rip=... rflags=..." into @buf; returns the length. */
 int soft_cpu_format_regs(struct soft_cpu *cpu, char *buf, unsigned int len);

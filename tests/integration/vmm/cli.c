@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `nopin run` on bad input: a clear one-line message naming what was wrong,
+ * a documented non-zero exit status, no crash, and the input file left as
+ * it was.  Runs the real binary.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/test_util.h"
+#include "vmm/vm.h"
+
+struct cli_result {
+	int status;
+	char out[16384]; /* stdout and stderr together */
+};
+
+/* Run `nopin run ARGS...` (NULL-terminated), capturing its output. */
+static void nopin_run(struct cli_result *r, ...)
+{
+	char cmd[4096] = NOPIN_CLI " run", *arg;
+	va_list ap;
+	FILE *p;
+	size_t n;
+
+	va_start(ap, r);
+	while ((arg = va_arg(ap, char *)))
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " '%s'", arg);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	p = popen(cmd, "r");
+	TEST_ASSERT(p, "popen %s", cmd);
+	n = fread(r->out, 1, sizeof(r->out) - 1, p);
+	r->out[n] = '\0';
+	r->status = pclose(p);
+	TEST_ASSERT(WIFEXITED(r->status), "nopin exited normally (no crash):\n%s", r->out);
+	r->status = WEXITSTATUS(r->status);
+}
+
+static const char *image(const char *name)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.elf", NOPIN_GUEST_DIR, name);
+	return path;
+}
+
+#define EXPECT(r, st, text)                                                                        \
+	do {                                                                                       \
+		TEST_ASSERT((r)->status == (st), "exit status %d, expected %d:\n%s", (r)->status,  \
+			    (st), (r)->out);                                                       \
+		TEST_ASSERT(strstr((r)->out, text), "no '%s' in:\n%s", text, (r)->out);            \
+	} while (0)
+
+TEST(runs_hello)
+{
+	struct cli_result r;
+
+	nopin_run(&r, "--backend", "soft", image("hello"), NULL);
+	EXPECT(&r, 0, "Hello from vCPU 0 of 1");
+}
+
+TEST(bad_options)
+{
+	struct cli_result r;
+
+	nopin_run(&r, "--mem", "12Q", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "bad --mem '12Q'");
+	nopin_run(&r, "--vcpus", "0", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "bad --vcpus '0'");
+	nopin_run(&r, "--legacy", "no_such_bug", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "bad --legacy 'no_such_bug'");
+	nopin_run(&r, "--backend", "qemu", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "bad --backend 'qemu'");
+	nopin_run(&r, "--pressure", "reclaim=fast", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "the period must be like 50ms");
+	nopin_run(&r, "--frobnicate", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "frobnicate");
+	nopin_run(&r, NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "no guest image given");
+}
+
+TEST(missing_image)
+{
+	struct cli_result r;
+
+	nopin_run(&r, "/nonexistent/image.elf", NULL);
+	EXPECT(&r, VMM_EXIT_VMM_ERROR, "cannot open image /nonexistent/image.elf");
+}
+
+TEST(malformed_image_is_named_and_left_intact)
+{
+	char path[] = "/tmp/nopin-bad-XXXXXX";
+	static const char junk[] = "this is not an ELF file\n";
+	int fd = mkstemp(path);
+	struct cli_result r;
+	struct stat before, after;
+	char back[sizeof(junk)];
+
+	TEST_ASSERT(fd >= 0 && write(fd, junk, sizeof(junk)) == sizeof(junk), "write %s", path);
+	fstat(fd, &before);
+	nopin_run(&r, path, NULL);
+	EXPECT(&r, VMM_EXIT_VMM_ERROR, path);
+	TEST_ASSERT(strstr(r.out, "magic") || strstr(r.out, "ELF"), "says why:\n%s", r.out);
+	fstat(fd, &after);
+	TEST_ASSERT(pread(fd, back, sizeof(back), 0) == sizeof(back) &&
+			    !memcmp(back, junk, sizeof(junk)),
+		    "the file is intact");
+	TEST_ASSERT_EQ(before.st_size, after.st_size);
+	close(fd);
+	unlink(path);
+}
+
+TEST(image_too_big_for_ram)
+{
+	struct cli_result r;
+
+	nopin_run(&r, "--mem", "64K", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_VMM_ERROR, "--mem");
+}
+
+TEST(wild_access_is_reported_with_the_instruction)
+{
+	struct cli_result r;
+
+	nopin_run(&r, image("wild"), NULL);
+	EXPECT(&r, VMM_EXIT_GUEST_STOPPED, "outside every memslot");
+	TEST_ASSERT(strstr(r.out, "0x10"), "names the address:\n%s", r.out);
+	TEST_ASSERT(strstr(r.out, "mov"), "shows the instruction:\n%s", r.out);
+	TEST_ASSERT(strstr(r.out, "rip="), "shows the registers:\n%s", r.out);
+}
+
+TEST(unsupported_instruction_is_named)
+{
+	struct cli_result r;
+
+	nopin_run(&r, image("unsupported"), NULL);
+	EXPECT(&r, VMM_EXIT_GUEST_STOPPED, "fninit");
+}
+
+TEST(mem_file_is_kept_and_holds_the_ram)
+{
+	char path[] = "/tmp/nopin-ram-XXXXXX";
+	int fd = mkstemp(path);
+	struct cli_result r;
+	struct stat st;
+
+	TEST_ASSERT(fd >= 0, "mkstemp");
+	nopin_run(&r, "--mem", "4M", "--mem-file", path, image("hello"), NULL);
+	EXPECT(&r, 0, "Hello from vCPU 0 of 1, 4 MiB");
+	TEST_ASSERT(!fstat(fd, &st) && st.st_size == 4 << 20, "the RAM file is 4 MiB");
+	close(fd);
+	unlink(path);
+}
