@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "base/bug.h"
+#include "base/legacy.h"
 #include "base/report.h"
 #include "mm/internal.h"
 
@@ -724,12 +725,17 @@ static void unmap_region(struct mm_struct *mm, struct vm_area_struct *vma,
 			 struct vm_area_struct *prev, struct vm_area_struct *next,
 			 unsigned long start, unsigned long end)
 {
+	unsigned long floor = prev ? prev->vm_end : FIRST_USER_ADDRESS;
+	unsigned long ceiling = next ? next->vm_start : USER_PGTABLES_CEILING;
 	struct mmu_gather tlb;
 
 	tlb_gather_mmu(&tlb, mm);
 	unmap_vmas(&tlb, vma, start, end);
-	free_pgtables(&tlb, vma, prev ? prev->vm_end : FIRST_USER_ADDRESS,
-		      next ? next->vm_start : USER_PGTABLES_CEILING);
+	if (unlikely(legacy_on(mm->legacy, LEGACY_FREE_PGTABLES_BEFORE_UNLINK))) {
+		legacy_free_pgtables_before_unlink(&tlb, vma, floor, ceiling);
+		return;
+	}
+	free_pgtables(&tlb, vma, floor, ceiling);
 	tlb_finish_mmu(&tlb);
 }
 
