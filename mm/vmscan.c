@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <sched.h>
 
+#include "base/trace.h"
 #include "base/bug.h"
 #include "base/kthread.h"
 #include "base/report.h"
@@ -314,6 +315,7 @@ unsigned long shrink_node(struct pglist_data *pgdat, unsigned long nr_to_reclaim
 
 	might_sleep();
 	current_in_reclaim++;
+	trace_begin("mm", "reclaim batch");
 	for (int priority = DEF_PRIORITY; priority >= 0; priority--) {
 		shrink_lruvec(pgdat, LRU_INACTIVE_FILE, priority, &sc);
 		if (sc.nr_reclaimed < sc.nr_to_reclaim && nr_swap_pages_free())
@@ -321,6 +323,8 @@ unsigned long shrink_node(struct pglist_data *pgdat, unsigned long nr_to_reclaim
 		if (sc.nr_reclaimed >= sc.nr_to_reclaim)
 			break;
 	}
+	trace_end("mm", "reclaim batch");
+	trace_instant("mm", "reclaimed", sc.nr_reclaimed);
 	current_in_reclaim--;
 	return sc.nr_reclaimed;
 }

@@ -23,6 +23,7 @@
  */
 #include <sched.h>
 
+#include "base/trace.h"
 #include "base/bug.h"
 #include "base/legacy.h"
 #include "base/sched_point.h"
@@ -193,6 +194,7 @@ int kvm_mmu_page_fault(struct kvm *kvm, struct kvm_vcpu *vcpu, gpa_t gpa, bool w
 	atomic_long_inc(&kvm->stat.faults);
 	if (gfn >= KVM_MAX_GFN)
 		return -EFAULT;
+	trace_begin("mmu", write ? "fault (write)" : "fault (read)");
 	for (;;) {
 		/* Table pages now: under mmu_lock an allocation could not reclaim. */
 		r = kvm_mmu_topup_memory_cache(kvm, mc);
@@ -204,10 +206,12 @@ int kvm_mmu_page_fault(struct kvm *kvm, struct kvm_vcpu *vcpu, gpa_t gpa, bool w
 		if (r != -EAGAIN)
 			break;
 		atomic_long_inc(&kvm->stat.pf_retries);
+		trace_instant("mmu", "fault retry", gfn);
 		/* The invalidation we collided with needs the CPU to finish. */
 		sched_yield();
 	}
 	if (!vcpu)
 		kvm_mmu_free_memory_cache(&local);
+	trace_end("mmu", write ? "fault (write)" : "fault (read)");
 	return r;
 }

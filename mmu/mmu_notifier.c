@@ -12,6 +12,7 @@
  * mmu_lock nor the sequence: invalidations of memory the guest does not
  * see cost a scan of the slots.
  */
+#include "base/trace.h"
 #include "base/bug.h"
 #include "base/legacy.h"
 #include "base/sched_point.h"
@@ -131,6 +132,23 @@ static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range
 	return kvm_mmu_zap_gfn_range(kvm, range->start, range->end);
 }
 
+/* Trace span names: the window between start and end, by what the host does. */
+static const char *invalidate_trace_name(const struct mmu_notifier_range *range)
+{
+	static const char *const names[] = {
+		[MMU_NOTIFY_UNMAP] = "invalidate (unmap)",
+		[MMU_NOTIFY_CLEAR] = "invalidate (clear)",
+		[MMU_NOTIFY_PROTECTION_VMA] = "invalidate (mprotect)",
+		[MMU_NOTIFY_PROTECTION_PAGE] = "invalidate (write-protect)",
+		[MMU_NOTIFY_SOFT_DIRTY] = "invalidate (soft-dirty)",
+		[MMU_NOTIFY_RELEASE] = "invalidate (release)",
+		[MMU_NOTIFY_MIGRATE] = "invalidate (migrate)",
+		[MMU_NOTIFY_EXCLUSIVE] = "invalidate (exclusive)",
+	};
+
+	return range->event < ARRAY_SIZE(names) ? names[range->event] : "invalidate";
+}
+
 static int kvm_mmu_notifier_invalidate_range_start(struct mmu_notifier *mn,
 						   const struct mmu_notifier_range *range)
 {
@@ -145,6 +163,7 @@ static int kvm_mmu_notifier_invalidate_range_start(struct mmu_notifier *mn,
 	};
 	struct kvm_mmu_notifier_return r;
 
+	trace_begin("mmu", invalidate_trace_name(range));
 	/* Until the matching end, memslots stay as they are (see memslot.c). */
 	spin_lock(&kvm->mn_invalidate_lock);
 	WRITE_ONCE(kvm->mn_active_invalidate_count, kvm->mn_active_invalidate_count + 1);
@@ -181,6 +200,7 @@ static void kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 	spin_unlock(&kvm->mn_invalidate_lock);
 	if (wake)
 		wake_up(&kvm->mn_memslots_update_wq);
+	trace_end("mmu", invalidate_trace_name(range));
 }
 
 static bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)

@@ -25,6 +25,7 @@
  * the wait spins; a vCPU in guest mode takes no lock, so it always gets
  * to the kick.
  */
+#include "base/trace.h"
 #include "base/bug.h"
 #include "base/spinlock.h"
 #include "mmu/kvm_host.h"
@@ -110,8 +111,10 @@ bool kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
 void kvm_flush_remote_tlbs(struct kvm *kvm)
 {
 	atomic_long_inc(&kvm->stat.remote_tlb_flushes);
+	trace_begin("mmu", "remote TLB flush");
 	kvm_make_all_cpus_request(kvm,
 				  KVM_REQ_TLB_FLUSH | KVM_REQUEST_WAIT | KVM_REQUEST_NO_WAKEUP);
+	trace_end("mmu", "remote TLB flush");
 }
 
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu)

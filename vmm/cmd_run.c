@@ -17,6 +17,7 @@
 
 #include "base/legacy.h"
 #include "base/report.h"
+#include "base/trace.h"
 #include "vmm/commands.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
@@ -45,6 +46,8 @@ static void run_usage(FILE *f)
 		"                           reclaim, migrate, mprotect, age, dontneed-free,\n"
 		"                           fork or all, each optionally =PERIOD (50ms)\n"
 		"  --stats[=json]           print the run's counters at exit (stderr)\n"
+		"  --trace FILE             write a Chrome trace-event JSON of the run (open it\n"
+		"                           in https://ui.perfetto.dev or chrome://tracing)\n"
 		"  --help                   this text\n"
 		"\n"
 		"Exit status: the guest's; %d if it exited 0 but the sanitizer reported;\n"
@@ -64,6 +67,7 @@ enum {
 	OPT_PIN,
 	OPT_PRESSURE,
 	OPT_STATS,
+	OPT_TRACE,
 };
 
 static const struct option run_options[] = {
@@ -77,6 +81,7 @@ static const struct option run_options[] = {
 	{ "pin", no_argument, NULL, OPT_PIN },
 	{ "pressure", required_argument, NULL, OPT_PRESSURE },
 	{ "stats", optional_argument, NULL, OPT_STATS },
+	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -101,7 +106,8 @@ static int parse_backend(const char *arg, enum vmm_backend_kind *kind)
 }
 
 /* Parse argv into @cfg; 0, or the exit status to return at once. */
-static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int *stats)
+static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int *stats,
+			     const char **trace)
 {
 	unsigned long n;
 	enum legacy_switch sw;
@@ -156,6 +162,9 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 			cfg->pressure = optarg;
 			break;
 		}
+		case OPT_TRACE:
+			*trace = optarg;
+			break;
 		case OPT_STATS:
 			if (optarg && strcmp(optarg, "json"))
 				return bad_option("--stats", optarg, "use --stats or --stats=json");
@@ -198,15 +207,25 @@ int cmd_run(int argc, char **argv)
 	struct vmm_config cfg;
 	struct vmm *vm;
 	char err[512];
+	const char *trace = NULL;
 	int ret, status, stats = 0;
 
 	vmm_config_init(&cfg);
-	ret = parse_run_options(argc, argv, &cfg, &stats);
+	ret = parse_run_options(argc, argv, &cfg, &stats, &trace);
 	if (ret)
 		return ret < 0 ? 0 : ret;
+	if (trace) {
+		ret = trace_open(trace);
+		if (ret) {
+			fprintf(stderr, "nopin run: cannot write trace %s: %s\n", trace,
+				strerror(-ret));
+			return VMM_EXIT_VMM_ERROR;
+		}
+	}
 	choose_backend(&cfg);
 	ret = vmm_create(&cfg, &vm, err, sizeof(err));
 	if (ret) {
+		trace_close();
 		fprintf(stderr, "nopin run: %s\n", err);
 		return VMM_EXIT_VMM_ERROR;
 	}
@@ -216,6 +235,7 @@ int cmd_run(int argc, char **argv)
 	if (stats)
 		vmm_print_stats(vm, stderr, stats == 2);
 	vmm_destroy(vm);
+	trace_close(); /* every traced thread has stopped */
 	if (status == 0 && report_total())
 		status = VMM_EXIT_SANITIZER;
 	return status & 0xff;

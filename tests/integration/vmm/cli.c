@@ -158,3 +158,27 @@ TEST(mem_file_is_kept_and_holds_the_ram)
 	close(fd);
 	unlink(path);
 }
+
+TEST(trace_and_stats_are_written)
+{
+	char path[] = "/tmp/nopin-trace-XXXXXX";
+	int fd = mkstemp(path);
+	struct cli_result r;
+	static char json[1 << 20];
+	ssize_t n;
+
+	TEST_ASSERT(fd >= 0, "mkstemp");
+	nopin_run(&r, "--mem", "8M", "--pool", "4M", "--pressure", "reclaim=5ms", "--stats=json",
+		  "--trace", path, image("hello"), NULL);
+	EXPECT(&r, 0, "\"secondary_faults\": ");
+	TEST_ASSERT(strstr(r.out, "\"sanitizer_reports\": 0"), "no reports:\n%s", r.out);
+	n = pread(fd, json, sizeof(json) - 1, 0);
+	TEST_ASSERT(n > 0, "the trace has something");
+	json[n] = '\0';
+	TEST_ASSERT(!strncmp(json, "{\"displayTimeUnit\"", 18), "a trace-event object");
+	TEST_ASSERT(strstr(json, "\"args\": {\"name\": \"vCPU 0\"}"), "a vCPU track");
+	TEST_ASSERT(strstr(json, "\"name\": \"fault (write)\""), "fault spans");
+	TEST_ASSERT(strstr(json + n - 6, "]}"), "closed JSON");
+	close(fd);
+	unlink(path);
+}
