@@ -2,7 +2,8 @@
 /*
  * `nopin run` on bad input: a clear one-line message naming what was wrong,
  * a documented non-zero exit status, no crash, and the input file left as
- * it was.  Runs the real binary.
+ * it was.  Runs the real binary; quick, so it is a unit test and runs under
+ * ASan and TSan too.
  */
 #include <fcntl.h>
 #include <stdarg.h>
