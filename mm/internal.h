@@ -57,6 +57,9 @@ void tlb_finish_mmu(struct mmu_gather *tlb); /* frees what was gathered */
  */
 void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start,
 		unsigned long end);
+/* Zap [start, end) of one VMA into @tlb; the caller brackets it with the notifier. */
+void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start_addr,
+		      unsigned long end_addr);
 /* MADV_DONTNEED and truncation: zap within one VMA (MMU_NOTIFY_CLEAR). */
 void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size);
 /*

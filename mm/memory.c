@@ -697,8 +697,8 @@ static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
  * called invalidate_range_start on the range: only now does the atomic
  * section open (rule 6).
  */
-static void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma,
-			     unsigned long start_addr, unsigned long end_addr)
+void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start_addr,
+		      unsigned long end_addr)
 {
 	unsigned long start = max(vma->vm_start, start_addr);
 	unsigned long end = min(vma->vm_end, end_addr);

@@ -41,6 +41,11 @@ static inline void mmap_read_lock(struct mm_struct *mm)
 {
 	down_read(&mm->mmap_lock);
 }
+static inline bool mmap_read_trylock(struct mm_struct *mm)
+{
+	return down_read_trylock(&mm->mmap_lock);
+}
+
 static inline void mmap_read_unlock(struct mm_struct *mm)
 {
 	up_read(&mm->mmap_lock);
@@ -190,6 +195,12 @@ long get_user_pages(struct mm_struct *mm, unsigned long start, unsigned long nr_
  * [mm/page_idle.c]
  */
 long page_idle_clear_range(struct mm_struct *mm, unsigned long start, unsigned long len);
+/*
+ * The OOM reaper: zap @mm's private anonymous VMAs without blocking, with
+ * non-blockable notifier ranges; -EAGAIN if it had to leave some (retry).
+ * [mm/oom_kill.c]
+ */
+int __oom_reap_task_mm(struct mm_struct *mm);
 void unpin_user_page(struct page *page);
 void unpin_user_pages(struct page **pages, unsigned long n);
 
