@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The integration matrix: every guest image with 1 and 2 vCPUs, on
+ * anonymous and file-backed RAM, quiet and under --pressure all with guest
+ * RAM larger than the frame pool.  Each run must print what its image
+ * prints when it verified itself and exit 0; the harness fails a case that
+ * left a sanitizer report.  Under pressure, the counters show the host
+ * really reclaimed and invalidated; the hash image's digest is checked
+ * against a native computation, and on file-backed RAM against the file.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guest/xorshift.h"
+#include "tests/lib/test_util.h"
+#include "tests/lib/vmm_util.h"
+
+static unsigned long hash_reference(unsigned long words)
+{
+	unsigned long state = 0x6e6f70696eUL, h = FNV64_OFFSET;
+
+	for (unsigned long i = 0; i < words; i++)
+		h = fnv1a64_word(h, xorshift64s(&state));
+	return h;
+}
+
+static void check_hash(const struct guest_run *run)
+{
+	const char *line = strstr(run->console, "hash: ");
+	unsigned long words, digest;
+
+	TEST_ASSERT(line && sscanf(line, "hash: %lu words: %lx", &words, &digest) == 2,
+		    "hash line:\n%s", run->console);
+	TEST_ASSERT_EQ(digest, hash_reference(words));
+}
+
+static void run_case(const char *image, unsigned int vcpus, bool file, bool pressure,
+		     const char *expect)
+{
+	char path[] = "/tmp/nopin-matrix-XXXXXX";
+	struct vmm_config cfg;
+	struct guest_run run;
+	int fd = -1;
+
+	guest_config(&cfg, image);
+	cfg.nr_vcpus = vcpus;
+	cfg.mem_bytes = 6UL << 20;
+	cfg.pool_bytes = pressure ? 4UL << 20 : 8UL << 20;
+	if (pressure)
+		cfg.pressure = "all";
+	if (file) {
+		fd = mkstemp(path);
+		TEST_ASSERT(fd >= 0, "mkstemp");
+		cfg.mem_file = path;
+	}
+	guest_run(&cfg, &run);
+	TEST_ASSERT(run.guest_exited && run.status == 0, "%s: status %d (%s)\n%s", image,
+		    run.status, run.stop_message, run.console);
+	TEST_ASSERT(strstr(run.console, expect), "%s printed no '%s':\n%s", image, expect,
+		    run.console);
+	if (!strcmp(image, "hash"))
+		check_hash(&run);
+	/* hello is over before the agents' first round; the others run long enough. */
+	if (pressure && strcmp(image, "hello")) {
+		TEST_ASSERT(atomic_long_read(&run.stat.invalidations) > 0, "the host invalidated");
+		TEST_ASSERT(atomic_long_read(&run.stat.sptes_zapped) > 0, "SPTEs were zapped");
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+}
+
+TEST(hello_1_anon_quiet)
+{
+	run_case("hello", 1, false, false, "Hello from vCPU 0 of 1");
+}
+
+TEST(hello_1_anon_pressure)
+{
+	run_case("hello", 1, false, true, "Hello from vCPU 0 of 1");
+}
+
+TEST(hello_1_file_quiet)
+{
+	run_case("hello", 1, true, false, "Hello from vCPU 0 of 1");
+}
+
+TEST(hello_1_file_pressure)
+{
+	run_case("hello", 1, true, true, "Hello from vCPU 0 of 1");
+}
+
+TEST(hello_2_anon_quiet)
+{
+	run_case("hello", 2, false, false, "Hello from vCPU 0 of 2");
+}
+
+TEST(hello_2_anon_pressure)
+{
+	run_case("hello", 2, false, true, "Hello from vCPU 0 of 2");
+}
+
+TEST(hello_2_file_quiet)
+{
+	run_case("hello", 2, true, false, "Hello from vCPU 0 of 2");
+}
+
+TEST(hello_2_file_pressure)
+{
+	run_case("hello", 2, true, true, "Hello from vCPU 0 of 2");
+}
+
+TEST(memtest_1_anon_quiet)
+{
+	run_case("memtest", 1, false, false, "memtest: ok");
+}
+
+TEST(memtest_1_anon_pressure)
+{
+	run_case("memtest", 1, false, true, "memtest: ok");
+}
+
+TEST(memtest_1_file_quiet)
+{
+	run_case("memtest", 1, true, false, "memtest: ok");
+}
+
+TEST(memtest_1_file_pressure)
+{
+	run_case("memtest", 1, true, true, "memtest: ok");
+}
+
+TEST(memtest_2_anon_quiet)
+{
+	run_case("memtest", 2, false, false, "memtest: ok");
+}
+
+TEST(memtest_2_anon_pressure)
+{
+	run_case("memtest", 2, false, true, "memtest: ok");
+}
+
+TEST(memtest_2_file_quiet)
+{
+	run_case("memtest", 2, true, false, "memtest: ok");
+}
+
+TEST(memtest_2_file_pressure)
+{
+	run_case("memtest", 2, true, true, "memtest: ok");
+}
+
+TEST(hash_1_anon_quiet)
+{
+	run_case("hash", 1, false, false, "hash: ");
+}
+
+TEST(hash_1_anon_pressure)
+{
+	run_case("hash", 1, false, true, "hash: ");
+}
+
+TEST(hash_1_file_quiet)
+{
+	run_case("hash", 1, true, false, "hash: ");
+}
+
+TEST(hash_1_file_pressure)
+{
+	run_case("hash", 1, true, true, "hash: ");
+}
+
+TEST(hash_2_anon_quiet)
+{
+	run_case("hash", 2, false, false, "hash: ");
+}
+
+TEST(hash_2_anon_pressure)
+{
+	run_case("hash", 2, false, true, "hash: ");
+}
+
+TEST(hash_2_file_quiet)
+{
+	run_case("hash", 2, true, false, "hash: ");
+}
+
+TEST(hash_2_file_pressure)
+{
+	run_case("hash", 2, true, true, "hash: ");
+}
+
+TEST(random_1_anon_quiet)
+{
+	run_case("random", 1, false, false, "random: ok");
+}
+
+TEST(random_1_anon_pressure)
+{
+	run_case("random", 1, false, true, "random: ok");
+}
+
+TEST(random_1_file_quiet)
+{
+	run_case("random", 1, true, false, "random: ok");
+}
+
+TEST(random_1_file_pressure)
+{
+	run_case("random", 1, true, true, "random: ok");
+}
+
+TEST(random_2_anon_quiet)
+{
+	run_case("random", 2, false, false, "random: ok");
+}
+
+TEST(random_2_anon_pressure)
+{
+	run_case("random", 2, false, true, "random: ok");
+}
+
+TEST(random_2_file_quiet)
+{
+	run_case("random", 2, true, false, "random: ok");
+}
+
+TEST(random_2_file_pressure)
+{
+	run_case("random", 2, true, true, "random: ok");
+}
+
+TEST(smp_1_anon_quiet)
+{
+	run_case("smp", 1, false, false, "smp: 1 vCPUs, counter 10000, ok");
+}
+
+TEST(smp_1_anon_pressure)
+{
+	run_case("smp", 1, false, true, "smp: 1 vCPUs, counter 10000, ok");
+}
+
+TEST(smp_1_file_quiet)
+{
+	run_case("smp", 1, true, false, "smp: 1 vCPUs, counter 10000, ok");
+}
+
+TEST(smp_1_file_pressure)
+{
+	run_case("smp", 1, true, true, "smp: 1 vCPUs, counter 10000, ok");
+}
+
+TEST(smp_2_anon_quiet)
+{
+	run_case("smp", 2, false, false, "smp: 2 vCPUs, counter 20000, ok");
+}
+
+TEST(smp_2_anon_pressure)
+{
+	run_case("smp", 2, false, true, "smp: 2 vCPUs, counter 20000, ok");
+}
+
+TEST(smp_2_file_quiet)
+{
+	run_case("smp", 2, true, false, "smp: 2 vCPUs, counter 20000, ok");
+}
+
+TEST(smp_2_file_pressure)
+{
+	run_case("smp", 2, true, true, "smp: 2 vCPUs, counter 20000, ok");
+}
+
+TEST(balloon_1_anon_quiet)
+{
+	run_case("balloon", 1, false, false, "balloon: 4 rounds");
+}
+
+TEST(balloon_1_anon_pressure)
+{
+	run_case("balloon", 1, false, true, "balloon: 4 rounds");
+}
+
+TEST(balloon_1_file_quiet)
+{
+	run_case("balloon", 1, true, false, "balloon: 4 rounds");
+}
+
+TEST(balloon_1_file_pressure)
+{
+	run_case("balloon", 1, true, true, "balloon: 4 rounds");
+}
+
+TEST(balloon_2_anon_quiet)
+{
+	run_case("balloon", 2, false, false, "balloon: 4 rounds");
+}
+
+TEST(balloon_2_anon_pressure)
+{
+	run_case("balloon", 2, false, true, "balloon: 4 rounds");
+}
+
+TEST(balloon_2_file_quiet)
+{
+	run_case("balloon", 2, true, false, "balloon: 4 rounds");
+}
+
+TEST(balloon_2_file_pressure)
+{
+	run_case("balloon", 2, true, true, "balloon: 4 rounds");
+}
