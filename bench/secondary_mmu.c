@@ -173,9 +173,51 @@ static void map_direct(struct kvm *kvm, gfn_t first, unsigned long n, struct pag
 	kvm_mmu_free_memory_cache(&mc);
 }
 
-static void bench_invalidate(void)
+/*
+ * The cost of invalidation against the range size as an SVG, through
+ * gnuplot (gnuplot-nox) when it is installed; the CSV beside it either way.
+ */
+static void plot_invalidate(const char *svg, const unsigned long *sizes, const double *hit,
+			    const double *miss, int n)
 {
-	const unsigned long sizes[] = { 1, 512, 262144 };
+	char csv[4096];
+	FILE *f, *gp;
+
+	snprintf(csv, sizeof(csv), "%s.csv", svg);
+	f = fopen(csv, "w");
+	if (!f) {
+		printf("cannot write %s\n", csv);
+		return;
+	}
+	fprintf(f, "pages,mapped_ns,no_slot_ns\n");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%lu,%.0f,%.0f\n", sizes[i], hit[i], miss[i]);
+	fclose(f);
+	gp = popen("gnuplot 2>/dev/null", "w");
+	if (!gp || system("command -v gnuplot >/dev/null 2>&1")) {
+		printf("wrote %s; no gnuplot for the SVG (apt-get install gnuplot-nox)\n", csv);
+		if (gp)
+			pclose(gp);
+		return;
+	}
+	fprintf(gp,
+		"set terminal svg size 720,440 dynamic\nset output '%s'\n"
+		"set datafile separator ','\nset logscale xy\nset key left top\n"
+		"set title 'nopin: invalidate_range_start/end against range size'\n"
+		"set xlabel 'pages in the range'\nset ylabel 'ns'\n"
+		"plot '%s' every ::1 using 1:2 with linespoints title 'pages mapped in the "
+		"secondary MMU', '' every ::1 using 1:3 with linespoints title 'range outside "
+		"every "
+		"memslot'\n",
+		svg, csv);
+	pclose(gp);
+	printf("wrote %s and %s\n", svg, csv);
+}
+
+static void bench_invalidate(const char *svg)
+{
+	const unsigned long sizes[] = { 1, 8, 64, 512, 4096, 32768, 262144 };
+	double hits[ARRAY_SIZE(sizes)], misses[ARRAY_SIZE(sizes)];
 	const unsigned long max = 262144;
 	unsigned long other;
 	struct page *page;
@@ -185,7 +227,7 @@ static void bench_invalidate(void)
 	env_init(&e, 64 * MB, max, 0);
 	page = alloc_page(e.pool, GFP_KERNEL);
 	other = vm_mmap(e.mm, 0, max * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
-	for (unsigned int s = 0; s < 3; s++) {
+	for (unsigned int s = 0; s < ARRAY_SIZE(sizes); s++) {
 		unsigned long n = sizes[s];
 		double miss = 1e18;
 
@@ -202,6 +244,8 @@ static void bench_invalidate(void)
 		printf("invalidate %7lu mapped pages %20.0f ns (%.1f ns/page)\n", n, best,
 		       best / n);
 		printf("  peer: same size, no slot overlaps   %12.0f ns\n", miss);
+		hits[s] = best;
+		misses[s] = miss;
 	}
 	free_frame(page);
 	env_fini(&e);
@@ -231,6 +275,8 @@ static void bench_invalidate(void)
 		printf("invalidate a 1 TiB slot holding one page %8.0f ns\n", best);
 		env_fini(&s);
 	}
+	if (svg)
+		plot_invalidate(svg, sizes, hits, misses, ARRAY_SIZE(sizes));
 }
 
 /* ---- remote flush ---- */
@@ -393,11 +439,13 @@ static void bench_reclaim(unsigned long pages)
 int main(int argc, char **argv)
 {
 	unsigned long pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 4096;
+	/* bench_secondary_mmu [PAGES [SVG]]: also plot invalidation cost to SVG. */
+	const char *svg = argc > 2 ? argv[2] : NULL;
 
 	task_register("bench");
 	printf("secondary MMU, %lu pages where not said otherwise\n", pages);
 	bench_fault(pages);
-	bench_invalidate();
+	bench_invalidate(svg);
 	bench_flush();
 	bench_throughput(pages);
 	bench_reclaim(pages);
