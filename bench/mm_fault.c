@@ -35,22 +35,9 @@
 
 #include "base/current.h"
 #include "mm/internal.h"
+#include "bench/bench.h"
 
 #define ROUNDS 5
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
 
 /* ---- the model ---- */
 

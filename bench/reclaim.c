@@ -31,22 +31,9 @@
 #include "base/current.h"
 #include "mm/internal.h"
 #include "mm/swap.h"
+#include "bench/bench.h"
 
 #define ROUNDS 3
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
 
 static unsigned long mmap_anon(struct mm_struct *mm, unsigned long len)
 {
