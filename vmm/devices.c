@@ -107,6 +107,8 @@ static int hypercall_pio(struct vmm_vcpu *vcpu, uint16_t port, unsigned int size
 		break;
 	}
 	case HC_UCALL:
+		vcpu->ucall_gpa = regs.gpr[VMM_RDI];
+		vcpu->ucall_pending = true;
 		ret = 0;
 		break;
 	default:

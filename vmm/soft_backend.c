@@ -60,6 +60,14 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 		/* A write into RAM the mprotect agent made read-only: wait, retry. */
 		if (ret == -EFAULT && write && pressure_wait_unprotect(&vm->pressure))
 			ret = 0;
+		/* A test wants to see the refusal: leave the run, retry when resumed. */
+		if (ret == -EFAULT && vm->cfg.memory_fault_exit) {
+			s->vcpu->fault_gpa = gva;
+			s->vcpu->fault_write = write;
+			s->vcpu->fault_pending = true;
+			soft_cpu_kick(&s->cpu);
+			ret = 0;
+		}
 		kvm_vcpu_enter_guest(kv);
 		if (ret) {
 			snprintf(s->fault, sizeof(s->fault),
@@ -221,7 +229,7 @@ static void soft_run(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
 			snprintf(exit->message, sizeof(exit->message), "%s", s->cpu.exit.message);
 		break;
 	default: /* kicked, or a limit nobody set */
-		exit->reason = VMM_EXIT_KICK;
+		exit->reason = vcpu->fault_pending ? VMM_EXIT_MEMORY_FAULT : VMM_EXIT_KICK;
 	}
 }
 

@@ -76,7 +76,11 @@ static void vmm_vcpu_halt(struct vmm_vcpu *vcpu)
 	pthread_mutex_unlock(&vm->halt_lock);
 }
 
-static void vmm_vcpu_loop(struct vmm_vcpu *vcpu)
+/*
+ * Serve exits until the VM stops, or, for a test's vmm_vcpu_run()
+ * (@harness), until a ucall or a refused access it must look at.
+ */
+static enum vmm_run_exit vmm_vcpu_loop(struct vmm_vcpu *vcpu, bool harness)
 {
 	struct vmm *vm = vcpu->vm;
 	struct vmm_exit exit;
@@ -96,11 +100,23 @@ static void vmm_vcpu_loop(struct vmm_vcpu *vcpu)
 			}
 			if (exit.in)
 				vm->backend->complete_pio_in(vcpu, exit.data);
+			if (harness && vcpu->ucall_pending) {
+				vcpu->ucall_pending = false;
+				return VMM_RUN_UCALL;
+			}
 			break;
 		case VMM_EXIT_HLT:
 			vmm_vcpu_halt(vcpu);
 			break;
 		case VMM_EXIT_KICK:
+			break;
+		case VMM_EXIT_MEMORY_FAULT:
+			vcpu->fault_pending = false;
+			if (harness)
+				return VMM_RUN_MEMORY_FAULT;
+			vmm_stop(vm, VMM_EXIT_GUEST_STOPPED,
+				 "vCPU %u: the host refused an access to %#lx", vcpu->id,
+				 (unsigned long)vcpu->fault_gpa);
 			break;
 		case VMM_EXIT_ERROR:
 			vmm_stop(vm, VMM_EXIT_GUEST_STOPPED, "vCPU %u: %s", vcpu->id, exit.message);
@@ -108,6 +124,12 @@ static void vmm_vcpu_loop(struct vmm_vcpu *vcpu)
 		}
 	}
 	vmm_console_flush(vcpu);
+	return vm->guest_exited ? VMM_RUN_EXIT : VMM_RUN_STOPPED;
+}
+
+enum vmm_run_exit vmm_vcpu_run(struct vmm_vcpu *vcpu)
+{
+	return vmm_vcpu_loop(vcpu, true);
 }
 
 void *vmm_vcpu_thread(void *arg)
@@ -117,7 +139,7 @@ void *vmm_vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vCPU %u", vcpu->id);
 	task_register(name);
-	vmm_vcpu_loop(vcpu);
+	vmm_vcpu_loop(vcpu, false);
 	task_unregister();
 	return NULL;
 }

@@ -53,7 +53,9 @@ struct vmm_config {
 	unsigned long legacy;  /* LEGACY_BIT()s */
 	bool pin;	       /* the pinning baseline */
 	const char *pressure;  /* --pressure LIST, or NULL */
-	bool quiet;	       /* no "backend: ..." line */
+	/* Tests: a guest access the host refuses returns to vmm_vcpu_run(). */
+	bool memory_fault_exit;
+	bool quiet; /* no "backend: ..." line */
 };
 
 void vmm_config_init(struct vmm_config *cfg);
@@ -87,8 +89,9 @@ struct vmm_regs {
 enum vmm_exit_reason {
 	VMM_EXIT_PIO, /* port, size, in, data */
 	VMM_EXIT_HLT,
-	VMM_EXIT_KICK,	/* kicked: look at the VM's state, run again */
-	VMM_EXIT_ERROR, /* message says what; the guest cannot go on */
+	VMM_EXIT_KICK,	       /* kicked: look at the VM's state, run again */
+	VMM_EXIT_ERROR,	       /* message says what; the guest cannot go on */
+	VMM_EXIT_MEMORY_FAULT, /* cfg.memory_fault_exit: vcpu->fault_* say where */
 };
 
 struct vmm_exit {
@@ -134,6 +137,21 @@ struct vmm_vcpu {
 	char console[VMM_CONSOLE_LINE];
 	unsigned int console_len;
 	bool halted;
+	/* The last HC_UCALL: the guest address of its struct ucall. */
+	uint64_t ucall_gpa;
+	bool ucall_pending;
+	/* A refused guest access (cfg.memory_fault_exit); the instruction will retry. */
+	uint64_t fault_gpa;
+	bool fault_write;
+	bool fault_pending;
+};
+
+/* Why vmm_vcpu_run() returned. */
+enum vmm_run_exit {
+	VMM_RUN_UCALL,	      /* vcpu->ucall_gpa */
+	VMM_RUN_EXIT,	      /* the guest wrote the exit port */
+	VMM_RUN_STOPPED,      /* the VM was stopped: vm->stop_message */
+	VMM_RUN_MEMORY_FAULT, /* vcpu->fault_gpa, fault_write */
 };
 
 /* A port's handler: 0 to go on, or a negative errno to stop the guest. */
@@ -207,6 +225,11 @@ void vmm_print_stats(struct vmm *vm, FILE *f, bool json);
 
 /* [vmm/vcpu.c] */
 void *vmm_vcpu_thread(void *arg);
+/*
+ * Run @vcpu on the calling thread (a test's) until a ucall, the end of the
+ * run or a refused memory access, as the KVM selftests' vcpu_run() does.
+ */
+enum vmm_run_exit vmm_vcpu_run(struct vmm_vcpu *vcpu);
 void vmm_kick_all(struct vmm *vm);
 
 #endif

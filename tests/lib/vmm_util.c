@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Running guest images from tests; see vmm_util.h. */
+#include <elf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/lib/test_util.h"
+#include "tests/lib/ucall.h"
 #include "tests/lib/vmm_util.h"
 
 void guest_config(struct vmm_config *cfg, const char *image)
@@ -38,4 +41,84 @@ void guest_run(const struct vmm_config *cfg, struct guest_run *run)
 	memcpy(&run->stat, &vm->kvm->stat, sizeof(run->stat));
 	vmm_destroy(vm);
 	fclose(console);
+}
+
+/* ---- the selftests-style harness (tests/lib/ucall.h) ---- */
+
+unsigned long __guest_symbol(const char *elf, const char *name)
+{
+	FILE *f = fopen(elf, "rb");
+	unsigned long addr = 0;
+	Elf64_Ehdr eh;
+	Elf64_Shdr *sh = NULL;
+
+	TEST_ASSERT(f, "open guest image %s", elf);
+	if (fread(&eh, sizeof(eh), 1, f) != 1 || eh.e_shentsize != sizeof(Elf64_Shdr))
+		goto out;
+	sh = calloc(eh.e_shnum, sizeof(*sh));
+	if (!sh || fseek(f, eh.e_shoff, SEEK_SET) ||
+	    fread(sh, sizeof(*sh), eh.e_shnum, f) != eh.e_shnum)
+		goto out;
+	for (unsigned int i = 0; i < eh.e_shnum && !addr; i++) {
+		Elf64_Shdr *strtab = &sh[sh[i].sh_link];
+
+		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh.e_shnum)
+			continue;
+		for (unsigned long off = 0; off < sh[i].sh_size && !addr;
+		     off += sizeof(Elf64_Sym)) {
+			Elf64_Sym sym;
+			char sname[128] = "";
+
+			if (fseek(f, sh[i].sh_offset + off, SEEK_SET) ||
+			    fread(&sym, sizeof(sym), 1, f) != 1)
+				break;
+			if (fseek(f, strtab->sh_offset + sym.st_name, SEEK_SET) ||
+			    !fgets(sname, sizeof(sname), f))
+				continue;
+			/* fgets stops at a newline, not a NUL: compare as a C string. */
+			if (!strcmp(sname, name) && ELF64_ST_TYPE(sym.st_info) == STT_FUNC)
+				addr = sym.st_value;
+		}
+	}
+out:
+	free(sh);
+	fclose(f);
+	return addr;
+}
+
+struct vmm *__vm_create_with_one_vcpu(const char *elf, struct vmm_vcpu **vcpup, const char *fn,
+				      size_t mem, size_t pool)
+{
+	unsigned long entry = __guest_symbol(elf, fn);
+	struct vmm_config cfg;
+	struct vmm_regs regs;
+	struct vmm *vm;
+	char err[512];
+	int ret;
+
+	TEST_ASSERT(entry, "no function %s in guest image %s", fn, elf);
+	vmm_config_init(&cfg);
+	cfg.image = elf;
+	cfg.backend = VMM_BACKEND_SOFT;
+	cfg.mem_bytes = mem;
+	cfg.pool_bytes = pool;
+	cfg.memory_fault_exit = true;
+	cfg.quiet = true;
+	ret = vmm_create(&cfg, &vm, err, sizeof(err));
+	TEST_ASSERT(ret == 0, "vmm_create(%s): %s", elf, err);
+	*vcpup = &vm->vcpus[0];
+	vm->backend->get_regs(*vcpup, &regs);
+	regs.rip = entry;
+	vm->backend->set_regs(*vcpup, &regs);
+	return vm;
+}
+
+unsigned long get_ucall(struct vmm_vcpu *vcpu, struct ucall *uc)
+{
+	TEST_ASSERT(vmm_read_guest(vcpu->vm, vcpu->ucall_gpa, uc, sizeof(*uc)) == 0,
+		    "read the ucall at %#lx", (unsigned long)vcpu->ucall_gpa);
+	if (uc->cmd == UCALL_ASSERT)
+		TEST_FAIL("guest assertion failed: %.*s:%lu: %.*s", (int)sizeof(uc->file), uc->file,
+			  uc->line, (int)sizeof(uc->expr), uc->expr);
+	return uc->cmd;
 }
