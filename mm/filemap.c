@@ -211,7 +211,7 @@ int filemap_migrate_page(struct address_space *mapping, struct page *newpage, st
 	WARN_ON(!PageLocked(page) || !PageLocked(newpage));
 	spin_lock(&mapping->i_pages_lock);
 	entry = page_cache_lookup(mapping, page->index);
-	if (WARN_ON(!entry || entry->page != page) || page_count(page) != expected_count) {
+	if (WARN_ON(!entry || entry->page != page) || !page_ref_freeze(page, expected_count)) {
 		spin_unlock(&mapping->i_pages_lock);
 		return -EAGAIN;
 	}
@@ -220,7 +220,7 @@ int filemap_migrate_page(struct address_space *mapping, struct page *newpage, st
 	get_page(newpage);
 	entry->page = newpage;
 	WRITE_ONCE(page->mapping, NULL);
-	page_ref_sub(page, 1); /* the cache's; the migrator's remains */
+	page_ref_unfreeze(page, expected_count - 1); /* less the cache's */
 	spin_unlock(&mapping->i_pages_lock);
 	return 0;
 }

@@ -326,9 +326,12 @@ long access_remote_vm(struct mm_struct *mm, unsigned long addr, void *buf, size_
 			break;
 		ret = access_page(page, addr, (char *)buf + done, len - done,
 				  gup_flags & FOLL_WRITE);
-		/* As the kernel's set_page_dirty_lock(): writeback must see this write. */
-		if (gup_flags & FOLL_WRITE)
+		/* The kernel's set_page_dirty_lock(): writeback must see this write. */
+		if (gup_flags & FOLL_WRITE) {
+			lock_page(page);
 			set_page_dirty(page);
+			unlock_page(page);
+		}
 		put_page(page);
 		done += ret;
 		addr += ret;

@@ -225,7 +225,7 @@ static int swapcache_migrate_page(struct page *newpage, struct page *page, int e
 	if (!si)
 		return -EAGAIN;
 	spin_lock(&si->lock);
-	if (WARN_ON(si->swap_cache[offset] != page) || page_count(page) != expected_count) {
+	if (WARN_ON(si->swap_cache[offset] != page) || !page_ref_freeze(page, expected_count)) {
 		spin_unlock(&si->lock);
 		return -EAGAIN;
 	}
@@ -235,7 +235,7 @@ static int swapcache_migrate_page(struct page *newpage, struct page *page, int e
 	si->swap_cache[offset] = newpage;
 	ClearPageSwapCache(page);
 	WRITE_ONCE(page->private, 0);
-	page_ref_sub(page, 1); /* the swap cache's; ours remains */
+	page_ref_unfreeze(page, expected_count - 1); /* less the swap cache's */
 	spin_unlock(&si->lock);
 	return 0;
 }
@@ -243,7 +243,8 @@ static int swapcache_migrate_page(struct page *newpage, struct page *page, int e
 /*
  * Step 3, the kernel's folio_migrate_mapping().  An anon page outside the
  * swap cache can be found only through its PTEs, which are migration
- * entries now: its count cannot rise once checked.
+ * entries now: its count cannot rise once checked, and the freeze is only
+ * for the ordering.
  */
 static int migrate_page_move_mapping(struct page *newpage, struct page *page)
 {
@@ -255,7 +256,10 @@ static int migrate_page_move_mapping(struct page *newpage, struct page *page)
 	WRITE_ONCE(newpage->mapping, READ_ONCE(page->mapping));
 	if (PageSwapCache(page))
 		return swapcache_migrate_page(newpage, page, 2);
-	return page_count(page) == 1 ? 0 : -EAGAIN;
+	if (!page_ref_freeze(page, 1))
+		return -EAGAIN;
+	page_ref_unfreeze(page, 1);
+	return 0;
 }
 
 /*

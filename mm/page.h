@@ -243,6 +243,22 @@ static inline bool page_ref_sub_and_test(struct page *page, int nr)
 	return atomic_sub_return(nr, &page->_refcount) == 0;
 }
 
+/*
+ * Migration's check that @count references are all there are: zero the
+ * count if so (a speculative get_page_unless_zero() then fails, and the
+ * exchange orders every earlier holder's writes before what follows), and
+ * put it back, less what the caller dropped, with page_ref_unfreeze().
+ */
+static inline bool page_ref_freeze(struct page *page, int count)
+{
+	return atomic_cmpxchg(&page->_refcount, count, 0) == count;
+}
+
+static inline void page_ref_unfreeze(struct page *page, int count)
+{
+	__atomic_store_n(&page->_refcount.counter, count, __ATOMIC_RELEASE);
+}
+
 /* A reference on a page the caller already holds one on, or maps under the PTE lock. */
 static inline void get_page(struct page *page)
 {

@@ -214,6 +214,34 @@ TEST(referenced_page_is_mapped_back)
 	test_pool_destroy(pool);
 }
 
+/* MIGRATE_ASYNC gives up on a locked page rather than sleeping on it. */
+TEST(async_migration_skips_a_locked_page)
+{
+	struct frame_pool *pool = test_pool(POOL_SIZE);
+	struct mm_struct *mm = test_mm(pool);
+	unsigned long a = test_mmap_anon(mm, PAGE_SIZE, RW);
+	struct page *page;
+
+	mm_fill(mm, a, PAGE_SIZE, 1);
+	page = page_at(mm, a);
+	lock_page(page);
+	get_page(page);
+	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
+	put_page(page);
+	TEST_ASSERT_EQ(migrate_page_to_new(page, true, MIGRATE_ASYNC), -EAGAIN);
+	TEST_ASSERT(PageLRU(page), "not put back on its list");
+	unlock_page(page);
+	TEST_ASSERT(page_at(mm, a) == page, "locked page moved");
+	get_page(page);
+	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
+	put_page(page);
+	TEST_ASSERT_EQ(migrate_page_to_new(page, true, MIGRATE_ASYNC), 0);
+	TEST_ASSERT(page_at(mm, a) != page, "unlocked page did not move");
+	mm_check(mm, a, PAGE_SIZE, 1);
+	mmput(mm);
+	test_pool_destroy(pool);
+}
+
 /* ---- racing faults ---- */
 
 struct migrate_arg {
