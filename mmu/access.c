@@ -59,7 +59,7 @@ static uint64_t spte_mark_access(uint64_t *sptep, bool write)
 	}
 }
 
-int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_translation *xl)
+int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_tlb_xlate *xl)
 {
 	gfn_t gfn = gpa_to_gfn(gpa);
 	struct kvm_tlb_entry *e = tlb_entry(vcpu, gfn);
@@ -101,7 +101,7 @@ hit:
 	return 0;
 }
 
-bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_translation *xl, gpa_t gpa,
+bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_tlb_xlate *xl, gpa_t gpa,
 			  unsigned int size, bool write)
 {
 	struct frame_access acc = { .addr = gpa, .size = size, .write = write, .who = vcpu->name };
@@ -117,7 +117,7 @@ bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_translation *x
 /* One access within a page: in guest mode, faulting as often as it takes. */
 static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len, bool write)
 {
-	struct kvm_translation xl;
+	struct kvm_tlb_xlate xl;
 	int r;
 
 	for (;;) {

@@ -42,14 +42,22 @@ typedef uint64_t hpa_t;
 #define gpa_to_gfn(gpa) ((gfn_t)(gpa) >> PAGE_SHIFT)
 #define gfn_to_gpa(gfn) ((gpa_t)(gfn) << PAGE_SHIFT)
 
-/* Guest-physical addresses have 48 bits, as the 4-level tables map. */
-#define KVM_GPA_BITS 48
+/*
+ * Guest-physical addresses have 47 bits: the lower half of what 4-level
+ * tables map.  The upper half (root entries 256-511) belongs to the kvm
+ * backend, which maps its own pages at the top of the address space there
+ * (DESIGN.md Guest ABI); zaps never reach it.
+ */
+#define KVM_GPA_BITS 47
 #define KVM_MAX_GFN (1ULL << (KVM_GPA_BITS - PAGE_SHIFT))
 
 #define KVM_USER_MEM_SLOTS 32
 
 /* kvm_set_memory_region() flags */
+/* The uapi's value, which the kvm backend also sees through <linux/kvm.h>. */
+#ifndef KVM_MEM_READONLY
 #define KVM_MEM_READONLY (1u << 1)
+#endif
 /* Internal: the slot is being deleted or moved; faults on it retry. */
 #define KVM_MEMSLOT_INVALID (1u << 16)
 
@@ -310,7 +318,7 @@ extern const struct kvm_vcpu_ops kvm_access_vcpu_ops;
  * One translation of a guest-physical page, as the soft vCPU uses it: the
  * host pointer to the byte at gpa and the stamp to check before touching.
  */
-struct kvm_translation {
+struct kvm_tlb_xlate {
 	void *hva;
 	struct frame_stamp stamp;
 	bool writable;
@@ -323,9 +331,9 @@ struct kvm_translation {
  * when no SPTE allows the access: exit guest mode, kvm_mmu_page_fault(),
  * enter again and retry.
  */
-int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_translation *xl);
+int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_tlb_xlate *xl);
 /* Check a translation's frame before an access; false: reported. */
-bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_translation *xl, gpa_t gpa,
+bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_tlb_xlate *xl, gpa_t gpa,
 			  unsigned int size, bool write);
 /*
  * Loads and stores of the access engine: translate, fault as needed, check

@@ -79,9 +79,13 @@ static inline unsigned int spte_gen(uint64_t spte)
 
 static inline uint64_t make_spte(unsigned long pfn, unsigned int gen, bool writable, bool dirty)
 {
+	/*
+	 * Guest RAM is executable, as a KVM memslot is by default: no NX, which
+	 * the kvm backend's vCPUs (EFER.NXE clear) would also take as a
+	 * reserved bit.
+	 */
 	uint64_t spte = ((uint64_t)pfn << PAGE_SHIFT) | PT_PRESENT_MASK | PT_USER_MASK |
-			PT_ACCESSED_MASK | PT64_NX_MASK |
-			(((uint64_t)gen & SPTE_GEN_MASK) << SPTE_GEN_SHIFT);
+			PT_ACCESSED_MASK | (((uint64_t)gen & SPTE_GEN_MASK) << SPTE_GEN_SHIFT);
 
 	if (writable)
 		spte |= PT_WRITABLE_MASK;

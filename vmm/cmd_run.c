@@ -19,6 +19,7 @@
 #include "base/report.h"
 #include "base/trace.h"
 #include "vmm/commands.h"
+#include "vmm/kvm/kvm_util.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -187,18 +188,22 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 	return 0;
 }
 
-/* --backend auto: kvm when /dev/kvm opens (issue 9), else soft; say which. */
+/* --backend auto: kvm when /dev/kvm opens with what the backend needs, else soft; say which. */
 static void choose_backend(struct vmm_config *cfg)
 {
+	struct kvm_err err = { "" };
 	int fd;
 
 	if (cfg->backend != VMM_BACKEND_AUTO)
 		return;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd >= 0)
+	fd = kvm_open_dev(&err);
+	if (fd >= 0) {
 		close(fd);
-	fprintf(stderr, "nopin: backend soft (%s)\n",
-		fd >= 0 ? "the kvm backend is not built yet" : "no usable /dev/kvm");
+		cfg->backend = VMM_BACKEND_KVM;
+		fprintf(stderr, "nopin: backend kvm\n");
+		return;
+	}
+	fprintf(stderr, "nopin: backend soft (%s)\n", err.msg);
 	cfg->backend = VMM_BACKEND_SOFT;
 }
 

@@ -47,7 +47,7 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 	struct vmm *vm = s->vcpu->vm;
 	struct kvm_vcpu *kv = s->vcpu->kvcpu;
 	bool write = access == SOFT_ACCESS_WRITE;
-	struct kvm_translation xl;
+	struct kvm_tlb_xlate xl;
 	int ret;
 
 	/* Guest virtual == guest physical (DESIGN.md Guest ABI). */

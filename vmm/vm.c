@@ -236,9 +236,6 @@ static int vmm_check_config(const struct vmm_config *cfg, char *err, size_t errl
 	if (GUEST_RAM_BASE + cfg->mem_bytes > (1UL << KVM_GPA_BITS))
 		return vmm_errf(err, errlen, -EINVAL,
 				"--mem is larger than the guest address space");
-	if (cfg->backend == VMM_BACKEND_KVM)
-		return vmm_errf(err, errlen, -ENODEV,
-				"the kvm backend is not built yet (issue 9); use --backend soft");
 	return 0;
 }
 
@@ -254,7 +251,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 		return vmm_errf(err, errlen, -ENOMEM, "no memory for the VM");
 	vm->cfg = *cfg;
 	vm->swap_type = -1;
-	vm->backend = &vmm_soft_backend;
+	vm->backend = cfg->backend == VMM_BACKEND_KVM ? &vmm_kvm_backend : &vmm_soft_backend;
 	vm->console_out = stdout;
 	mutex_init(&vm->stop_lock);
 	pthread_mutex_init(&vm->halt_lock, NULL);
@@ -302,6 +299,11 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 			 strerror(-ret));
 		goto fail;
 	}
+	if (vm->backend->vm_create) {
+		ret = vm->backend->vm_create(vm, err, errlen);
+		if (ret)
+			goto fail;
+	}
 	ret = vmm_create_vcpus(vm, err, errlen);
 	if (ret)
 		goto fail;
@@ -326,6 +328,8 @@ void vmm_destroy(struct vmm *vm)
 				vm->backend->vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
 	}
+	if (vm->backend_vm)
+		vm->backend->vm_destroy(vm);
 	if (vm->kvm)
 		kvm_destroy_vm(vm->kvm);
 	if (vm->mm)

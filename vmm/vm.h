@@ -113,6 +113,9 @@ struct vmm_vcpu;
  */
 struct vmm_backend_ops {
 	const char *name;
+	/* Optional: the backend's per-VM state (vm->backend_vm), after the MMU exists. */
+	int (*vm_create)(struct vmm *vm, char *err, size_t errlen);
+	void (*vm_destroy)(struct vmm *vm);
 	int (*vcpu_create)(struct vmm_vcpu *vcpu);
 	void (*vcpu_destroy)(struct vmm_vcpu *vcpu);
 	void (*run)(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
@@ -125,6 +128,7 @@ struct vmm_backend_ops {
 };
 
 extern const struct vmm_backend_ops vmm_soft_backend;
+extern const struct vmm_backend_ops vmm_kvm_backend;
 
 #define VMM_CONSOLE_LINE 256
 
@@ -169,6 +173,7 @@ struct vmm_port {
 struct vmm {
 	struct vmm_config cfg;
 	const struct vmm_backend_ops *backend;
+	void *backend_vm;
 	struct frame_pool *pool;
 	struct mm_struct *mm; /* the VMM's host address space, mm_users held */
 	struct file *mem_file;

@@ -64,7 +64,7 @@ TEST(spte_format)
 	TEST_ASSERT(spte & PT_PRESENT_MASK, "present");
 	TEST_ASSERT(spte & PT_WRITABLE_MASK, "writable");
 	TEST_ASSERT(spte & PT_USER_MASK, "user");
-	TEST_ASSERT(spte & PT64_NX_MASK, "NX: guest RAM is data here");
+	TEST_ASSERT(!(spte & PT64_NX_MASK), "guest RAM is executable, as a KVM memslot");
 	TEST_ASSERT(!(spte & PT_DIRTY_MASK), "dirty without a write");
 	TEST_ASSERT_EQ(spte_to_pfn(spte), page_to_pfn(page));
 	TEST_ASSERT_EQ(spte_gen(spte), page->gen & SPTE_GEN_MASK);
