@@ -228,6 +228,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	choose_backend(&cfg);
+	cfg.progress = isatty(STDERR_FILENO);
 	ret = vmm_create(&cfg, &vm, err, sizeof(err));
 	if (ret) {
 		trace_close();

@@ -3,9 +3,11 @@
  * The vCPU run loop, one thread per vCPU, as kvmtool's kvm_cpu__start():
  * run the backend until an exit, serve it, repeat until the VM stops.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/current.h"
 #include "mm/sanitizer.h"
@@ -144,6 +146,37 @@ void *vmm_vcpu_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * cfg.progress: while the vCPUs run, one line on stderr each second after
+ * the first, rewritten in place, so a long run under pressure shows life;
+ * the guest's console stays alone on stdout.
+ */
+static void vmm_wait_with_progress(struct vmm *vm)
+{
+	struct timespec start, until;
+	bool shown = false;
+
+	clock_gettime(CLOCK_REALTIME, &start);
+	until = start;
+	pthread_mutex_lock(&vm->halt_lock);
+	while (!vmm_stopping(vm)) {
+		until.tv_sec++;
+		if (pthread_cond_timedwait(&vm->halt_cond, &vm->halt_lock, &until) != ETIMEDOUT)
+			continue;
+		fprintf(stderr,
+			"\r[nopin %lds] faults %ld, retries %ld, invalidations %ld, flushes %ld ",
+			(long)(until.tv_sec - start.tv_sec),
+			atomic_long_read(&vm->kvm->stat.faults),
+			atomic_long_read(&vm->kvm->stat.pf_retries),
+			atomic_long_read(&vm->kvm->stat.invalidations),
+			atomic_long_read(&vm->kvm->stat.remote_tlb_flushes));
+		shown = true;
+	}
+	pthread_mutex_unlock(&vm->halt_lock);
+	if (shown)
+		fputc('\n', stderr);
+}
+
 int vmm_run(struct vmm *vm)
 {
 	unsigned int started = 0;
@@ -163,6 +196,8 @@ int vmm_run(struct vmm *vm)
 			break;
 		}
 	}
+	if (vm->cfg.progress)
+		vmm_wait_with_progress(vm);
 	for (unsigned int i = 0; i < started; i++)
 		pthread_join(vm->vcpus[i].thread, NULL);
 	pressure_stop(&vm->pressure);

@@ -55,6 +55,8 @@ struct vmm_config {
 	const char *pressure;  /* --pressure LIST, or NULL */
 	/* Tests: a guest access the host refuses returns to vmm_vcpu_run(). */
 	bool memory_fault_exit;
+	/* A progress line on stderr for runs longer than a second. */
+	bool progress;
 	bool quiet; /* no "backend: ..." line */
 };
 

@@ -25,7 +25,8 @@ struct cli_result {
 /* Run `nopin run ARGS...` (NULL-terminated), capturing its output. */
 static void nopin_run(struct cli_result *r, ...)
 {
-	char cmd[4096] = NOPIN_CLI " run", *arg;
+	/* The soft backend whatever the machine has: the messages checked are its. */
+	char cmd[4096] = NOPIN_CLI " run --backend soft", *arg;
 	va_list ap;
 	FILE *p;
 	size_t n;
@@ -63,7 +64,7 @@ TEST(runs_hello)
 {
 	struct cli_result r;
 
-	nopin_run(&r, "--backend", "soft", image("hello"), NULL);
+	nopin_run(&r, image("hello"), NULL);
 	EXPECT(&r, 0, "Hello from vCPU 0 of 1");
 }
 
