@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm/swap.h"
 #include "tests/lib/test_util.h"
 #include "tests/lib/ucall.h"
 #include "tests/lib/vmm_util.h"
@@ -39,6 +40,7 @@ void guest_run(const struct vmm_config *cfg, struct guest_run *run)
 	run->guest_exited = vm->guest_exited;
 	snprintf(run->stop_message, sizeof(run->stop_message), "%s", vm->stop_message);
 	memcpy(&run->stat, &vm->kvm->stat, sizeof(run->stat));
+	run->reclaimed = atomic_long_read(&vm->pool->pgdat->stats.pgsteal);
 	vmm_destroy(vm);
 	fclose(console);
 }

@@ -22,6 +22,7 @@ struct guest_run {
 	char console[16384];	 /* everything the guest printed */
 	char stop_message[1500]; /* why the VM stopped */
 	struct kvm_stat stat;	 /* the secondary MMU's counters at the end */
+	unsigned long reclaimed; /* frames the host's reclaim freed during the run */
 };
 
 /* @cfg for <build>/guest/<image>.elf with test-sized defaults (8M RAM, 16M pool). */
