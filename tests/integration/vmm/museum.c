@@ -4,7 +4,8 @@
  * with RAM larger than the pool, no_remote_flush and no_invalidate_retry
  * let the guest touch a freed frame, and the sanitizer's report names the
  * vCPU and the guest instruction; without them, and in pin mode, the same
- * run is clean.  (The deterministic, schedule-point versions of these races
+ * run is clean.  Under --pressure reclaim a pinned guest gives reclaim
+ * nothing and an unpinned one gives it its pages.  (The deterministic, schedule-point versions of these races
  * are tests/scenario/mmu; here the race is left to the pressure agents, so
  * a run that happens to miss it is repeated.)
  */
