@@ -4,6 +4,7 @@
  * registers as gpr indexes and branch targets relative to the next
  * instruction.
  */
+#include <pthread.h>
 #include <capstone/capstone.h>
 #include <errno.h>
 #include <stdio.h>
@@ -188,12 +189,38 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len)
 	return pfx;
 }
 
+/*
+ * Capstone 4 builds a sorted table of the x86 instructions with an implicit
+ * accumulator operand (X86_insn_reg_intel()) the first time it decodes one,
+ * in a global and without a lock (capstone issues #1358, #1647): two vCPU
+ * threads decoding their first `cmp al, imm8` at once can read a half-sorted
+ * table and get another instruction's operands.  Decoding one such
+ * instruction once, before any vCPU thread exists, builds the table.  The
+ * once-flag is global like the table it guards.
+ */
+static pthread_once_t capstone_tables_once = PTHREAD_ONCE_INIT;
+
+static void capstone_build_tables(void)
+{
+	static const uint8_t cmp_al_imm8[] = { 0x3c, 0x25 };
+	cs_insn *insn;
+	csh handle;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) != CS_ERR_OK)
+		return;
+	cs_option(handle, CS_OPT_DETAIL, CS_OPT_ON);
+	if (cs_disasm(handle, cmp_al_imm8, sizeof(cmp_al_imm8), 0, 1, &insn) == 1)
+		cs_free(insn, 1);
+	cs_close(&handle);
+}
+
 struct soft_decoder *soft_decoder_create(void)
 {
 	struct soft_decoder *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return NULL;
+	pthread_once(&capstone_tables_once, capstone_build_tables);
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->handle) != CS_ERR_OK) {
 		free(d);
 		return NULL;
