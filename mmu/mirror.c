@@ -516,32 +516,28 @@ out:
 
 /* ---- counters ---- */
 
-unsigned long mirror_nr_entries(struct mirror *m)
+/* A counter read under the mirror's mutex, which its writers hold. */
+static unsigned long mirror_counter(struct mirror *m, const unsigned long *counter)
 {
 	unsigned long n;
 
 	mutex_lock(&m->mutex);
-	n = m->nr_entries;
+	n = *counter;
 	mutex_unlock(&m->mutex);
 	return n;
+}
+
+unsigned long mirror_nr_entries(struct mirror *m)
+{
+	return mirror_counter(m, &m->nr_entries);
 }
 
 unsigned long mirror_faults(struct mirror *m)
 {
-	unsigned long n;
-
-	mutex_lock(&m->mutex);
-	n = m->faults;
-	mutex_unlock(&m->mutex);
-	return n;
+	return mirror_counter(m, &m->faults);
 }
 
 unsigned long mirror_invalidations(struct mirror *m)
 {
-	unsigned long n;
-
-	mutex_lock(&m->mutex);
-	n = m->invalidations;
-	mutex_unlock(&m->mutex);
-	return n;
+	return mirror_counter(m, &m->invalidations);
 }

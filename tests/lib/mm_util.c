@@ -301,3 +301,15 @@ unsigned long mm_pte_val(struct mm_struct *mm, unsigned long addr)
 	mmap_read_unlock(mm);
 	return val;
 }
+
+long mm_pfn_at(struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page = mm_lookup_page(mm, addr);
+	long pfn;
+
+	if (!page)
+		return -1;
+	pfn = page_to_pfn(page);
+	put_page(page);
+	return pfn;
+}

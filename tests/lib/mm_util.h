@@ -104,5 +104,7 @@ void mm_check_rmap_trees(struct mm_struct *mm);
 struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr);
 /* The raw PTE of @addr right now (0 if none or no table), read under the PTE lock. */
 unsigned long mm_pte_val(struct mm_struct *mm, unsigned long addr);
+/* The pfn of the frame @addr maps right now, or -1 if none. */
+long mm_pfn_at(struct mm_struct *mm, unsigned long addr);
 
 #endif

@@ -17,19 +17,6 @@
 
 #define RW (PROT_READ | PROT_WRITE)
 
-/* The frame @addr maps right now, or -1 if none. */
-static long pfn_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-	long pfn;
-
-	if (!page)
-		return -1;
-	pfn = page_to_pfn(page);
-	put_page(page);
-	return pfn;
-}
-
 /* The page at @addr with a reference the caller drops; asserts there is one. */
 static struct page *page_at(struct mm_struct *mm, unsigned long addr)
 {
@@ -163,21 +150,21 @@ TEST(cow_after_fork_parent_writes)
 	long pfn;
 
 	mm_fill(mm, a, 2 * PAGE_SIZE, 1);
-	pfn = pfn_at(mm, a);
+	pfn = mm_pfn_at(mm, a);
 	child = test_fork(mm);
 	/* Shared after fork, write-protected on both sides. */
-	TEST_ASSERT_EQ(pfn_at(child, a), pfn);
+	TEST_ASSERT_EQ(mm_pfn_at(child, a), pfn);
 	TEST_ASSERT(!pte_write(__pte(mm_pte_val(mm, a))), "parent write-protected");
 	TEST_ASSERT(!pte_write(__pte(mm_pte_val(child, a))), "child write-protected");
 	TEST_ASSERT_EQ(get_mm_counter(child, MM_ANONPAGES), 2UL);
 
 	mm_fill(mm, a, PAGE_SIZE, 2);
-	TEST_ASSERT(pfn_at(mm, a) != pfn, "the writer got a copy");
-	TEST_ASSERT_EQ(pfn_at(child, a), pfn);
+	TEST_ASSERT(mm_pfn_at(mm, a) != pfn, "the writer got a copy");
+	TEST_ASSERT_EQ(mm_pfn_at(child, a), pfn);
 	mm_check(mm, a, PAGE_SIZE, 2);
 	mm_check(child, a, PAGE_SIZE, 1);
 	mm_check(mm, a + PAGE_SIZE, PAGE_SIZE, 1); /* the untouched page is still shared */
-	TEST_ASSERT_EQ(pfn_at(mm, a + PAGE_SIZE), pfn_at(child, a + PAGE_SIZE));
+	TEST_ASSERT_EQ(mm_pfn_at(mm, a + PAGE_SIZE), mm_pfn_at(child, a + PAGE_SIZE));
 	mmput(child);
 	mmput(mm);
 	test_pool_destroy(pool);
@@ -192,15 +179,15 @@ TEST(cow_after_fork_child_writes)
 	long pfn;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	pfn = pfn_at(mm, a);
+	pfn = mm_pfn_at(mm, a);
 	child = test_fork(mm);
 	mm_fill(child, a, PAGE_SIZE, 3);
-	TEST_ASSERT(pfn_at(child, a) != pfn, "the child got a copy");
+	TEST_ASSERT(mm_pfn_at(child, a) != pfn, "the child got a copy");
 	mm_check(child, a, PAGE_SIZE, 3);
 	mm_check(mm, a, PAGE_SIZE, 1);
 	/* The parent is now alone on the old page: its write reuses it. */
 	mm_fill(mm, a, PAGE_SIZE, 4);
-	TEST_ASSERT_EQ(pfn_at(mm, a), pfn);
+	TEST_ASSERT_EQ(mm_pfn_at(mm, a), pfn);
 	mm_check(child, a, PAGE_SIZE, 3);
 	mmput(mm);
 	mmput(child);
@@ -217,7 +204,7 @@ TEST(cow_reuses_the_page_once_the_child_is_gone)
 	long pfn;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	pfn = pfn_at(mm, a);
+	pfn = mm_pfn_at(mm, a);
 	mmput(test_fork(mm));
 	page = page_at(mm, a);
 	TEST_ASSERT(!PageAnonExclusive(page), "no longer exclusive after the fork");
@@ -225,7 +212,7 @@ TEST(cow_reuses_the_page_once_the_child_is_gone)
 
 	frames = test_pool_allocated(pool);
 	mm_fill(mm, a, PAGE_SIZE, 2);
-	TEST_ASSERT_EQ(pfn_at(mm, a), pfn);
+	TEST_ASSERT_EQ(mm_pfn_at(mm, a), pfn);
 	TEST_ASSERT_EQ(test_pool_allocated(pool), frames); /* no copy was made */
 	TEST_ASSERT(pte_write(__pte(mm_pte_val(mm, a))), "writable again");
 	page = page_at(mm, a);
@@ -245,11 +232,11 @@ TEST(cow_copies_a_page_someone_else_holds)
 	long pfn;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	pfn = pfn_at(mm, a);
+	pfn = mm_pfn_at(mm, a);
 	mmput(test_fork(mm));
 	held = page_at(mm, a);
 	mm_fill(mm, a, PAGE_SIZE, 2);
-	TEST_ASSERT(pfn_at(mm, a) != pfn, "copied");
+	TEST_ASSERT(mm_pfn_at(mm, a) != pfn, "copied");
 	TEST_ASSERT_EQ(page_mapcount(held), 0);
 	put_page(held); /* the last reference: the old page is freed now */
 	mmput(mm);
@@ -374,7 +361,7 @@ TEST(shared_anon_is_shared_with_the_child)
 	mm_check(child, a, PAGE_SIZE, 1);
 	mm_fill(child, a, 2 * PAGE_SIZE, 2);
 	mm_check(mm, a, 2 * PAGE_SIZE, 2);
-	TEST_ASSERT_EQ(pfn_at(mm, a), pfn_at(child, a));
+	TEST_ASSERT_EQ(mm_pfn_at(mm, a), mm_pfn_at(child, a));
 	TEST_ASSERT(pte_write(__pte(mm_pte_val(mm, a))), "shared: no COW");
 	mmput(child);
 	mmput(mm);
@@ -529,7 +516,7 @@ TEST(mprotect_write_protects_and_restores)
 	long pfn;
 
 	mm_fill(mm, a, 2 * PAGE_SIZE, 1);
-	pfn = pfn_at(mm, a);
+	pfn = mm_pfn_at(mm, a);
 	TEST_ASSERT_EQ(do_mprotect(mm, a, 2 * PAGE_SIZE, PROT_READ), 0);
 	TEST_ASSERT(!pte_write(__pte(mm_pte_val(mm, a))), "write-protected");
 	TEST_ASSERT_EQ(mm_try_write(mm, a, &c, 1), -EFAULT);
@@ -542,7 +529,7 @@ TEST(mprotect_write_protects_and_restores)
 	TEST_ASSERT_EQ(do_mprotect(mm, a, 2 * PAGE_SIZE, RW), 0);
 	mm_check(mm, a, 2 * PAGE_SIZE, 1);
 	mm_fill(mm, a, PAGE_SIZE, 2);
-	TEST_ASSERT_EQ(pfn_at(mm, a), pfn); /* exclusive: reused, not copied */
+	TEST_ASSERT_EQ(mm_pfn_at(mm, a), pfn); /* exclusive: reused, not copied */
 	mmput(mm);
 	test_pool_destroy(pool);
 }

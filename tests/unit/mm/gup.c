@@ -12,18 +12,6 @@
 
 #define RW (PROT_READ | PROT_WRITE)
 
-static long pfn_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-	long pfn;
-
-	if (!page)
-		return -1;
-	pfn = page_to_pfn(page);
-	put_page(page);
-	return pfn;
-}
-
 static struct mm_struct *test_fork(struct mm_struct *mm)
 {
 	struct mm_struct *child = dup_mm(mm, "child");
@@ -50,7 +38,7 @@ TEST(get_user_pages_takes_references)
 	mm_fill(mm, a, 4 * PAGE_SIZE, 1);
 	TEST_ASSERT_EQ(get_user_pages(mm, a, 4, FOLL_GET, pages), 4L);
 	for (int i = 0; i < 4; i++) {
-		TEST_ASSERT_EQ((long)page_to_pfn(pages[i]), pfn_at(mm, a + i * PAGE_SIZE));
+		TEST_ASSERT_EQ((long)page_to_pfn(pages[i]), mm_pfn_at(mm, a + i * PAGE_SIZE));
 		TEST_ASSERT_EQ(page_count(pages[i]), 2);
 		TEST_ASSERT(!page_maybe_dma_pinned(pages[i]), "a reference is not a pin");
 		put_page(pages[i]);
@@ -161,7 +149,7 @@ TEST(pin_survives_munmap)
 	page = pin_one(mm, a, FOLL_WRITE);
 
 	TEST_ASSERT_EQ(vm_munmap(mm, b, 4 * PAGE_SIZE), 0);
-	TEST_ASSERT_EQ((long)page_to_pfn(page), pfn_at(mm, a));
+	TEST_ASSERT_EQ((long)page_to_pfn(page), mm_pfn_at(mm, a));
 	mm_check(mm, a, PAGE_SIZE, 1);
 
 	frames = test_pool_allocated(pool);
@@ -193,12 +181,12 @@ TEST(write_pin_stays_coherent_across_fork)
 	mm_fill(mm, a, PAGE_SIZE, 1);
 	page = pin_one(mm, a, FOLL_WRITE);
 	child = test_fork(mm);
-	TEST_ASSERT(pfn_at(child, a) != (long)page_to_pfn(page), "the child got a copy");
+	TEST_ASSERT(mm_pfn_at(child, a) != (long)page_to_pfn(page), "the child got a copy");
 	TEST_ASSERT(pte_write(__pte(mm_pte_val(mm, a))), "the parent keeps its writable PTE");
 	mm_check(child, a, PAGE_SIZE, 1);
 
 	mm_fill(mm, a, PAGE_SIZE, 2);
-	TEST_ASSERT_EQ(pfn_at(mm, a), (long)page_to_pfn(page));
+	TEST_ASSERT_EQ(mm_pfn_at(mm, a), (long)page_to_pfn(page));
 	TEST_ASSERT_EQ(((uint8_t *)page_address(page))[0], mm_pattern_byte(a, 2));
 	mm_check(child, a, PAGE_SIZE, 1);
 	unpin_user_page(page);
@@ -222,16 +210,16 @@ TEST(read_pin_unshares_a_page_shared_with_a_child)
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
 	child = test_fork(mm);
-	shared = pfn_at(mm, a);
+	shared = mm_pfn_at(mm, a);
 	page = pin_one(mm, a, 0);
 	TEST_ASSERT(page_to_pfn(page) != (unsigned long)shared, "unshared into a copy");
-	TEST_ASSERT_EQ(pfn_at(mm, a), (long)page_to_pfn(page));
-	TEST_ASSERT_EQ(pfn_at(child, a), shared);
+	TEST_ASSERT_EQ(mm_pfn_at(mm, a), (long)page_to_pfn(page));
+	TEST_ASSERT_EQ(mm_pfn_at(child, a), shared);
 	TEST_ASSERT(PageAnonExclusive(page), "exclusive");
 	TEST_ASSERT(!pte_write(__pte(mm_pte_val(mm, a))), "mapped read-only by the unshare");
 
 	mm_fill(mm, a, PAGE_SIZE, 2);
-	TEST_ASSERT_EQ(pfn_at(mm, a), (long)page_to_pfn(page));
+	TEST_ASSERT_EQ(mm_pfn_at(mm, a), (long)page_to_pfn(page));
 	TEST_ASSERT_EQ(((uint8_t *)page_address(page))[0], mm_pattern_byte(a, 2));
 	mm_check(child, a, PAGE_SIZE, 1);
 	unpin_user_page(page);
@@ -299,7 +287,7 @@ TEST(get_user_page_ref_write_breaks_cow)
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
 	child = test_fork(mm);
-	shared = pfn_at(mm, a);
+	shared = mm_pfn_at(mm, a);
 	TEST_ASSERT_EQ(get_user_page_ref(mm, a, false, &page, &writable), 0);
 	TEST_ASSERT(!writable && page_to_pfn(page) == (unsigned long)shared, "shared, read-only");
 	put_page(page);
