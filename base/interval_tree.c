@@ -47,13 +47,20 @@ static void interval_tree_augment(struct interval_tree_node *node)
 #define RB_AUGMENT(x) interval_tree_augment(x)
 #include <bsd/sys/tree.h>
 
-/* By start, then by address: equal intervals are distinct nodes. */
+/*
+ * By start, then by insertion: a node goes after every node of the same
+ * start already in the tree, as the kernel's interval tree puts equal keys
+ * to the right.  rmap depends on it: a fork links the child's VMA into the
+ * parent's anon_vma with the same start, so a walk meets the parent's VMA
+ * before the child's, and a migration that restores the parent's PTE first
+ * also finds the child's copy of the migration entry (see dup_mmap()).
+ */
 static int interval_tree_cmp(const struct interval_tree_node *a, const struct interval_tree_node *b)
 {
 	if (a->start != b->start)
 		return a->start < b->start ? -1 : 1;
-	if (a != b)
-		return (uintptr_t)a < (uintptr_t)b ? -1 : 1;
+	if (a->__seq != b->__seq)
+		return a->__seq < b->__seq ? -1 : 1;
 	return 0;
 }
 
@@ -74,10 +81,8 @@ static void interval_tree_propagate(struct interval_tree_node *node)
 void interval_tree_insert(struct interval_tree_node *node, struct interval_tree_root *root)
 {
 	node->__subtree_last = node->last;
-	/*
-	 * The address breaks every tie, so RB_INSERT finds an equal node only
-	 * if @node is already in this tree: restore its cache and refuse.
-	 */
+	node->__seq = root->next_seq++;
+	/* The sequence breaks every tie: RB_INSERT finds no equal node. */
 	if (WARN_ON(RB_INSERT(interval_tree_rb, &root->rb, node))) {
 		interval_tree_propagate(node);
 		return;

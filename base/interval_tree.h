@@ -45,6 +45,7 @@ struct interval_tree_node {
 	unsigned long start;	      /* first index covered */
 	unsigned long last;	      /* last index covered, inclusive */
 	unsigned long __subtree_last; /* max ->last in this subtree */
+	unsigned long __seq;	      /* insertion order among equal starts */
 };
 
 struct interval_tree_root {
@@ -53,17 +54,19 @@ struct interval_tree_root {
 	} rb;
 	/* The lowest node, as rb_root_cached keeps it: lets a query end early. */
 	struct interval_tree_node *leftmost;
+	unsigned long next_seq; /* under the tree's writer lock, like the tree */
 };
 
 #define INTERVAL_TREE_ROOT_INIT                                                                    \
 	{                                                                                          \
-		.rb = { NULL }, .leftmost = NULL                                                   \
+		.rb = { NULL }, .leftmost = NULL, .next_seq = 0                                    \
 	}
 
 static inline void interval_tree_root_init(struct interval_tree_root *root)
 {
 	root->rb.rbh_root = NULL;
 	root->leftmost = NULL;
+	root->next_seq = 0;
 }
 
 static inline bool interval_tree_empty(const struct interval_tree_root *root)

@@ -45,6 +45,13 @@ static struct vm_area_struct *dup_vma(struct mm_struct *mm, struct vm_area_struc
  * (and no fault races the write-protection), the child's for the asserts
  * of the VMA code, nested because all mmap_locks are one lock class.  On
  * error what was copied stays in @mm for the caller's mmput() to undo.
+ *
+ * Migration and reclaim walk the rmap without either mmap_lock, so a walk
+ * may run while a VMA is copied.  The child's VMA joins the parent's
+ * anon_vma tree before its PTEs are copied, after the parent's VMA in the
+ * walk's order (base/interval_tree.c): a migration that has not yet
+ * restored the parent's PTE will still visit the child and fix the
+ * migration entry copied into it.
  */
 static int dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
 {
