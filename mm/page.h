@@ -79,6 +79,7 @@ struct page {
 	enum frame_state state; /* written by alloc and free, read locklessly */
 	unsigned int gen;	/* bumped on every free: a frame_stamp goes stale */
 	bool poisoned;		/* holds PAGE_POISON (else still zero from mmap) */
+	unsigned char lru_list; /* which LRU list ->lru is on, under its lru_lock */
 	/*
 	 * The file's address_space, or for anonymous pages the anon_vma with
 	 * the PAGE_MAPPING_ANON bit set, as the kernel packs it.

@@ -54,6 +54,7 @@ static void add_page_to_lru_list(struct lruvec *lruvec, struct page *page)
 {
 	enum lru_list lru = page_lru(page);
 
+	page->lru_list = lru;
 	list_add(&page->lru, &lruvec->lists[lru]);
 	lruvec->nr_pages[lru]++;
 }
@@ -62,14 +63,22 @@ static void add_page_to_lru_list_tail(struct lruvec *lruvec, struct page *page)
 {
 	enum lru_list lru = page_lru(page);
 
+	page->lru_list = lru;
 	list_add_tail(&page->lru, &lruvec->lists[lru]);
 	lruvec->nr_pages[lru]++;
 }
 
+/*
+ * The count of the list the page is on, which is the list it was added to:
+ * its flags may have moved on since (a flag changed while the page sat on
+ * the list), and a count decremented by them wrapped below zero and left
+ * reclaim scanning forever.  A change seen here is reported, not hidden.
+ */
 static void del_page_from_lru_list(struct lruvec *lruvec, struct page *page)
 {
-	enum lru_list lru = page_lru(page);
+	enum lru_list lru = page->lru_list;
 
+	WARN_ON_ONCE(lru != page_lru(page));
 	list_del(&page->lru);
 	lruvec->nr_pages[lru]--;
 }
