@@ -8,8 +8,6 @@
 #include "guest.h"
 #include "xorshift.h"
 
-#define HASH_SEED 0x6e6f70696eUL /* "nopin" */
-
 int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 {
 	unsigned long *lo = (unsigned long *)ram_free_start();

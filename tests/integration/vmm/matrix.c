@@ -16,15 +16,6 @@
 #include "tests/lib/test_util.h"
 #include "tests/lib/vmm_util.h"
 
-static unsigned long hash_reference(unsigned long words)
-{
-	unsigned long state = 0x6e6f70696eUL, h = FNV64_OFFSET;
-
-	for (unsigned long i = 0; i < words; i++)
-		h = fnv1a64_word(h, xorshift64s(&state));
-	return h;
-}
-
 static void check_hash(const struct guest_run *run)
 {
 	const char *line = strstr(run->console, "hash: ");
@@ -32,7 +23,7 @@ static void check_hash(const struct guest_run *run)
 
 	TEST_ASSERT(line && sscanf(line, "hash: %lu words: %lx", &words, &digest) == 2,
 		    "hash line:\n%s", run->console);
-	TEST_ASSERT_EQ(digest, hash_reference(words));
+	TEST_ASSERT_EQ(digest, hash_image_digest(words));
 }
 
 static void run_case(const char *image, unsigned int vcpus, bool file, bool pressure,
