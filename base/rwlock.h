@@ -1,14 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * rwlock_t: a spinning reader/writer lock.  Like a spinlock it opens an
- * atomic section, for readers and writers alike.
+ * rwlock_t: a spinning reader/writer lock, queued like the kernel's qrwlock.
+ * Like a spinlock it opens an atomic section, for readers and writers alike.
  *
- * ->cnts holds _QW_LOCKED, _QW_WAITING and, from bit 8 up, the readers.  A
- * spinning writer raises _QW_WAITING, which keeps new readers out, and
- * takes the lock once the readers drained: writers are not starved.  So,
- * unlike the kernel's rwlock in interrupt context, a reader must not take
- * a read lock it already holds: with a writer waiting that deadlocks, and
- * lockdep reports it as recursive locking.
+ * ->cnts holds _QW_LOCKED, _QW_WAITING and, from bit 8 up, the readers.  The
+ * fast paths are one compare-and-exchange: a writer takes a lock that is
+ * entirely free, a reader one with no writer bit.  Everyone else queues, in
+ * ticket order (->next_ticket, ->owner_ticket: the kernel's wait_lock), and
+ * only the head of the queue competes for the lock:
+ *
+ *  - a writer at the head raises _QW_WAITING, which keeps new readers and
+ *    fast-path writers out, waits for the readers to drain and then turns
+ *    WAITING into LOCKED;
+ *  - a reader at the head waits for the writer to leave.
+ *
+ * The queue is what makes the lock fair among writers.  Without it a writer
+ * that drops the lock and takes it again at once (the aging loop over a
+ * whole memslot does) wins every time against a writer that was spinning
+ * for it on a busy CPU, and an mmap_lock holder waiting in
+ * invalidate_range_start() for mmu_lock starves everybody behind it.
+ *
+ * Readers are not recursive: with a writer queued, a reader that takes a
+ * read lock it already holds deadlocks, and lockdep reports it as recursive
+ * locking (the kernel's rwlock allows it only in interrupt context).
  */
 #ifndef NOPIN_BASE_RWLOCK_H
 #define NOPIN_BASE_RWLOCK_H
@@ -27,6 +41,7 @@
 
 typedef struct {
 	int cnts;
+	unsigned int next_ticket, owner_ticket; /* the queue of slow-path lockers */
 	struct lockdep_map dep_map;
 } rwlock_t;
 
@@ -47,6 +62,7 @@ typedef struct {
 static inline void __rwlock_init(rwlock_t *lock, const char *name, struct lock_class_key *key)
 {
 	lock->cnts = 0;
+	lock->next_ticket = lock->owner_ticket = 0;
 	lockdep_init_map(&lock->dep_map, name, key, 0);
 }
 
@@ -68,34 +84,60 @@ static __always_inline bool arch_read_trylock(rwlock_t *lock)
 	return false;
 }
 
-static __always_inline void arch_read_lock(rwlock_t *lock)
-{
-	unsigned int spins = 0;
-
-	while (unlikely(!arch_read_trylock(lock)))
-		cpu_spin_wait(&spins);
-}
-
 static __always_inline bool arch_write_trylock(rwlock_t *lock)
 {
-	int c = __atomic_load_n(&lock->cnts, __ATOMIC_RELAXED);
+	int c = 0;
 
-	/* Free, or free but for some writer's "waiting" mark, which we may take over. */
-	return (c == 0 || c == _QW_WAITING) &&
-	       __atomic_compare_exchange_n(&lock->cnts, &c, _QW_LOCKED, false, __ATOMIC_ACQUIRE,
+	return __atomic_compare_exchange_n(&lock->cnts, &c, _QW_LOCKED, false, __ATOMIC_ACQUIRE,
 					   __ATOMIC_RELAXED);
+}
+
+/* Wait for our turn at the head of the slow-path queue. */
+static __always_inline unsigned int rwlock_queue_enter(rwlock_t *lock)
+{
+	unsigned int ticket = __atomic_fetch_add(&lock->next_ticket, 1, __ATOMIC_RELAXED);
+	unsigned int spins = 0;
+
+	while (__atomic_load_n(&lock->owner_ticket, __ATOMIC_ACQUIRE) != ticket)
+		cpu_spin_wait(&spins);
+	return ticket;
+}
+
+static __always_inline void rwlock_queue_leave(rwlock_t *lock, unsigned int ticket)
+{
+	__atomic_store_n(&lock->owner_ticket, ticket + 1, __ATOMIC_RELEASE);
+}
+
+static __always_inline void arch_read_lock(rwlock_t *lock)
+{
+	unsigned int spins = 0, ticket;
+
+	if (likely(arch_read_trylock(lock)))
+		return;
+	ticket = rwlock_queue_enter(lock);
+	/* At the head no writer waits: only a holder's LOCKED can be set. */
+	while (!arch_read_trylock(lock))
+		cpu_spin_wait(&spins);
+	rwlock_queue_leave(lock, ticket);
 }
 
 static __always_inline void arch_write_lock(rwlock_t *lock)
 {
-	unsigned int spins = 0;
+	unsigned int spins = 0, ticket;
+	int c;
 
-	while (unlikely(!arch_write_trylock(lock))) {
-		/* Keep new readers out while the present ones drain. */
-		if (!(__atomic_load_n(&lock->cnts, __ATOMIC_RELAXED) & _QW_WAITING))
-			__atomic_fetch_or(&lock->cnts, _QW_WAITING, __ATOMIC_RELAXED);
+	if (likely(arch_write_trylock(lock)))
+		return;
+	ticket = rwlock_queue_enter(lock);
+	__atomic_fetch_or(&lock->cnts, _QW_WAITING, __ATOMIC_RELAXED);
+	for (;;) {
+		c = _QW_WAITING;
+		if (__atomic_compare_exchange_n(&lock->cnts, &c, _QW_LOCKED, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			break;
 		cpu_spin_wait(&spins);
 	}
+	rwlock_queue_leave(lock, ticket);
 }
 
 static __always_inline void arch_read_unlock(rwlock_t *lock)
@@ -105,8 +147,15 @@ static __always_inline void arch_read_unlock(rwlock_t *lock)
 
 static __always_inline void arch_write_unlock(rwlock_t *lock)
 {
-	/* Keep another writer's waiting mark. */
+	/* Keep the waiting mark of the writer at the head of the queue. */
 	__atomic_fetch_and(&lock->cnts, ~_QW_LOCKED, __ATOMIC_RELEASE);
+}
+
+/* Someone waits in the slow path (KVM yields mmu_lock on this). */
+static inline bool rwlock_is_contended(rwlock_t *lock)
+{
+	return __atomic_load_n(&lock->next_ticket, __ATOMIC_RELAXED) !=
+	       __atomic_load_n(&lock->owner_ticket, __ATOMIC_RELAXED);
 }
 
 static __always_inline void _read_lock(rwlock_t *lock, const struct lock_site *site)

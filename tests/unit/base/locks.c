@@ -284,6 +284,66 @@ TEST(rwsem_waiting_writer_blocks_new_readers)
 	TEST_ASSERT(!rwsem_is_locked(&t.sem) && !rwsem_is_contended(&t.sem), "all released");
 }
 
+/* ---- rwlock queueing ------------------------------------------------------ */
+
+struct rwlock_queue_test {
+	rwlock_t rw;
+	arch_spinlock_t log_lock;
+	char log[NR_EVENTS];
+	int nr;
+	int go; /* the main thread holds the lock: the writer may try */
+};
+
+static void rwlock_log(struct rwlock_queue_test *t, char ev)
+{
+	arch_spin_lock(&t->log_lock);
+	t->log[t->nr++] = ev;
+	arch_spin_unlock(&t->log_lock);
+}
+
+static int queued_rwlock_writer(void *arg)
+{
+	struct rwlock_queue_test *t = arg;
+
+	while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
+		sched_yield();
+	write_lock(&t->rw);
+	rwlock_log(t, 'W');
+	write_unlock(&t->rw);
+	return 0;
+}
+
+/*
+ * A writer spins for an rwlock another writer holds.  When the holder drops
+ * the lock and at once wants it again, it must queue behind the waiter, not
+ * take the lock back: a loop that re-takes mmu_lock for every memslot would
+ * otherwise starve an invalidation (and everyone behind its mmap_lock).
+ */
+TEST(rwlock_writer_requeues_behind_waiting_writer)
+{
+	static struct rwlock_queue_test t;
+	struct kthread *w;
+
+	rwlock_init(&t.rw);
+	t.log_lock = (arch_spinlock_t)__ARCH_SPIN_LOCK_UNLOCKED;
+	w = start(queued_rwlock_writer, &t, "writer");
+	write_lock(&t.rw);
+	__atomic_store_n(&t.go, 1, __ATOMIC_RELEASE);
+	while (!(__atomic_load_n(&t.rw.cnts, __ATOMIC_ACQUIRE) & _QW_WAITING))
+		sched_yield();
+	TEST_ASSERT(rwlock_is_contended(&t.rw), "the waiting writer shows as queued");
+	write_unlock(&t.rw);
+	TEST_ASSERT(!write_trylock(&t.rw), "the lock passed a waiting writer by");
+	TEST_ASSERT(!read_trylock(&t.rw), "a reader passed a waiting writer by");
+	write_lock(&t.rw);
+	rwlock_log(&t, 'M');
+	write_unlock(&t.rw);
+	TEST_ASSERT_EQ(kthread_join(w), 0);
+	TEST_ASSERT(t.nr == 2 && t.log[0] == 'W' && t.log[1] == 'M', "order %.*s, expected WM",
+		    t.nr, t.log);
+	TEST_ASSERT(!rwlock_is_contended(&t.rw), "queue empty");
+}
+
 static int reader_in(void *arg)
 {
 	struct fairness_test *t = arg;
