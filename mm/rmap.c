@@ -816,6 +816,7 @@ static void rmap_walk_anon(struct page *page, struct rmap_walk_control *rwc, boo
 	anon_vma = locked ? page_anon_vma(page) : rmap_walk_anon_lock(page, rwc);
 	if (!anon_vma)
 		return;
+	check_anon_vma_of_mapped_page(page, anon_vma);
 
 	interval_tree_foreach_typed(anon_vma_interval_tree, avc, &anon_vma->rb_root, page->index,
 				    page->index)

@@ -14,6 +14,7 @@
 #include "base/bug.h"
 #include "base/current.h"
 #include "base/report.h"
+#include "mm/mm_types.h"
 #include "mm/sanitizer.h"
 
 /* What a free frame holds, to compare against in one memcmp(). */
@@ -417,5 +418,32 @@ bool __frame_check_stamp(struct frame_pool *pool, const struct frame_stamp *stam
 	dump_stack();
 	report_end();
 	san_count(pool, SAN_USE_AFTER_FREE);
+	return false;
+}
+
+/*
+ * An rmap walk holds the root lock of the anon_vma a page names, and finds
+ * the page still mapped.  Every VMA that maps the page is chained to the
+ * anon_vma the page records (DESIGN.md rule 7: a page that more than one
+ * process may map records the oldest anon_vma of the fork tree), and a VMA
+ * keeps its chains until it is unmapped; so that anon_vma cannot have been
+ * freed.  A freed one -- no reference left, back in the type-stable cache,
+ * where it is still memory shaped like an anon_vma -- means page->mapping
+ * dangles: the walk reaches none of the page's mappings, and the first
+ * reuse of the object makes the walk lock and search some unrelated tree.
+ */
+bool check_anon_vma_of_mapped_page(struct page *page, struct anon_vma *anon_vma)
+{
+	if (likely(atomic_read(&anon_vma->refcount) > 0) || !page_mapped(page))
+		return true;
+	report_start(REPORT_SANITIZER, "use-after-free: mapped anon page %lu names a freed anon_vma",
+		     page_to_pfn(page));
+	report_printf("  anon_vma %p: no reference left, on the free list; the page has %d "
+		      "mapping(s) an rmap walk cannot reach\n",
+		      (void *)anon_vma, page_mapcount(page));
+	dump_page(page);
+	dump_stack();
+	report_end();
+	san_count(page->pool, SAN_USE_AFTER_FREE);
 	return false;
 }

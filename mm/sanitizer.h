@@ -79,6 +79,12 @@ static inline bool frame_check_stamp(struct frame_pool *pool, const struct frame
 
 void frame_pool_sanitizer_counters(struct frame_pool *pool, struct sanitizer_counters *c);
 
+/* ---- called by rmap (mm/rmap.c) ---- */
+
+struct anon_vma;
+/* A mapped page's anon_vma, held locked by an rmap walk, must be live.  False: reported. */
+bool check_anon_vma_of_mapped_page(struct page *page, struct anon_vma *anon_vma);
+
 /* ---- called by the allocator (mm/page_alloc.c) ---- */
 
 /* Checks and clears a frame being freed; reports what was wrong.  False: no problem. */

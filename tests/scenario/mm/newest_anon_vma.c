@@ -11,18 +11,20 @@
  * is not chained to; the parent then maps the same page from the swap
  * cache.  Reclaim's rmap walk from the page reaches the child only.
  *
- * What that costs here, and what it does not: try_to_unmap() turns the
+ * While the child lives, that costs a miss: try_to_unmap() turns the
  * child's PTE into a swap entry and leaves the parent's in place, so the
- * page stays mapped and reclaim keeps it (its mapcount and the parent PTE's
- * reference both say so).  The page is never freed while mapped: the
- * sanitizer has nothing to report, and the test asserts that.  The miss
- * itself is what the test shows: the parent's mapping invisible to rmap
- * (accessed bits, unmap), a page that can never be reclaimed.
+ * page stays mapped and reclaim keeps it, a page rmap cannot fully see.
+ * When the child exits, its anon_vma -- chained to the child's VMA only --
+ * is freed, and the page the parent still maps names a freed anon_vma.  The
+ * next rmap walk from the page (reclaim's) locks and searches it: the
+ * sanitizer reports that use-after-free.  With the rule the page names the
+ * root, which the parent's VMA keeps alive, and reclaim takes the page.
  *
  * Driven in order, single-threaded: swap out the shared page, child swaps
- * it in, parent swaps it in, reclaim.
+ * it in, parent swaps it in, (the child exits,) reclaim.
  */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/legacy.h"
@@ -102,16 +104,29 @@ static struct page *setup(struct scenario *sc, bool legacy)
 	return page;
 }
 
-static void teardown(struct scenario *sc)
+static void child_exits(struct scenario *sc)
 {
-	mm_check(sc->parent, sc->a, PAGE_SIZE, SEED);
 	mm_check(sc->child, sc->a, PAGE_SIZE, SEED);
 	mmput(sc->child);
+	sc->child = NULL;
+}
+
+/* Both processes still read what was written; then everything goes. */
+static void teardown(struct scenario *sc, unsigned long expected_reports)
+{
+	mm_check(sc->parent, sc->a, PAGE_SIZE, SEED);
+	if (sc->child)
+		child_exits(sc);
 	mmput(sc->parent);
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 0UL);
 	TEST_ASSERT_EQ(swapoff(sc->swap_type), 0);
-	TEST_ASSERT_EQ(report_count(REPORT_SANITIZER), 0UL);
-	test_pool_destroy(sc->pool);
+	expect_reports(REPORT_SANITIZER, expected_reports);
+	if (expected_reports) {
+		TEST_ASSERT_EQ(test_pool_allocated(sc->pool), 0);
+		frame_pool_destroy(sc->pool);
+	} else {
+		test_pool_destroy(sc->pool);
+	}
 }
 
 TEST(oldest_anon_vma_reaches_both_processes)
@@ -123,7 +138,19 @@ TEST(oldest_anon_vma_reaches_both_processes)
 	TEST_ASSERT(pageout_addr(sc.parent, sc.a), "reclaim missed a mapping");
 	TEST_ASSERT(!pte_present_at(sc.parent, sc.a) && !pte_present_at(sc.child, sc.a),
 		    "a PTE still maps the reclaimed page");
-	teardown(&sc);
+	teardown(&sc, 0);
+}
+
+TEST(oldest_anon_vma_outlives_the_child)
+{
+	struct scenario sc;
+	struct page *page = setup(&sc, false);
+
+	child_exits(&sc);
+	TEST_ASSERT_EQ(page_mapcount(page), 1);
+	TEST_ASSERT(pageout_addr(sc.parent, sc.a), "reclaim missed the parent's mapping");
+	TEST_ASSERT(!pte_present_at(sc.parent, sc.a), "the parent's PTE still maps the page");
+	teardown(&sc, 0);
 }
 
 TEST(legacy_newest_anon_vma_misses_the_parent)
@@ -144,5 +171,23 @@ TEST(legacy_newest_anon_vma_misses_the_parent)
 	TEST_ASSERT(pte_present_at(sc.parent, sc.a), "parent's mapping gone");
 	TEST_ASSERT(!pte_present_at(sc.child, sc.a), "the child's mapping was not reached");
 	TEST_ASSERT_EQ(page_mapcount(page), 1);
-	teardown(&sc);
+	teardown(&sc, 0);
+}
+
+TEST(legacy_newest_anon_vma_freed_under_the_parent)
+{
+	struct sanitizer_counters c;
+	struct scenario sc;
+	struct page *page = setup(&sc, true);
+	char title[128];
+
+	child_exits(&sc); /* frees the child's anon_vma, which the page names */
+	TEST_ASSERT_EQ(page_mapcount(page), 1);
+	TEST_ASSERT(!pageout_addr(sc.parent, sc.a), "reclaimed while the parent maps it");
+	TEST_ASSERT(pte_present_at(sc.parent, sc.a), "parent's mapping gone");
+	frame_pool_sanitizer_counters(sc.pool, &c);
+	TEST_ASSERT_EQ(c.use_after_free, 1);
+	report_last_title(REPORT_SANITIZER, title, sizeof(title));
+	TEST_ASSERT(strstr(title, "freed anon_vma"), "report: %s", title);
+	teardown(&sc, 1);
 }
