@@ -160,8 +160,10 @@ struct swap_info_struct {
  */
 int swapon(const char *path, unsigned long nr_pages);
 /*
- * Close swap file @type; -EBUSY while any slot is in use (the kernel's
- * swapoff would swap every page back in; here the caller frees first).
+ * Close swap file @type.  Pages left in the swap cache with no swap PTE
+ * behind them are dropped first, as the kernel's try_to_unuse() does; a
+ * slot a PTE still holds makes it -EBUSY (the kernel's swapoff would swap
+ * every such page back in; here the caller frees its mms first).  May sleep.
  */
 int swapoff(int type);
 struct swap_info_struct *swp_swap_info(swp_entry_t entry);

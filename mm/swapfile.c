@@ -77,6 +77,31 @@ err:
 	return type;
 }
 
+/*
+ * Slots that only the swap cache holds: the last swap PTE went while its
+ * page was locked (free_swap_and_cache() only tries the lock), and reclaim
+ * has not come by to drop the page since.  Drop each such page now.
+ */
+static void drop_orphaned_swap_cache(struct swap_info_struct *si)
+{
+	for (unsigned long offset = 1; offset < si->max; offset++) {
+		struct page *page = NULL;
+
+		spin_lock(&si->lock);
+		if (si->swap_map[offset] == SWAP_HAS_CACHE) {
+			page = si->swap_cache[offset];
+			get_page(page);
+		}
+		spin_unlock(&si->lock);
+		if (!page)
+			continue;
+		lock_page(page);
+		try_to_free_swap(page);
+		unlock_page(page);
+		put_page(page);
+	}
+}
+
 int swapoff(int type)
 {
 	struct swap_info_struct *si;
@@ -84,6 +109,14 @@ int swapoff(int type)
 
 	if (type < 0 || type >= MAX_SWAPFILES)
 		return -EINVAL;
+	spin_lock(&swap_lock);
+	si = swap_info[type];
+	spin_unlock(&swap_lock);
+	if (!si)
+		return -EINVAL;
+	might_sleep();
+	drop_orphaned_swap_cache(si);
+
 	spin_lock(&swap_lock);
 	si = swap_info[type];
 	if (si) {

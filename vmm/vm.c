@@ -336,13 +336,13 @@ void vmm_destroy(struct vmm *vm)
 		mmput(vm->mm);
 	if (vm->mem_file)
 		fput(vm->mem_file);
-	/* The mm is gone: no swap PTE and no swap-cache page holds a slot now. */
+	if (vm->pool)
+		kswapd_stop(vm->pool);
+	/* The mm is gone: no swap PTE holds a slot now, only the swap cache may. */
 	if (vm->swap_type >= 0 && swapoff(vm->swap_type))
 		fprintf(stderr, "nopin: swap slots still in use at exit (a leak)\n");
-	if (vm->pool) {
-		kswapd_stop(vm->pool);
+	if (vm->pool)
 		frame_pool_destroy(vm->pool);
-	}
 	pressure_destroy(&vm->pressure);
 	pthread_cond_destroy(&vm->halt_cond);
 	pthread_mutex_destroy(&vm->halt_lock);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/completion.h"
 #include "base/kthread.h"
 #include "base/sched_point.h"
 #include "mm/internal.h"
@@ -221,6 +222,59 @@ TEST(swapoff_busy)
 	TEST_ASSERT_EQ(swapoff(type), -EBUSY);
 	mmput(mm);
 	TEST_ASSERT_EQ(swapoff(type), 0);
+	test_pool_destroy(pool);
+}
+
+/* Another task (reclaim, migration) holds a page locked until told to let go. */
+struct page_holder {
+	struct page *page;
+	struct completion locked, release;
+};
+
+static int hold_page_locked(void *data)
+{
+	struct page_holder *h = data;
+
+	lock_page(h->page);
+	complete(&h->locked);
+	wait_for_completion(&h->release);
+	unlock_page(h->page);
+	return 0;
+}
+
+/*
+ * The last swap PTE goes while the page is locked (zap only tries the page
+ * lock), so the page stays in the swap cache holding its slot, with nobody
+ * left to map it.  swapoff() drops such pages instead of refusing.
+ */
+TEST(swapoff_drops_orphaned_swap_cache)
+{
+	struct frame_pool *pool = test_pool(POOL_SIZE);
+	struct mm_struct *mm = test_mm(pool), *child;
+	unsigned long a = test_mmap_anon(mm, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	int type = test_swapon(16);
+	struct page_holder h;
+	struct kthread *k;
+
+	mm_fill(mm, a, PAGE_SIZE, 1);
+	child = dup_mm(mm, "child");
+	TEST_ASSERT(pageout_addr(mm, a), "not reclaimed");
+	mm_check(child, a, PAGE_SIZE, 1); /* shared: the page stays in the swap cache */
+	h.page = mm_lookup_page(child, a);
+	TEST_ASSERT(h.page && PageSwapCache(h.page), "swapped-in shared page not in swap cache");
+	init_completion(&h.locked);
+	init_completion(&h.release);
+	k = kthread_run(hold_page_locked, &h, "page-holder");
+	wait_for_completion(&h.locked);
+
+	mmput(mm); /* zaps the parent's swap PTE: the slot is the cache's alone now */
+	complete(&h.release);
+	TEST_ASSERT_EQ(kthread_join(k), 0);
+	put_page(h.page);
+	mmput(child);
+	TEST_ASSERT_EQ(nr_swap_pages_used(), 1UL);
+	TEST_ASSERT_EQ(swapoff(type), 0);
+	TEST_ASSERT_EQ(nr_swap_pages_used(), 0UL);
 	test_pool_destroy(pool);
 }
 
