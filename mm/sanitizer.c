@@ -436,7 +436,8 @@ bool check_anon_vma_of_mapped_page(struct page *page, struct anon_vma *anon_vma)
 {
 	if (likely(atomic_read(&anon_vma->refcount) > 0) || !page_mapped(page))
 		return true;
-	report_start(REPORT_SANITIZER, "use-after-free: mapped anon page %lu names a freed anon_vma",
+	report_start(REPORT_SANITIZER,
+		     "use-after-free: mapped anon page %lu names a freed anon_vma",
 		     page_to_pfn(page));
 	report_printf("  anon_vma %p: no reference left, on the free list; the page has %d "
 		      "mapping(s) an rmap walk cannot reach\n",
