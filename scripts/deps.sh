@@ -4,19 +4,22 @@
 
 NOPIN_PACKAGES="gcc make cmake pkg-config clang-format
 	libcapstone-dev liburcu-dev libbsd-dev libunicorn-dev"
+# Without /dev/kvm the kvm backend's tests run inside QEMU (tests/nested).
+NOPIN_NESTED_PACKAGES="qemu-system-x86 busybox-static"
 
-nopin_missing_packages() {
+nopin_missing_packages() { # <packages...>
 	local p missing=""
-	for p in $NOPIN_PACKAGES; do
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing="$missing $p"
 	done
 	echo "$missing"
 }
 
-nopin_ensure_packages() {
+nopin_ensure_packages() { # [packages...], NOPIN_PACKAGES by default
 	local missing
-	missing=$(nopin_missing_packages)
+	# shellcheck disable=SC2086
+	missing=$(nopin_missing_packages ${@:-$NOPIN_PACKAGES})
 	[ -z "$missing" ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "nopin needs these Debian packages:$missing" >&2
@@ -27,7 +30,12 @@ nopin_ensure_packages() {
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null || { echo "apt-get update failed" >&2; exit 1; }
 	# shellcheck disable=SC2086
-	apt-get install -y -q $missing || { echo "apt-get install failed:$missing" >&2; exit 1; }
+	apt-get install -y -q --no-install-recommends $missing || { echo "apt-get install failed:$missing" >&2; exit 1; }
+}
+
+# Can this machine open /dev/kvm?  If not, the nested tests need QEMU.
+nopin_have_kvm() {
+	(exec 3<>/dev/kvm) 2>/dev/null
 }
 
 # nopin_build <preset> [extra cmake args...]: configure (once) and build.

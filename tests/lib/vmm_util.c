@@ -10,6 +10,16 @@
 #include "tests/lib/ucall.h"
 #include "tests/lib/vmm_util.h"
 
+enum vmm_backend_kind test_backend(void)
+{
+	const char *name = getenv("NOPIN_TEST_BACKEND");
+
+	if (!name || !*name || !strcmp(name, "soft"))
+		return VMM_BACKEND_SOFT;
+	TEST_ASSERT(!strcmp(name, "kvm"), "NOPIN_TEST_BACKEND=%s: expected soft or kvm", name);
+	return VMM_BACKEND_KVM;
+}
+
 void guest_config(struct vmm_config *cfg, const char *image)
 {
 	static char path[4096]; /* one image per test process (each case forks) */
@@ -19,7 +29,7 @@ void guest_config(struct vmm_config *cfg, const char *image)
 	cfg->image = path;
 	cfg->mem_bytes = 8UL << 20;
 	cfg->pool_bytes = 16UL << 20;
-	cfg->backend = VMM_BACKEND_SOFT;
+	cfg->backend = test_backend();
 	cfg->quiet = true;
 }
 

@@ -25,8 +25,16 @@ struct guest_run {
 	unsigned long reclaimed; /* frames the host's reclaim freed during the run */
 };
 
-/* @cfg for <build>/guest/<image>.elf with test-sized defaults (8M RAM, 16M pool). */
+/*
+ * @cfg for <build>/guest/<image>.elf with test-sized defaults (8M RAM, 16M
+ * pool), on the backend NOPIN_TEST_BACKEND names: "soft" (the default) or
+ * "kvm".  One test list, two backends: ctest registers the integration
+ * suite a second time with NOPIN_TEST_BACKEND=kvm (label nested), run on
+ * /dev/kvm or inside QEMU by tests/nested.
+ */
 void guest_config(struct vmm_config *cfg, const char *image);
+/* The backend NOPIN_TEST_BACKEND asks for; a bad value fails the test. */
+enum vmm_backend_kind test_backend(void);
 /* Build, run and destroy the VM; fails the test if it cannot be built. */
 void guest_run(const struct vmm_config *cfg, struct guest_run *run);
 
