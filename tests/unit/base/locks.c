@@ -207,7 +207,7 @@ static void wait_for_mutex_waiters(struct mutex *m, unsigned int n)
 		sched_yield();
 }
 
-/* ---- rwsem fairness and downgrade ------------------------------------------ */
+/* ---- rwsem and rwlock fairness, rwsem downgrade ------------------------------------------ */
 
 #define NR_EVENTS 8
 
@@ -218,6 +218,8 @@ struct fairness_test {
 	int nr;
 	atomic_t readers_in;
 	wait_queue_head_t wq;
+	rwlock_t rw;
+	int go; /* the main thread holds rw: the writer may try */
 };
 
 static void log_event(struct fairness_test *t, char ev)
@@ -231,6 +233,8 @@ static void init_fairness_test(struct fairness_test *t)
 {
 	init_rwsem(&t->sem);
 	init_waitqueue_head(&t->wq);
+	rwlock_init(&t->rw);
+	t->go = 0;
 	t->log_lock = (arch_spinlock_t)__ARCH_SPIN_LOCK_UNLOCKED;
 	t->nr = 0;
 	atomic_set(&t->readers_in, 0);
@@ -286,29 +290,14 @@ TEST(rwsem_waiting_writer_blocks_new_readers)
 
 /* ---- rwlock queueing ------------------------------------------------------ */
 
-struct rwlock_queue_test {
-	rwlock_t rw;
-	arch_spinlock_t log_lock;
-	char log[NR_EVENTS];
-	int nr;
-	int go; /* the main thread holds the lock: the writer may try */
-};
-
-static void rwlock_log(struct rwlock_queue_test *t, char ev)
-{
-	arch_spin_lock(&t->log_lock);
-	t->log[t->nr++] = ev;
-	arch_spin_unlock(&t->log_lock);
-}
-
 static int queued_rwlock_writer(void *arg)
 {
-	struct rwlock_queue_test *t = arg;
+	struct fairness_test *t = arg;
 
 	while (!__atomic_load_n(&t->go, __ATOMIC_ACQUIRE))
 		sched_yield();
 	write_lock(&t->rw);
-	rwlock_log(t, 'W');
+	log_event(t, 'W');
 	write_unlock(&t->rw);
 	return 0;
 }
@@ -321,11 +310,10 @@ static int queued_rwlock_writer(void *arg)
  */
 TEST(rwlock_writer_requeues_behind_waiting_writer)
 {
-	static struct rwlock_queue_test t;
+	static struct fairness_test t;
 	struct kthread *w;
 
-	rwlock_init(&t.rw);
-	t.log_lock = (arch_spinlock_t)__ARCH_SPIN_LOCK_UNLOCKED;
+	init_fairness_test(&t);
 	w = start(queued_rwlock_writer, &t, "writer");
 	write_lock(&t.rw);
 	__atomic_store_n(&t.go, 1, __ATOMIC_RELEASE);
@@ -336,7 +324,7 @@ TEST(rwlock_writer_requeues_behind_waiting_writer)
 	TEST_ASSERT(!write_trylock(&t.rw), "the lock passed a waiting writer by");
 	TEST_ASSERT(!read_trylock(&t.rw), "a reader passed a waiting writer by");
 	write_lock(&t.rw);
-	rwlock_log(&t, 'M');
+	log_event(&t, 'M');
 	write_unlock(&t.rw);
 	TEST_ASSERT_EQ(kthread_join(w), 0);
 	TEST_ASSERT(t.nr == 2 && t.log[0] == 'W' && t.log[1] == 'M', "order %.*s, expected WM",
