@@ -74,6 +74,12 @@ struct pglist_data {
 	atomic_t kswapd_wake; /* set by wakeup_kswapd(), cleared by kswapd */
 	struct kthread *kswapd;
 	struct mutex kswapd_lock; /* kswapd_run()/kswapd_stop() */
+	/*
+	 * Reclaim batches under way, each holding pages isolated from the
+	 * LRU: a direct reclaimer that found nothing waits for them (the
+	 * kernel throttles on its NR_ISOLATED counts instead).
+	 */
+	atomic_t nr_reclaim_batches;
 	struct reclaim_stats stats;
 };
 

@@ -241,10 +241,13 @@ static unsigned long shrink_inactive_list(struct pglist_data *pgdat, enum lru_li
 	unsigned long nr_reclaimed;
 	LIST_HEAD(page_list);
 
-	if (!isolate_lru_pages(&pgdat->lruvec, lru, nr, &page_list, NULL))
-		return 0;
-	nr_reclaimed = shrink_page_list(&page_list, pgdat, sc);
-	putback_lru_pages(&page_list);
+	atomic_inc(&pgdat->nr_reclaim_batches);
+	nr_reclaimed = 0;
+	if (isolate_lru_pages(&pgdat->lruvec, lru, nr, &page_list, NULL)) {
+		nr_reclaimed = shrink_page_list(&page_list, pgdat, sc);
+		putback_lru_pages(&page_list);
+	}
+	atomic_dec(&pgdat->nr_reclaim_batches);
 	return nr_reclaimed;
 }
 
@@ -260,6 +263,7 @@ static void shrink_active_list(struct pglist_data *pgdat, enum lru_list lru, uns
 	unsigned long vm_flags;
 	LIST_HEAD(page_list);
 
+	atomic_inc(&pgdat->nr_reclaim_batches);
 	isolate_lru_pages(&pgdat->lruvec, lru, nr, &page_list, NULL);
 	list_for_each_entry_safe(page, next, &page_list, lru) {
 		if (folio_referenced(page, 0, &vm_flags) && !(vm_flags & VM_LOCKED))
@@ -268,6 +272,7 @@ static void shrink_active_list(struct pglist_data *pgdat, enum lru_list lru, uns
 		atomic_long_inc(&pgdat->stats.pgdeactivate);
 	}
 	putback_lru_pages(&page_list);
+	atomic_dec(&pgdat->nr_reclaim_batches);
 }
 
 /* Pages of one list to look at in a pass of @priority: all of them at 0. */
@@ -349,6 +354,9 @@ unsigned long reclaim_pages(struct frame_pool *pool, struct list_head *page_list
 
 /* ---- direct reclaim ---- */
 
+#define MAX_RECLAIM_RETRIES 16	/* passes with nothing freed before OOM, as the kernel's */
+#define MAX_ISOLATED_WAITS 1000 /* yields waiting for other reclaimers' batches */
+
 /*
  * The pool's reclaim hook: an allocation that may sleep found no free
  * frame.  The frames freed land on this thread's per-CPU list, where the
@@ -365,19 +373,28 @@ long try_to_free_pages(struct frame_pool *pool, unsigned long nr_wanted, void *a
 	if (current_in_reclaim)
 		return 0;
 	atomic_long_inc(&pgdat->stats.direct_calls);
-	for (int tries = 0;; tries++) {
+	for (int no_progress = 0, waits = 0;;) {
 		nr = shrink_node(pgdat, nr_wanted);
 		if (nr)
 			return nr;
 		/*
 		 * Nothing freed here, but kswapd or another direct reclaimer
-		 * may have freed frames (or be holding the pages we would have
-		 * taken, isolated): that is progress too, as the kernel's
+		 * may have freed frames: that is progress too, as the kernel's
 		 * should_reclaim_retry() counts what is free, not what it freed.
 		 */
 		if (frame_pool_nr_free(pool))
 			return 1;
-		if (tries == 2)
+		/*
+		 * Or they hold the pages we would have taken, isolated in a
+		 * batch: what they free or put back is ours to try, so wait
+		 * for them rather than count a failure.  Bounded, as two
+		 * reclaimers that each found nothing may see each other.
+		 */
+		if (atomic_read(&pgdat->nr_reclaim_batches) && ++waits < MAX_ISOLATED_WAITS) {
+			sched_yield();
+			continue;
+		}
+		if (++no_progress == MAX_RECLAIM_RETRIES)
 			break;
 		sched_yield();
 	}
