@@ -27,8 +27,8 @@ int _kvm_ioctl(int fd, unsigned long cmd, const char *name, void *arg, struct kv
 
 /*
  * Open /dev/kvm and check what the backend needs (API 12, user memory,
- * immediate_exit, NMI injection): the fd, or -errno with @err saying what
- * is missing.
+ * immediate_exit, CPUID, vCPU events): the fd, or -errno with @err saying
+ * what is missing.
  */
 int kvm_open_dev(struct kvm_err *err);
 
