@@ -647,7 +647,8 @@ static void describe_guest_insn(struct vmm_vcpu *vcpu, uint64_t rip, char *buf, 
 	    cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
 		return;
 	if (cs_disasm(cs, bytes, sizeof(bytes), rip, 1, &insn) == 1) {
-		snprintf(buf, len, "rip %#lx: %s%s%s", (unsigned long)rip, insn->mnemonic,
+		/* Bounded, so a message quoting it stays one readable line. */
+		snprintf(buf, len, "rip %#lx: %.31s%s%.80s", (unsigned long)rip, insn->mnemonic,
 			 insn->op_str[0] ? " " : "", insn->op_str);
 		cs_free(insn, 1);
 	}
@@ -661,7 +662,7 @@ static void describe_vcpu_rip(struct vmm_vcpu *vcpu, char *buf, size_t len)
 	struct kvm_err err;
 
 	if (kvm_ioctl(to_kvm(vcpu)->fd, KVM_GET_REGS, &r, &err))
-		snprintf(buf, len, "rip unknown (%s)", err.msg);
+		snprintf(buf, len, "rip unknown (%.100s)", err.msg);
 	else
 		describe_guest_insn(vcpu, r.rip, buf, len);
 }
