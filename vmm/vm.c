@@ -155,9 +155,21 @@ static int vmm_map_ram(struct vmm *vm, char *err, size_t errlen)
 }
 
 /*
+ * Does anonymous guest RAM need somewhere to go?  Not when all of it, with
+ * the page tables of both MMUs, fits the pool with room to spare; but the
+ * fork agent's child shares RAM copy-on-write, and every write of the guest
+ * then needs a second frame while the child lives.
+ */
+static bool vmm_needs_swap(const struct vmm *vm)
+{
+	return vm->cfg.mem_bytes + vm->cfg.mem_bytes / 8 > vm->cfg.pool_bytes ||
+	       vm->pressure.agents[PRESSURE_FORK].enabled;
+}
+
+/*
  * Reclaim as a host has it: direct reclaim when an allocation finds the
  * pool empty, kswapd between the watermarks, and a swap file for anonymous
- * RAM: --swap's, or, when RAM is larger than the pool, an unlinked
+ * RAM: --swap's, or, when RAM may not fit (vmm_needs_swap()), an unlinked
  * temporary one.
  */
 static int vmm_setup_reclaim(struct vmm *vm, char *err, size_t errlen)
@@ -171,7 +183,7 @@ static int vmm_setup_reclaim(struct vmm *vm, char *err, size_t errlen)
 	ret = kswapd_run(vm->pool, max(frames / 32, 8UL), max(frames / 16, 16UL));
 	if (ret)
 		return vmm_errf(err, errlen, ret, "cannot start kswapd: %s", strerror(-ret));
-	if (!path && vm->cfg.mem_bytes <= vm->cfg.pool_bytes)
+	if (!path && !vmm_needs_swap(vm))
 		return 0;
 	if (!path) {
 		fd = mkstemp(tmp);
@@ -180,8 +192,8 @@ static int vmm_setup_reclaim(struct vmm *vm, char *err, size_t errlen)
 					"cannot create a swap file in /tmp: %s", strerror(errno));
 		path = tmp;
 	}
-	/* Room for all of RAM: the guest's pages plus their page tables never exceed it. */
-	ret = swapon(path, (vm->cfg.mem_bytes >> PAGE_SHIFT) + 1);
+	/* Room for all of RAM twice: the guest's pages and a fork child's COW copies. */
+	ret = swapon(path, 2 * (vm->cfg.mem_bytes >> PAGE_SHIFT) + 1);
 	if (fd >= 0) {
 		unlink(tmp);
 		close(fd);

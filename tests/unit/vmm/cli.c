@@ -68,6 +68,25 @@ TEST(runs_hello)
 	EXPECT(&r, 0, "Hello from vCPU 0 of 1");
 }
 
+/*
+ * RAM as large as the pool cannot all be resident beside the page tables:
+ * the VMM gives it a swap file, as it does when RAM is larger.  Without one
+ * the run ended in an OOM report (the defaults, 64M and 64M, did).
+ */
+TEST(ram_as_large_as_the_pool_swaps)
+{
+	struct cli_result r;
+	const char *line;
+	unsigned long swap_outs = 0;
+
+	nopin_run(&r, "--backend", "soft", "--mem", "4M", "--pool", "4M", "--stats",
+		  image("memtest"), NULL);
+	EXPECT(&r, 0, "memtest: ok");
+	line = strstr(r.out, "\nswap_outs ");
+	TEST_ASSERT(line && sscanf(line, " swap_outs %lu", &swap_outs) == 1, "stats:\n%s", r.out);
+	TEST_ASSERT(swap_outs > 0, "no page went to swap:\n%s", r.out);
+}
+
 TEST(bad_options)
 {
 	struct cli_result r;
