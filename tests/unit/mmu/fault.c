@@ -17,18 +17,6 @@
 #define MB (1UL << 20)
 #define RW (PROT_READ | PROT_WRITE)
 
-static long host_pfn(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-	long pfn;
-
-	if (!page)
-		return -1;
-	pfn = page_to_pfn(page);
-	put_page(page);
-	return pfn;
-}
-
 static uint64_t spte_of(struct test_vm *t, unsigned long off)
 {
 	return kvm_mmu_spte(t->kvm, gpa_to_gfn(t->gpa + off));
@@ -43,7 +31,7 @@ TEST(fault_host_page_absent)
 	TEST_ASSERT_EQ(vcpu_read64(t.vcpu, t.gpa + 7 * PAGE_SIZE), 0UL);
 	spte = spte_of(&t, 7 * PAGE_SIZE);
 	TEST_ASSERT(is_shadow_present_pte(spte), "no SPTE after the read fault");
-	TEST_ASSERT_EQ((long)spte_to_pfn(spte), host_pfn(t.mm, t.hva + 7 * PAGE_SIZE));
+	TEST_ASSERT_EQ((long)spte_to_pfn(spte), mm_pfn_at(t.mm, t.hva + 7 * PAGE_SIZE));
 
 	vcpu_write64(t.vcpu, t.gpa + 7 * PAGE_SIZE + 8, 0xfeedUL);
 	spte = spte_of(&t, 7 * PAGE_SIZE);
@@ -73,7 +61,7 @@ TEST(fault_host_page_present)
 			TEST_ASSERT(buf[j] == mm_pattern_byte(t.hva + i * PAGE_SIZE + j, 42),
 				    "page %d byte %lu", i, j);
 		TEST_ASSERT_EQ((long)spte_to_pfn(spte_of(&t, i * PAGE_SIZE)),
-			       host_pfn(t.mm, t.hva + i * PAGE_SIZE));
+			       mm_pfn_at(t.mm, t.hva + i * PAGE_SIZE));
 	}
 	/* A second read hits the TLB. */
 	long hits = kvm_stat_read(&t.vcpu->stat.tlb_hits);
@@ -98,12 +86,12 @@ TEST(fault_cow_after_fork)
 	/* A read maps the shared page read-only. */
 	TEST_ASSERT_EQ(vcpu_read64(t.vcpu, t.gpa), 111UL);
 	TEST_ASSERT(!is_writable_pte(spte_of(&t, 0)), "SPTE of a COW page is writable");
-	TEST_ASSERT_EQ(host_pfn(t.mm, t.hva), host_pfn(child, t.hva));
+	TEST_ASSERT_EQ(mm_pfn_at(t.mm, t.hva), mm_pfn_at(child, t.hva));
 
 	/* A write breaks COW in the host, and maps the new page. */
 	vcpu_write64(t.vcpu, t.gpa, 222);
-	TEST_ASSERT(host_pfn(t.mm, t.hva) != host_pfn(child, t.hva), "COW not broken");
-	TEST_ASSERT_EQ((long)spte_to_pfn(spte_of(&t, 0)), host_pfn(t.mm, t.hva));
+	TEST_ASSERT(mm_pfn_at(t.mm, t.hva) != mm_pfn_at(child, t.hva), "COW not broken");
+	TEST_ASSERT_EQ((long)spte_to_pfn(spte_of(&t, 0)), mm_pfn_at(t.mm, t.hva));
 	mm_read(child, t.hva, &v, sizeof(v));
 	TEST_ASSERT_EQ(v, 111UL);
 	mm_read(t.mm, t.hva, &v, sizeof(v));
@@ -174,7 +162,7 @@ TEST(fault_retry_on_invalidation)
 
 	test_vm_create(&t, 16 * MB, 0);
 	mm_write(t.mm, t.hva, &(uint64_t){ 0xdead }, 8);
-	old_pfn = host_pfn(t.mm, t.hva);
+	old_pfn = mm_pfn_at(t.mm, t.hva);
 	f = (struct fault_thread){ .vcpu = t.vcpu, .gpa = t.gpa };
 	TEST_ASSERT_EQ(sched_point_arm("kvm:fault_after_gup", "vcpu0"), 0);
 	k = kthread_run(vcpu_read_fn, &f, "vcpu0");
@@ -189,9 +177,9 @@ TEST(fault_retry_on_invalidation)
 	TEST_ASSERT_EQ(f.r, 0);
 	TEST_ASSERT_EQ(f.val, 0UL); /* the new, zeroed page; not 0xdead */
 	TEST_ASSERT(kvm_stat_read(&t.kvm->stat.pf_retries) >= 1, "no retry");
-	TEST_ASSERT(spte_to_pfn(spte_of(&t, 0)) == (unsigned long)host_pfn(t.mm, t.hva),
+	TEST_ASSERT(spte_to_pfn(spte_of(&t, 0)) == (unsigned long)mm_pfn_at(t.mm, t.hva),
 		    "SPTE maps pfn %lu, host %ld (old %ld)", spte_to_pfn(spte_of(&t, 0)),
-		    host_pfn(t.mm, t.hva), old_pfn);
+		    mm_pfn_at(t.mm, t.hva), old_pfn);
 	test_vm_destroy(&t);
 }
 
@@ -288,6 +276,6 @@ TEST(fault_waits_out_invalidation_window)
 	kthread_join(vcpu);
 	TEST_ASSERT_EQ(f.r, 0);
 	TEST_ASSERT_EQ(f.val, 0UL);
-	TEST_ASSERT_EQ((long)spte_to_pfn(spte_of(&t, 0)), host_pfn(t.mm, t.hva));
+	TEST_ASSERT_EQ((long)spte_to_pfn(spte_of(&t, 0)), mm_pfn_at(t.mm, t.hva));
 	test_vm_destroy(&t);
 }
