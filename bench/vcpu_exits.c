@@ -253,20 +253,6 @@ static void host_env_probe(struct host_env *e)
 	}
 }
 
-/* --backend auto: kvm when /dev/kvm opens with what the backend needs, as `nopin run`. */
-static bool kvm_usable(char *why, size_t len)
-{
-	struct kvm_err err = { "" };
-	int fd = kvm_open_dev(&err);
-
-	if (fd < 0) {
-		snprintf(why, len, "%s", err.msg);
-		return false;
-	}
-	close(fd);
-	return true;
-}
-
 /* ---- driving the vCPU ---- */
 
 static void stamp(struct stamps *st, double t)
@@ -739,22 +725,22 @@ static int usage(void)
 /* auto: kvm when /dev/kvm opens with what the backend needs, else soft; say which. */
 static enum vmm_backend_kind choose_backend(const char *arg, bool csv)
 {
-	char why[256];
+	struct kvm_err err = { "" };
 
 	if (!strcmp(arg, "soft")) {
 		fprintf(csv ? stderr : stdout, "backend soft (--backend soft)\n");
 		return VMM_BACKEND_SOFT;
 	}
-	if (kvm_usable(why, sizeof(why))) {
+	if (kvm_dev_usable(&err)) {
 		fprintf(csv ? stderr : stdout, "backend kvm (/dev/kvm)\n");
 		return VMM_BACKEND_KVM;
 	}
 	if (!strcmp(arg, "kvm")) {
 		printf("bench_vcpu_exits: the kvm backend is unavailable: %s; nothing measured\n",
-		       why);
+		       err.msg);
 		return VMM_BACKEND_AUTO;
 	}
-	fprintf(csv ? stderr : stdout, "backend soft (%s)\n", why);
+	fprintf(csv ? stderr : stdout, "backend soft (%s)\n", err.msg);
 	return VMM_BACKEND_SOFT;
 }
 

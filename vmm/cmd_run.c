@@ -192,13 +192,10 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 static void choose_backend(struct vmm_config *cfg)
 {
 	struct kvm_err err = { "" };
-	int fd;
 
 	if (cfg->backend != VMM_BACKEND_AUTO)
 		return;
-	fd = kvm_open_dev(&err);
-	if (fd >= 0) {
-		close(fd);
+	if (kvm_dev_usable(&err)) {
 		cfg->backend = VMM_BACKEND_KVM;
 		fprintf(stderr, "nopin: backend kvm\n");
 		return;

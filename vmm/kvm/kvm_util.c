@@ -55,3 +55,13 @@ int kvm_open_dev(struct kvm_err *err)
 	}
 	return fd;
 }
+
+bool kvm_dev_usable(struct kvm_err *err)
+{
+	int fd = kvm_open_dev(err);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}

@@ -8,6 +8,7 @@
 #ifndef NOPIN_VMM_KVM_KVM_UTIL_H
 #define NOPIN_VMM_KVM_KVM_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 
@@ -31,5 +32,7 @@ int _kvm_ioctl(int fd, unsigned long cmd, const char *name, void *arg, struct kv
  * what is missing.
  */
 int kvm_open_dev(struct kvm_err *err);
+/* The same check, for a choice of backend: true if the kvm backend can run here. */
+bool kvm_dev_usable(struct kvm_err *err);
 
 #endif

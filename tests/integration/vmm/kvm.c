@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tests/lib/test_util.h"
 #include "tests/lib/ucall.h"
@@ -21,10 +20,8 @@
 static void kvm_config(struct vmm_config *cfg, const char *image, unsigned int vcpus)
 {
 	struct kvm_err err;
-	int fd = kvm_open_dev(&err);
 
-	TEST_REQUIRE(fd >= 0);
-	close(fd);
+	TEST_REQUIRE(kvm_dev_usable(&err));
 	guest_config(cfg, image);
 	cfg->backend = VMM_BACKEND_KVM;
 	cfg->nr_vcpus = vcpus;
