@@ -33,10 +33,15 @@ nopin_ensure_packages() { # [packages...], NOPIN_PACKAGES by default
 	apt-get install -y -q --no-install-recommends $missing || { echo "apt-get install failed:$missing" >&2; exit 1; }
 }
 
-# Does this machine have /dev/kvm on hardware virtualization (vmx or svm)?
-# If not, the nested tests run in QEMU (tests/nested/nested-vm decides alike).
+# Does /dev/kvm open here, and is it on hardware virtualization (vmx or
+# svm)?  Only then do the nested tests run on it; else in QEMU
+# (tests/nested/nested-vm, which sources this file too).
+nopin_kvm_opens() {
+	(exec 3<>/dev/kvm) 2>/dev/null
+}
+
 nopin_have_kvm() {
-	(exec 3<>/dev/kvm) 2>/dev/null && grep -qw -E 'vmx|svm' /proc/cpuinfo
+	nopin_kvm_opens && grep -qw -E 'vmx|svm' /proc/cpuinfo
 }
 
 # nopin_build <preset> [extra cmake args...]: configure (once) and build.
