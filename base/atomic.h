@@ -73,6 +73,14 @@ typedef struct {
 	{                                                                                          \
 		return pfx##_add_return(1, v) == 0;                                                \
 	}                                                                                          \
+	static inline T pfx##_read_acquire(const t *v)                                             \
+	{                                                                                          \
+		return __atomic_load_n(&v->counter, __ATOMIC_ACQUIRE);                             \
+	}                                                                                          \
+	static inline void pfx##_set_release(t *v, T i)                                            \
+	{                                                                                          \
+		__atomic_store_n(&v->counter, i, __ATOMIC_RELEASE);                                \
+	}                                                                                          \
 	static inline T pfx##_xchg(t *v, T i)                                                      \
 	{                                                                                          \
 		return __atomic_exchange_n(&v->counter, i, __ATOMIC_SEQ_CST);                      \
@@ -103,6 +111,45 @@ typedef struct {
 __ATOMIC_OPS(atomic, int, atomic_t)
 __ATOMIC_OPS(atomic_long, long, atomic_long_t)
 #undef __ATOMIC_OPS
+
+/*
+ * xchg(), cmpxchg() and try_cmpxchg() on any naturally aligned word, with
+ * the kernel's names and ordering: fully ordered unless the suffix says
+ * otherwise.  cmpxchg() returns the old value; try_cmpxchg() returns
+ * whether it swapped and, when not, stores the value it found in *oldp, so
+ * a retry loop needs no second load.
+ */
+#define __xchg(ptr, v, order) __atomic_exchange_n((ptr), (v), (order))
+#define xchg(ptr, v) __xchg(ptr, v, __ATOMIC_SEQ_CST)
+#define xchg_acquire(ptr, v) __xchg(ptr, v, __ATOMIC_ACQUIRE)
+#define xchg_release(ptr, v) __xchg(ptr, v, __ATOMIC_RELEASE)
+#define xchg_relaxed(ptr, v) __xchg(ptr, v, __ATOMIC_RELAXED)
+
+#define __try_cmpxchg(ptr, oldp, new, order)                                                       \
+	__atomic_compare_exchange_n((ptr), (oldp), (new), false, (order),                          \
+				    (order) == __ATOMIC_RELEASE ? __ATOMIC_RELAXED :               \
+				    (order) == __ATOMIC_ACQ_REL ? __ATOMIC_ACQUIRE :               \
+								  (order))
+#define try_cmpxchg(ptr, oldp, new) __try_cmpxchg(ptr, oldp, new, __ATOMIC_SEQ_CST)
+#define try_cmpxchg_acquire(ptr, oldp, new) __try_cmpxchg(ptr, oldp, new, __ATOMIC_ACQUIRE)
+#define try_cmpxchg_release(ptr, oldp, new) __try_cmpxchg(ptr, oldp, new, __ATOMIC_RELEASE)
+#define try_cmpxchg_relaxed(ptr, oldp, new) __try_cmpxchg(ptr, oldp, new, __ATOMIC_RELAXED)
+
+#define __cmpxchg(ptr, old, new, order)                                                            \
+	({                                                                                         \
+		__typeof__(*(ptr)) __old = (old);                                                  \
+		__try_cmpxchg(ptr, &__old, new, order);                                            \
+		__old;                                                                             \
+	})
+#define cmpxchg(ptr, old, new) __cmpxchg(ptr, old, new, __ATOMIC_SEQ_CST)
+#define cmpxchg_acquire(ptr, old, new) __cmpxchg(ptr, old, new, __ATOMIC_ACQUIRE)
+#define cmpxchg_release(ptr, old, new) __cmpxchg(ptr, old, new, __ATOMIC_RELEASE)
+#define cmpxchg_relaxed(ptr, old, new) __cmpxchg(ptr, old, new, __ATOMIC_RELAXED)
+
+/* Fetch-and-op on a plain word, for the few the kernel also edits that way (pte bits). */
+#define fetch_or_relaxed(ptr, v) __atomic_fetch_or((ptr), (v), __ATOMIC_RELAXED)
+#define fetch_and_relaxed(ptr, v) __atomic_fetch_and((ptr), (v), __ATOMIC_RELAXED)
+#define fetch_add(ptr, v) __atomic_fetch_add((ptr), (v), __ATOMIC_SEQ_CST)
 
 #define BITS_PER_LONG 64
 #define BIT(n) (1UL << (n))
