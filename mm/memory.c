@@ -350,7 +350,7 @@ static bool wp_can_reuse_anon_page(struct page *page)
 	 * Acquire: the other process's last access to the page (its COW copy
 	 * of it) happens before our reuse; its put_page() released them.
 	 */
-	if (__atomic_load_n(&page->_refcount.counter, __ATOMIC_ACQUIRE) != 1)
+	if (atomic_read_acquire(&page->_refcount) != 1)
 		return false;
 	SetPageAnonExclusive(page);
 	return true;

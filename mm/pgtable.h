@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 
+#include "base/atomic.h"
 #include "base/compiler.h"
 #include "base/spinlock.h"
 #include "mm/mm_types.h"
@@ -258,17 +259,17 @@ static inline void pte_clear(struct mm_struct *mm, unsigned long addr, pte_t *pt
 /* One exchange: the "hardware" may not set a bit in between. */
 static inline pte_t ptep_get_and_clear(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
 {
-	return __pte(__atomic_exchange_n(&ptep->pte, 0, __ATOMIC_RELAXED));
+	return __pte(xchg_relaxed(&ptep->pte, 0));
 }
 static inline void ptep_set_wrprotect(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
 {
-	__atomic_fetch_and(&ptep->pte, ~_PAGE_RW, __ATOMIC_RELAXED);
+	clear_bit(_PAGE_BIT_RW, &ptep->pte);
 }
 /* PTE lock held.  True if the entry was young; the caller flushes (here: nothing to flush). */
 static inline bool ptep_test_and_clear_young(struct vm_area_struct *vma, unsigned long addr,
 					     pte_t *ptep)
 {
-	return __atomic_fetch_and(&ptep->pte, ~_PAGE_ACCESSED, __ATOMIC_RELAXED) & _PAGE_ACCESSED;
+	return fetch_and_relaxed(&ptep->pte, ~_PAGE_ACCESSED) & _PAGE_ACCESSED;
 }
 
 /* ---- swap and migration entries ---- */
