@@ -49,8 +49,16 @@ void tlb_remove_page(struct mmu_gather *tlb, struct page *page); /* may flush a 
 void tlb_remove_table(struct mmu_gather *tlb, struct page *table);
 void tlb_finish_mmu(struct mmu_gather *tlb); /* frees what was gathered */
 
-/* ---- unmapping, copying, protecting page ranges [mm/memory.c] ---- */
+/* ---- zapping page ranges, freeing page tables [mm/memory.c] ---- */
 
+/*
+ * Which PTEs of a range a zap removes (the kernel's struct zap_details);
+ * a NULL details removes all of them (munmap, exit, MADV_DONTNEED).
+ */
+struct zap_details {
+	struct page *single_page; /* only those mapping this page-cache page */
+	bool even_cows;		  /* also anonymous pages: a file mapping's private COWs */
+};
 /*
  * Zap [start, end) of every VMA from @vma on, bracketed by one
  * invalidate_range_start/end (MMU_NOTIFY_UNMAP); pages go to @tlb.
@@ -59,9 +67,22 @@ void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned lon
 		unsigned long end);
 /* Zap [start, end) of one VMA into @tlb; the caller brackets it with the notifier. */
 void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start_addr,
-		      unsigned long end_addr);
-/* MADV_DONTNEED and truncation: zap within one VMA (MMU_NOTIFY_CLEAR). */
-void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size);
+		      unsigned long end_addr, const struct zap_details *details);
+/* MADV_DONTNEED and unmap_mapping_range(): zap within one VMA (MMU_NOTIFY_CLEAR). */
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size,
+			   const struct zap_details *details);
+/*
+ * Zap every PTE mapping file pages [start, start + nr) (nr 0: to the end),
+ * each VMA under invalidate_range_start/end (MMU_NOTIFY_CLEAR); with
+ * @even_cows the private anonymous COWs of those pages too.
+ */
+void unmap_mapping_pages(struct address_space *mapping, unsigned long start, unsigned long nr,
+			 bool even_cows);
+/* The same by bytes: [holebegin, holebegin + holelen) rounded out to pages; holelen 0: to the end. */
+void unmap_mapping_range(struct address_space *mapping, loff_t holebegin, loff_t holelen,
+			 int even_cows);
+/* Every PTE of one locked page-cache page, not its COWs (the kernel's unmap_mapping_folio()). */
+void unmap_mapping_page(struct page *page);
 /*
  * Unlink every VMA from @vma up to @ceiling from rmap (unlink_anon_vmas,
  * unlink_file_vma) and only then free their page tables into @tlb, keeping
@@ -291,16 +312,6 @@ void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, unsigned long addres
 
 /* ---- truncation [mm/truncate.c] ---- */
 
-/*
- * Zap every PTE mapping file pages [start, start + nr) (nr 0: to the end),
- * each VMA under invalidate_range_start/end (MMU_NOTIFY_CLEAR); with
- * @even_cows the private anonymous COWs of those pages too.
- */
-void unmap_mapping_pages(struct address_space *mapping, unsigned long start, unsigned long nr,
-			 bool even_cows);
-/* The same by bytes: [holebegin, holebegin + holelen) rounded out to pages; holelen 0: to the end. */
-void unmap_mapping_range(struct address_space *mapping, loff_t holebegin, loff_t holelen,
-			 int even_cows);
 /* Drop [lstart, lend] (lend -1: to the end) from the cache; partial pages zeroed. */
 void truncate_inode_pages_range(struct address_space *mapping, loff_t lstart, loff_t lend);
 void truncate_inode_pages(struct address_space *mapping, loff_t lstart);

@@ -20,6 +20,7 @@
  * The start is always called with no spinlock held and outside the zap's
  * atomic section (rule 6); the PTE lock is taken after it.
  */
+#include <limits.h>
 #include <string.h>
 
 #include "base/bug.h"
@@ -612,6 +613,40 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, un
 
 /* ---- zapping ---- */
 
+/*
+ * One zap serves every path that takes PTEs away: munmap and exit
+ * (unmap_vmas()), MADV_DONTNEED and the OOM reaper (unmap_single_vma(),
+ * zap_page_range_single()), truncation and hole punching
+ * (unmap_mapping_range()).  Each path announces its range with
+ * invalidate_range_start before the zap's atomic section opens (rule 1,
+ * invalidate before free; rule 6, notifier outside atomic sections), and
+ * the pages it gathers are freed by tlb_finish_mmu(), after the end.
+ * @details says which PTEs go; NULL means all of them.
+ */
+
+/* Does the zap take private anonymous pages (a file mapping's COWs) and swap entries? */
+static inline bool should_zap_cows(const struct zap_details *details)
+{
+	return !details || details->even_cows;
+}
+
+/*
+ * Does the zap take the PTE of @page?  NULL for a present PTE that maps no
+ * page the pool knows (reported by vm_normal_page()): it goes, unless the
+ * zap is after one particular page.
+ */
+static bool should_zap_page(const struct zap_details *details, struct page *page)
+{
+	if (!details)
+		return true;
+	if (details->single_page)
+		return page == details->single_page;
+	if (should_zap_cows(details) || !page)
+		return true;
+	return !PageAnon(page);
+}
+
+/* The cleared PTE of @addr must leave the TLB before the gathered pages are freed. */
 static void tlb_remove_tlb_entry(struct mmu_gather *tlb, unsigned long addr)
 {
 	tlb->start = min(tlb->start, addr);
@@ -619,11 +654,14 @@ static void tlb_remove_tlb_entry(struct mmu_gather *tlb, unsigned long addr)
 }
 
 static void zap_present_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte,
-			    unsigned long addr, long *rss)
+			    unsigned long addr, const struct zap_details *details, long *rss)
 {
 	struct page *page = vm_normal_page(vma, addr, ptep_get(pte));
-	pte_t ptent = ptep_get_and_clear(tlb->mm, addr, pte);
+	pte_t ptent;
 
+	if (!should_zap_page(details, page))
+		return;
+	ptent = ptep_get_and_clear(tlb->mm, addr, pte);
 	tlb_remove_tlb_entry(tlb, addr);
 	if (unlikely(!page))
 		return;
@@ -635,60 +673,98 @@ static void zap_present_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, 
 			SetPageReferenced(page);
 	}
 	rss[mm_counter(page)]--;
-	page_remove_rmap(page, vma);
-	if (unlikely(page_mapcount(page) < 0))
-		print_bad_pte(vma, addr, ptent, "negative mapcount");
+	/*
+	 * A PTE to a page with no mapping counted: the PTE and rmap disagree.
+	 * The kernel looks for the mapcount gone negative after the removal;
+	 * page_remove_rmap() here repairs an underflow itself, so the zap
+	 * looks first, and reports the PTE instead of removing a mapping
+	 * that is not there.
+	 */
+	if (unlikely(!page_mapped(page)))
+		print_bad_pte(vma, addr, ptent, "page not mapped");
+	else
+		page_remove_rmap(page, vma);
 	tlb_remove_page(tlb, page);
 }
 
-static void zap_swap_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte,
-			 unsigned long addr, long *rss)
+static void zap_nonpresent_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte,
+			       unsigned long addr, const struct zap_details *details, long *rss)
 {
 	swp_entry_t entry = pte_to_swp_entry(ptep_get(pte));
+	struct page *page;
 
-	if (is_migration_entry(entry))
-		rss[mm_counter(pfn_swap_entry_to_page(tlb->mm->pool, entry))]--;
-	else if (!non_swap_entry(entry)) {
+	if (is_migration_entry(entry)) {
+		/* No reference, no mapcount: migration finds the entry gone and maps nothing. */
+		page = pfn_swap_entry_to_page(tlb->mm->pool, entry);
+		if (!should_zap_page(details, page))
+			return;
+		rss[mm_counter(page)]--;
+	} else if (!non_swap_entry(entry)) {
+		/* A swapped-out anonymous page: to a file mapping, a private COW. */
+		if (!should_zap_cows(details))
+			return;
 		rss[MM_SWAPENTS]--;
 		free_swap_and_cache(entry);
 	}
 	pte_clear(tlb->mm, addr, pte);
 }
 
+/*
+ * The PTE table is found from a snapshot of the pmd entry, and the entry
+ * is checked, once the table's lock is held, to still name it, as the
+ * kernel's pte_offset_map_lock() does; if it changed, the zap looks again.
+ * munmap and exit hold mmap_lock for write, which keeps every table in
+ * place; truncation holds only i_mmap_rwsem, and between the snapshot and
+ * the lock only rule 5 (unlink before freeing page tables) keeps the table
+ * alive: munmap unlinks the VMA from i_mmap before it frees the VMA's
+ * tables.  The kernel rechecks on every path, since khugepaged replaces
+ * tables under i_mmap_rwsem alone; so does this.
+ */
 static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
-			  unsigned long addr, unsigned long end)
+			  unsigned long addr, unsigned long end, const struct zap_details *details)
 {
 	long rss[NR_MM_COUNTERS] = { 0 };
+	pte_t *start_pte, *pte;
 	spinlock_t *ptl;
-	pte_t *start_pte = __pte_offset_map_lock(tlb->mm, pmd, addr, &ptl);
-	pte_t *pte = start_pte;
+	pmd_t pmdval;
 
-	if (!pte)
+again:
+	pmdval = pmdp_get(pmd);
+	if (pmd_none(pmdval))
 		return;
+	sched_point("zap_pte_range:pte_table");
+	start_pte = __pte_offset_map_lock(tlb->mm, &pmdval, addr, &ptl);
+	if (!start_pte)
+		return;
+	if (unlikely(pmdp_get(pmd) != pmdval)) {
+		pte_unmap_unlock(start_pte, ptl);
+		goto again;
+	}
+	pte = start_pte;
 	do {
 		pte_t ptent = ptep_get(pte);
 
 		if (pte_none(ptent))
 			continue;
 		if (pte_present(ptent))
-			zap_present_pte(tlb, vma, pte, addr, rss);
+			zap_present_pte(tlb, vma, pte, addr, details, rss);
 		else
-			zap_swap_pte(tlb, vma, pte, addr, rss);
+			zap_nonpresent_pte(tlb, vma, pte, addr, details, rss);
 	} while (pte++, addr += PAGE_SIZE, addr != end);
 	add_mm_rss_vec(tlb->mm, rss);
 	pte_unmap_unlock(start_pte, ptl);
 }
 
 static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long addr,
-			     unsigned long end)
+			     unsigned long end, const struct zap_details *details)
 {
 	unsigned long next;
 	pmd_t *pmd;
 
 	for (; addr != end; addr = next) {
 		pmd = pmd_span(tlb->mm, addr, end, &next);
-		if (pmd && !pmd_none(pmdp_get(pmd)))
-			zap_pte_range(tlb, vma, pmd, addr, next);
+		if (pmd)
+			zap_pte_range(tlb, vma, pmd, addr, next, details);
 	}
 }
 
@@ -698,7 +774,7 @@ static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
  * section open (rule 6).
  */
 void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start_addr,
-		      unsigned long end_addr)
+		      unsigned long end_addr, const struct zap_details *details)
 {
 	unsigned long start = max(vma->vm_start, start_addr);
 	unsigned long end = min(vma->vm_end, end_addr);
@@ -706,7 +782,7 @@ void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsign
 	if (start >= end)
 		return;
 	tlb_start_zap(tlb);
-	unmap_page_range(tlb, vma, start, end);
+	unmap_page_range(tlb, vma, start, end, details);
 	tlb_end_zap(tlb);
 }
 
@@ -718,11 +794,12 @@ void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned lon
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vma->vm_mm, start, end);
 	mmu_notifier_invalidate_range_start(&range);
 	for (; vma && vma->vm_start < end; vma = vma_next(vma))
-		unmap_single_vma(tlb, vma, start, end);
+		unmap_single_vma(tlb, vma, start, end, NULL);
 	mmu_notifier_invalidate_range_end(&range);
 }
 
-void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size)
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size,
+			   const struct zap_details *details)
 {
 	struct mmu_notifier_range range;
 	unsigned long end = address + size;
@@ -733,9 +810,98 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, un
 	tlb_gather_mmu(&tlb, vma->vm_mm);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, address, end);
 	mmu_notifier_invalidate_range_start(&range);
-	unmap_single_vma(&tlb, vma, address, end);
+	unmap_single_vma(&tlb, vma, address, end, details);
 	mmu_notifier_invalidate_range_end(&range);
 	tlb_finish_mmu(&tlb);
+}
+
+/* ---- unmapping a file range from every process ---- */
+
+INTERVAL_TREE_DEFINE_TYPED(vma_interval_tree, struct vm_area_struct, shared)
+
+/* Every VMA of the file overlapping pages [first, last], i_mmap_rwsem held. */
+static void unmap_mapping_range_tree(struct address_space *mapping, unsigned long first,
+				     unsigned long last, const struct zap_details *details)
+{
+	struct vm_area_struct *vma;
+
+	interval_tree_foreach_typed(vma_interval_tree, vma, &mapping->i_mmap, first, last)
+	{
+		unsigned long vba = vma->vm_pgoff;
+		unsigned long vea = vba + vma_pages(vma) - 1;
+		unsigned long zba = max(first, vba);
+		unsigned long zea = min(last, vea);
+		unsigned long start = vma->vm_start + ((zba - vba) << PAGE_SHIFT);
+
+		zap_page_range_single(vma, start, (zea - zba + 1) << PAGE_SHIFT, details);
+	}
+}
+
+/*
+ * Without any process's mmap_lock: i_mmap_rwsem (read) keeps each VMA
+ * found in i_mmap, and its page tables (rule 5), until the walk is done.
+ */
+static void __unmap_mapping_pages(struct address_space *mapping, unsigned long start,
+				  unsigned long nr, const struct zap_details *details)
+{
+	unsigned long last = start + nr - 1;
+
+	if (last < start)
+		last = ULONG_MAX;
+	i_mmap_lock_read(mapping);
+	if (!interval_tree_empty(&mapping->i_mmap))
+		unmap_mapping_range_tree(mapping, start, last, details);
+	i_mmap_unlock_read(mapping);
+}
+
+/**
+ * unmap_mapping_pages - unmap pages [start, start + nr) of a file everywhere
+ * @mapping: the file
+ * @start: first page index
+ * @nr: number of pages (0 is treated as "to the end", as ULONG_MAX is)
+ * @even_cows: remove the private anonymous COWs of these pages too
+ */
+void unmap_mapping_pages(struct address_space *mapping, unsigned long start, unsigned long nr,
+			 bool even_cows)
+{
+	struct zap_details details = { .even_cows = even_cows };
+
+	if (!nr)
+		nr = ULONG_MAX - start;
+	__unmap_mapping_pages(mapping, start, nr, &details);
+}
+
+/**
+ * unmap_mapping_range - unmap a byte range of a file from every process
+ * @mapping: the file
+ * @holebegin: first byte; rounded down to its page
+ * @holelen: bytes; rounded up to whole pages; 0 means to the end of the file
+ * @even_cows: 1 to remove private COWs as well (truncation), 0 to keep them
+ *	(hole punching, invalidation)
+ */
+void unmap_mapping_range(struct address_space *mapping, loff_t holebegin, loff_t holelen,
+			 int even_cows)
+{
+	unsigned long start = (unsigned long)holebegin >> PAGE_SHIFT;
+	unsigned long nr = 0;
+
+	if (holelen) {
+		unsigned long hole_end = PAGE_ALIGN((unsigned long)holebegin + holelen);
+
+		nr = (hole_end >> PAGE_SHIFT) - start;
+		if (!nr)
+			return;
+	}
+	unmap_mapping_pages(mapping, start, nr, even_cows);
+}
+
+/* The PTEs of one locked page-cache page, and not its COWs (the kernel's unmap_mapping_folio()). */
+void unmap_mapping_page(struct page *page)
+{
+	struct zap_details details = { .single_page = page };
+
+	WARN_ON(!PageLocked(page));
+	__unmap_mapping_pages(page_mapping(page), page->index, 1, &details);
 }
 
 /* ---- freeing page tables ---- */
