@@ -20,6 +20,8 @@
 #ifndef NOPIN_MM_INTERNAL_H
 #define NOPIN_MM_INTERNAL_H
 
+#include <string.h>
+
 #include "mm/mm.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pgtable.h"
@@ -93,7 +95,7 @@ void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned 
 /* The same in the historical order, tables freed (and @tlb finished) before the unlink (seed 000). */
 void legacy_free_pgtables_before_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
 					unsigned long floor, unsigned long ceiling);
-/* fork: copy @src's PTEs into @dst, write-protecting private ones in both. */
+/* fork: copy @src's PTEs into @dst, write-protecting private ones in both. [mm/copy_page_range.c] */
 int copy_page_range(struct vm_area_struct *dst, struct vm_area_struct *src);
 /* mprotect: apply vma->vm_flags (already updated) to [start, end)'s PTEs. */
 long change_protection(struct vm_area_struct *vma, unsigned long start, unsigned long end);
@@ -320,7 +322,7 @@ void truncate_pagecache(struct address_space *mapping, loff_t newsize);
 /* Punching [lstart, lend]: unmap whole pages (not COWs), drop them, zero partial ones. */
 void truncate_pagecache_range(struct address_space *mapping, loff_t lstart, loff_t lend);
 
-/* ---- page-table helpers of the fault and zap paths [mm/memory.c] ---- */
+/* ---- page-table helpers of the fault, zap and fork paths [mm/memory.c] ---- */
 
 /*
  * A GUP read pin (FOLL_PIN without FOLL_WRITE) of an anon page that is not
@@ -335,6 +337,28 @@ void truncate_pagecache_range(struct address_space *mapping, loff_t lstart, loff
  * table) is a sanitizer report, and NULL too.  PTE lock held.
  */
 struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_t pte);
+/* A fresh anonymous page: swap-backed, and uptodate once its contents are written. */
+struct page *alloc_anon_page(struct vm_area_struct *vma, gfp_t gfp);
+
+static inline pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
+{
+	if (likely(vma->vm_flags & VM_WRITE))
+		pte = pte_mkwrite(pte);
+	return pte;
+}
+
+static inline void copy_user_highpage(struct page *to, struct page *from)
+{
+	memcpy(page_address(to), page_address(from), PAGE_SIZE);
+}
+
+/* Apply the rss deltas one PTE table's walk gathered (zap, fork). */
+static inline void add_mm_rss_vec(struct mm_struct *mm, long *rss)
+{
+	for (int i = 0; i < NR_MM_COUNTERS; i++)
+		if (rss[i])
+			add_mm_counter(mm, i, rss[i]);
+}
 
 /* Which RSS counter a mapped page counts in. */
 static inline int mm_counter_file(struct page *page)
