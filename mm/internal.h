@@ -88,16 +88,20 @@ void unmap_mapping_page(struct page *page);
 /*
  * Unlink every VMA from @vma up to @ceiling from rmap (unlink_anon_vmas,
  * unlink_file_vma) and only then free their page tables into @tlb, keeping
- * the tables that [floor, ceiling) shares with neighbours (DESIGN.md rule 5).
+ * the tables that [floor, ceiling) shares with neighbours (rule 5, unlink
+ * before freeing page tables).
  */
 void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long floor,
 		   unsigned long ceiling);
 /* The same in the historical order, tables freed (and @tlb finished) before the unlink (seed 000). */
 void legacy_free_pgtables_before_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
 					unsigned long floor, unsigned long ceiling);
+
+/* ---- the other page-range walks: fork, mprotect, mremap, populate ---- */
+
 /* fork: copy @src's PTEs into @dst, write-protecting private ones in both. [mm/copy_page_range.c] */
 int copy_page_range(struct vm_area_struct *dst, struct vm_area_struct *src);
-/* mprotect: apply vma->vm_flags (already updated) to [start, end)'s PTEs. */
+/* mprotect: apply vma->vm_flags (already updated) to [start, end)'s PTEs. [mm/mprotect.c] */
 long change_protection(struct vm_area_struct *vma, unsigned long start, unsigned long end);
 /* mremap: move the PTEs of [old_addr, old_addr + len) to new_addr. [mm/mremap.c] */
 unsigned long move_page_tables(struct vm_area_struct *vma, unsigned long old_addr,
