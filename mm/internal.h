@@ -147,6 +147,15 @@ void vm_stat_account(struct mm_struct *mm, unsigned long flags, long npages);
  */
 struct vm_area_struct *vma_modify_flags(struct vm_area_struct *vma, unsigned long start,
 					unsigned long end, unsigned long new_flags);
+/* Apply [start, end) of @vma's new flags, derived from @arg; 0 or -errno. */
+typedef int (*vma_range_fixup_t)(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+				 unsigned long arg);
+/*
+ * @fixup on each VMA's part of [start, end) in turn (mprotect, mlock);
+ * -ENOMEM at a hole, else @fixup's first error, else 0.
+ */
+int apply_vma_range(struct mm_struct *mm, unsigned long start, unsigned long end,
+		    vma_range_fixup_t fixup, unsigned long arg);
 /* Merge @vma with matching neighbours; returns the VMA covering it after. */
 struct vm_area_struct *vma_merge_neighbours(struct vm_area_struct *vma);
 /* mremap in place: grow @vma by @delta bytes into free space above it. */

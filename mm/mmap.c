@@ -453,6 +453,34 @@ struct vm_area_struct *vma_modify_flags(struct vm_area_struct *vma, unsigned lon
 }
 
 /*
+ * Call @fixup on each VMA's part of [start, end), in address order: the
+ * walk of mprotect and mlock.  A hole ends it with -ENOMEM, and @fixup's
+ * first error ends it with that, leaving the VMAs before changed, as in
+ * the kernel.  A fixup may split or merge, so each next VMA is looked up
+ * afresh; a merge may have made one VMA of this and the next, which then
+ * starts below where the walk is: not a hole.  mmap_lock held for write.
+ */
+int apply_vma_range(struct mm_struct *mm, unsigned long start, unsigned long end,
+		    vma_range_fixup_t fixup, unsigned long arg)
+{
+	struct vm_area_struct *vma;
+	unsigned long tmp;
+	int error;
+
+	mmap_assert_write_locked(mm);
+	for (;;) {
+		vma = find_vma(mm, start);
+		if (!vma || vma->vm_start > start)
+			return -ENOMEM;
+		tmp = min(vma->vm_end, end);
+		error = fixup(vma, start, tmp, arg);
+		if (error || tmp >= end)
+			return error;
+		start = tmp;
+	}
+}
+
+/*
  * mremap growing in place: extend @vma by @delta bytes into the free space
  * above it (the caller checked it is free) and merge with the next VMA if
  * they now touch and match.

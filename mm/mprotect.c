@@ -115,6 +115,17 @@ static int mprotect_fixup(struct vm_area_struct *vma, unsigned long start, unsig
 	return 0;
 }
 
+/* One VMA's part of the range: its access bits become @prot's, if its VM_MAY* bits allow. */
+static int mprotect_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+			unsigned long prot)
+{
+	unsigned long newflags = calc_vm_prot_bits(prot) | (vma->vm_flags & ~VM_ACCESS_FLAGS);
+
+	if (!vm_access_allowed(newflags))
+		return -EACCES;
+	return mprotect_fixup(vma, start, end, newflags);
+}
+
 /*
  * Change the protection of [start, start + len) to @prot.  As in the
  * kernel, a hole in the range ends the walk with -ENOMEM, leaving the VMAs
@@ -123,8 +134,7 @@ static int mprotect_fixup(struct vm_area_struct *vma, unsigned long start, unsig
  */
 int do_mprotect(struct mm_struct *mm, unsigned long start, size_t len, unsigned long prot)
 {
-	struct vm_area_struct *vma;
-	unsigned long end, nstart, tmp, newflags;
+	unsigned long end;
 	int error;
 
 	if (offset_in_page(start))
@@ -139,36 +149,7 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, size_t len, unsigned 
 		return -ENOMEM;
 
 	mmap_write_lock(mm);
-	vma = find_vma(mm, start);
-	error = -ENOMEM;
-	if (!vma || vma->vm_start > start)
-		goto out;
-
-	for (nstart = start;;) {
-		newflags = calc_vm_prot_bits(prot) | (vma->vm_flags & ~VM_ACCESS_FLAGS);
-		if (!vm_access_allowed(newflags)) {
-			error = -EACCES;
-			break;
-		}
-		tmp = min(vma->vm_end, end);
-		error = mprotect_fixup(vma, nstart, tmp, newflags);
-		if (error)
-			break;
-		nstart = tmp;
-		if (nstart >= end)
-			break;
-		/*
-		 * The fixup may have split or merged: look the next VMA up
-		 * afresh.  A merge may have made one VMA of this and the
-		 * next, which then starts below @nstart: not a hole.
-		 */
-		vma = find_vma(mm, nstart);
-		if (!vma || vma->vm_start > nstart) {
-			error = -ENOMEM;
-			break;
-		}
-	}
-out:
+	error = apply_vma_range(mm, start, end, mprotect_vma, prot);
 	mmap_write_unlock(mm);
 	return error;
 }
