@@ -196,30 +196,24 @@ static inline pte_t pte_clear_flags(pte_t pte, unsigned long clear)
 {
 	return __pte(pte_val(pte) & ~clear);
 }
-static inline pte_t pte_mkwrite(pte_t pte)
-{
-	return pte_set_flags(pte, _PAGE_RW);
-}
-static inline pte_t pte_wrprotect(pte_t pte)
-{
-	return pte_clear_flags(pte, _PAGE_RW);
-}
-static inline pte_t pte_mkdirty(pte_t pte)
-{
-	return pte_set_flags(pte, _PAGE_DIRTY);
-}
-static inline pte_t pte_mkclean(pte_t pte)
-{
-	return pte_clear_flags(pte, _PAGE_DIRTY);
-}
-static inline pte_t pte_mkyoung(pte_t pte)
-{
-	return pte_set_flags(pte, _PAGE_ACCESSED);
-}
-static inline pte_t pte_mkold(pte_t pte)
-{
-	return pte_clear_flags(pte, _PAGE_ACCESSED);
-}
+/*
+ * The helpers that set and clear one bit, pte_mkwrite()/pte_wrprotect() and
+ * so on: x86's pgtable.h spells each out; here they are generated, as
+ * page.h generates the page flag helpers.
+ */
+#define PTE_BIT_OPS(set, clear, bit)                                                               \
+	static inline pte_t set(pte_t pte)                                                         \
+	{                                                                                          \
+		return pte_set_flags(pte, bit);                                                    \
+	}                                                                                          \
+	static inline pte_t clear(pte_t pte)                                                       \
+	{                                                                                          \
+		return pte_clear_flags(pte, bit);                                                  \
+	}
+PTE_BIT_OPS(pte_mkwrite, pte_wrprotect, _PAGE_RW)
+PTE_BIT_OPS(pte_mkdirty, pte_mkclean, _PAGE_DIRTY)
+PTE_BIT_OPS(pte_mkyoung, pte_mkold, _PAGE_ACCESSED)
+#undef PTE_BIT_OPS
 
 static inline pte_t pfn_pte(unsigned long pfn, pgprot_t prot)
 {
