@@ -691,12 +691,12 @@ static void zap_nonpresent_pte(struct mmu_gather *tlb, struct vm_area_struct *vm
  * The PTE table is found from a snapshot of the pmd entry, and the entry
  * is checked, once the table's lock is held, to still name it, as the
  * kernel's pte_offset_map_lock() does; if it changed, the zap looks again.
- * munmap and exit hold mmap_lock for write, which keeps every table in
- * place; truncation holds only i_mmap_rwsem, and between the snapshot and
- * the lock only rule 5 (unlink before freeing page tables) keeps the table
- * alive: munmap unlinks the VMA from i_mmap before it frees the VMA's
- * tables.  The kernel rechecks on every path, since khugepaged replaces
- * tables under i_mmap_rwsem alone; so does this.
+ * munmap, exit and MADV_DONTNEED hold mmap_lock, and only free_pgtables(),
+ * under the write lock, frees tables; truncation holds only i_mmap_rwsem,
+ * and between the snapshot and the lock only rule 5 (unlink before freeing
+ * page tables) keeps the table alive: munmap unlinks the VMA from i_mmap
+ * before it frees the VMA's tables.  The kernel rechecks on every path,
+ * since khugepaged replaces tables under i_mmap_rwsem alone; so does this.
  */
 static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
 			  unsigned long addr, unsigned long end, const struct zap_details *details)
