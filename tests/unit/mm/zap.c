@@ -54,6 +54,25 @@ static struct page *replace_pte_table(struct mm_struct *mm, unsigned long addr)
 	return old;
 }
 
+/*
+ * Run @fn(@arg) as thread @comm until its first zap has read the pmd entry
+ * of BASE, and replace that table under it.  Returns the thread, still
+ * parked at "zap_pte_range:pte_table", and the old table in *@old_table.
+ */
+static struct kthread *park_zap_and_replace_table(struct mm_struct *mm, int (*fn)(void *),
+						  void *arg, const char *comm,
+						  struct page **old_table)
+{
+	struct kthread *k;
+
+	TEST_ASSERT_EQ(sched_point_arm("zap_pte_range:pte_table", comm), 0);
+	k = kthread_run(fn, arg, comm);
+	TEST_ASSERT(!IS_ERR(k), "kthread_run");
+	TEST_ASSERT_EQ(sched_point_wait("zap_pte_range:pte_table"), 0);
+	*old_table = replace_pte_table(mm, BASE);
+	return k;
+}
+
 static int munmap_thread(void *data)
 {
 	struct mm_struct *mm = data;
@@ -79,11 +98,7 @@ TEST(munmap_zaps_the_table_the_pmd_names_under_the_lock)
 	mm_fill(mm, BASE, NR_PAGES * PAGE_SIZE, SEED);
 	TEST_ASSERT_EQ(get_mm_counter(mm, MM_ANONPAGES), NR_PAGES);
 
-	TEST_ASSERT_EQ(sched_point_arm("zap_pte_range:pte_table", "munmap"), 0);
-	m = kthread_run(munmap_thread, mm, "munmap");
-	TEST_ASSERT(!IS_ERR(m), "kthread_run");
-	TEST_ASSERT_EQ(sched_point_wait("zap_pte_range:pte_table"), 0);
-	old_table = replace_pte_table(mm, BASE);
+	m = park_zap_and_replace_table(mm, munmap_thread, mm, "munmap", &old_table);
 	sched_point_release("zap_pte_range:pte_table");
 	TEST_ASSERT_EQ(kthread_stop(m), 0);
 
@@ -121,11 +136,7 @@ TEST(unmap_mapping_range_zaps_the_table_the_pmd_names_under_the_lock)
 		mm_read(mm, BASE + i * PAGE_SIZE, &byte, 1);
 	TEST_ASSERT_EQ(get_mm_counter(mm, MM_FILEPAGES), NR_PAGES);
 
-	TEST_ASSERT_EQ(sched_point_arm("zap_pte_range:pte_table", "truncate"), 0);
-	t = kthread_run(truncate_thread, file, "truncate");
-	TEST_ASSERT(!IS_ERR(t), "kthread_run");
-	TEST_ASSERT_EQ(sched_point_wait("zap_pte_range:pte_table"), 0);
-	old_table = replace_pte_table(mm, BASE);
+	t = park_zap_and_replace_table(mm, truncate_thread, file, "truncate", &old_table);
 	TEST_ASSERT_EQ(sched_point_arm("truncate:after_unmap", "truncate"), 0);
 	sched_point_release("zap_pte_range:pte_table");
 	TEST_ASSERT_EQ(sched_point_wait("truncate:after_unmap"), 0);
