@@ -49,19 +49,28 @@ static int page_cache_cmp(struct page_cache_entry *a, struct page_cache_entry *b
 /* RB_GENERATE_STATIC spelled out: libbsd leaves BSD's __unused undefined. */
 RB_GENERATE_INTERNAL(page_cache_tree, page_cache_entry, rb, page_cache_cmp, __maybe_unused static)
 
-/* Pages read from the file or zeroed are published uptodate with a release. */
+/*
+ * Pages read from the file or zeroed are published uptodate: the contents
+ * are written before the bit is set (the kernel's folio_mark_uptodate()).
+ */
 static void page_mark_uptodate(struct page *page)
 {
-	__atomic_fetch_or(&page->flags, 1UL << PG_uptodate, __ATOMIC_RELEASE);
+	smp_wmb();
+	SetPageUptodate(page);
 }
 
 /*
  * Pairs with page_mark_uptodate(): whoever sees the bit sees the contents
- * (the kernel's smp_wmb()/smp_rmb() around PG_uptodate).
+ * (the kernel's folio_test_uptodate()).  A page not uptodate is not read,
+ * so it needs no barrier.
  */
 static bool page_test_uptodate(struct page *page)
 {
-	return __atomic_load_n(&page->flags, __ATOMIC_ACQUIRE) & (1UL << PG_uptodate);
+	bool ret = PageUptodate(page);
+
+	if (ret)
+		smp_rmb();
+	return ret;
 }
 
 static bool mapping_shmem(const struct address_space *mapping)

@@ -1,22 +1,104 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fork's copy of an address space, after dup_mm()/dup_mmap() of the
- * kernel's kernel/fork.c.
+ * An address space's life, from mm_alloc() to the last mmdrop(), and its
+ * copy at fork: the part of the kernel's kernel/fork.c that is about
+ * mm_structs, which this file plays.  The references and the checks made
+ * on a dead mm belong with the copy that makes most mms, not with the VMA
+ * layer (mm/mmap.c), which keeps exit_mmap(), the teardown of the VMAs
+ * the last mmput() asks for, as the kernel does.
  *
- * Every VMA is copied except MADV_DONTFORK ones.  A private VMA's copy gets
- * a chain to each of the parent's anon_vmas plus an anon_vma of its own
- * (anon_vma_fork()): pages the two share stay findable from either, pages
- * the child makes later belong to the child only.  copy_page_range() then
- * copies the PTEs, write-protecting private pages in the parent as well as
- * the child so that the first write on either side breaks COW; since that
- * weakens PTEs a secondary MMU may have copied, it brackets the parent's
- * range with invalidate_range_start/end (DESIGN.md rule 1).  mlock is not
- * inherited.
+ * fork copies every VMA except MADV_DONTFORK ones.  A private VMA's copy
+ * gets a chain to each of the parent's anon_vmas plus an anon_vma of its
+ * own (anon_vma_fork()): pages the two share stay findable from either,
+ * pages the child makes later belong to the child only.  copy_page_range()
+ * (mm/copy_page_range.c) then copies the PTEs, write-protecting private
+ * pages in the parent as well as the child so that the first write on
+ * either side breaks COW; since that weakens PTEs a secondary MMU may have
+ * copied, it brackets the parent's range with invalidate_range_start/end
+ * (rule 1, invalidate before free).  mlock is not inherited.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "base/bug.h"
+#include "base/report.h"
 #include "mm/internal.h"
+
+/* ---- the mm_struct ---- */
+
+struct mm_struct *mm_alloc(struct frame_pool *pool, const char *owner)
+{
+	struct mm_struct *mm = calloc(1, sizeof(*mm));
+
+	if (!mm)
+		return NULL;
+	mm->pool = pool;
+	init_rwsem(&mm->mmap_lock);
+	interval_tree_root_init(&mm->mm_rb);
+	spin_lock_init(&mm->page_table_lock);
+	atomic_set(&mm->mm_users, 1);
+	atomic_set(&mm->mm_count, 1);
+	snprintf(mm->owner, sizeof(mm->owner), "%s", owner ? owner : "mm");
+	mmu_notifier_subscriptions_init(mm);
+
+	mm->pgd = pgd_alloc(mm);
+	if (!mm->pgd) {
+		free(mm);
+		return NULL;
+	}
+	return mm;
+}
+
+void mmput(struct mm_struct *mm)
+{
+	if (atomic_dec_and_test(&mm->mm_users)) {
+		exit_mmap(mm);
+		mmdrop(mm);
+	}
+}
+
+static const char *const resident_page_types[NR_MM_COUNTERS] = {
+	[MM_FILEPAGES] = "MM_FILEPAGES",
+	[MM_ANONPAGES] = "MM_ANONPAGES",
+	[MM_SWAPENTS] = "MM_SWAPENTS",
+	[MM_SHMEMPAGES] = "MM_SHMEMPAGES",
+};
+
+/* The kernel's check_mm(): every counter of a dead mm must be back at zero. */
+static void check_mm(struct mm_struct *mm)
+{
+	long pgtables = atomic_long_read(&mm->pgtables_bytes);
+
+	for (int i = 0; i < NR_MM_COUNTERS; i++) {
+		long x = atomic_long_read(&mm->rss_stat[i]);
+
+		if (unlikely(x)) {
+			report_start(REPORT_WARN, "BUG: Bad rss-counter state");
+			report_printf("  mm %s: %s = %ld\n", mm->owner, resident_page_types[i], x);
+			report_end();
+		}
+	}
+	if (unlikely(pgtables)) {
+		report_start(REPORT_WARN, "BUG: non-zero pgtables_bytes on freeing mm");
+		report_printf("  mm %s: %ld bytes\n", mm->owner, pgtables);
+		report_end();
+	}
+}
+
+/* The last mmgrab reference: the struct and its top-level table go. */
+void mmdrop(struct mm_struct *mm)
+{
+	if (!atomic_dec_and_test(&mm->mm_count))
+		return;
+	WARN_ON(!interval_tree_empty(&mm->mm_rb));
+	pgd_free(mm, mm->pgd);
+	mmu_notifier_subscriptions_destroy(mm);
+	check_mm(mm);
+	free(mm);
+}
+
+/* ---- fork ---- */
 
 /* A copy of @mpnt for @mm, linked into @mm and the file's i_mmap. */
 static struct vm_area_struct *dup_vma(struct mm_struct *mm, struct vm_area_struct *mpnt, int *err)

@@ -20,6 +20,8 @@
 #ifndef NOPIN_MM_INTERNAL_H
 #define NOPIN_MM_INTERNAL_H
 
+#include <string.h>
+
 #include "mm/mm.h"
 #include "mm/mmu_notifier.h"
 #include "mm/pgtable.h"
@@ -49,8 +51,16 @@ void tlb_remove_page(struct mmu_gather *tlb, struct page *page); /* may flush a 
 void tlb_remove_table(struct mmu_gather *tlb, struct page *table);
 void tlb_finish_mmu(struct mmu_gather *tlb); /* frees what was gathered */
 
-/* ---- unmapping, copying, protecting page ranges [mm/memory.c] ---- */
+/* ---- zapping page ranges, freeing page tables [mm/memory.c] ---- */
 
+/*
+ * Which PTEs of a range a zap removes (the kernel's struct zap_details);
+ * a NULL details removes all of them (munmap, exit, MADV_DONTNEED).
+ */
+struct zap_details {
+	struct page *single_page; /* only those mapping this page-cache page */
+	bool even_cows;		  /* also anonymous pages: a file mapping's private COWs */
+};
 /*
  * Zap [start, end) of every VMA from @vma on, bracketed by one
  * invalidate_range_start/end (MMU_NOTIFY_UNMAP); pages go to @tlb.
@@ -59,22 +69,39 @@ void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned lon
 		unsigned long end);
 /* Zap [start, end) of one VMA into @tlb; the caller brackets it with the notifier. */
 void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start_addr,
-		      unsigned long end_addr);
-/* MADV_DONTNEED and truncation: zap within one VMA (MMU_NOTIFY_CLEAR). */
-void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size);
+		      unsigned long end_addr, const struct zap_details *details);
+/* MADV_DONTNEED and unmap_mapping_range(): zap within one VMA (MMU_NOTIFY_CLEAR). */
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size,
+			   const struct zap_details *details);
+/*
+ * Zap every PTE mapping file pages [start, start + nr) (nr 0: to the end),
+ * each VMA under invalidate_range_start/end (MMU_NOTIFY_CLEAR); with
+ * @even_cows the private anonymous COWs of those pages too.
+ */
+void unmap_mapping_pages(struct address_space *mapping, unsigned long start, unsigned long nr,
+			 bool even_cows);
+/* The same by bytes: [holebegin, holebegin + holelen) rounded out to pages; holelen 0: to the end. */
+void unmap_mapping_range(struct address_space *mapping, loff_t holebegin, loff_t holelen,
+			 int even_cows);
+/* Every PTE of one locked page-cache page, not its COWs (the kernel's unmap_mapping_folio()). */
+void unmap_mapping_page(struct page *page);
 /*
  * Unlink every VMA from @vma up to @ceiling from rmap (unlink_anon_vmas,
  * unlink_file_vma) and only then free their page tables into @tlb, keeping
- * the tables that [floor, ceiling) shares with neighbours (DESIGN.md rule 5).
+ * the tables that [floor, ceiling) shares with neighbours (rule 5, unlink
+ * before freeing page tables).
  */
 void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long floor,
 		   unsigned long ceiling);
 /* The same in the historical order, tables freed (and @tlb finished) before the unlink (seed 000). */
 void legacy_free_pgtables_before_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
 					unsigned long floor, unsigned long ceiling);
-/* fork: copy @src's PTEs into @dst, write-protecting private ones in both. */
+
+/* ---- the other page-range walks: fork, mprotect, mremap, populate ---- */
+
+/* fork: copy @src's PTEs into @dst, write-protecting private ones in both. [mm/copy_page_range.c] */
 int copy_page_range(struct vm_area_struct *dst, struct vm_area_struct *src);
-/* mprotect: apply vma->vm_flags (already updated) to [start, end)'s PTEs. */
+/* mprotect: apply vma->vm_flags (already updated) to [start, end)'s PTEs. [mm/mprotect.c] */
 long change_protection(struct vm_area_struct *vma, unsigned long start, unsigned long end);
 /* mremap: move the PTEs of [old_addr, old_addr + len) to new_addr. [mm/mremap.c] */
 unsigned long move_page_tables(struct vm_area_struct *vma, unsigned long old_addr,
@@ -120,6 +147,15 @@ void vm_stat_account(struct mm_struct *mm, unsigned long flags, long npages);
  */
 struct vm_area_struct *vma_modify_flags(struct vm_area_struct *vma, unsigned long start,
 					unsigned long end, unsigned long new_flags);
+/* Apply [start, end) of @vma's new flags, derived from @arg; 0 or -errno. */
+typedef int (*vma_range_fixup_t)(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+				 unsigned long arg);
+/*
+ * @fixup on each VMA's part of [start, end) in turn (mprotect, mlock);
+ * -ENOMEM at a hole, else @fixup's first error, else 0.
+ */
+int apply_vma_range(struct mm_struct *mm, unsigned long start, unsigned long end,
+		    vma_range_fixup_t fixup, unsigned long arg);
 /* Merge @vma with matching neighbours; returns the VMA covering it after. */
 struct vm_area_struct *vma_merge_neighbours(struct vm_area_struct *vma);
 /* mremap in place: grow @vma by @delta bytes into free space above it. */
@@ -291,16 +327,6 @@ void migration_entry_wait(struct mm_struct *mm, pmd_t *pmd, unsigned long addres
 
 /* ---- truncation [mm/truncate.c] ---- */
 
-/*
- * Zap every PTE mapping file pages [start, start + nr) (nr 0: to the end),
- * each VMA under invalidate_range_start/end (MMU_NOTIFY_CLEAR); with
- * @even_cows the private anonymous COWs of those pages too.
- */
-void unmap_mapping_pages(struct address_space *mapping, unsigned long start, unsigned long nr,
-			 bool even_cows);
-/* The same by bytes: [holebegin, holebegin + holelen) rounded out to pages; holelen 0: to the end. */
-void unmap_mapping_range(struct address_space *mapping, loff_t holebegin, loff_t holelen,
-			 int even_cows);
 /* Drop [lstart, lend] (lend -1: to the end) from the cache; partial pages zeroed. */
 void truncate_inode_pages_range(struct address_space *mapping, loff_t lstart, loff_t lend);
 void truncate_inode_pages(struct address_space *mapping, loff_t lstart);
@@ -309,7 +335,7 @@ void truncate_pagecache(struct address_space *mapping, loff_t newsize);
 /* Punching [lstart, lend]: unmap whole pages (not COWs), drop them, zero partial ones. */
 void truncate_pagecache_range(struct address_space *mapping, loff_t lstart, loff_t lend);
 
-/* ---- page-table helpers of the fault and zap paths [mm/memory.c] ---- */
+/* ---- page-table helpers of the fault, zap and fork paths [mm/memory.c] ---- */
 
 /*
  * A GUP read pin (FOLL_PIN without FOLL_WRITE) of an anon page that is not
@@ -324,6 +350,28 @@ void truncate_pagecache_range(struct address_space *mapping, loff_t lstart, loff
  * table) is a sanitizer report, and NULL too.  PTE lock held.
  */
 struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_t pte);
+/* A fresh anonymous page: swap-backed, and uptodate once its contents are written. */
+struct page *alloc_anon_page(struct vm_area_struct *vma, gfp_t gfp);
+
+static inline pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
+{
+	if (likely(vma->vm_flags & VM_WRITE))
+		pte = pte_mkwrite(pte);
+	return pte;
+}
+
+static inline void copy_user_highpage(struct page *to, struct page *from)
+{
+	memcpy(page_address(to), page_address(from), PAGE_SIZE);
+}
+
+/* Apply the rss deltas one PTE table's walk gathered (zap, fork). */
+static inline void add_mm_rss_vec(struct mm_struct *mm, long *rss)
+{
+	for (int i = 0; i < NR_MM_COUNTERS; i++)
+		if (rss[i])
+			add_mm_counter(mm, i, rss[i]);
+}
 
 /* Which RSS counter a mapped page counts in. */
 static inline int mm_counter_file(struct page *page)

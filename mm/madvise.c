@@ -37,7 +37,7 @@ static int madvise_dontneed(struct vm_area_struct *vma, unsigned long start, uns
 {
 	if (vma->vm_flags & VM_LOCKED)
 		return -EINVAL;
-	zap_page_range_single(vma, start, end - start);
+	zap_page_range_single(vma, start, end - start, NULL);
 	return 0;
 }
 

@@ -1,26 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Faults and the page-range operations on PTEs (the kernel's mm/memory.c):
- * handle_mm_fault() for anonymous, file and write-protect faults; the zap
- * of munmap, MADV_DONTNEED and exit; free_pgtables(); fork's
- * copy_page_range(); mprotect's change_protection().
+ * Faults and the zap (the kernel's mm/memory.c): handle_mm_fault() for
+ * anonymous, file, swap and write-protect faults; the one PTE zap that
+ * munmap, exit, MADV_DONTNEED, the OOM reaper and truncation's
+ * unmap_mapping_range() share; free_pgtables().
  *
  * Every path here that removes or weakens a PTE a secondary MMU may have
  * copied announces the range first with mmu_notifier_invalidate_range_start()
- * (DESIGN.md rule 1) and frees pages only after it returned, through the
- * TLB gather or after invalidate_range_end:
+ * (rule 1, invalidate before free) and frees pages only after it returned,
+ * through the TLB gather or after invalidate_range_end:
  *
  *	path			event			pages freed
  *	unmap_vmas		MMU_NOTIFY_UNMAP	tlb_finish_mmu()
  *	zap_page_range_single	MMU_NOTIFY_CLEAR	tlb_finish_mmu()
  *	wp_page_copy (COW)	MMU_NOTIFY_CLEAR	after range_end
- *	copy_page_range (fork)	MMU_NOTIFY_PROTECTION_PAGE (parent write-protected)
- *	change_protection	MMU_NOTIFY_PROTECTION_VMA
  *
  * The start is always called with no spinlock held and outside the zap's
- * atomic section (rule 6); the PTE lock is taken after it.
+ * atomic section (rule 6, notifier outside atomic sections); the PTE lock
+ * is taken after it.
  */
-#include <string.h>
+#include <limits.h>
 
 #include "base/bug.h"
 #include "base/report.h"
@@ -94,27 +93,7 @@ struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_
 	return page;
 }
 
-static pte_t maybe_mkwrite(pte_t pte, struct vm_area_struct *vma)
-{
-	if (likely(vma->vm_flags & VM_WRITE))
-		pte = pte_mkwrite(pte);
-	return pte;
-}
-
-static void add_mm_rss_vec(struct mm_struct *mm, long *rss)
-{
-	for (int i = 0; i < NR_MM_COUNTERS; i++)
-		if (rss[i])
-			add_mm_counter(mm, i, rss[i]);
-}
-
-static void copy_user_highpage(struct page *to, struct page *from)
-{
-	memcpy(page_address(to), page_address(from), PAGE_SIZE);
-}
-
-/* A fresh anonymous page: swap-backed, and uptodate once its contents are written. */
-static struct page *alloc_anon_page(struct vm_area_struct *vma, gfp_t gfp)
+struct page *alloc_anon_page(struct vm_area_struct *vma, gfp_t gfp)
 {
 	struct page *page = alloc_page(vma->vm_mm->pool, gfp);
 
@@ -350,7 +329,7 @@ static bool wp_can_reuse_anon_page(struct page *page)
 	 * Acquire: the other process's last access to the page (its COW copy
 	 * of it) happens before our reuse; its put_page() released them.
 	 */
-	if (__atomic_load_n(&page->_refcount.counter, __ATOMIC_ACQUIRE) != 1)
+	if (atomic_read_acquire(&page->_refcount) != 1)
 		return false;
 	SetPageAnonExclusive(page);
 	return true;
@@ -612,6 +591,40 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, un
 
 /* ---- zapping ---- */
 
+/*
+ * One zap serves every path that takes PTEs away: munmap and exit
+ * (unmap_vmas()), MADV_DONTNEED and the OOM reaper (unmap_single_vma(),
+ * zap_page_range_single()), truncation and hole punching
+ * (unmap_mapping_range()).  Each path announces its range with
+ * invalidate_range_start before the zap's atomic section opens (rule 1,
+ * invalidate before free; rule 6, notifier outside atomic sections), and
+ * the pages it gathers are freed by tlb_finish_mmu(), after the end.
+ * @details says which PTEs go; NULL means all of them.
+ */
+
+/* Does the zap take private anonymous pages (a file mapping's COWs) and swap entries? */
+static inline bool should_zap_cows(const struct zap_details *details)
+{
+	return !details || details->even_cows;
+}
+
+/*
+ * Does the zap take the PTE of @page?  NULL for a present PTE that maps no
+ * page the pool knows (reported by vm_normal_page()): it goes, unless the
+ * zap is after one particular page.
+ */
+static bool should_zap_page(const struct zap_details *details, struct page *page)
+{
+	if (!details)
+		return true;
+	if (details->single_page)
+		return page == details->single_page;
+	if (should_zap_cows(details) || !page)
+		return true;
+	return !PageAnon(page);
+}
+
+/* The cleared PTE of @addr must leave the TLB before the gathered pages are freed. */
 static void tlb_remove_tlb_entry(struct mmu_gather *tlb, unsigned long addr)
 {
 	tlb->start = min(tlb->start, addr);
@@ -619,11 +632,14 @@ static void tlb_remove_tlb_entry(struct mmu_gather *tlb, unsigned long addr)
 }
 
 static void zap_present_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte,
-			    unsigned long addr, long *rss)
+			    unsigned long addr, const struct zap_details *details, long *rss)
 {
 	struct page *page = vm_normal_page(vma, addr, ptep_get(pte));
-	pte_t ptent = ptep_get_and_clear(tlb->mm, addr, pte);
+	pte_t ptent;
 
+	if (!should_zap_page(details, page))
+		return;
+	ptent = ptep_get_and_clear(tlb->mm, addr, pte);
 	tlb_remove_tlb_entry(tlb, addr);
 	if (unlikely(!page))
 		return;
@@ -635,60 +651,98 @@ static void zap_present_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, 
 			SetPageReferenced(page);
 	}
 	rss[mm_counter(page)]--;
-	page_remove_rmap(page, vma);
-	if (unlikely(page_mapcount(page) < 0))
-		print_bad_pte(vma, addr, ptent, "negative mapcount");
+	/*
+	 * A PTE to a page with no mapping counted: the PTE and rmap disagree.
+	 * The kernel looks for the mapcount gone negative after the removal;
+	 * page_remove_rmap() here repairs an underflow itself, so the zap
+	 * looks first, and reports the PTE instead of removing a mapping
+	 * that is not there.
+	 */
+	if (unlikely(!page_mapped(page)))
+		print_bad_pte(vma, addr, ptent, "page not mapped");
+	else
+		page_remove_rmap(page, vma);
 	tlb_remove_page(tlb, page);
 }
 
-static void zap_swap_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte,
-			 unsigned long addr, long *rss)
+static void zap_nonpresent_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte,
+			       unsigned long addr, const struct zap_details *details, long *rss)
 {
 	swp_entry_t entry = pte_to_swp_entry(ptep_get(pte));
+	struct page *page;
 
-	if (is_migration_entry(entry))
-		rss[mm_counter(pfn_swap_entry_to_page(tlb->mm->pool, entry))]--;
-	else if (!non_swap_entry(entry)) {
+	if (is_migration_entry(entry)) {
+		/* No reference, no mapcount: migration finds the entry gone and maps nothing. */
+		page = pfn_swap_entry_to_page(tlb->mm->pool, entry);
+		if (!should_zap_page(details, page))
+			return;
+		rss[mm_counter(page)]--;
+	} else if (!non_swap_entry(entry)) {
+		/* A swapped-out anonymous page: to a file mapping, a private COW. */
+		if (!should_zap_cows(details))
+			return;
 		rss[MM_SWAPENTS]--;
 		free_swap_and_cache(entry);
 	}
 	pte_clear(tlb->mm, addr, pte);
 }
 
+/*
+ * The PTE table is found from a snapshot of the pmd entry, and the entry
+ * is checked, once the table's lock is held, to still name it, as the
+ * kernel's pte_offset_map_lock() does; if it changed, the zap looks again.
+ * munmap, exit and MADV_DONTNEED hold mmap_lock, and only free_pgtables(),
+ * under the write lock, frees tables; truncation holds only i_mmap_rwsem,
+ * and between the snapshot and the lock only rule 5 (unlink before freeing
+ * page tables) keeps the table alive: munmap unlinks the VMA from i_mmap
+ * before it frees the VMA's tables.  The kernel rechecks on every path,
+ * since khugepaged replaces tables under i_mmap_rwsem alone; so does this.
+ */
 static void zap_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
-			  unsigned long addr, unsigned long end)
+			  unsigned long addr, unsigned long end, const struct zap_details *details)
 {
 	long rss[NR_MM_COUNTERS] = { 0 };
+	pte_t *start_pte, *pte;
 	spinlock_t *ptl;
-	pte_t *start_pte = __pte_offset_map_lock(tlb->mm, pmd, addr, &ptl);
-	pte_t *pte = start_pte;
+	pmd_t pmdval;
 
-	if (!pte)
+again:
+	pmdval = pmdp_get(pmd);
+	if (pmd_none(pmdval))
 		return;
+	sched_point("zap_pte_range:pte_table");
+	start_pte = __pte_offset_map_lock(tlb->mm, &pmdval, addr, &ptl);
+	if (!start_pte)
+		return;
+	if (unlikely(pmdp_get(pmd) != pmdval)) {
+		pte_unmap_unlock(start_pte, ptl);
+		goto again;
+	}
+	pte = start_pte;
 	do {
 		pte_t ptent = ptep_get(pte);
 
 		if (pte_none(ptent))
 			continue;
 		if (pte_present(ptent))
-			zap_present_pte(tlb, vma, pte, addr, rss);
+			zap_present_pte(tlb, vma, pte, addr, details, rss);
 		else
-			zap_swap_pte(tlb, vma, pte, addr, rss);
+			zap_nonpresent_pte(tlb, vma, pte, addr, details, rss);
 	} while (pte++, addr += PAGE_SIZE, addr != end);
 	add_mm_rss_vec(tlb->mm, rss);
 	pte_unmap_unlock(start_pte, ptl);
 }
 
 static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long addr,
-			     unsigned long end)
+			     unsigned long end, const struct zap_details *details)
 {
 	unsigned long next;
 	pmd_t *pmd;
 
 	for (; addr != end; addr = next) {
 		pmd = pmd_span(tlb->mm, addr, end, &next);
-		if (pmd && !pmd_none(pmdp_get(pmd)))
-			zap_pte_range(tlb, vma, pmd, addr, next);
+		if (pmd)
+			zap_pte_range(tlb, vma, pmd, addr, next, details);
 	}
 }
 
@@ -698,7 +752,7 @@ static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
  * section open (rule 6).
  */
 void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start_addr,
-		      unsigned long end_addr)
+		      unsigned long end_addr, const struct zap_details *details)
 {
 	unsigned long start = max(vma->vm_start, start_addr);
 	unsigned long end = min(vma->vm_end, end_addr);
@@ -706,7 +760,7 @@ void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsign
 	if (start >= end)
 		return;
 	tlb_start_zap(tlb);
-	unmap_page_range(tlb, vma, start, end);
+	unmap_page_range(tlb, vma, start, end, details);
 	tlb_end_zap(tlb);
 }
 
@@ -718,11 +772,12 @@ void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned lon
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vma->vm_mm, start, end);
 	mmu_notifier_invalidate_range_start(&range);
 	for (; vma && vma->vm_start < end; vma = vma_next(vma))
-		unmap_single_vma(tlb, vma, start, end);
+		unmap_single_vma(tlb, vma, start, end, NULL);
 	mmu_notifier_invalidate_range_end(&range);
 }
 
-void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size)
+void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, unsigned long size,
+			   const struct zap_details *details)
 {
 	struct mmu_notifier_range range;
 	unsigned long end = address + size;
@@ -733,9 +788,98 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, un
 	tlb_gather_mmu(&tlb, vma->vm_mm);
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, address, end);
 	mmu_notifier_invalidate_range_start(&range);
-	unmap_single_vma(&tlb, vma, address, end);
+	unmap_single_vma(&tlb, vma, address, end, details);
 	mmu_notifier_invalidate_range_end(&range);
 	tlb_finish_mmu(&tlb);
+}
+
+/* ---- unmapping a file range from every process ---- */
+
+INTERVAL_TREE_DEFINE_TYPED(vma_interval_tree, struct vm_area_struct, shared)
+
+/* Every VMA of the file overlapping pages [first, last], i_mmap_rwsem held. */
+static void unmap_mapping_range_tree(struct address_space *mapping, unsigned long first,
+				     unsigned long last, const struct zap_details *details)
+{
+	struct vm_area_struct *vma;
+
+	interval_tree_foreach_typed(vma_interval_tree, vma, &mapping->i_mmap, first, last)
+	{
+		unsigned long vba = vma->vm_pgoff;
+		unsigned long vea = vba + vma_pages(vma) - 1;
+		unsigned long zba = max(first, vba);
+		unsigned long zea = min(last, vea);
+		unsigned long start = vma->vm_start + ((zba - vba) << PAGE_SHIFT);
+
+		zap_page_range_single(vma, start, (zea - zba + 1) << PAGE_SHIFT, details);
+	}
+}
+
+/*
+ * Without any process's mmap_lock: i_mmap_rwsem (read) keeps each VMA
+ * found in i_mmap, and its page tables (rule 5), until the walk is done.
+ */
+static void __unmap_mapping_pages(struct address_space *mapping, unsigned long start,
+				  unsigned long nr, const struct zap_details *details)
+{
+	unsigned long last = start + nr - 1;
+
+	if (last < start)
+		last = ULONG_MAX;
+	i_mmap_lock_read(mapping);
+	if (!interval_tree_empty(&mapping->i_mmap))
+		unmap_mapping_range_tree(mapping, start, last, details);
+	i_mmap_unlock_read(mapping);
+}
+
+/**
+ * unmap_mapping_pages - unmap pages [start, start + nr) of a file everywhere
+ * @mapping: the file
+ * @start: first page index
+ * @nr: number of pages (0 is treated as "to the end", as ULONG_MAX is)
+ * @even_cows: remove the private anonymous COWs of these pages too
+ */
+void unmap_mapping_pages(struct address_space *mapping, unsigned long start, unsigned long nr,
+			 bool even_cows)
+{
+	struct zap_details details = { .even_cows = even_cows };
+
+	if (!nr)
+		nr = ULONG_MAX - start;
+	__unmap_mapping_pages(mapping, start, nr, &details);
+}
+
+/**
+ * unmap_mapping_range - unmap a byte range of a file from every process
+ * @mapping: the file
+ * @holebegin: first byte; rounded down to its page
+ * @holelen: bytes; rounded up to whole pages; 0 means to the end of the file
+ * @even_cows: 1 to remove private COWs as well (truncation), 0 to keep them
+ *	(hole punching, invalidation)
+ */
+void unmap_mapping_range(struct address_space *mapping, loff_t holebegin, loff_t holelen,
+			 int even_cows)
+{
+	unsigned long start = (unsigned long)holebegin >> PAGE_SHIFT;
+	unsigned long nr = 0;
+
+	if (holelen) {
+		unsigned long hole_end = PAGE_ALIGN((unsigned long)holebegin + holelen);
+
+		nr = (hole_end >> PAGE_SHIFT) - start;
+		if (!nr)
+			return;
+	}
+	unmap_mapping_pages(mapping, start, nr, even_cows);
+}
+
+/* The PTEs of one locked page-cache page, and not its COWs (the kernel's unmap_mapping_folio()). */
+void unmap_mapping_page(struct page *page)
+{
+	struct zap_details details = { .single_page = page };
+
+	WARN_ON(!PageLocked(page));
+	__unmap_mapping_pages(page_mapping(page), page->index, 1, &details);
 }
 
 /* ---- freeing page tables ---- */
@@ -795,259 +939,4 @@ void legacy_free_pgtables_before_unlink(struct mmu_gather *tlb, struct vm_area_s
 		sched_point("free_pgtables:unlink");
 		free_pgtables_unlink(vma);
 	}
-}
-
-/* ---- fork ---- */
-
-/*
- * The child gets a private copy of an anon page now rather than sharing it
- * COW, because the parent's page may be pinned (DMA into it must stay
- * visible to the parent, and COW would move the parent off it).  Needs a
- * page allocated beforehand: -EAGAIN asks the caller to drop the locks and
- * allocate one.
- */
-static int copy_present_page(struct vm_area_struct *dst_vma, pte_t *dst_pte, unsigned long addr,
-			     long *rss, struct page **prealloc, struct page *page)
-{
-	struct page *new_page = *prealloc;
-	pte_t pte;
-
-	if (!new_page)
-		return -EAGAIN;
-	*prealloc = NULL;
-	copy_user_highpage(new_page, page);
-	page_add_new_anon_rmap(new_page, dst_vma, addr);
-	lru_cache_add(new_page);
-	rss[MM_ANONPAGES]++;
-	pte = maybe_mkwrite(pte_mkdirty(mk_pte(new_page, vma_page_prot(dst_vma))), dst_vma);
-	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
-	return 0;
-}
-
-/* Both PTE locks held: share the page with the child, write-protecting a COW mapping. */
-static int copy_present_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			    pte_t *dst_pte, pte_t *src_pte, unsigned long addr, long *rss,
-			    struct page **prealloc)
-{
-	pte_t pte = ptep_get(src_pte);
-	struct page *page = vm_normal_page(src_vma, addr, pte);
-
-	if (page && PageAnon(page)) {
-		get_page(page);
-		if (unlikely(page_try_dup_anon_rmap(page, src_vma))) {
-			put_page(page);
-			return copy_present_page(dst_vma, dst_pte, addr, rss, prealloc, page);
-		}
-		rss[MM_ANONPAGES]++;
-	} else if (page) {
-		get_page(page);
-		page_dup_file_rmap(page);
-		rss[mm_counter_file(page)]++;
-	}
-	if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
-		ptep_set_wrprotect(src_vma->vm_mm, addr, src_pte);
-		pte = pte_wrprotect(pte);
-	}
-	if (src_vma->vm_flags & VM_SHARED)
-		pte = pte_mkclean(pte);
-	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte_mkold(pte));
-	return 0;
-}
-
-static void copy_swap_pte(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			  pte_t *dst_pte, pte_t *src_pte, unsigned long addr, long *rss)
-{
-	pte_t pte = ptep_get(src_pte);
-	swp_entry_t entry = pte_to_swp_entry(pte);
-
-	if (is_migration_entry(entry)) {
-		rss[mm_counter(pfn_swap_entry_to_page(src_vma->vm_mm->pool, entry))]++;
-		/* Both sides of a COW mapping must fault when migration ends. */
-		if (is_writable_migration_entry(entry) && is_cow_mapping(src_vma->vm_flags)) {
-			pte = swp_entry_to_pte(make_readable_migration_entry(swp_offset(entry)));
-			set_pte_at(src_vma->vm_mm, addr, src_pte, pte);
-		}
-	} else if (!non_swap_entry(entry)) {
-		/* The parent's PTE holds the slot, so it cannot be free. */
-		WARN_ON(swap_duplicate(entry));
-		rss[MM_SWAPENTS]++;
-		pte = pte_swp_clear_exclusive(pte);
-		set_pte_at(src_vma->vm_mm, addr, src_pte, pte);
-	}
-	set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
-}
-
-/*
- * Copy one PTE table's worth.  Returns 0, -ENOMEM, or -EAGAIN with *@addrp
- * at the PTE that needs a fresh page in *@prealloc.
- */
-static int copy_pte_table(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long *addrp, unsigned long end,
-			  struct page **prealloc)
-{
-	struct mm_struct *src_mm = src_vma->vm_mm;
-	unsigned long addr = *addrp;
-	long rss[NR_MM_COUNTERS] = { 0 };
-	spinlock_t *dst_ptl, *src_ptl;
-	pte_t *dst_pte, *src_pte, *orig_dst_pte;
-	int ret = 0;
-
-	dst_pte = pte_alloc_map_lock(dst_vma->vm_mm, dst_pmd, addr, &dst_ptl);
-	if (!dst_pte)
-		return -ENOMEM;
-	orig_dst_pte = dst_pte;
-	src_pte = pte_offset_kernel(src_mm, src_pmd, addr);
-	src_ptl = pte_lockptr(src_mm, src_pmd);
-	spin_lock_nested(src_ptl, 1);
-	do {
-		pte_t ptent = ptep_get(src_pte);
-
-		if (pte_none(ptent))
-			continue;
-		if (!pte_present(ptent))
-			copy_swap_pte(dst_vma, src_vma, dst_pte, src_pte, addr, rss);
-		else
-			ret = copy_present_pte(dst_vma, src_vma, dst_pte, src_pte, addr, rss,
-					       prealloc);
-		if (ret)
-			break;
-	} while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);
-	spin_unlock(src_ptl);
-	pte_unmap_unlock(orig_dst_pte, dst_ptl);
-	add_mm_rss_vec(dst_vma->vm_mm, rss);
-	*addrp = addr;
-	return ret;
-}
-
-static int copy_pte_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma,
-			  pmd_t *dst_pmd, pmd_t *src_pmd, unsigned long addr, unsigned long end)
-{
-	struct page *prealloc = NULL;
-	int ret;
-
-	for (;;) {
-		ret = copy_pte_table(dst_vma, src_vma, dst_pmd, src_pmd, &addr, end, &prealloc);
-		if (ret != -EAGAIN)
-			break;
-		prealloc = alloc_anon_page(dst_vma, GFP_KERNEL);
-		if (!prealloc)
-			return -ENOMEM;
-	}
-	if (prealloc)
-		put_page(prealloc);
-	return ret;
-}
-
-static int copy_page_tables(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
-{
-	unsigned long addr, next, end = src_vma->vm_end;
-	pmd_t *src_pmd, *dst_pmd;
-	int ret;
-
-	for (addr = src_vma->vm_start; addr != end; addr = next) {
-		src_pmd = pmd_span(src_vma->vm_mm, addr, end, &next);
-		if (!src_pmd || pmd_none(pmdp_get(src_pmd)))
-			continue;
-		dst_pmd = mm_alloc_pmd(dst_vma->vm_mm, addr);
-		if (!dst_pmd)
-			return -ENOMEM;
-		ret = copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/*
- * fork: give the child @dst the parent's PTEs of @src.  Mappings with no
- * anon pages are skipped: the child faults their pages in from the file.
- * In a COW mapping the parent's writable PTEs become read-only, which
- * weakens what a secondary MMU may have copied: announced as
- * MMU_NOTIFY_PROTECTION_PAGE.  Both mmap_locks are held for write.
- */
-int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
-{
-	struct mmu_notifier_range range;
-	bool is_cow = is_cow_mapping(src_vma->vm_flags);
-	int ret;
-
-	if (!src_vma->anon_vma)
-		return 0;
-	if (is_cow) {
-		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, 0, src_vma->vm_mm,
-					src_vma->vm_start, src_vma->vm_end);
-		mmu_notifier_invalidate_range_start(&range);
-	}
-	ret = copy_page_tables(dst_vma, src_vma);
-	if (is_cow)
-		mmu_notifier_invalidate_range_end(&range);
-	return ret;
-}
-
-/* ---- mprotect ---- */
-
-/*
- * The new PTE for a present one.  Write permission is never granted here
- * (a write fault decides whether the page may be reused), only kept where
- * the PTE had it and the VMA still allows writes.
- */
-static pte_t change_pte_prot(struct vm_area_struct *vma, pte_t oldpte, pgprot_t newprot)
-{
-	pte_t ptent = pte_modify(oldpte, newprot);
-
-	if (pte_write(oldpte) && (vma->vm_flags & VM_WRITE) && !pte_protnone(ptent))
-		ptent = pte_mkwrite(ptent);
-	return ptent;
-}
-
-static long change_pte_range(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
-			     unsigned long end, pgprot_t newprot)
-{
-	struct mm_struct *mm = vma->vm_mm;
-	spinlock_t *ptl;
-	pte_t *start_pte = __pte_offset_map_lock(mm, pmd, addr, &ptl);
-	pte_t *pte = start_pte;
-	long pages = 0;
-
-	if (!pte)
-		return 0;
-	do {
-		pte_t oldpte = ptep_get(pte);
-		swp_entry_t entry;
-
-		if (pte_present(oldpte)) {
-			set_pte_at(mm, addr, pte, change_pte_prot(vma, oldpte, newprot));
-			pages++;
-		} else if (is_swap_pte(oldpte)) {
-			entry = pte_to_swp_entry(oldpte);
-			if (is_writable_migration_entry(entry) && !(vma->vm_flags & VM_WRITE)) {
-				entry = make_readable_migration_entry(swp_offset(entry));
-				set_pte_at(mm, addr, pte, swp_entry_to_pte(entry));
-				pages++;
-			}
-		}
-	} while (pte++, addr += PAGE_SIZE, addr != end);
-	pte_unmap_unlock(start_pte, ptl);
-	return pages;
-}
-
-long change_protection(struct vm_area_struct *vma, unsigned long start, unsigned long end)
-{
-	pgprot_t newprot = vma_page_prot(vma);
-	struct mmu_notifier_range range;
-	unsigned long addr, next;
-	long pages = 0;
-	pmd_t *pmd;
-
-	if (start >= end)
-		return 0;
-	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, 0, vma->vm_mm, start, end);
-	mmu_notifier_invalidate_range_start(&range);
-	for (addr = start; addr != end; addr = next) {
-		pmd = pmd_span(vma->vm_mm, addr, end, &next);
-		if (pmd && !pmd_none(pmdp_get(pmd)))
-			pages += change_pte_range(vma, pmd, addr, next, newprot);
-	}
-	mmu_notifier_invalidate_range_end(&range);
-	return pages;
 }

@@ -111,6 +111,14 @@ static int mlock_fixup(struct vm_area_struct *vma, unsigned long start, unsigned
 	return 0;
 }
 
+/* One VMA's part of the range: its lock flags become @flags. */
+static int mlock_vma(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+		     unsigned long flags)
+{
+	return mlock_fixup(vma, start, end,
+			   (vma->vm_flags & ~(VM_LOCKED | VM_LOCKONFAULT)) | flags);
+}
+
 /*
  * Set the lock flags @flags (VM_LOCKED [| VM_LOCKONFAULT], or 0 to unlock)
  * on every VMA of [start, start + len).  As in the kernel, a hole ends the
@@ -119,34 +127,13 @@ static int mlock_fixup(struct vm_area_struct *vma, unsigned long start, unsigned
 static int apply_vma_lock_flags(struct mm_struct *mm, unsigned long start, size_t len,
 				unsigned long flags)
 {
-	unsigned long end = start + len, nstart, tmp, newflags;
-	struct vm_area_struct *vma;
-	int error = 0;
+	unsigned long end = start + len;
 
 	if (end < start)
 		return -EINVAL;
 	if (end == start)
 		return 0;
-	vma = find_vma(mm, start);
-	if (!vma || vma->vm_start > start)
-		return -ENOMEM;
-
-	for (nstart = start;;) {
-		newflags = (vma->vm_flags & ~(VM_LOCKED | VM_LOCKONFAULT)) | flags;
-		tmp = min(vma->vm_end, end);
-		error = mlock_fixup(vma, nstart, tmp, newflags);
-		if (error)
-			break;
-		nstart = tmp;
-		if (nstart >= end)
-			break;
-		vma = find_vma(mm, nstart);
-		if (!vma || vma->vm_start > nstart) {
-			error = -ENOMEM;
-			break;
-		}
-	}
-	return error;
+	return apply_vma_range(mm, start, end, mlock_vma, flags);
 }
 
 /*

@@ -16,7 +16,7 @@
 #include "mm/mm_types.h"
 #include "mm/page_alloc.h"
 
-/* ---- mm_struct lifetime [mm/mmap.c] ---- */
+/* ---- mm_struct lifetime [mm/fork.c] ---- */
 
 /* A new, empty address space drawing frames from @pool; NULL on -ENOMEM. */
 struct mm_struct *mm_alloc(struct frame_pool *pool, const char *owner);
@@ -34,8 +34,10 @@ static inline bool mmget_not_zero(struct mm_struct *mm)
 	return atomic_inc_not_zero(&mm->mm_users);
 }
 void mmput(struct mm_struct *mm); /* last: exit_mmap(), then mmdrop() */
-/* Tear down every mapping: release notifiers, unmap, free page tables. */
+/* Tear down every mapping: release notifiers, unmap, free page tables. [mm/mmap.c] */
 void exit_mmap(struct mm_struct *mm);
+/* A copy of @oldmm as fork() makes it (COW for private memory); NULL on -ENOMEM. */
+struct mm_struct *dup_mm(struct mm_struct *oldmm, const char *owner);
 
 static inline void mmap_read_lock(struct mm_struct *mm)
 {
@@ -146,8 +148,6 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int behavi
 /* [mm/mremap.c]  flags: MREMAP_MAYMOVE [| MREMAP_FIXED] */
 unsigned long do_mremap(struct mm_struct *mm, unsigned long addr, unsigned long old_len,
 			unsigned long new_len, unsigned long flags, unsigned long new_addr);
-/* [mm/fork.c]  A copy of @oldmm as fork() makes it (COW for private memory); NULL on -ENOMEM. */
-struct mm_struct *dup_mm(struct mm_struct *oldmm, const char *owner);
 
 /* ---- faults and host access [mm/memory.c, mm/gup.c] ---- */
 

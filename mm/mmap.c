@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The VMA layer of a host address space, after the kernel's mm/mmap.c and
- * the mm_struct lifetime of kernel/fork.c: the VMA tree, mmap, munmap,
- * splitting and merging VMAs, and tearing the whole space down at exit.
+ * The VMA layer of a host address space, after the kernel's mm/mmap.c:
+ * the VMA tree, mmap, munmap, splitting and merging VMAs, and tearing the
+ * whole space down at exit (the mm_struct itself is mm/fork.c's).
  *
  * VMAs live in mm->mm_rb, an interval tree of [vm_start, vm_end - 1] (the
  * kernel uses a maple tree).  The tree and every VMA's bounds change only
@@ -17,13 +17,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/bug.h"
 #include "base/legacy.h"
-#include "base/report.h"
 #include "mm/internal.h"
 
 /*
@@ -455,6 +453,34 @@ struct vm_area_struct *vma_modify_flags(struct vm_area_struct *vma, unsigned lon
 }
 
 /*
+ * Call @fixup on each VMA's part of [start, end), in address order: the
+ * walk of mprotect and mlock.  A hole ends it with -ENOMEM, and @fixup's
+ * first error ends it with that, leaving the VMAs before changed, as in
+ * the kernel.  A fixup may split or merge, so each next VMA is looked up
+ * afresh; a merge may have made one VMA of this and the next, which then
+ * starts below where the walk is: not a hole.  mmap_lock held for write.
+ */
+int apply_vma_range(struct mm_struct *mm, unsigned long start, unsigned long end,
+		    vma_range_fixup_t fixup, unsigned long arg)
+{
+	struct vm_area_struct *vma;
+	unsigned long tmp;
+	int error;
+
+	mmap_assert_write_locked(mm);
+	for (;;) {
+		vma = find_vma(mm, start);
+		if (!vma || vma->vm_start > start)
+			return -ENOMEM;
+		tmp = min(vma->vm_end, end);
+		error = fixup(vma, start, tmp, arg);
+		if (error || tmp >= end)
+			return error;
+		start = tmp;
+	}
+}
+
+/*
  * mremap growing in place: extend @vma by @delta bytes into the free space
  * above it (the caller checked it is free) and merge with the next VMA if
  * they now touch and match.
@@ -813,30 +839,7 @@ int vm_munmap(struct mm_struct *mm, unsigned long start, size_t len)
 	return ret;
 }
 
-/* ---- the mm_struct ---- */
-
-struct mm_struct *mm_alloc(struct frame_pool *pool, const char *owner)
-{
-	struct mm_struct *mm = calloc(1, sizeof(*mm));
-
-	if (!mm)
-		return NULL;
-	mm->pool = pool;
-	init_rwsem(&mm->mmap_lock);
-	interval_tree_root_init(&mm->mm_rb);
-	spin_lock_init(&mm->page_table_lock);
-	atomic_set(&mm->mm_users, 1);
-	atomic_set(&mm->mm_count, 1);
-	snprintf(mm->owner, sizeof(mm->owner), "%s", owner ? owner : "mm");
-	mmu_notifier_subscriptions_init(mm);
-
-	mm->pgd = pgd_alloc(mm);
-	if (!mm->pgd) {
-		free(mm);
-		return NULL;
-	}
-	return mm;
-}
+/* ---- exit ---- */
 
 /*
  * Tear down every mapping of an mm nobody uses any more (the last mmput).
@@ -873,52 +876,4 @@ void exit_mmap(struct mm_struct *mm)
 	}
 	WARN_ON(mm->map_count);
 	mmap_write_unlock(mm);
-}
-
-void mmput(struct mm_struct *mm)
-{
-	if (atomic_dec_and_test(&mm->mm_users)) {
-		exit_mmap(mm);
-		mmdrop(mm);
-	}
-}
-
-static const char *const resident_page_types[NR_MM_COUNTERS] = {
-	[MM_FILEPAGES] = "MM_FILEPAGES",
-	[MM_ANONPAGES] = "MM_ANONPAGES",
-	[MM_SWAPENTS] = "MM_SWAPENTS",
-	[MM_SHMEMPAGES] = "MM_SHMEMPAGES",
-};
-
-/* The kernel's check_mm(): every counter of a dead mm must be back at zero. */
-static void check_mm(struct mm_struct *mm)
-{
-	long pgtables = atomic_long_read(&mm->pgtables_bytes);
-
-	for (int i = 0; i < NR_MM_COUNTERS; i++) {
-		long x = atomic_long_read(&mm->rss_stat[i]);
-
-		if (unlikely(x)) {
-			report_start(REPORT_WARN, "BUG: Bad rss-counter state");
-			report_printf("  mm %s: %s = %ld\n", mm->owner, resident_page_types[i], x);
-			report_end();
-		}
-	}
-	if (unlikely(pgtables)) {
-		report_start(REPORT_WARN, "BUG: non-zero pgtables_bytes on freeing mm");
-		report_printf("  mm %s: %ld bytes\n", mm->owner, pgtables);
-		report_end();
-	}
-}
-
-/* The last mmgrab reference: the struct and its top-level table go. */
-void mmdrop(struct mm_struct *mm)
-{
-	if (!atomic_dec_and_test(&mm->mm_count))
-		return;
-	WARN_ON(!interval_tree_empty(&mm->mm_rb));
-	pgd_free(mm, mm->pgd);
-	mmu_notifier_subscriptions_destroy(mm);
-	check_mm(mm);
-	free(mm);
 }

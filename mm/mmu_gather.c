@@ -89,10 +89,14 @@ static void tlb_flush_mmu(struct mmu_gather *tlb)
 /*
  * @page's PTE is cleared and its rmap dropped; the gather takes over the
  * reference the PTE held.  A full batch is flushed and freed on the spot:
- * the PTEs of every page in it are gone already.
+ * the PTEs of every page in it are gone already.  The zap records each
+ * cleared PTE in the flush range first (tlb_remove_tlb_entry()): a page
+ * gathered with the range empty would be freed by a flush that leaves its
+ * translation behind, which the kernel's VM_BUG_ON(!tlb->end) catches.
  */
 void tlb_remove_page(struct mmu_gather *tlb, struct page *page)
 {
+	WARN_ON(!tlb->end);
 	if (tlb->nr_pages == tlb->max_pages) {
 		tlb_flush_mmu(tlb);
 		if (!tlb->max_pages) {

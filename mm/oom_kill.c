@@ -52,7 +52,7 @@ int __oom_reap_task_mm(struct mm_struct *mm)
 			ret = -EAGAIN;
 			continue;
 		}
-		unmap_single_vma(&tlb, vma, range.start, range.end);
+		unmap_single_vma(&tlb, vma, range.start, range.end, NULL);
 		mmu_notifier_invalidate_range_end(&range);
 		tlb_finish_mmu(&tlb);
 	}

@@ -257,7 +257,7 @@ static inline bool page_ref_freeze(struct page *page, int count)
 
 static inline void page_ref_unfreeze(struct page *page, int count)
 {
-	__atomic_store_n(&page->_refcount.counter, count, __ATOMIC_RELEASE);
+	atomic_set_release(&page->_refcount, count);
 }
 
 /* A reference on a page the caller already holds one on, or maps under the PTE lock. */

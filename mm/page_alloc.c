@@ -247,7 +247,7 @@ static void free_unref_page(struct page *page, int extra_refs, const char *how)
 	WRITE_ONCE(page->flags, 0);
 	WRITE_ONCE(page->index, 0);
 	WRITE_ONCE(page->private, 0);
-	if (__atomic_exchange_n(&page->state, FRAME_FREE, __ATOMIC_ACQ_REL) == FRAME_FREE) {
+	if (xchg(&page->state, FRAME_FREE) == FRAME_FREE) {
 		report_double_free(page, how);
 		return;
 	}

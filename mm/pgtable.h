@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 
+#include "base/atomic.h"
 #include "base/compiler.h"
 #include "base/spinlock.h"
 #include "mm/mm_types.h"
@@ -195,30 +196,24 @@ static inline pte_t pte_clear_flags(pte_t pte, unsigned long clear)
 {
 	return __pte(pte_val(pte) & ~clear);
 }
-static inline pte_t pte_mkwrite(pte_t pte)
-{
-	return pte_set_flags(pte, _PAGE_RW);
-}
-static inline pte_t pte_wrprotect(pte_t pte)
-{
-	return pte_clear_flags(pte, _PAGE_RW);
-}
-static inline pte_t pte_mkdirty(pte_t pte)
-{
-	return pte_set_flags(pte, _PAGE_DIRTY);
-}
-static inline pte_t pte_mkclean(pte_t pte)
-{
-	return pte_clear_flags(pte, _PAGE_DIRTY);
-}
-static inline pte_t pte_mkyoung(pte_t pte)
-{
-	return pte_set_flags(pte, _PAGE_ACCESSED);
-}
-static inline pte_t pte_mkold(pte_t pte)
-{
-	return pte_clear_flags(pte, _PAGE_ACCESSED);
-}
+/*
+ * The helpers that set and clear one bit, pte_mkwrite()/pte_wrprotect() and
+ * so on: x86's pgtable.h spells each out; here they are generated, as
+ * page.h generates the page flag helpers.
+ */
+#define PTE_BIT_OPS(set, clear, bit)                                                               \
+	static inline pte_t set(pte_t pte)                                                         \
+	{                                                                                          \
+		return pte_set_flags(pte, bit);                                                    \
+	}                                                                                          \
+	static inline pte_t clear(pte_t pte)                                                       \
+	{                                                                                          \
+		return pte_clear_flags(pte, bit);                                                  \
+	}
+PTE_BIT_OPS(pte_mkwrite, pte_wrprotect, _PAGE_RW)
+PTE_BIT_OPS(pte_mkdirty, pte_mkclean, _PAGE_DIRTY)
+PTE_BIT_OPS(pte_mkyoung, pte_mkold, _PAGE_ACCESSED)
+#undef PTE_BIT_OPS
 
 static inline pte_t pfn_pte(unsigned long pfn, pgprot_t prot)
 {
@@ -258,17 +253,17 @@ static inline void pte_clear(struct mm_struct *mm, unsigned long addr, pte_t *pt
 /* One exchange: the "hardware" may not set a bit in between. */
 static inline pte_t ptep_get_and_clear(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
 {
-	return __pte(__atomic_exchange_n(&ptep->pte, 0, __ATOMIC_RELAXED));
+	return __pte(xchg_relaxed(&ptep->pte, 0));
 }
 static inline void ptep_set_wrprotect(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
 {
-	__atomic_fetch_and(&ptep->pte, ~_PAGE_RW, __ATOMIC_RELAXED);
+	clear_bit(_PAGE_BIT_RW, &ptep->pte);
 }
 /* PTE lock held.  True if the entry was young; the caller flushes (here: nothing to flush). */
 static inline bool ptep_test_and_clear_young(struct vm_area_struct *vma, unsigned long addr,
 					     pte_t *ptep)
 {
-	return __atomic_fetch_and(&ptep->pte, ~_PAGE_ACCESSED, __ATOMIC_RELAXED) & _PAGE_ACCESSED;
+	return fetch_and_relaxed(&ptep->pte, ~_PAGE_ACCESSED) & _PAGE_ACCESSED;
 }
 
 /* ---- swap and migration entries ---- */

@@ -375,6 +375,17 @@ static void print_access(const struct frame_access *acc)
 		      acc->size, acc->addr, acc->who ? acc->who : "(unknown)");
 }
 
+/* A stale access's report ends alike: what the accessor adds, the stack, the count. */
+static bool report_stamp_end(struct frame_pool *pool, const struct frame_access *acc)
+{
+	if (acc->describe)
+		acc->describe(acc->ctx);
+	dump_stack();
+	report_end();
+	san_count(pool, SAN_USE_AFTER_FREE);
+	return false;
+}
+
 static bool report_wild_stamp(struct frame_pool *pool, const struct frame_stamp *stamp,
 			      const struct frame_access *acc)
 {
@@ -382,12 +393,7 @@ static bool report_wild_stamp(struct frame_pool *pool, const struct frame_stamp 
 		     acc->write ? "write" : "read", stamp->pfn);
 	print_access(acc);
 	report_printf("  pool: %lu frames at %p\n", pool->nr_frames, pool->base);
-	if (acc->describe)
-		acc->describe(acc->ctx);
-	dump_stack();
-	report_end();
-	san_count(pool, SAN_USE_AFTER_FREE);
-	return false;
+	return report_stamp_end(pool, acc);
 }
 
 /* The out-of-line half of frame_check_stamp(): the frame changed, say how. */
@@ -413,12 +419,7 @@ bool __frame_check_stamp(struct frame_pool *pool, const struct frame_stamp *stam
 		      stamp->pfn, page_address(page), frame_state_name(stamp->state), stamp->gen,
 		      frame_state_name(now), gen);
 	print_free_site(page);
-	if (acc->describe)
-		acc->describe(acc->ctx);
-	dump_stack();
-	report_end();
-	san_count(pool, SAN_USE_AFTER_FREE);
-	return false;
+	return report_stamp_end(pool, acc);
 }
 
 /*

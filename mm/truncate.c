@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Truncation and hole punching, after the kernel's mm/truncate.c and the
- * unmap_mapping_range() of its mm/memory.c: taking a range of a file away
- * from the page cache and from every process that maps it, without any
- * process's mmap_lock.
+ * Truncation and hole punching, after the kernel's mm/truncate.c: taking a
+ * range of a file away from the page cache and from every process that
+ * maps it, without any process's mmap_lock.  Taking it from the processes
+ * is unmap_mapping_range() in mm/memory.c, the zap every other path uses.
  *
  * Shrinking a file goes in the kernel's order (truncate_setsize() and
  * truncate_pagecache()):
@@ -11,9 +11,10 @@
  *      (filemap_get_page() rechecks i_size once its new page is cached);
  *   2. unmap_mapping_range(): every PTE mapping the range, found through
  *      i_mmap under i_mmap_rwsem (read), is zapped under
- *      invalidate_range_start/end (MMU_NOTIFY_CLEAR), the private
- *      anonymous COWs of the file's pages too (even_cows): past the end of
- *      the file a private mapping gets SIGBUS like a shared one;
+ *      invalidate_range_start/end (MMU_NOTIFY_CLEAR; rule 1, invalidate
+ *      before free), the private anonymous COWs of the file's pages too
+ *      (even_cows): past the end of the file a private mapping gets SIGBUS
+ *      like a shared one;
  *   3. truncate_inode_pages_range(): each page is locked, unmapped again
  *      if a fault mapped it meanwhile, and dropped from the cache;
  *   4. unmap_mapping_range() once more, for COWs copied from a page
@@ -37,219 +38,6 @@
 #include "base/bug.h"
 #include "base/sched_point.h"
 #include "mm/internal.h"
-#include "mm/swap.h"
-
-INTERVAL_TREE_DEFINE_TYPED(vma_interval_tree, struct vm_area_struct, shared)
-
-/* Which PTEs of the range a zap removes (the kernel's struct zap_details). */
-struct zap_details {
-	struct page *single_page; /* only those mapping this page-cache page */
-	bool even_cows;		  /* also anonymous pages: the private COWs */
-};
-
-/* The kernel's should_zap_page(): a private COW stays unless even_cows. */
-static bool should_zap_page(const struct zap_details *details, struct page *page)
-{
-	if (details->single_page && page != details->single_page)
-		return false;
-	return details->even_cows || !PageAnon(page);
-}
-
-/* ---- zapping the PTEs of a file range ---- */
-
-/* One PTE, PTE lock held. */
-static void zap_mapping_pte(struct mmu_gather *tlb, struct vm_area_struct *vma, pte_t *pte,
-			    unsigned long addr, const struct zap_details *details, long *rss)
-{
-	struct mm_struct *mm = vma->vm_mm;
-	pte_t ptent = ptep_get(pte);
-	struct page *page;
-	swp_entry_t entry;
-
-	if (pte_present(ptent)) {
-		page = vm_normal_page(vma, addr, ptent);
-		if (!page || !should_zap_page(details, page))
-			return;
-		ptent = ptep_get_and_clear(mm, addr, pte);
-		if (!PageAnon(page)) {
-			/* What the "hardware" recorded in the PTE is the page's now. */
-			if (pte_dirty(ptent))
-				set_page_dirty(page);
-			if (pte_young(ptent))
-				SetPageReferenced(page);
-		}
-		rss[mm_counter(page)]--;
-		page_remove_rmap(page, vma);
-		tlb_remove_page(tlb, page);
-		return;
-	}
-
-	entry = pte_to_swp_entry(ptent);
-	if (is_migration_entry(entry)) {
-		/* No reference, no mapcount: migration finds the entry gone and maps nothing. */
-		page = pfn_swap_entry_to_page(mm->pool, entry);
-		if (!should_zap_page(details, page))
-			return;
-		rss[mm_counter(page)]--;
-	} else if (!non_swap_entry(entry)) {
-		/* A swapped-out private COW: only a truncation takes it, never a single page. */
-		if (!details->even_cows || details->single_page)
-			return;
-		rss[MM_SWAPENTS]--;
-		free_swap_and_cache(entry);
-	} else {
-		return;
-	}
-	pte_clear(mm, addr, pte);
-}
-
-/*
- * The PTE table is mapped from a snapshot of the pmd, and the pmd is
- * checked to still point at it once the table's lock is held, as the
- * kernel's pte_offset_map_lock() does.  Between the two only DESIGN.md
- * rule 5 keeps the table alive: munmap unlinks the VMA from i_mmap, which
- * this walk holds for read, before it frees the VMA's tables.
- */
-static void zap_mapping_pte_range(struct mmu_gather *tlb, struct vm_area_struct *vma, pmd_t *pmd,
-				  unsigned long addr, unsigned long end,
-				  const struct zap_details *details)
-{
-	long rss[NR_MM_COUNTERS] = { 0 };
-	pmd_t pmdval = pmdp_get(pmd);
-	pte_t *start_pte, *pte;
-	spinlock_t *ptl;
-
-	if (pmd_none(pmdval))
-		return;
-	sched_point("unmap_mapping_range:pte_table");
-	start_pte = __pte_offset_map_lock(tlb->mm, &pmdval, addr, &ptl);
-	if (!start_pte)
-		return;
-	if (unlikely(pmdp_get(pmd) != pmdval)) {
-		/* The table went (and maybe another came): nothing of ours is in it. */
-		pte_unmap_unlock(start_pte, ptl);
-		return;
-	}
-	pte = start_pte;
-	do {
-		if (!pte_none(ptep_get(pte)))
-			zap_mapping_pte(tlb, vma, pte, addr, details, rss);
-	} while (pte++, addr += PAGE_SIZE, addr != end);
-	for (int i = 0; i < NR_MM_COUNTERS; i++)
-		if (rss[i])
-			add_mm_counter(tlb->mm, i, rss[i]);
-	pte_unmap_unlock(start_pte, ptl);
-}
-
-/*
- * Zap [start, end) of one VMA of the file: the kernel's
- * zap_page_range_single() with zap_details.  Announced as MMU_NOTIFY_CLEAR
- * before the zap's atomic section opens (rules 1 and 6); the pages are
- * freed by tlb_finish_mmu(), after invalidate_range_end.
- */
-static void unmap_mapping_range_vma(struct vm_area_struct *vma, unsigned long start,
-				    unsigned long end, const struct zap_details *details)
-{
-	struct mm_struct *mm = vma->vm_mm;
-	struct mmu_notifier_range range;
-	struct mmu_gather tlb;
-	unsigned long addr, next;
-	pmd_t *pmd;
-
-	tlb_gather_mmu(&tlb, mm);
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
-	mmu_notifier_invalidate_range_start(&range);
-	tlb_start_zap(&tlb);
-	for (addr = start; addr != end; addr = next) {
-		pmd = pmd_span(mm, addr, end, &next);
-		if (pmd && !pmd_none(pmdp_get(pmd)))
-			zap_mapping_pte_range(&tlb, vma, pmd, addr, next, details);
-	}
-	tlb_end_zap(&tlb);
-	mmu_notifier_invalidate_range_end(&range);
-	tlb_finish_mmu(&tlb);
-}
-
-/* Every VMA of the file overlapping pages [first, last], i_mmap_rwsem held. */
-static void unmap_mapping_range_tree(struct address_space *mapping, unsigned long first,
-				     unsigned long last, const struct zap_details *details)
-{
-	struct vm_area_struct *vma;
-
-	interval_tree_foreach_typed(vma_interval_tree, vma, &mapping->i_mmap, first, last)
-	{
-		unsigned long vba = vma->vm_pgoff;
-		unsigned long vea = vba + vma_pages(vma) - 1;
-		unsigned long zba = max(first, vba);
-		unsigned long zea = min(last, vea);
-
-		unmap_mapping_range_vma(vma, vma->vm_start + ((zba - vba) << PAGE_SHIFT),
-					vma->vm_start + ((zea - vba + 1) << PAGE_SHIFT), details);
-	}
-}
-
-static void __unmap_mapping_pages(struct address_space *mapping, unsigned long start,
-				  unsigned long nr, const struct zap_details *details)
-{
-	unsigned long last = start + nr - 1;
-
-	if (last < start)
-		last = ULONG_MAX;
-	i_mmap_lock_read(mapping);
-	if (!interval_tree_empty(&mapping->i_mmap))
-		unmap_mapping_range_tree(mapping, start, last, details);
-	i_mmap_unlock_read(mapping);
-}
-
-/**
- * unmap_mapping_pages - unmap pages [start, start + nr) of a file everywhere
- * @mapping: the file
- * @start: first page index
- * @nr: number of pages (0 is treated as "to the end", as ULONG_MAX is)
- * @even_cows: remove the private anonymous COWs of these pages too
- */
-void unmap_mapping_pages(struct address_space *mapping, unsigned long start, unsigned long nr,
-			 bool even_cows)
-{
-	struct zap_details details = { .even_cows = even_cows };
-
-	if (!nr)
-		nr = ULONG_MAX - start;
-	__unmap_mapping_pages(mapping, start, nr, &details);
-}
-
-/**
- * unmap_mapping_range - unmap a byte range of a file from every process
- * @mapping: the file
- * @holebegin: first byte; rounded down to its page
- * @holelen: bytes; rounded up to whole pages; 0 means to the end of the file
- * @even_cows: 1 to remove private COWs as well (truncation), 0 to keep them
- *	(hole punching, invalidation)
- */
-void unmap_mapping_range(struct address_space *mapping, loff_t holebegin, loff_t holelen,
-			 int even_cows)
-{
-	unsigned long start = (unsigned long)holebegin >> PAGE_SHIFT;
-	unsigned long nr = 0;
-
-	if (holelen) {
-		unsigned long hole_end = PAGE_ALIGN((unsigned long)holebegin + holelen);
-
-		nr = (hole_end >> PAGE_SHIFT) - start;
-		if (!nr)
-			return;
-	}
-	unmap_mapping_pages(mapping, start, nr, even_cows);
-}
-
-/* The PTEs of one locked page-cache page, and not its COWs (the kernel's unmap_mapping_folio()). */
-static void unmap_mapping_page(struct page *page)
-{
-	struct zap_details details = { .single_page = page };
-
-	WARN_ON(!PageLocked(page));
-	__unmap_mapping_pages(page_mapping(page), page->index, 1, &details);
-}
 
 /* ---- dropping pages from the cache ---- */
 

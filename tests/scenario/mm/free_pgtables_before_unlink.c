@@ -16,7 +16,7 @@
  *
  * The race, held open with schedule points:
  *   truncate: i_mmap_rwsem (read), finds the VMA, reads the pmd entry,
- *             stops at "unmap_mapping_range:pte_table";
+ *             stops at "zap_pte_range:pte_table";
  *   munmap:   zaps the PTEs, stops at "free_pgtables:unlink" (before the
  *             unlink; with the switch, after the tables were freed);
  *   truncate: goes on into the PTE table.
@@ -85,17 +85,17 @@ static void race(struct scenario *sc)
 {
 	struct kthread *t, *m;
 
-	TEST_ASSERT_EQ(sched_point_arm("unmap_mapping_range:pte_table", "truncate"), 0);
+	TEST_ASSERT_EQ(sched_point_arm("zap_pte_range:pte_table", "truncate"), 0);
 	t = kthread_run(truncate_thread, sc, "truncate");
 	TEST_ASSERT(!IS_ERR(t), "kthread_run");
-	TEST_ASSERT_EQ(sched_point_wait("unmap_mapping_range:pte_table"), 0);
+	TEST_ASSERT_EQ(sched_point_wait("zap_pte_range:pte_table"), 0);
 
 	TEST_ASSERT_EQ(sched_point_arm("free_pgtables:unlink", "munmap"), 0);
 	m = kthread_run(munmap_thread, sc, "munmap");
 	TEST_ASSERT(!IS_ERR(m), "kthread_run");
 	TEST_ASSERT_EQ(sched_point_wait("free_pgtables:unlink"), 0);
 
-	sched_point_release("unmap_mapping_range:pte_table");
+	sched_point_release("zap_pte_range:pte_table");
 	TEST_ASSERT_EQ(kthread_stop(t), 0);
 	sched_point_release("free_pgtables:unlink");
 	TEST_ASSERT_EQ(kthread_stop(m), 0);

@@ -250,9 +250,9 @@ static void scenario_fini(struct scenario *sc, unsigned long use_after_free)
  */
 static void park_truncation(struct scenario *sc, pthread_t *truncator)
 {
-	sched_point_arm("unmap_mapping_range:pte_table", NULL);
+	sched_point_arm("zap_pte_range:pte_table", NULL);
 	TEST_ASSERT_EQ(pthread_create(truncator, NULL, truncate_thread, sc), 0);
-	sched_point_wait("unmap_mapping_range:pte_table");
+	sched_point_wait("zap_pte_range:pte_table");
 }
 
 TEST(registration_waits_for_the_truncation)
@@ -271,7 +271,7 @@ TEST(registration_waits_for_the_truncation)
 		sched_yield();
 	TEST_ASSERT(!mm_has_notifiers(sc.mm), "registered mid-invalidation");
 
-	sched_point_release("unmap_mapping_range:pte_table");
+	sched_point_release("zap_pte_range:pte_table");
 	pthread_join(truncator, NULL);
 	pthread_join(registrar, NULL);
 
@@ -302,7 +302,7 @@ TEST(legacy_registration_mid_truncation_maps_a_page_that_is_then_freed)
 	TEST_ASSERT_EQ(sc.fault_first, 0);
 	TEST_ASSERT_EQ(sc.fault_last, 0); /* the host PTE was still there */
 
-	sched_point_release("unmap_mapping_range:pte_table");
+	sched_point_release("zap_pte_range:pte_table");
 	pthread_join(truncator, NULL);
 
 	TEST_ASSERT(sc.s.unbalanced_end, "the secondary MMU heard the start it should have missed");
@@ -336,7 +336,7 @@ TEST(mirror_open_waits_for_the_truncation)
 	TEST_ASSERT_EQ(pthread_create(&opener, NULL, open_mirror_thread, &sc), 0);
 	while (!rwsem_is_contended(&mapping->i_mmap_rwsem))
 		sched_yield();
-	sched_point_release("unmap_mapping_range:pte_table");
+	sched_point_release("zap_pte_range:pte_table");
 	pthread_join(truncator, NULL);
 	pthread_join(opener, NULL);
 
@@ -365,7 +365,7 @@ TEST(legacy_mirror_opened_mid_truncation_maps_a_page_that_is_then_freed)
 	TEST_ASSERT_EQ(sc.fault_first, 0);
 	TEST_ASSERT_EQ(sc.fault_last, 0);
 
-	sched_point_release("unmap_mapping_range:pte_table");
+	sched_point_release("zap_pte_range:pte_table");
 	pthread_join(truncator, NULL);
 
 	expect_reports(REPORT_WARN, 1);	     /* an invalidate_range_end without its start */
