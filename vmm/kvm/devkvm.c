@@ -33,11 +33,13 @@
  * the hypervisor's event delivery.
  *
  * The files: this one creates the VM and its vCPUs and holds the ops;
- * tables.c builds the top 16 MiB (GDT, IDT, TSSs, page tables) and copies
- * in the guest side, stubs.S, whose layout and mailboxes stubs.h shares
- * with the C; flush.c serves a flush through the flush stub; run.c runs
- * KVM_RUN and serves its exits, the #PF stub's through the secondary fault
- * path; devkvm_util.c wraps the ioctls.
+ * run.c runs KVM_RUN and serves its exits, the #PF stub's through the
+ * secondary fault path; flush.c serves a flush through the flush stub,
+ * the interrupted exit kept aside; regs.c reads and writes the registers
+ * and says where the guest is; tables.c builds the top 16 MiB (GDT, IDT,
+ * TSSs, page tables) and copies in the guest side, stubs.S, whose layout
+ * and mailboxes stubs.h shares with the C; devkvm_util.c wraps the
+ * ioctls.  Each calls only those after it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +50,7 @@
 
 #include "base/atomic.h"
 #include "base/err.h"
+#include "vmm/kvm/devkvm.h"
 #include "vmm/kvm/internal.h"
 
 static void devkvm_vm_free(struct vmm *vm, struct devkvm_vm *b)
@@ -232,50 +235,6 @@ static void devkvm_vcpu_destroy(struct vmm_vcpu *vcpu)
 	close(k->fd);
 	free(k);
 	vcpu->backend_data = NULL;
-}
-
-/* ---- registers: kvm_regs has its own order ---- */
-
-void devkvm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs)
-{
-	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
-	struct kvm_regs r;
-	struct devkvm_err err;
-
-	if (devkvm_ioctl(k->fd, KVM_GET_REGS, &r, &err))
-		memset(&r, 0, sizeof(r));
-	regs->gpr[VMM_RAX] = r.rax;
-	regs->gpr[VMM_RBX] = r.rbx;
-	regs->gpr[VMM_RCX] = r.rcx;
-	regs->gpr[VMM_RDX] = r.rdx;
-	regs->gpr[VMM_RSI] = r.rsi;
-	regs->gpr[VMM_RDI] = r.rdi;
-	regs->gpr[VMM_RSP] = r.rsp;
-	regs->gpr[VMM_RBP] = r.rbp;
-	memcpy(&regs->gpr[VMM_R8], &r.r8, 8 * sizeof(uint64_t));
-	regs->rip = r.rip;
-	regs->rflags = r.rflags;
-}
-
-static void devkvm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs)
-{
-	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
-	struct kvm_regs r = {
-		.rax = regs->gpr[VMM_RAX],
-		.rbx = regs->gpr[VMM_RBX],
-		.rcx = regs->gpr[VMM_RCX],
-		.rdx = regs->gpr[VMM_RDX],
-		.rsi = regs->gpr[VMM_RSI],
-		.rdi = regs->gpr[VMM_RDI],
-		.rsp = regs->gpr[VMM_RSP],
-		.rbp = regs->gpr[VMM_RBP],
-		.rip = regs->rip,
-		.rflags = regs->rflags | 0x2,
-	};
-	struct devkvm_err err;
-
-	memcpy(&r.r8, &regs->gpr[VMM_R8], 8 * sizeof(uint64_t));
-	devkvm_ioctl(k->fd, KVM_SET_REGS, &r, &err);
 }
 
 /* ---- for tests (devkvm.h) ---- */

@@ -2,7 +2,8 @@
 /*
  * The remote flush on the kvm backend: the vCPU's thread serves
  * KVM_REQ_TLB_FLUSH by running the guest's flush stub (stubs.S), on its
- * way into guest mode or out of it, before it acknowledges the kick.
+ * way into guest mode or out of it, before it acknowledges the kick, and
+ * keeps aside meanwhile the exit the kick interrupted.
  * devkvm_run_flush_stub() says why it goes as it does.
  */
 #include <errno.h>
@@ -10,6 +11,30 @@
 #include <string.h>
 
 #include "vmm/kvm/internal.h"
+
+/* What KVM_RUN returned and exited for, kept in @ge until the VMM serves it. */
+void devkvm_keep_exit(struct devkvm_vcpu *k, int ret, struct devkvm_exit *ge)
+{
+	struct kvm_run *run = k->run;
+
+	memset(ge, 0, sizeof(*ge));
+	ge->ret = ret;
+	if (ret)
+		return;
+	ge->reason = run->exit_reason;
+	if (ge->reason == KVM_EXIT_IO) {
+		ge->port = run->io.port;
+		ge->size = run->io.size;
+		ge->in = run->io.direction == KVM_EXIT_IO_IN;
+		if (!ge->in)
+			memcpy(&ge->data, (uint8_t *)run + run->io.data_offset,
+			       min(run->io.size, (uint8_t)4));
+	} else if (ge->reason == KVM_EXIT_FAIL_ENTRY) {
+		ge->detail = run->fail_entry.hardware_entry_failure_reason;
+	} else if (ge->reason == KVM_EXIT_INTERNAL_ERROR) {
+		ge->detail = run->internal.suberror;
+	}
+}
 
 /* An exit that carries nothing to serve: a kick. */
 static bool devkvm_exit_is_kick(const struct devkvm_exit *ge)

@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #include "mm/page_alloc.h"
-#include "vmm/kvm/devkvm.h"
 #include "vmm/kvm/devkvm_util.h"
 #include "vmm/kvm/stubs.h"
 #include "vmm/vm.h"
@@ -73,9 +72,14 @@ static inline struct devkvm_flush_mailbox *devkvm_flush_mailbox_of(struct vmm_vc
 	return devkvm_top_page(vcpu->vm->backend_vm, DEVKVM_FLUSH_MAILBOX_VA(vcpu->id));
 }
 
-/* ---- [devkvm.c] ---- */
+/* ---- [regs.c] ---- */
 
 void devkvm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs);
+void devkvm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
+/* "rip 0x...: mov ..." of the guest instruction at @rip, its bytes read from guest RAM. */
+void devkvm_describe_insn(struct vmm_vcpu *vcpu, uint64_t rip, char *buf, size_t len);
+/* The same for where the vCPU is now. */
+void devkvm_describe_rip(struct vmm_vcpu *vcpu, char *buf, size_t len);
 
 /* ---- [tables.c] ---- */
 
@@ -89,6 +93,8 @@ void devkvm_top_destroy(struct vmm *vm, struct devkvm_vm *b);
 
 /* ---- [flush.c] ---- */
 
+/* Keep what KVM_RUN returned (@ret) and the exit in k->run, to serve later. */
+void devkvm_keep_exit(struct devkvm_vcpu *k, int ret, struct devkvm_exit *ge);
 void devkvm_kvcpu_flush_tlb(struct kvm_vcpu *kv);
 void devkvm_flush_tlb(struct vmm_vcpu *vcpu);
 void devkvm_flush_before_ack(struct vmm_vcpu *vcpu);
@@ -101,11 +107,5 @@ void devkvm_kvcpu_kick(struct kvm_vcpu *kv);
 void devkvm_kick(struct vmm_vcpu *vcpu);
 void devkvm_run(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
 void devkvm_complete_pio_in(struct vmm_vcpu *vcpu, uint32_t val);
-/* Keep what KVM_RUN returned (@ret) and the exit in k->run, for later. */
-void devkvm_keep_exit(struct devkvm_vcpu *k, int ret, struct devkvm_exit *ge);
-/* "rip 0x...: mov ..." of the guest instruction at @rip, its bytes read from guest RAM. */
-void devkvm_describe_insn(struct vmm_vcpu *vcpu, uint64_t rip, char *buf, size_t len);
-/* The same for where the vCPU is now. */
-void devkvm_describe_rip(struct vmm_vcpu *vcpu, char *buf, size_t len);
 
 #endif

@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <capstone/capstone.h>
-
 #include "base/atomic.h"
 #include "vmm/kvm/internal.h"
 
@@ -50,42 +48,6 @@ void devkvm_kick(struct vmm_vcpu *vcpu)
 	devkvm_kvcpu_kick(vcpu->kvcpu);
 }
 
-/* ---- describing where the guest was, for errors ---- */
-
-void devkvm_describe_insn(struct vmm_vcpu *vcpu, uint64_t rip, char *buf, size_t len)
-{
-	uint8_t bytes[15];
-	cs_insn *insn;
-	csh cs;
-
-	if (rip >= DEVKVM_TOP_VA) {
-		snprintf(buf, len, "rip %#lx (in the VMM's stubs)", (unsigned long)rip);
-		return;
-	}
-	snprintf(buf, len, "rip %#lx", (unsigned long)rip);
-	if (vmm_read_guest(vcpu->vm, rip, bytes, sizeof(bytes)) ||
-	    cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return;
-	if (cs_disasm(cs, bytes, sizeof(bytes), rip, 1, &insn) == 1) {
-		/* Bounded, so a message quoting it stays one readable line. */
-		snprintf(buf, len, "rip %#lx: %.31s%s%.80s", (unsigned long)rip, insn->mnemonic,
-			 insn->op_str[0] ? " " : "", insn->op_str);
-		cs_free(insn, 1);
-	}
-	cs_close(&cs);
-}
-
-void devkvm_describe_rip(struct vmm_vcpu *vcpu, char *buf, size_t len)
-{
-	struct kvm_regs r;
-	struct devkvm_err err;
-
-	if (devkvm_ioctl(devkvm_vcpu_of(vcpu)->fd, KVM_GET_REGS, &r, &err))
-		snprintf(buf, len, "rip unknown (%.100s)", err.msg);
-	else
-		devkvm_describe_insn(vcpu, r.rip, buf, len);
-}
-
 static const char *const devkvm_exception_names[32] = {
 	[0] = "#DE divide error",
 	[1] = "#DB",
@@ -108,29 +70,6 @@ static const char *const devkvm_exception_names[32] = {
 };
 
 /* ---- serving the exit ---- */
-
-void devkvm_keep_exit(struct devkvm_vcpu *k, int ret, struct devkvm_exit *ge)
-{
-	struct kvm_run *run = k->run;
-
-	memset(ge, 0, sizeof(*ge));
-	ge->ret = ret;
-	if (ret)
-		return;
-	ge->reason = run->exit_reason;
-	if (ge->reason == KVM_EXIT_IO) {
-		ge->port = run->io.port;
-		ge->size = run->io.size;
-		ge->in = run->io.direction == KVM_EXIT_IO_IN;
-		if (!ge->in)
-			memcpy(&ge->data, (uint8_t *)run + run->io.data_offset,
-			       min(run->io.size, (uint8_t)4));
-	} else if (ge->reason == KVM_EXIT_FAIL_ENTRY) {
-		ge->detail = run->fail_entry.hardware_entry_failure_reason;
-	} else if (ge->reason == KVM_EXIT_INTERNAL_ERROR) {
-		ge->detail = run->internal.suberror;
-	}
-}
 
 /* The #PF stub's exit: the secondary fault path, then back to the stub's iretq. */
 static bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
