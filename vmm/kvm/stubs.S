@@ -11,7 +11,7 @@
  * down: IST1 for #PF and every other exception, with the fault mailbox;
  * IST2 for the flush stub, with the flush mailbox.  The mailboxes' layout
  * is stubs.h's, where the C structs are checked against these offsets.
- * None of the stubs changes a guest register it does not restore.
+ * A stub that returns to the guest leaves every register as it found it.
  */
 #include "vmm/kvm/stubs.h"
 
