@@ -146,6 +146,16 @@ __ATOMIC_OPS(atomic_long, long, atomic_long_t)
 #define cmpxchg_release(ptr, old, new) __cmpxchg(ptr, old, new, __ATOMIC_RELEASE)
 #define cmpxchg_relaxed(ptr, old, new) __cmpxchg(ptr, old, new, __ATOMIC_RELAXED)
 
+/*
+ * smp_store_mb(): a store and a full barrier after it, the kernel's (KVM
+ * sets vcpu->mode with it); here a seq_cst store, xchg on x86-64.
+ * smp_load_mb(): its reading side, nopin's own name for a seq_cst load,
+ * which takes part in the one total order of smp_store_mb() and the fully
+ * ordered RMWs (a plain load on x86-64).
+ */
+#define smp_store_mb(var, v) __atomic_store_n(&(var), (v), __ATOMIC_SEQ_CST)
+#define smp_load_mb(var) __atomic_load_n(&(var), __ATOMIC_SEQ_CST)
+
 /* Fetch-and-op on a plain word, for the few the kernel also edits that way (pte bits). */
 #define fetch_or_relaxed(ptr, v) __atomic_fetch_or((ptr), (v), __ATOMIC_RELAXED)
 #define fetch_and_relaxed(ptr, v) __atomic_fetch_and((ptr), (v), __ATOMIC_RELAXED)

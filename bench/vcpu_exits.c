@@ -135,7 +135,7 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 #include "mm/mm.h"
 #include "mm/mmu_notifier.h"
 #include "mm/page_alloc.h"
-#include "vmm/kvm/kvm_util.h"
+#include "vmm/kvm/devkvm_util.h"
 #include "vmm/vm.h"
 
 #define BATCH 16 /* soft: fresh pages written between two empty exits */
@@ -725,13 +725,13 @@ static int usage(void)
 /* auto: kvm when /dev/kvm opens with what the backend needs, else soft; say which. */
 static enum vmm_backend_kind choose_backend(const char *arg, bool csv)
 {
-	struct kvm_err err = { "" };
+	struct devkvm_err err = { "" };
 
 	if (!strcmp(arg, "soft")) {
 		fprintf(csv ? stderr : stdout, "backend soft (--backend soft)\n");
 		return VMM_BACKEND_SOFT;
 	}
-	if (kvm_dev_usable(&err)) {
+	if (devkvm_usable(&err)) {
 		fprintf(csv ? stderr : stdout, "backend kvm (/dev/kvm)\n");
 		return VMM_BACKEND_KVM;
 	}

@@ -21,14 +21,9 @@
 #include <stdint.h>
 
 #include "mmu/kvm_host.h"
+#include "mmu/pte_bits.h"
 
-#define PT_PRESENT_MASK (1ULL << 0)
-#define PT_WRITABLE_MASK (1ULL << 1)
-#define PT_USER_MASK (1ULL << 2)
-#define PT_ACCESSED_MASK (1ULL << 5)
-#define PT_DIRTY_MASK (1ULL << 6)
-#define PT64_NX_MASK (1ULL << 63)
-#define SPTE_BASE_ADDR_MASK 0x000ffffffffff000ULL
+#define SPTE_BASE_ADDR_MASK PT64_BASE_ADDR_MASK
 /*
  * Bits 52-62 are free for software, as KVM uses them too: here a leaf
  * keeps the low bits of its frame's generation when it was installed, so
@@ -42,8 +37,8 @@
 
 #define PT64_ROOT_4LEVEL 4
 #define PG_LEVEL_4K 1
-#define SPTE_LEVEL_BITS 9
-#define SPTE_ENT_PER_PAGE 512
+#define SPTE_LEVEL_BITS PT64_LEVEL_BITS
+#define SPTE_ENT_PER_PAGE PT64_ENT_PER_PAGE
 
 /* The index of @gfn in a table of @level (1: the last level, 4: the root). */
 static inline unsigned int spte_index(gfn_t gfn, int level)

@@ -19,7 +19,7 @@
 #include "base/report.h"
 #include "base/trace.h"
 #include "vmm/commands.h"
-#include "vmm/kvm/kvm_util.h"
+#include "vmm/kvm/devkvm_util.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -191,11 +191,11 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 /* --backend auto: kvm when /dev/kvm opens with what the backend needs, else soft; say which. */
 static void choose_backend(struct vmm_config *cfg)
 {
-	struct kvm_err err = { "" };
+	struct devkvm_err err = { "" };
 
 	if (cfg->backend != VMM_BACKEND_AUTO)
 		return;
-	if (kvm_dev_usable(&err)) {
+	if (devkvm_usable(&err)) {
 		cfg->backend = VMM_BACKEND_KVM;
 		fprintf(stderr, "nopin: backend kvm\n");
 		return;

@@ -14,14 +14,14 @@
 #include "tests/lib/test_util.h"
 #include "tests/lib/ucall.h"
 #include "tests/lib/vmm_util.h"
-#include "vmm/kvm/kvm_backend.h"
-#include "vmm/kvm/kvm_util.h"
+#include "vmm/kvm/devkvm.h"
+#include "vmm/kvm/devkvm_util.h"
 
 static void kvm_config(struct vmm_config *cfg, const char *image, unsigned int vcpus)
 {
-	struct kvm_err err;
+	struct devkvm_err err;
 
-	TEST_REQUIRE(kvm_dev_usable(&err));
+	TEST_REQUIRE(devkvm_usable(&err));
 	guest_config(cfg, image);
 	cfg->backend = VMM_BACKEND_KVM;
 	cfg->nr_vcpus = vcpus;
@@ -147,7 +147,7 @@ static void watch_kick(struct kvm_vcpu *kv)
 	struct flush_watch *w = to_watch(kv);
 	unsigned long seq = __atomic_load_n(&kv->ipi_seq, __ATOMIC_SEQ_CST);
 	bool running =
-		kvm_backend_in_guest(w->vcpu) &&
+		devkvm_vcpu_in_guest(w->vcpu) &&
 		(__atomic_load_n(&kv->requests, __ATOMIC_SEQ_CST) & (1UL << KVM_REQ_TLB_FLUSH));
 
 	w->real->kick(kv);
@@ -176,7 +176,7 @@ static void watch_answered(struct flush_watch *w, unsigned long from, unsigned l
 static void watch_flush_tlb(struct kvm_vcpu *kv)
 {
 	struct flush_watch *w = to_watch(kv);
-	const struct kvm_flush_mailbox *mb = kvm_backend_flush_mailbox(w->vcpu);
+	const struct devkvm_flush_mailbox *mb = devkvm_vcpu_flush_mailbox(w->vcpu);
 	bool in_guest = __atomic_load_n(&kv->mode, __ATOMIC_SEQ_CST) != OUTSIDE_GUEST_MODE;
 	unsigned long acked = __atomic_load_n(&kv->ipi_ack, __ATOMIC_SEQ_CST);
 	unsigned long seq = __atomic_load_n(&kv->ipi_seq, __ATOMIC_SEQ_CST);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The word-sized xchg/cmpxchg/try_cmpxchg of base/atomic.h return what the
- * kernel's do, and two threads counting through a try_cmpxchg loop lose no
- * increment.
+ * kernel's do, smp_store_mb()/smp_load_mb() store and load, and two
+ * threads counting through a try_cmpxchg loop lose no increment.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -41,6 +41,14 @@ TEST(xchg_returns_the_previous_value)
 	TEST_ASSERT_EQ(xchg(&word, 12), 11);
 	TEST_ASSERT_EQ(xchg_relaxed(&word, 13), 12);
 	TEST_ASSERT_EQ(word, 13);
+}
+
+TEST(smp_store_mb_stores_and_smp_load_mb_reads)
+{
+	bool word = false;
+
+	smp_store_mb(word, true);
+	TEST_ASSERT(smp_load_mb(word), "the stored value");
 }
 
 #define COUNT_PER_THREAD 200000

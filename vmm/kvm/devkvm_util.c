@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The /dev/kvm wrapper; see kvm_util.h. */
+/* The /dev/kvm wrapper; see devkvm_util.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/kvm/kvm_util.h"
+#include "vmm/kvm/devkvm_util.h"
 
-int _kvm_ioctl(int fd, unsigned long cmd, const char *name, void *arg, struct kvm_err *err)
+int _devkvm_ioctl(int fd, unsigned long cmd, const char *name, void *arg, struct devkvm_err *err)
 {
-	int ret = __kvm_ioctl(fd, cmd, arg);
+	int ret = __devkvm_ioctl(fd, cmd, arg);
 
 	if (ret < 0) {
 		ret = -errno;
@@ -22,14 +22,14 @@ int _kvm_ioctl(int fd, unsigned long cmd, const char *name, void *arg, struct kv
 static const struct {
 	int cap;
 	const char *name;
-} needed_caps[] = {
+} devkvm_needed_caps[] = {
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	{ KVM_CAP_VCPU_EVENTS, "KVM_CAP_VCPU_EVENTS" },
 };
 
-int kvm_open_dev(struct kvm_err *err)
+int devkvm_open(struct devkvm_err *err)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), ret;
 
@@ -38,17 +38,18 @@ int kvm_open_dev(struct kvm_err *err)
 		snprintf(err->msg, sizeof(err->msg), "cannot open /dev/kvm: %s", strerror(errno));
 		return ret;
 	}
-	ret = __kvm_ioctl(fd, KVM_GET_API_VERSION, NULL);
+	ret = __devkvm_ioctl(fd, KVM_GET_API_VERSION, NULL);
 	if (ret != KVM_API_VERSION) {
 		snprintf(err->msg, sizeof(err->msg), "/dev/kvm speaks API %d, not %d", ret,
 			 KVM_API_VERSION);
 		close(fd);
 		return -ENOTSUP;
 	}
-	for (size_t i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
-		if (__kvm_ioctl(fd, KVM_CHECK_EXTENSION, (void *)(long)needed_caps[i].cap) <= 0) {
+	for (size_t i = 0; i < sizeof(devkvm_needed_caps) / sizeof(devkvm_needed_caps[0]); i++) {
+		if (__devkvm_ioctl(fd, KVM_CHECK_EXTENSION,
+				   (void *)(long)devkvm_needed_caps[i].cap) <= 0) {
 			snprintf(err->msg, sizeof(err->msg), "/dev/kvm lacks %s",
-				 needed_caps[i].name);
+				 devkvm_needed_caps[i].name);
 			close(fd);
 			return -ENOTSUP;
 		}
@@ -56,9 +57,9 @@ int kvm_open_dev(struct kvm_err *err)
 	return fd;
 }
 
-bool kvm_dev_usable(struct kvm_err *err)
+bool devkvm_usable(struct devkvm_err *err)
 {
-	int fd = kvm_open_dev(err);
+	int fd = devkvm_open(err);
 
 	if (fd < 0)
 		return false;

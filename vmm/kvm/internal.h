@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kvm backend's own declarations, shared by its files (devkvm.c says
+ * which does what).  Everything the backend defines is devkvm_: kvm_ is
+ * the secondary MMU's (struct kvm, struct kvm_vcpu) and the uapi's
+ * (struct kvm_run, struct kvm_regs), and the backend uses both.
+ */
+#ifndef NOPIN_VMM_KVM_INTERNAL_H
+#define NOPIN_VMM_KVM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mm/page_alloc.h"
+#include "vmm/kvm/devkvm_util.h"
+#include "vmm/kvm/stubs.h"
+#include "vmm/vm.h"
+
+/* The VM's side: /dev/kvm, the VM fd, the VMM's pages at the top. */
+struct devkvm_vm {
+	int dev_fd, vm_fd;
+	int run_size;
+	struct page *top[DEVKVM_TOP_PAGES];
+	struct page *pdpt, *pd, *pt; /* mapping DEVKVM_TOP_VA */
+	struct kvm_cpuid2 *cpuid;
+};
+
+/* What KVM_RUN exited for, kept while the flush stub runs. */
+struct devkvm_exit {
+	int ret; /* KVM_RUN's: 0 or -errno */
+	uint32_t reason;
+	uint16_t port;
+	uint8_t size;
+	bool in;
+	uint32_t data;	 /* an OUT's */
+	uint64_t detail; /* FAIL_ENTRY: the hardware's reason; INTERNAL_ERROR: the suberror */
+};
+
+struct devkvm_vcpu {
+	struct vmm_vcpu *vcpu;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_known;
+	bool in_guest; /* inside the KVM_RUN that runs guest code (atomic) */
+	struct devkvm_exit exit;
+	bool exit_unserved;  /* exit is this trip's: the VMM has not served it yet */
+	uint64_t flush_gen;  /* the last flush asked of the guest's stub */
+	char flush_err[640]; /* why the stub could not run: the vCPU stops */
+};
+
+static inline struct devkvm_vcpu *devkvm_vcpu_of(struct vmm_vcpu *vcpu)
+{
+	return vcpu->backend_data;
+}
+
+/* The VMM's page at @va in the top 16 MiB, where the VMM writes it. */
+static inline void *devkvm_top_page(struct devkvm_vm *b, unsigned long va)
+{
+	return page_address(b->top[(va - DEVKVM_TOP_VA) >> PAGE_SHIFT]);
+}
+
+static inline struct devkvm_fault_mailbox *devkvm_fault_mailbox_of(struct vmm_vcpu *vcpu)
+{
+	return devkvm_top_page(vcpu->vm->backend_vm, DEVKVM_FAULT_MAILBOX_VA(vcpu->id));
+}
+
+static inline struct devkvm_flush_mailbox *devkvm_flush_mailbox_of(struct vmm_vcpu *vcpu)
+{
+	return devkvm_top_page(vcpu->vm->backend_vm, DEVKVM_FLUSH_MAILBOX_VA(vcpu->id));
+}
+
+/* ---- [regs.c] ---- */
+
+void devkvm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs);
+void devkvm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
+/* "rip 0x...: mov ..." of the guest instruction at @rip, its bytes read from guest RAM. */
+void devkvm_describe_insn(struct vmm_vcpu *vcpu, uint64_t rip, char *buf, size_t len);
+/* The same for where the vCPU is now. */
+void devkvm_describe_rip(struct vmm_vcpu *vcpu, char *buf, size_t len);
+
+/* ---- [tables.c] ---- */
+
+/*
+ * Map the VMM's pages at DEVKVM_TOP_VA under root entry 511 and fill them
+ * for @nr_vcpus: GDT, IDT, TSSs, the stubs.  0 or -ENOMEM.
+ */
+int devkvm_top_create(struct vmm *vm, struct devkvm_vm *b, unsigned int nr_vcpus);
+/* Unmap and free them, whatever devkvm_top_create() got to. */
+void devkvm_top_destroy(struct vmm *vm, struct devkvm_vm *b);
+
+/* ---- [flush.c] ---- */
+
+/* Keep what KVM_RUN returned (@ret) and the exit in k->run, to serve later. */
+void devkvm_keep_exit(struct devkvm_vcpu *k, int ret, struct devkvm_exit *ge);
+void devkvm_kvcpu_flush_tlb(struct kvm_vcpu *kv);
+void devkvm_flush_tlb(struct vmm_vcpu *vcpu);
+void devkvm_flush_before_ack(struct vmm_vcpu *vcpu);
+
+/* ---- [run.c] ---- */
+
+/* SIGUSR1, the kick, ends KVM_RUN with -EINTR. */
+void devkvm_kick_signal_init(void);
+void devkvm_kvcpu_kick(struct kvm_vcpu *kv);
+void devkvm_kick(struct vmm_vcpu *vcpu);
+void devkvm_run(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
+void devkvm_complete_pio_in(struct vmm_vcpu *vcpu, uint32_t val);
+
+#endif

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the guest stubs (stubs.S) and the backend's C agree on: where the
+ * VMM's pages sit in the top 16 MiB of the guest's address space (root
+ * entry 511, beside the guest's RAM under entries 0-255), the selectors,
+ * the private ports, and the mailboxes the stubs write.  stubs.S includes
+ * this header too (__ASSEMBLER__): the layout is macros, and the C structs
+ * below are checked against the offsets the stubs use.  What the guest
+ * itself may rely on is docs/design.md's Guest ABI.
+ *
+ *	DEVKVM_GDT_VA	  null, code, data, then a 16-byte TSS descriptor per vCPU
+ *	DEVKVM_IDT_VA	  256 gates, every present one on IST1
+ *	DEVKVM_TSS_VA	  a TSS per vCPU, DEVKVM_TSS_STRIDE apart: IST1, IST2
+ *	DEVKVM_STUB_VA	  the stubs; the trampolines from DEVKVM_TRAMPOLINES_OFFSET
+ *	DEVKVM_STACKS_VA  two pages per vCPU: IST1, the fault mailbox at its
+ *			  bottom; IST2, the flush mailbox at its bottom
+ */
+#ifndef NOPIN_VMM_KVM_STUBS_H
+#define NOPIN_VMM_KVM_STUBS_H
+
+#include <linux/const.h>
+
+#define DEVKVM_TOP_VA _AC(0xffffffffff000000, UL)
+#define DEVKVM_GDT_VA (DEVKVM_TOP_VA + 0x0000)
+#define DEVKVM_IDT_VA (DEVKVM_TOP_VA + 0x1000)
+#define DEVKVM_TSS_VA (DEVKVM_TOP_VA + 0x2000)
+#define DEVKVM_STUB_VA (DEVKVM_TOP_VA + 0x3000)
+#define DEVKVM_STACKS_VA (DEVKVM_TOP_VA + 0x4000)
+#define DEVKVM_PAGE_SIZE 0x1000 /* a stack is one: a stub finds its mailbox by rounding rsp down */
+#define DEVKVM_MAX_VCPUS 16
+#define DEVKVM_TOP_PAGES (4 + 2 * DEVKVM_MAX_VCPUS)
+#define DEVKVM_TSS_SIZE 0x68
+#define DEVKVM_TSS_STRIDE 0x80
+
+/* vCPU @i's stacks, each mailbox at the bottom of its own. */
+#define DEVKVM_FAULT_MAILBOX_VA(i) (DEVKVM_STACKS_VA + (2 * (i)) * DEVKVM_PAGE_SIZE)
+#define DEVKVM_FLUSH_MAILBOX_VA(i) (DEVKVM_STACKS_VA + (2 * (i) + 1) * DEVKVM_PAGE_SIZE)
+#define DEVKVM_IST1_TOP(i) (DEVKVM_FAULT_MAILBOX_VA(i) + DEVKVM_PAGE_SIZE)
+#define DEVKVM_IST2_TOP(i) (DEVKVM_FLUSH_MAILBOX_VA(i) + DEVKVM_PAGE_SIZE)
+
+/* vCPU @i's trampoline, in the stub page. */
+#define DEVKVM_TRAMPOLINES_OFFSET 0x800
+#define DEVKVM_TRAMPOLINE_SIZE 16
+#define DEVKVM_TRAMPOLINE_VA(i)                                                                    \
+	(DEVKVM_STUB_VA + DEVKVM_TRAMPOLINES_OFFSET + DEVKVM_TRAMPOLINE_SIZE * (i))
+
+/* The vectors devkvm_idt_entries[] covers: the exceptions, 0-19. */
+#define DEVKVM_NR_GATES 20
+
+#define DEVKVM_PORT_PAGE_FAULT 0xf0 /* the #PF stub: the fault mailbox says what */
+#define DEVKVM_PORT_EXCEPTION 0xf1  /* any other exception: rax = vector, rcx = error, rdx = rip */
+#define DEVKVM_PORT_FLUSH_ACK 0xf2  /* the trampoline: the flush mailbox says which */
+
+#define DEVKVM_SEL_CODE 0x08
+#define DEVKVM_SEL_DATA 0x10
+#define DEVKVM_SEL_TSS(i) (0x18 + 16 * (i))
+
+/* The fault mailbox: written by the #PF stub, read by the VMM. */
+#define DEVKVM_FAULT_CR2 0
+#define DEVKVM_FAULT_ERROR_CODE 8
+#define DEVKVM_FAULT_RIP 16
+
+/* The flush mailbox: req, resume_rip and trampoline the VMM's, ack and runs the flush stub's. */
+#define DEVKVM_FLUSH_REQ 0
+#define DEVKVM_FLUSH_ACK 8
+#define DEVKVM_FLUSH_RUNS 16
+#define DEVKVM_FLUSH_RESUME_RIP 24
+#define DEVKVM_FLUSH_TRAMPOLINE 32
+
+#ifndef __ASSEMBLER__
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+
+struct devkvm_fault_mailbox {
+	uint64_t cr2;
+	uint64_t error_code;
+	uint64_t rip; /* of the faulting instruction */
+};
+
+/* Read it with atomic loads: the guest writes ack and runs while the VMM looks. */
+struct devkvm_flush_mailbox {
+	uint64_t req;	     /* the VMM's: the flush it asks for before it enters the stub */
+	uint64_t ack;	     /* the stub's: req, copied once CR3 is reloaded */
+	uint64_t runs;	     /* the stub's: how many times it ran */
+	uint64_t resume_rip; /* the VMM's: where the guest goes on after the trampoline */
+	uint64_t trampoline; /* the VMM's: where the stub returns to acknowledge */
+};
+
+BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, cr2) != DEVKVM_FAULT_CR2);
+BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, error_code) != DEVKVM_FAULT_ERROR_CODE);
+BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, rip) != DEVKVM_FAULT_RIP);
+BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, req) != DEVKVM_FLUSH_REQ);
+BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, ack) != DEVKVM_FLUSH_ACK);
+BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, runs) != DEVKVM_FLUSH_RUNS);
+BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, resume_rip) != DEVKVM_FLUSH_RESUME_RIP);
+BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, trampoline) != DEVKVM_FLUSH_TRAMPOLINE);
+BUILD_BUG_ON(DEVKVM_TRAMPOLINES_OFFSET + DEVKVM_MAX_VCPUS * DEVKVM_TRAMPOLINE_SIZE >
+	     DEVKVM_PAGE_SIZE);
+
+/* stubs.S: the stub page's contents, copied whole to DEVKVM_STUB_VA. */
+extern const char devkvm_stub_start[], devkvm_stub_end[];
+extern const char devkvm_flush_stub[];
+/* The guest address of each exception vector's entry point; 0: no gate. */
+extern const uint64_t devkvm_idt_entries[DEVKVM_NR_GATES];
+
+/* Where stubs.S's @sym runs, in the guest. */
+static inline uint64_t devkvm_stub_va(const char *sym)
+{
+	return DEVKVM_STUB_VA + (sym - devkvm_stub_start);
+}
+#endif
+
+#endif

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VMM's top 16 MiB of the guest's address space (layout: stubs.h):
+ * its page tables under root entry 511, beside the guest's, and what they
+ * map: the GDT, the IDT's gates into the stubs, a TSS per vCPU giving its
+ * two IST stacks, and the stub page, stubs.S copied in.  Built once, when
+ * the VM is.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mmu/pte_bits.h"
+#include "vmm/kvm/internal.h"
+
+BUILD_BUG_ON(DEVKVM_PAGE_SIZE != PAGE_SIZE);
+
+static uint64_t *devkvm_table(struct page *page)
+{
+	return page_address(page);
+}
+
+/* An entry of the VMM's own tables: present, writable, never the guest's business. */
+static uint64_t devkvm_top_entry(struct page *page)
+{
+	return ((uint64_t)page_to_pfn(page) << PAGE_SHIFT) | PT_PRESENT_MASK | PT_WRITABLE_MASK |
+	       PT_ACCESSED_MASK | PT_DIRTY_MASK;
+}
+
+static struct page *devkvm_alloc_zeroed(struct frame_pool *pool)
+{
+	struct page *page = alloc_frame(pool, FRAME_SECONDARY, GFP_KERNEL);
+
+	if (page)
+		memset(page_address(page), 0, PAGE_SIZE);
+	return page;
+}
+
+/* A 64-bit interrupt gate, DPL 0, into the stub at guest address @addr, on stack @ist. */
+static void devkvm_set_gate(uint8_t *idt, int vec, uint64_t addr, int ist)
+{
+	uint8_t *g = idt + 16 * vec;
+
+	memset(g, 0, 16);
+	g[0] = addr;
+	g[1] = addr >> 8;
+	g[2] = DEVKVM_SEL_CODE;
+	g[4] = ist;
+	g[5] = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
+	g[6] = addr >> 16;
+	g[7] = addr >> 24;
+	memcpy(g + 8, (uint32_t[]){ addr >> 32 }, 4);
+}
+
+/* vCPU @i's descriptor and TSS: IST1 for the exceptions, IST2 for the flush stub. */
+static void devkvm_set_tss(struct devkvm_vm *b, unsigned int i)
+{
+	uint64_t *gdt = devkvm_top_page(b, DEVKVM_GDT_VA);
+	uint8_t *t = (uint8_t *)devkvm_top_page(b, DEVKVM_TSS_VA) + i * DEVKVM_TSS_STRIDE;
+	uint64_t base = DEVKVM_TSS_VA + i * DEVKVM_TSS_STRIDE, limit = DEVKVM_TSS_SIZE - 1;
+	uint64_t ist1 = DEVKVM_IST1_TOP(i), ist2 = DEVKVM_IST2_TOP(i);
+
+	gdt[3 + 2 * i] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x8bULL << 40) |
+			 (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	gdt[4 + 2 * i] = base >> 32;
+	memcpy(t + 0x24, &ist1, 8);
+	memcpy(t + 0x2c, &ist2, 8);
+	t[0x66] = DEVKVM_TSS_SIZE; /* no I/O bitmap */
+}
+
+static void devkvm_build_tables(struct devkvm_vm *b, unsigned int nr_vcpus)
+{
+	uint64_t *gdt = devkvm_top_page(b, DEVKVM_GDT_VA);
+	uint8_t *idt = devkvm_top_page(b, DEVKVM_IDT_VA);
+
+	gdt[1] = 0x00af9b000000ffffULL; /* 64-bit code */
+	gdt[2] = 0x00cf93000000ffffULL; /* data */
+	for (unsigned int i = 0; i < nr_vcpus; i++)
+		devkvm_set_tss(b, i);
+	for (int vec = 0; vec < DEVKVM_NR_GATES; vec++)
+		if (devkvm_idt_entries[vec])
+			devkvm_set_gate(idt, vec, devkvm_idt_entries[vec], 1);
+	memcpy(devkvm_top_page(b, DEVKVM_STUB_VA), devkvm_stub_start,
+	       devkvm_stub_end - devkvm_stub_start);
+	/* Where the flush stub returns to (flush.c); the trampolines read resume_rip. */
+	for (unsigned int i = 0; i < nr_vcpus; i++) {
+		struct devkvm_flush_mailbox *mb = devkvm_top_page(b, DEVKVM_FLUSH_MAILBOX_VA(i));
+
+		mb->trampoline = DEVKVM_TRAMPOLINE_VA(i);
+	}
+}
+
+int devkvm_top_create(struct vmm *vm, struct devkvm_vm *b, unsigned int nr_vcpus)
+{
+	uint64_t *root = devkvm_table(vm->kvm->root);
+
+	b->pdpt = devkvm_alloc_zeroed(vm->pool);
+	b->pd = devkvm_alloc_zeroed(vm->pool);
+	b->pt = devkvm_alloc_zeroed(vm->pool);
+	if (!b->pdpt || !b->pd || !b->pt)
+		return -ENOMEM;
+	for (int i = 0; i < DEVKVM_TOP_PAGES; i++) {
+		b->top[i] = devkvm_alloc_zeroed(vm->pool);
+		if (!b->top[i])
+			return -ENOMEM;
+		devkvm_table(b->pt)[i] = devkvm_top_entry(b->top[i]);
+	}
+	devkvm_table(b->pd)[PT64_INDEX(DEVKVM_TOP_VA, 2)] = devkvm_top_entry(b->pt);
+	devkvm_table(b->pdpt)[PT64_INDEX(DEVKVM_TOP_VA, 3)] = devkvm_top_entry(b->pd);
+	WRITE_ONCE(root[PT64_INDEX(DEVKVM_TOP_VA, 4)], devkvm_top_entry(b->pdpt));
+	devkvm_build_tables(b, nr_vcpus);
+	return 0;
+}
+
+void devkvm_top_destroy(struct vmm *vm, struct devkvm_vm *b)
+{
+	if (vm->kvm && vm->kvm->root)
+		WRITE_ONCE(devkvm_table(vm->kvm->root)[PT64_INDEX(DEVKVM_TOP_VA, 4)], 0);
+	for (int i = 0; i < DEVKVM_TOP_PAGES; i++)
+		if (b->top[i])
+			free_frame(b->top[i]);
+	if (b->pt)
+		free_frame(b->pt);
+	if (b->pd)
+		free_frame(b->pd);
+	if (b->pdpt)
+		free_frame(b->pdpt);
+}
