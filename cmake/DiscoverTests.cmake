@@ -1,0 +1,71 @@
+# cmake -P script, run by nopin_add_test() after each link of a test binary
+# (cmake/Testing.cmake), as CMake's gtest_discover_tests runs its own: asks
+# the binary for its cases and writes what ctest registers for them.
+#
+#   -D BINARY=<path> -D NAME=<binary name> -D LABELS=<a,b> -D TIMEOUT=<s>
+#   -D MODE=PLAIN|NESTED|NESTED_ONLY -D CTEST_FILE=<out> -D NESTED_LIST=<out>
+#   -D NESTED_CASE=<tests/nested/nested-case> -D NESTED_OUT=<dir>
+#
+# CTEST_FILE gets "<NAME>.<case>" for each case "<BINARY> --list" prints
+# (unless NESTED_ONLY); with NESTED or NESTED_ONLY it also gets
+# "nested.<NAME>.<case>", and NESTED_LIST the "<BINARY> <case>" lines that
+# cmake/NestedCases.cmake joins into the nested.boot fixture's list.
+foreach(var BINARY NAME LABELS TIMEOUT MODE CTEST_FILE)
+	if(NOT DEFINED ${var})
+		message(FATAL_ERROR "DiscoverTests.cmake: -D ${var}=... missing")
+	endif()
+endforeach()
+
+execute_process(COMMAND ${BINARY} --list
+		OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+	message(FATAL_ERROR "${BINARY} --list failed (${rc}):\n${err}")
+endif()
+string(REPLACE "\n" ";" cases "${out}")
+string(REPLACE "," ";" labels "${LABELS}")
+
+set(script "# Written by cmake/DiscoverTests.cmake from ${NAME} --list: do not edit.\n")
+set(nested "")
+set(count 0)
+foreach(tc IN LISTS cases)
+	if(tc STREQUAL "")
+		continue()
+	endif()
+	if(NOT tc MATCHES "^[A-Za-z0-9_]+$")
+		message(FATAL_ERROR "${BINARY} --list printed '${tc}', not a case name")
+	endif()
+	math(EXPR count "${count} + 1")
+	if(NOT MODE STREQUAL "NESTED_ONLY")
+		string(APPEND script
+			"add_test([==[${NAME}.${tc}]==] [==[${BINARY}]==] [==[${tc}]==])\n"
+			"set_tests_properties([==[${NAME}.${tc}]==] PROPERTIES "
+			"LABELS [==[${labels}]==] TIMEOUT ${TIMEOUT} SKIP_RETURN_CODE 4)\n")
+	endif()
+	if(MODE STREQUAL "NESTED" OR MODE STREQUAL "NESTED_ONLY")
+		string(APPEND script
+			"add_test([==[nested.${NAME}.${tc}]==] [==[${NESTED_CASE}]==] "
+			"[==[${NESTED_OUT}]==] [==[${BINARY}]==] [==[${tc}]==])\n"
+			"set_tests_properties([==[nested.${NAME}.${tc}]==] PROPERTIES "
+			"LABELS nested TIMEOUT 900 SKIP_RETURN_CODE 4 FIXTURES_REQUIRED nested_vm)\n")
+		string(APPEND nested "${BINARY} ${tc}\n")
+	endif()
+endforeach()
+if(count EQUAL 0)
+	message(FATAL_ERROR "${BINARY} --list printed no case")
+endif()
+
+# Rewrite only what changed, so ctest and the nested list see stable files.
+function(write_if_changed path content)
+	if(EXISTS ${path})
+		file(READ ${path} old)
+		if(old STREQUAL content)
+			return()
+		endif()
+	endif()
+	file(WRITE ${path} "${content}")
+endfunction()
+
+write_if_changed(${CTEST_FILE} "${script}")
+if(DEFINED NESTED_LIST)
+	write_if_changed(${NESTED_LIST} "${nested}")
+endif()
