@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/kthread.h"
+#include "base/prandom.h"
 #include "mm/internal.h"
 #include "mm/swap.h"
 #include "tests/lib/mm_util.h"
@@ -113,10 +114,10 @@ static int worker_fn(void *data)
 	struct worker *w = data;
 
 	for (int op = 0; op < OPS; op++) {
-		unsigned long i = w->first + test_rand(&w->rand) % w->nr;
+		unsigned long i = w->first + prandom_u64(&w->rand) % w->nr;
 		unsigned long addr = w->base + i * PAGE_SIZE;
 
-		if (test_rand(&w->rand) % 3) {
+		if (prandom_u64(&w->rand) % 3) {
 			cpu_check(w->mm, addr, w->shadow[i]);
 		} else {
 			w->shadow[i] = (op + 1) * 1000003ULL + i;

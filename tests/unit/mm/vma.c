@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 
+#include "base/prandom.h"
 #include "mm/internal.h"
 #include "tests/lib/mm_util.h"
 
@@ -371,7 +372,7 @@ TEST(many_vmas)
 	mm_check_rmap_trees(e.mm);
 
 	for (int i = N - 1; i > 0; i--) {
-		int j = test_rand(&seed) % (i + 1);
+		int j = prandom_u64(&seed) % (i + 1);
 		unsigned long t = order[i];
 
 		order[i] = order[j];
