@@ -7,6 +7,7 @@
 
 #include "mm/internal.h"
 #include "mm/sanitizer.h"
+#include "mm/swap.h"
 #include "tests/lib/mm_util.h"
 
 struct frame_pool *test_pool(size_t bytes)
@@ -45,6 +46,20 @@ struct mm_struct *test_mm(struct frame_pool *pool)
 
 	TEST_ASSERT(mm, "mm_alloc");
 	return mm;
+}
+
+int test_swapon(unsigned long nr_pages)
+{
+	char path[] = "/tmp/nopin-swap-XXXXXX";
+	int fd = mkstemp(path);
+	int type;
+
+	TEST_ASSERT(fd >= 0, "mkstemp %s", path);
+	close(fd);
+	type = swapon(path, nr_pages);
+	unlink(path);
+	TEST_ASSERT(type >= 0, "swapon(%lu pages): %d", nr_pages, type);
+	return type;
 }
 
 unsigned long test_mmap(struct mm_struct *mm, unsigned long addr, size_t len, unsigned long prot,

@@ -36,6 +36,13 @@ unsigned long test_pool_allocated(struct frame_pool *pool);
 /* A new empty mm on @pool. */
 struct mm_struct *test_mm(struct frame_pool *pool);
 
+/*
+ * swapon() that must succeed: a swap file of @nr_pages slots at a fresh
+ * temporary path, already unlinked (the open file stays until swapoff() or
+ * the end of the process).  Returns its type.
+ */
+int test_swapon(unsigned long nr_pages);
+
 /* vm_mmap() that must succeed: anonymous private memory anywhere. */
 unsigned long test_mmap_anon(struct mm_struct *mm, size_t len, unsigned long prot);
 /* vm_mmap() that must succeed, with every argument. */

@@ -74,13 +74,9 @@ static bool pte_present_at(struct mm_struct *mm, unsigned long addr)
 
 static struct page *setup(struct scenario *sc, bool legacy)
 {
-	char path[64];
 	struct page *page;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
-	sc->swap_type = swapon(path, 16);
-	TEST_ASSERT(sc->swap_type >= 0, "swapon %d", sc->swap_type);
-	unlink(path);
+	sc->swap_type = test_swapon(16);
 	sc->pool = test_pool(POOL_SIZE);
 	sc->parent = test_mm(sc->pool);
 	if (legacy)

@@ -311,14 +311,11 @@ TEST(pressure_reclaim_migrate_truncate)
 {
 	static struct stress st;
 	struct kthread *workers[NR_FAMILIES], *mig, *trunc, *shrink;
-	char path[64], name[16];
+	char name[16];
 	int type;
 
 	st.pool = test_pool(POOL_FRAMES * PAGE_SIZE);
-	snprintf(path, sizeof(path), "/tmp/nopin-pressure-swap-%d", getpid());
-	type = swapon(path, SWAP_SLOTS);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path);
+	type = test_swapon(SWAP_SLOTS);
 	reclaim_enable(st.pool);
 	TEST_ASSERT_EQ(kswapd_run(st.pool, POOL_FRAMES / 16, POOL_FRAMES / 8), 0);
 

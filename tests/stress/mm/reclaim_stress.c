@@ -138,13 +138,9 @@ TEST(reclaim_under_faults_fork_and_file_writes)
 	static uint64_t shadow_p[ANON_PAGES], shadow_c[ANON_PAGES], shadow_f[FILE_PAGES];
 	struct worker w[4];
 	struct kthread *k[4];
-	char path[64];
 	int type;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-stress-%d", getpid());
-	type = swapon(path, 4 * ANON_PAGES);
-	TEST_ASSERT(type >= 0, "swapon %d", type);
-	unlink(path);
+	type = test_swapon(4 * ANON_PAGES);
 	reclaim_enable(pool);
 	TEST_ASSERT_EQ(kswapd_run(pool, 64, 160), 0);
 

@@ -161,14 +161,7 @@ static int mprotect_fn(void *data)
 
 static void setup(struct stress *s)
 {
-	char path[] = "/tmp/nopin-swap-XXXXXX";
-	int fd = mkstemp(path);
-
-	TEST_ASSERT(fd >= 0, "mkstemp");
-	close(fd);
-	TEST_ASSERT(swapon(path, 4 * NR_PAGES) >= 0, "swapon");
-	unlink(path);
-
+	test_swapon(4 * NR_PAGES);
 	s->pool = test_pool(POOL_SIZE);
 	reclaim_enable(s->pool);
 	s->mm = test_mm(s->pool);

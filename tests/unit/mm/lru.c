@@ -139,13 +139,9 @@ TEST(aging_moves_referenced_to_active_and_back)
 	struct mm_struct *mm = test_mm(pool);
 	unsigned long a = test_mmap_anon(mm, 8 * PAGE_SIZE, PROT_READ | PROT_WRITE);
 	struct reclaim_stats *st = &pool->pgdat->stats;
-	char path[64];
 	int type;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
-	type = swapon(path, 16);
-	TEST_ASSERT(type >= 0, "swapon %d", type);
-	unlink(path);
+	type = test_swapon(16);
 
 	mm_fill(mm, a, 8 * PAGE_SIZE, 1);
 	/* A batch is reclaimed whole: the target is met by the first batch past aging. */

@@ -504,15 +504,11 @@ TEST(swapcache_page_moves_with_its_slot)
 	struct frame_pool *pool = test_pool(POOL_SIZE);
 	struct mm_struct *mm = test_mm(pool), *child;
 	unsigned long a = test_mmap_anon(mm, PAGE_SIZE, RW);
-	char path[64];
 	struct page *old, *new, *cached;
 	swp_entry_t entry;
 	int type;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-migrate-%d", getpid());
-	type = swapon(path, 16);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path);
+	type = test_swapon(16);
 	mm_fill(mm, a, PAGE_SIZE, 1);
 	child = dup_mm(mm, "child");
 	TEST_ASSERT(child, "dup_mm");

@@ -15,18 +15,6 @@
 #include "mm/swap.h"
 #include "tests/lib/mm_util.h"
 
-static int test_swapon(unsigned long nr_pages)
-{
-	char path[64];
-	int type;
-
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
-	type = swapon(path, nr_pages);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path);
-	return type;
-}
-
 /* Assert [addr, addr + len) maps test_file(@seed) from file offset 0. */
 static void check_file_map(struct mm_struct *mm, unsigned long addr, size_t len, uint64_t seed)
 {

@@ -18,18 +18,6 @@
 
 #define POOL_SIZE (8UL << 20)
 
-static int test_swapon(unsigned long nr_pages)
-{
-	char path[64];
-	int type;
-
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
-	type = swapon(path, nr_pages);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path); /* the open file stays */
-	return type;
-}
-
 /* Reclaim the page mapped at @addr, whatever its references; true if freed. */
 static bool pageout_addr(struct mm_struct *mm, unsigned long addr)
 {

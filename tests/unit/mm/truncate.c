@@ -438,14 +438,10 @@ TEST(truncate_frees_the_swap_slot_of_a_swapped_cow)
 	unsigned long a = test_mmap(mm, 0, 4 * PAGE_SIZE, RW, MAP_PRIVATE, file, 0);
 	uint8_t byte = 0x11;
 	struct page *cow;
-	char path[64];
 	LIST_HEAD(list);
 	int type;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-truncate-%d", getpid());
-	type = swapon(path, 16);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path);
+	type = test_swapon(16);
 	mm_write(mm, a + 3 * PAGE_SIZE, &byte, 1);
 	cow = mm_lookup_page(mm, a + 3 * PAGE_SIZE);
 	TEST_ASSERT(cow && PageAnon(cow), "no COW");

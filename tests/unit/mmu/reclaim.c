@@ -20,19 +20,6 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define NR 32
 
-static void test_swapon(unsigned long nr_pages)
-{
-	char path[] = "/tmp/nopin-swap-XXXXXX";
-	int fd = mkstemp(path);
-	int type;
-
-	TEST_ASSERT(fd >= 0, "mkstemp");
-	close(fd);
-	type = swapon(path, nr_pages);
-	unlink(path);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-}
-
 static void guest_fill(struct kvm_vcpu *vcpu, gpa_t gpa, unsigned long n, uint64_t seed)
 {
 	for (unsigned long i = 0; i < n; i++)
