@@ -301,30 +301,61 @@ struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr)
 	return page;
 }
 
-unsigned long mm_pte_val(struct mm_struct *mm, unsigned long addr)
+struct page *mm_page_at(struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page = mm_lookup_page(mm, addr);
+
+	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
+	put_page(page);
+	return page;
+}
+
+bool mm_pageout(struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page = mm_page_at(mm, addr);
+	LIST_HEAD(list);
+
+	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
+	list_add(&page->lru, &list);
+	return reclaim_pages(mm->pool, &list) == 1;
+}
+
+unsigned long __mm_pte_val(struct mm_struct *mm, unsigned long addr)
 {
 	unsigned long val = 0;
 	spinlock_t *ptl;
-	pte_t *pte;
+	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
 
-	mmap_read_lock(mm);
-	pte = pte_offset_map_lock(mm, addr, &ptl);
 	if (pte) {
 		val = pte_val(ptep_get(pte));
 		pte_unmap_unlock(pte, ptl);
 	}
+	return val;
+}
+
+long mm_pte_pfn(struct mm_struct *mm, unsigned long addr)
+{
+	pte_t pte = __pte(__mm_pte_val(mm, addr));
+
+	return pte_present(pte) ? (long)pte_pfn(pte) : -1;
+}
+
+unsigned long mm_pte_val(struct mm_struct *mm, unsigned long addr)
+{
+	unsigned long val;
+
+	mmap_read_lock(mm);
+	val = __mm_pte_val(mm, addr);
 	mmap_read_unlock(mm);
 	return val;
 }
 
 long mm_pfn_at(struct mm_struct *mm, unsigned long addr)
 {
-	struct page *page = mm_lookup_page(mm, addr);
 	long pfn;
 
-	if (!page)
-		return -1;
-	pfn = page_to_pfn(page);
-	put_page(page);
+	mmap_read_lock(mm);
+	pfn = mm_pte_pfn(mm, addr);
+	mmap_read_unlock(mm);
 	return pfn;
 }

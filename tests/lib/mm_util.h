@@ -109,9 +109,21 @@ void mm_check_rmap_trees(struct mm_struct *mm);
 
 /* The page mapped at @addr right now (no fault), with a reference; NULL if none. */
 struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr);
+/* The page mapped at @addr, which must be mapped; no reference: the mapping keeps it. */
+struct page *mm_page_at(struct mm_struct *mm, unsigned long addr);
+/* Isolate the page mapped at @addr and reclaim it, whatever its references; true if freed. */
+bool mm_pageout(struct mm_struct *mm, unsigned long addr);
 /* The raw PTE of @addr right now (0 if none or no table), read under the PTE lock. */
 unsigned long mm_pte_val(struct mm_struct *mm, unsigned long addr);
 /* The pfn of the frame @addr maps right now, or -1 if none. */
 long mm_pfn_at(struct mm_struct *mm, unsigned long addr);
+/*
+ * The same without mmap_lock, for code that runs inside the path under
+ * test (a notifier callback, an rmap walk) and must not take it: the
+ * caller holds what keeps @mm's page tables alive; only the PTE lock is
+ * taken.
+ */
+unsigned long __mm_pte_val(struct mm_struct *mm, unsigned long addr);
+long mm_pte_pfn(struct mm_struct *mm, unsigned long addr);
 
 #endif

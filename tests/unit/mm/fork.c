@@ -30,15 +30,6 @@ static void map_fixed(struct mm_struct *mm, unsigned long addr, unsigned long le
 	test_mmap(mm, addr, len, prot, flags | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
 }
 
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-
-	TEST_ASSERT(page, "no page at %#lx", addr);
-	put_page(page); /* identity only: the mapping keeps it */
-	return page;
-}
-
 TEST(fork_copies_vmas_and_contents)
 {
 	struct frame_pool *pool = test_pool(16 << 20);
@@ -77,7 +68,7 @@ TEST(fork_cow_both_directions)
 	child = fork_mm(parent);
 
 	for (int i = 0; i < 4; i++) {
-		TEST_ASSERT(page_at(parent, A(i)) == page_at(child, A(i)), "page %d shared", i);
+		TEST_ASSERT(mm_page_at(parent, A(i)) == mm_page_at(child, A(i)), "page %d shared", i);
 		TEST_ASSERT(!(mm_pte_val(parent, A(i)) & _PAGE_RW), "parent PTE %d writable", i);
 		TEST_ASSERT(!(mm_pte_val(child, A(i)) & _PAGE_RW), "child PTE %d writable", i);
 	}
@@ -90,7 +81,7 @@ TEST(fork_cow_both_directions)
 	mm_check(parent, A(2), P(2), 5);
 	mm_check(child, A(2), P(2), 3);
 	for (int i = 0; i < 4; i++)
-		TEST_ASSERT(page_at(parent, A(i)) != page_at(child, A(i)), "page %d copied", i);
+		TEST_ASSERT(mm_page_at(parent, A(i)) != mm_page_at(child, A(i)), "page %d copied", i);
 
 	mmput(parent); /* the parent exits first: the child's pages stay */
 	mm_check(child, A(0), P(2), 4);
@@ -119,7 +110,7 @@ TEST(fork_shared_anon_stays_shared)
 		mm_check(mm, A(2), P(1), 7);
 		mm_check(mm, A(3), P(1), 8);
 	}
-	TEST_ASSERT(page_at(parent, A(2)) == page_at(child, A(2)), "one shmem page");
+	TEST_ASSERT(mm_page_at(parent, A(2)) == mm_page_at(child, A(2)), "one shmem page");
 	mmput(child);
 	mmput(parent);
 	test_pool_destroy(pool);
@@ -168,10 +159,10 @@ TEST(fork_mlock_not_inherited)
 	TEST_ASSERT_EQ(child->locked_vm, 0UL);
 	TEST_ASSERT_EQ(parent->locked_vm, 4UL);
 
-	old = page_at(parent, A(1));
+	old = mm_page_at(parent, A(1));
 	mm_fill(parent, A(1), P(1), 12);
-	TEST_ASSERT(PageMlocked(page_at(parent, A(1))), "the parent's copy is locked");
-	TEST_ASSERT(page_at(child, A(1)) == old && !PageMlocked(old), "the old page is unlocked");
+	TEST_ASSERT(PageMlocked(mm_page_at(parent, A(1))), "the parent's copy is locked");
+	TEST_ASSERT(mm_page_at(child, A(1)) == old && !PageMlocked(old), "the old page is unlocked");
 	mm_check(child, A(0), P(4), 11);
 	mmput(child);
 	mm_check(parent, A(0), P(1), 11);

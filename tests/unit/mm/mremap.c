@@ -398,21 +398,6 @@ struct move_recorder {
 	bool mapped_at_start;
 };
 
-static bool pte_present_now(struct mm_struct *mm, unsigned long addr)
-{
-	bool present = false;
-	spinlock_t *ptl;
-	pte_t *pte;
-
-	/* The mover holds mmap_lock for write: the tables are stable; the PTE lock is free. */
-	pte = pte_offset_map_lock(mm, addr, &ptl);
-	if (pte) {
-		present = pte_present(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	return present;
-}
-
 static int recorder_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {
 	struct move_recorder *r = container_of(mn, struct move_recorder, mn);
@@ -422,7 +407,8 @@ static int recorder_start(struct mmu_notifier *mn, const struct mmu_notifier_ran
 	if (!r->seen && range->start <= r->watch && r->watch < range->end) {
 		r->seen = true;
 		r->event = range->event;
-		r->mapped_at_start = pte_present_now(range->mm, r->watch);
+		/* The mover holds mmap_lock for write: the tables are stable; the PTE lock is free. */
+		r->mapped_at_start = mm_pte_pfn(range->mm, r->watch) >= 0;
 	}
 	return 0;
 }

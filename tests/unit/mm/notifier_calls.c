@@ -72,21 +72,6 @@ static void log_call(struct mirror *m, enum call call, const struct mmu_notifier
 	};
 }
 
-/* The frame the host PTE of @addr maps right now, or -1: caller holds what keeps tables alive. */
-static long host_pfn(struct mm_struct *mm, unsigned long addr)
-{
-	spinlock_t *ptl;
-	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
-	long pfn = -1;
-
-	if (pte) {
-		if (pte_present(ptep_get(pte)))
-			pfn = pte_pfn(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	return pfn;
-}
-
 /*
  * Drop one translation, as a secondary MMU's zap does.  The frame must
  * not be freed yet (frame_check_stamp() reports if it was), and the host
@@ -98,7 +83,7 @@ static void zap_spte(struct mirror *m, struct spte *s)
 
 	TEST_ASSERT(frame_check_stamp(m->mm->pool, &s->stamp, &acc),
 		    "frame of %#lx freed before the notifier heard of it", s->addr);
-	TEST_ASSERT(host_pfn(m->mm, s->addr) == (long)s->stamp.pfn,
+	TEST_ASSERT(mm_pte_pfn(m->mm, s->addr) == (long)s->stamp.pfn,
 		    "host PTE of %#lx changed before invalidate_range_start", s->addr);
 	s->valid = false;
 	m->zapped++;

@@ -76,21 +76,6 @@ struct mirror {
 	int nr_log;
 };
 
-/* The frame the host PTE of @addr maps, or -1 (no mmap_lock: rmap callers hold none). */
-static long host_pfn(struct mm_struct *mm, unsigned long addr)
-{
-	spinlock_t *ptl;
-	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
-	long pfn = -1;
-
-	if (pte) {
-		if (pte_present(ptep_get(pte)))
-			pfn = pte_pfn(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	return pfn;
-}
-
 /*
  * Drop the translations in the range; each frame must still be live and
  * still mapped by the host PTE (announced before changed, rule 1).
@@ -113,7 +98,7 @@ static int mirror_start(struct mmu_notifier *mn, const struct mmu_notifier_range
 		acc.addr = addr;
 		TEST_ASSERT(frame_check_stamp(m->mm->pool, &m->sptes[i].stamp, &acc),
 			    "frame of %#lx freed before the notifier heard of it", addr);
-		TEST_ASSERT_EQ(host_pfn(m->mm, addr), (long)m->sptes[i].stamp.pfn);
+		TEST_ASSERT_EQ(mm_pte_pfn(m->mm, addr), (long)m->sptes[i].stamp.pfn);
 		m->sptes[i].valid = false;
 	}
 	return 0;
