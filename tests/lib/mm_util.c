@@ -77,6 +77,20 @@ unsigned long test_mmap_anon(struct mm_struct *mm, size_t len, unsigned long pro
 	return test_mmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
 }
 
+unsigned long test_mmap_fixed(struct mm_struct *mm, unsigned long addr, size_t len,
+			      unsigned long prot)
+{
+	return test_mmap(mm, addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+}
+
+struct mm_struct *test_fork(struct mm_struct *mm)
+{
+	struct mm_struct *child = dup_mm(mm, "child");
+
+	TEST_ASSERT(!IS_ERR_OR_NULL(child), "dup_mm: %ld", PTR_ERR(child));
+	return child;
+}
+
 long mm_try_write(struct mm_struct *mm, unsigned long addr, const void *buf, size_t len)
 {
 	return access_remote_vm(mm, addr, (void *)buf, len, FOLL_WRITE);

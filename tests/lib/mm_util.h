@@ -48,6 +48,12 @@ unsigned long test_mmap_anon(struct mm_struct *mm, size_t len, unsigned long pro
 /* vm_mmap() that must succeed, with every argument. */
 unsigned long test_mmap(struct mm_struct *mm, unsigned long addr, size_t len, unsigned long prot,
 			unsigned long flags, struct file *file, unsigned long offset);
+/* vm_mmap() that must succeed: anonymous private memory at exactly @addr (MAP_FIXED). */
+unsigned long test_mmap_fixed(struct mm_struct *mm, unsigned long addr, size_t len,
+			      unsigned long prot);
+
+/* dup_mm() that must succeed: @mm's child, as fork() makes it. */
+struct mm_struct *test_fork(struct mm_struct *mm);
 
 /* Host reads and writes through @mm's page tables; return bytes done or -errno. */
 long mm_try_write(struct mm_struct *mm, unsigned long addr, const void *buf, size_t len);

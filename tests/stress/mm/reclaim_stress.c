@@ -149,8 +149,7 @@ TEST(reclaim_under_faults_fork_and_file_writes)
 		cpu_fill(parent, a + i * PAGE_SIZE, 7);
 		shadow_p[i] = shadow_c[i] = 7;
 	}
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	for (unsigned long i = 0; i < FILE_PAGES; i++) {
 		cpu_fill(parent, f + i * PAGE_SIZE, 5);
 		shadow_f[i] = 5;

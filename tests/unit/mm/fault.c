@@ -26,14 +26,6 @@ static struct page *page_at(struct mm_struct *mm, unsigned long addr)
 	return page;
 }
 
-static struct mm_struct *test_fork(struct mm_struct *mm)
-{
-	struct mm_struct *child = dup_mm(mm, "child");
-
-	TEST_ASSERT(!IS_ERR_OR_NULL(child), "dup_mm: %ld", PTR_ERR(child));
-	return child;
-}
-
 /* ---- anonymous memory ---- */
 
 TEST(anon_read_fault_zero_fills_an_exclusive_page)

@@ -89,8 +89,7 @@ TEST(shared_anon_page_moves_in_every_process)
 	struct page *old, *new;
 
 	mm_fill(parent, a, 2 * PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	grandchild = dup_mm(child, "grandchild");
 	TEST_ASSERT(grandchild, "dup_mm");
 	old = mm_page_at(parent, a);
@@ -187,8 +186,7 @@ TEST(referenced_page_is_mapped_back)
 	struct page *page, *extra;
 
 	mm_fill(parent, a, PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	page = mm_page_at(parent, a);
 	extra = mm_lookup_page(child, a);
 
@@ -457,8 +455,7 @@ TEST(random_driver_moves_pages_of_every_kind)
 	mm_fill(mm, anon, 16 * PAGE_SIZE, 1);
 	mm_fill(mm, shm, 16 * PAGE_SIZE, 2);
 	mm_fill(mm, f, 16 * PAGE_SIZE, 3);
-	child = dup_mm(mm, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(mm);
 
 	moved = migrate_random_pages(mm, 24, &seed, &stats);
 	TEST_ASSERT(moved > 0, "nothing moved");
@@ -497,8 +494,7 @@ TEST(swapcache_page_moves_with_its_slot)
 
 	type = test_swapon(16);
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	child = dup_mm(mm, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(mm);
 	old = mm_page_at(mm, a);
 	lock_page(old);
 	TEST_ASSERT_EQ(add_to_swap_slot(old), 0);

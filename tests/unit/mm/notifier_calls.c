@@ -318,8 +318,7 @@ TEST(fork_announces_parent_write_protect)
 	mirror_register(&m, mm);
 	mirror_map(&m, addr, LEN, true);
 
-	child = dup_mm(mm, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(mm);
 	TEST_ASSERT(announced(&m, MMU_NOTIFY_PROTECTION_PAGE, addr, addr + LEN) >= 1,
 		    "fork's write-protect not announced");
 	for (unsigned long a = addr; a < addr + LEN; a += PAGE_SIZE) {
@@ -344,8 +343,7 @@ TEST(cow_break_announces_clear)
 	struct mirror m;
 
 	mm_fill(parent, addr, LEN, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	mirror_register(&m, child);
 	mirror_map(&m, addr, LEN, false);
 

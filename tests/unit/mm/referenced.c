@@ -71,7 +71,7 @@ TEST(every_mapping_counts)
 	struct page *page;
 
 	mm_fill(parent, a, PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
+	child = test_fork(parent);
 	page = mm_page_at(parent, a);
 	TEST_ASSERT_EQ(referenced(page, NULL), 1); /* the child's copy starts old */
 	hw_touch(parent, a);

@@ -218,8 +218,7 @@ TEST(fork_chains_child_to_parent_anon_vma)
 	struct page *shared, *copy;
 
 	mm_fill(parent, addr, 2 * PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	pvma = vma_at(parent, addr);
 	cvma = vma_at(child, addr);
 	root = pvma->anon_vma;
@@ -317,8 +316,7 @@ TEST(shared_page_records_the_root_anon_vma)
 	struct walk_record r;
 
 	mm_fill(parent, addr, 2 * PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	cvma = vma_at(child, addr);
 
 	shared = alloc_page(pool, GFP_KERNEL);
@@ -534,8 +532,7 @@ TEST(fork_copies_a_pinned_exclusive_page)
 	TEST_ASSERT_EQ(get_user_pages(parent, addr, 1, FOLL_PIN | FOLL_WRITE, &pinned), 1);
 	other = mm_page_at(parent, addr + PAGE_SIZE);
 
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	TEST_ASSERT(mm_page_at(child, addr) != pinned, "pinned page shared with the child");
 	TEST_ASSERT(PageAnonExclusive(pinned), "pinned page lost exclusivity");
 	TEST_ASSERT_EQ(page_mapcount(pinned), 1);

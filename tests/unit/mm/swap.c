@@ -117,8 +117,7 @@ TEST(fork_shares_slot_and_page)
 	int type = test_swapon(16);
 
 	mm_fill(parent, a, PAGE_SIZE, 3);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	TEST_ASSERT(mm_pageout(parent, a), "shared page not reclaimed");
 	entry = swap_entry_at(parent, a);
 	TEST_ASSERT_EQ(swap_entry_at(child, a).val, entry.val);
@@ -174,7 +173,7 @@ TEST(zap_frees_slots)
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 2UL);
 
 	/* A slot two mms share goes with the second zap. */
-	child = dup_mm(mm, "child");
+	child = test_fork(mm);
 	mmput(mm);
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 2UL);
 	mm_check(child, a + 2 * PAGE_SIZE, 2 * PAGE_SIZE, 1);
@@ -232,7 +231,7 @@ TEST(swapoff_drops_orphaned_swap_cache)
 	struct kthread *k;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	child = dup_mm(mm, "child");
+	child = test_fork(mm);
 	TEST_ASSERT(mm_pageout(mm, a), "not reclaimed");
 	mm_check(child, a, PAGE_SIZE, 1); /* shared: the page stays in the swap cache */
 	h.page = mm_lookup_page(child, a);

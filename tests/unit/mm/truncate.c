@@ -245,8 +245,7 @@ TEST(truncate_reaches_every_process)
 	check_file_bytes(m1, a1, 0, 4 * PAGE_SIZE);
 	check_file_bytes(m2, a2, 2 * PAGE_SIZE, 2 * PAGE_SIZE);
 	mm_write(m1, a1 + 3 * PAGE_SIZE, &byte, 1);
-	child = dup_mm(m1, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(m1);
 	mm_read(child, a1 + 3 * PAGE_SIZE, &byte, 1);
 	TEST_ASSERT_EQ(byte, 1);
 
