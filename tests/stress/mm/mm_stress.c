@@ -166,7 +166,8 @@ static void mutate_keeping(struct stress *st, uint64_t *rng, unsigned long start
 		assert_ret_in(ret, 0, -ENOMEM, 0, "munlock");
 		break;
 	case 3:
-		ret = do_madvise(mm, start, len, prandom_u64(rng) % 2 ? MADV_DONTFORK : MADV_DOFORK);
+		ret = do_madvise(mm, start, len,
+				 prandom_u64(rng) % 2 ? MADV_DONTFORK : MADV_DOFORK);
 		assert_ret_in(ret, 0, -ENOMEM, 0, "madvise fork");
 		break;
 	}

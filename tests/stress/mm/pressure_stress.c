@@ -250,7 +250,8 @@ static int truncate_thread(void *data)
 		}
 		memset(&f->file_seed[from], 0, len * sizeof(f->file_seed[0]));
 		/* Every process sees it: check one page of the range in one of them. */
-		check_page(f->chain[prandom_u64(&seed) % f->depth].mm, f->fmap + from * PAGE_SIZE, 0);
+		check_page(f->chain[prandom_u64(&seed) % f->depth].mm, f->fmap + from * PAGE_SIZE,
+			   0);
 		mutex_unlock(&f->lock);
 	}
 	return 0;
