@@ -90,6 +90,14 @@ static bool is_allowed(const char *file, const char *target)
 	return false;
 }
 
+/* "@dir/@name" into @buf, which must hold it. */
+static void join_path(char *buf, size_t size, const char *dir, const char *name)
+{
+	int len = snprintf(buf, size, "%s/%s", dir, name);
+
+	TEST_ASSERT(len >= 0 && (size_t)len < size, "path too long: %s/%s", dir, name);
+}
+
 /* Does @header (relative to the tree) include only freestanding C headers? */
 static bool header_is_freestanding(const char *root, const char *header)
 {
@@ -97,7 +105,7 @@ static bool header_is_freestanding(const char *root, const char *header)
 	bool ok = true;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", root, header);
+	join_path(path, sizeof(path), root, header);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
@@ -164,7 +172,7 @@ static void scan_file(struct scan *s, const char *rel)
 	unsigned int lineno = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", s->root, rel);
+	join_path(path, sizeof(path), s->root, rel);
 	f = fopen(path, "r");
 	TEST_ASSERT(f, "open %s", path);
 	s->files++;
@@ -204,14 +212,14 @@ static void scan_dir(struct scan *s, const char *rel)
 	struct dirent **ents;
 	int n;
 
-	snprintf(path, sizeof(path), "%s/%s", s->root, rel);
+	join_path(path, sizeof(path), s->root, rel);
 	n = scandir(path, &ents, NULL, alphasort);
 	TEST_ASSERT(n >= 0, "scandir %s", path);
 	for (int i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name;
 
 		if (name[0] != '.') {
-			snprintf(child, sizeof(child), "%s/%s", rel, name);
+			join_path(child, sizeof(child), rel, name);
 			if (ents[i]->d_type == DT_DIR)
 				scan_dir(s, child);
 			else if (is_source(name))
