@@ -8,8 +8,39 @@
 #
 # CTEST_FILE gets "<NAME>.<case>" for each case "<BINARY> --list" prints
 # (unless NESTED_ONLY); with NESTED or NESTED_ONLY it also gets
-# "nested.<NAME>.<case>", and NESTED_LIST the "<BINARY> <case>" lines that
-# cmake/NestedCases.cmake joins into the nested.boot fixture's list.
+# "nested.<NAME>.<case>", and NESTED_LIST the "<BINARY> <case>" lines of
+# the nested.boot fixture's list.
+#
+#   -D JOIN=<file,file...> -D OUT=<file>
+#
+# is the nested_cases target's call: join those NESTED_LISTs into OUT, the
+# list nested.boot runs (tests/nested/nested-vm), in the order given.
+
+# Rewrite only what changed, so ctest and the nested list see stable files.
+function(write_if_changed path content)
+	if(EXISTS ${path})
+		file(READ ${path} old)
+		if(old STREQUAL content)
+			return()
+		endif()
+	endif()
+	file(WRITE ${path} "${content}")
+endfunction()
+
+if(DEFINED JOIN)
+	string(REPLACE "," ";" lists "${JOIN}")
+	set(content "")
+	foreach(list IN LISTS lists)
+		if(NOT EXISTS ${list})
+			message(FATAL_ERROR "${list} is missing: its test binary was not built")
+		endif()
+		file(READ ${list} part)
+		string(APPEND content "${part}")
+	endforeach()
+	write_if_changed(${OUT} "${content}")
+	return()
+endif()
+
 foreach(var BINARY NAME LABELS TIMEOUT MODE CTEST_FILE)
 	if(NOT DEFINED ${var})
 		message(FATAL_ERROR "DiscoverTests.cmake: -D ${var}=... missing")
@@ -53,17 +84,6 @@ endforeach()
 if(count EQUAL 0)
 	message(FATAL_ERROR "${BINARY} --list printed no case")
 endif()
-
-# Rewrite only what changed, so ctest and the nested list see stable files.
-function(write_if_changed path content)
-	if(EXISTS ${path})
-		file(READ ${path} old)
-		if(old STREQUAL content)
-			return()
-		endif()
-	endif()
-	file(WRITE ${path} "${content}")
-endfunction()
 
 write_if_changed(${CTEST_FILE} "${script}")
 if(DEFINED NESTED_LIST)

@@ -69,8 +69,8 @@ function(nopin_add_nested_cases)
 	string(REPLACE ";" "," lists "${lists}")
 	file(MAKE_DIRECTORY ${NOPIN_NESTED_OUT}/cases.d)
 	add_custom_target(nested_cases ALL
-		COMMAND ${CMAKE_COMMAND} -D OUT=${NOPIN_NESTED_OUT}/cases -D LISTS=${lists}
-			-P ${PROJECT_SOURCE_DIR}/cmake/NestedCases.cmake
+		COMMAND ${CMAKE_COMMAND} -D OUT=${NOPIN_NESTED_OUT}/cases -D JOIN=${lists}
+			-P ${PROJECT_SOURCE_DIR}/cmake/DiscoverTests.cmake
 		BYPRODUCTS ${NOPIN_NESTED_OUT}/cases
 		COMMENT "nested.boot's case list" VERBATIM)
 	add_dependencies(nested_cases ${binaries})
