@@ -20,29 +20,15 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "base/err.h"
 #include "base/legacy.h"
+#include "bench/bench.h"
 #include "mm/mm.h"
 #include "mm/mmu_notifier.h"
 
 #define REPEATS 5
 #define POOL_SIZE (256UL << 20)
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void die(const char *what, long err)
-{
-	fprintf(stderr, "bench_all_locks: %s: %ld\n", what, err);
-	exit(1);
-}
 
 /* @nr_pages of @file (NULL: anonymous), touched, then one VMA per page. */
 static void map_split(struct mm_struct *mm, struct file *file, unsigned long nr_pages)
@@ -54,14 +40,14 @@ static void map_split(struct mm_struct *mm, struct file *file, unsigned long nr_
 
 	addr = vm_mmap(mm, 0, nr_pages * PAGE_SIZE, PROT_READ | PROT_WRITE, flags, file, 0);
 	if (IS_ERR_VALUE(addr))
-		die("vm_mmap", (long)addr);
+		die_err("vm_mmap", (long)addr);
 	ret = access_remote_vm(mm, addr, &byte, 1, FOLL_WRITE);
 	if (ret != 1)
-		die("access_remote_vm", ret);
+		die_err("access_remote_vm", ret);
 	for (unsigned long i = 1; i < nr_pages; i += 2) {
 		ret = do_mprotect(mm, addr + i * PAGE_SIZE, PAGE_SIZE, PROT_READ);
 		if (ret)
-			die("do_mprotect", ret);
+			die_err("do_mprotect", ret);
 	}
 }
 
@@ -77,14 +63,14 @@ static void setup_vmas(struct setup *s, unsigned long nr_vmas)
 
 	s->pool = frame_pool_create(POOL_SIZE, 0);
 	if (!s->pool)
-		die("frame_pool_create", -ENOMEM);
+		die_err("frame_pool_create", -ENOMEM);
 	s->mm = mm_alloc(s->pool, "bench");
 	if (!s->mm)
-		die("mm_alloc", -ENOMEM);
+		die_err("mm_alloc", -ENOMEM);
 	for (int i = 0; i < 2; i++) {
 		s->files[i] = shmem_file_setup(s->pool, "bench", per_region * PAGE_SIZE);
 		if (IS_ERR(s->files[i]))
-			die("shmem_file_setup", PTR_ERR(s->files[i]));
+			die_err("shmem_file_setup", PTR_ERR(s->files[i]));
 		map_split(s->mm, s->files[i], per_region);
 		map_split(s->mm, NULL, per_region);
 	}
@@ -108,7 +94,7 @@ static void time_take_drop(struct mm_struct *mm, double *take, double *take_drop
 		mmap_write_lock(mm);
 		t0 = now_ns();
 		if (mm_take_all_locks(mm))
-			die("mm_take_all_locks", -EINTR);
+			die_err("mm_take_all_locks", -EINTR);
 		t1 = now_ns();
 		mm_drop_all_locks(mm);
 		t2 = now_ns();
@@ -134,7 +120,7 @@ static double time_register(struct mm_struct *mm, bool legacy)
 
 		best = min(best, now_ns() - t0);
 		if (ret)
-			die("mmu_notifier_register", ret);
+			die_err("mmu_notifier_register", ret);
 		mmu_notifier_unregister(&mn, mm);
 	}
 	mm->legacy &= ~LEGACY_BIT(LEGACY_REGISTER_WITHOUT_ALL_LOCKS);

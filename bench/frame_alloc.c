@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/current.h"
 #include "base/err.h"
+#include "bench/bench.h"
 #include "mm/page_alloc.h"
 
 #define MAX_BATCH 256
@@ -85,14 +85,6 @@ static void *bench_thread(void *arg)
 		nopin_pairs(r);
 	task_unregister();
 	return NULL;
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
 /* Wall time of @nr_threads threads doing r->pairs pairs each, from a common start. */

@@ -29,9 +29,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/bench.h"
 #include "mm/internal.h"
 #include "mm/migrate.h"
 #include "mm/mmu_notifier.h"
@@ -39,20 +39,6 @@
 
 #define ROUNDS 5
 #define MPOL_MF_MOVE (1 << 1)
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
 
 /* The page mapped at @addr, isolated from its list (or with a plain reference). */
 static struct page *take_page(struct mm_struct *mm, unsigned long addr, bool *isolated)

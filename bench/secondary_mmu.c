@@ -30,30 +30,17 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/kthread.h"
+#include "base/prandom.h"
+#include "bench/bench.h"
 #include "mm/swap.h"
 #include "mmu/spte.h"
 
 #define ROUNDS 5
 #define MB (1UL << 20)
 #define GPA 0x100000UL
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void die(const char *what, long err)
-{
-	fprintf(stderr, "%s: %ld\n", what, err);
-	exit(1);
-}
 
 struct env {
 	struct frame_pool *pool;
@@ -71,21 +58,21 @@ static void env_init(struct env *e, size_t pool_bytes, unsigned long pages, unsi
 	e->pool = frame_pool_create(pool_bytes, 0);
 	e->mm = e->pool ? mm_alloc(e->pool, "bench") : NULL;
 	if (!e->mm)
-		die("pool/mm", -ENOMEM);
+		die_err("pool/mm", -ENOMEM);
 	e->kvm = kvm_create_vm(e->mm, flags);
 	if (IS_ERR(e->kvm))
-		die("kvm_create_vm", PTR_ERR(e->kvm));
+		die_err("kvm_create_vm", PTR_ERR(e->kvm));
 	e->pages = pages;
 	e->hva = vm_mmap(e->mm, 0, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
 	if (IS_ERR_VALUE(e->hva))
-		die("vm_mmap", (long)e->hva);
+		die_err("vm_mmap", (long)e->hva);
 	r = kvm_set_memory_region(e->kvm, 0, 0, GPA, pages * PAGE_SIZE, e->hva);
 	if (r)
-		die("kvm_set_memory_region", r);
+		die_err("kvm_set_memory_region", r);
 	e->vcpu = kvm_create_vcpu(e->kvm, 0, NULL);
 	if (IS_ERR(e->vcpu))
-		die("kvm_create_vcpu", PTR_ERR(e->vcpu));
+		die_err("kvm_create_vcpu", PTR_ERR(e->vcpu));
 }
 
 static void env_fini(struct env *e)
@@ -165,7 +152,7 @@ static void map_direct(struct kvm *kvm, gfn_t first, unsigned long n, struct pag
 
 	for (unsigned long i = 0; i < n; i++) {
 		if (kvm_mmu_topup_memory_cache(kvm, &mc))
-			die("topup", -ENOMEM);
+			die_err("topup", -ENOMEM);
 		write_lock(&kvm->mmu_lock);
 		kvm_mmu_map(kvm, &mc, first + i, page, true, false);
 		write_unlock(&kvm->mmu_lock);
@@ -262,7 +249,7 @@ static void bench_invalidate(const char *svg)
 		hva = vm_mmap(s.mm, 0, tib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			      NULL, 0);
 		if (IS_ERR_VALUE(hva) || kvm_set_memory_region(s.kvm, 0, 0, 0, tib, hva))
-			die("1 TiB slot", (long)hva);
+			die_err("1 TiB slot", (long)hva);
 		s.vcpu = kvm_create_vcpu(s.kvm, 0, NULL);
 		best = 1e18;
 		for (int r = 0; r < ROUNDS; r++) {
@@ -360,12 +347,8 @@ static int invalidate_fn(void *data)
 	uint64_t x = 88172645463325252ULL;
 
 	while (!__atomic_load_n(&inv->stop, __ATOMIC_ACQUIRE)) {
-		unsigned long i;
+		unsigned long i = prandom_u64(&x) % (inv->e->pages - 64);
 
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		i = x % (inv->e->pages - 64);
 		invalidate_ns(inv->e->mm, inv->e->hva + i * PAGE_SIZE,
 			      inv->e->hva + (i + 64) * PAGE_SIZE);
 		inv->rounds++;

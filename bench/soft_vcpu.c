@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unicorn/unicorn.h>
 
+#include "bench/bench.h"
 #include "vmm/soft/soft_cpu.h"
 
 #define CODE_BASE 0x100000UL
@@ -58,14 +58,6 @@ static enum soft_xlate_ret flat_translate(void *opaque, uint64_t gva, unsigned i
 
 static const struct soft_mem_ops flat_ops = { .translate = flat_translate };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void init_regs(uint64_t *gpr, unsigned long iters)
 {
 	memset(gpr, 0, 16 * sizeof(*gpr));
@@ -97,9 +89,9 @@ static double run_unicorn(unsigned long iters, uint64_t *gpr)
 	init_regs(gpr, iters);
 	for (r = 0; r < 16; r++)
 		uc_reg_write(uc, uc_gpr[r], &gpr[r]);
-	t = now();
+	t = now_s();
 	uc_emu_start(uc, CODE_BASE, CODE_BASE + sizeof(loop_code) - 1, 0, 0);
-	t = now() - t;
+	t = now_s() - t;
 	for (r = 0; r < 16; r++)
 		uc_reg_read(uc, uc_gpr[r], &gpr[r]);
 	uc_close(uc);
@@ -121,9 +113,9 @@ static double run_soft(unsigned long iters, uint64_t *gpr, struct cache_stats *s
 	memcpy(m->code, loop_code, sizeof(loop_code));
 	init_regs(cpu.gpr, iters);
 	cpu.rip = CODE_BASE;
-	t = now();
+	t = now_s();
 	soft_cpu_run(&cpu, 0);
-	t = now() - t;
+	t = now_s() - t;
 	memcpy(gpr, cpu.gpr, sizeof(cpu.gpr));
 	stats->hits = cpu.cache.hits;
 	stats->misses = cpu.cache.misses;

@@ -13,7 +13,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 /*
  * _LGPL_SOURCE inlines liburcu's read side, as srcu_read_lock() is inlined.
@@ -28,6 +27,7 @@
 #undef rcu_assign_pointer
 
 #include "base/current.h"
+#include "bench/bench.h"
 #include "notifier/srcu.h"
 
 #define REPEATS 3
@@ -55,14 +55,6 @@ struct reader {
 	enum flavour flavour;
 	double ns_per_pair;
 };
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static void read_loop(struct bench *b, enum flavour f)
 {

@@ -1,22 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The generator and digest of the `hash` image, shared with the host test
- * that computes the same digest natively: xorshift64* for data, FNV-1a
- * (64-bit) over it.  Header-only, no includes.
+ * The seed and digest of the `hash` image, shared with the host test that
+ * computes the same digest natively: base/prandom.h's xorshift64* for
+ * data, FNV-1a (64-bit) over it.  Header-only, freestanding.
  */
 #ifndef NOPIN_GUEST_XORSHIFT_H
 #define NOPIN_GUEST_XORSHIFT_H
 
-static inline unsigned long xorshift64s(unsigned long *state)
-{
-	unsigned long x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dUL;
-}
+#include "base/prandom.h"
 
 #define FNV64_OFFSET 0xcbf29ce484222325UL
 #define FNV64_PRIME 0x100000001b3UL
@@ -36,10 +27,11 @@ static inline unsigned long fnv1a64_word(unsigned long h, unsigned long word)
 /* What the hash image prints for @words words: the host tests' reference. */
 static inline unsigned long hash_image_digest(unsigned long words)
 {
-	unsigned long state = HASH_SEED, h = FNV64_OFFSET;
+	uint64_t state = HASH_SEED;
+	unsigned long h = FNV64_OFFSET;
 
 	for (unsigned long i = 0; i < words; i++)
-		h = fnv1a64_word(h, xorshift64s(&state));
+		h = fnv1a64_word(h, prandom_u64(&state));
 	return h;
 }
 

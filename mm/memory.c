@@ -803,8 +803,7 @@ static void unmap_mapping_range_tree(struct address_space *mapping, unsigned lon
 {
 	struct vm_area_struct *vma;
 
-	interval_tree_foreach_typed(vma_interval_tree, vma, &mapping->i_mmap, first, last)
-	{
+	interval_tree_foreach_typed(vma_interval_tree, vma, &mapping->i_mmap, first, last) {
 		unsigned long vba = vma->vm_pgoff;
 		unsigned long vea = vba + vma_pages(vma) - 1;
 		unsigned long zba = max(first, vba);

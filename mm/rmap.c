@@ -819,8 +819,7 @@ static void rmap_walk_anon(struct page *page, struct rmap_walk_control *rwc, boo
 	check_anon_vma_of_mapped_page(page, anon_vma);
 
 	interval_tree_foreach_typed(anon_vma_interval_tree, avc, &anon_vma->rb_root, page->index,
-				    page->index)
-	{
+				    page->index) {
 		if (!rmap_walk_one(page, avc->vma, rwc))
 			break;
 	}
@@ -846,8 +845,7 @@ static void rmap_walk_file(struct page *page, struct rmap_walk_control *rwc, boo
 	}
 
 	interval_tree_foreach_typed(vma_interval_tree, vma, &mapping->i_mmap, page->index,
-				    page->index)
-	{
+				    page->index) {
 		if (!rmap_walk_one(page, vma, rwc))
 			break;
 	}

@@ -27,8 +27,9 @@ struct kvm_memory_slot *gfn_to_memslot(struct kvm *kvm, gfn_t gfn)
 	struct kvm_memslots *slots = srcu_dereference(kvm->memslots, &kvm->srcu);
 	struct kvm_memory_slot *slot;
 
-	kvm_for_each_memslot(slot, slots) if (gfn >= slot->base_gfn &&
-					      gfn < slot->base_gfn + slot->npages) return slot;
+	kvm_for_each_memslot(slot, slots)
+		if (gfn >= slot->base_gfn && gfn < slot->base_gfn + slot->npages)
+			return slot;
 	return NULL;
 }
 
@@ -45,7 +46,9 @@ static struct kvm_memory_slot *id_to_memslot(struct kvm_memslots *slots, int id)
 {
 	struct kvm_memory_slot *slot;
 
-	kvm_for_each_memslot(slot, slots) if (slot->id == id) return slot;
+	kvm_for_each_memslot(slot, slots)
+		if (slot->id == id)
+			return slot;
 	return NULL;
 }
 
@@ -112,9 +115,10 @@ static bool kvm_memslot_overlaps(struct kvm_memslots *slots, int id, gfn_t base,
 {
 	struct kvm_memory_slot *slot;
 
-	kvm_for_each_memslot(slot, slots) if (slot->id != id &&
-					      base < slot->base_gfn + slot->npages &&
-					      slot->base_gfn < base + npages) return true;
+	kvm_for_each_memslot(slot, slots)
+		if (slot->id != id && base < slot->base_gfn + slot->npages &&
+		    slot->base_gfn < base + npages)
+			return true;
 	return false;
 }
 
@@ -232,7 +236,8 @@ void kvm_free_memslots(struct kvm *kvm)
 
 	if (!slots)
 		return;
-	kvm_for_each_memslot(slot, slots) kvm_unpin_memslot(kvm, slot);
+	kvm_for_each_memslot(slot, slots)
+		kvm_unpin_memslot(kvm, slot);
 	free(slots);
 	kvm->memslots = NULL;
 }

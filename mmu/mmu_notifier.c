@@ -92,8 +92,7 @@ static struct kvm_mmu_notifier_return __kvm_handle_hva_range(struct kvm *kvm,
 
 	idx = srcu_read_lock(&kvm->srcu);
 	slots = srcu_dereference(kvm->memslots, &kvm->srcu);
-	kvm_for_each_memslot(slot, slots)
-	{
+	kvm_for_each_memslot(slot, slots) {
 		unsigned long slot_end = slot->userspace_addr + (slot->npages << PAGE_SHIFT);
 		unsigned long hva_start =
 			range->start > slot->userspace_addr ? range->start : slot->userspace_addr;

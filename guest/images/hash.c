@@ -12,12 +12,13 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 {
 	unsigned long *lo = (unsigned long *)ram_free_start();
 	unsigned long *hi = (unsigned long *)ram_free_end();
-	unsigned long state = HASH_SEED, h = FNV64_OFFSET;
+	unsigned long h = FNV64_OFFSET;
+	uint64_t state = HASH_SEED;
 
 	if (cpu != 0)
 		return 0;
 	for (unsigned long *p = lo; p < hi; p++)
-		*p = xorshift64s(&state);
+		*p = prandom_u64(&state);
 	for (unsigned long *p = lo; p < hi; p++)
 		h = fnv1a64_word(h, *p);
 	printf("hash: %lu words: %016lx\n", (unsigned long)(hi - lo), h);

@@ -7,8 +7,8 @@
  * sit at the start of the free RAM.  vCPUs work on disjoint page sets
  * (page index mod ncpus), so no locking is needed.
  */
+#include "base/prandom.h"
 #include "guest.h"
-#include "xorshift.h"
 
 #define OPS_PER_CPU 3000
 
@@ -17,9 +17,9 @@ static int failed;
 
 static unsigned long word_of(unsigned long addr, unsigned char version)
 {
-	unsigned long x = addr ^ ((unsigned long)version << 48) ^ 0x5bd1e995UL;
+	uint64_t x = addr ^ ((unsigned long)version << 48) ^ 0x5bd1e995UL;
 
-	return xorshift64s(&x);
+	return prandom_u64(&x);
 }
 
 static void write_page(unsigned long page, unsigned char version)
@@ -52,7 +52,8 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 	unsigned long npages = (end - free) / (PAGE_SIZE + 1);
 	unsigned char *version = (unsigned char *)free;
 	unsigned long base = (free + npages + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	unsigned long state = 0x243f6a8885a308d3UL + cpu, reads = 0, writes = 0;
+	uint64_t state = 0x243f6a8885a308d3UL + cpu;
+	unsigned long reads = 0, writes = 0;
 
 	while (base + npages * PAGE_SIZE > end)
 		npages--;
@@ -62,7 +63,7 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 		write_page(base + i * PAGE_SIZE, 0);
 	}
 	for (unsigned int op = 0; op < OPS_PER_CPU && npages >= ncpus && !failed; op++) {
-		unsigned long r = xorshift64s(&state);
+		unsigned long r = prandom_u64(&state);
 		unsigned long i = (r >> 8) % (npages / ncpus) * ncpus + cpu;
 		unsigned long page = base + i * PAGE_SIZE;
 

@@ -10,10 +10,15 @@
  *	vcpu_write(t.vcpu, t.gpa, buf, len);
  *	test_vm_destroy(&t);			asserts every frame came back
  *
+ * or test_vm_create_file(&t, 16 << 20, size, seed) for a slot on a shared
+ * file mapping (t.file).
+ *
  * Header-only: every helper is static inline.
  */
 #ifndef NOPIN_TESTS_KVM_UTIL_H
 #define NOPIN_TESTS_KVM_UTIL_H
+
+#include <fcntl.h>
 
 #include "mmu/kvm_host.h"
 #include "tests/lib/mm_util.h"
@@ -26,9 +31,10 @@ struct test_vm {
 	struct mm_struct *mm;
 	struct kvm *kvm;
 	struct kvm_vcpu *vcpu; /* vCPU 0, created by test_vm_create() */
-	unsigned long hva;     /* the anon mapping behind slot 0 */
+	unsigned long hva;     /* the mapping behind slot 0 */
 	gpa_t gpa;	       /* where slot 0 starts */
 	size_t size;
+	struct file *file; /* what slot 0 maps, NULL for anonymous memory */
 };
 
 static inline struct kvm *test_kvm(struct mm_struct *mm, unsigned int flags)
@@ -63,7 +69,26 @@ static inline void test_vm_create(struct test_vm *t, size_t pool_bytes, unsigned
 	t->kvm = test_kvm(t->mm, flags);
 	t->size = TEST_SLOT_SIZE;
 	t->gpa = TEST_GPA;
+	t->file = NULL;
 	t->hva = test_mmap_anon(t->mm, t->size, PROT_READ | PROT_WRITE);
+	test_set_slot(t->kvm, 0, t->gpa, t->size, t->hva);
+	t->vcpu = test_vcpu(t->kvm, 0);
+}
+
+/*
+ * The same with slot 0 of @size bytes on a MAP_SHARED mapping of a file
+ * holding @seed's pattern (test_file()): what the guest writes lands in it.
+ */
+static inline void test_vm_create_file(struct test_vm *t, size_t pool_bytes, size_t size,
+				       uint64_t seed)
+{
+	t->pool = test_pool(pool_bytes);
+	t->mm = test_mm(t->pool);
+	t->kvm = test_kvm(t->mm, 0);
+	t->size = size;
+	t->gpa = TEST_GPA;
+	t->file = test_file(t->pool, size, O_RDWR, seed);
+	t->hva = test_mmap(t->mm, 0, size, PROT_READ | PROT_WRITE, MAP_SHARED, t->file, 0);
 	test_set_slot(t->kvm, 0, t->gpa, t->size, t->hva);
 	t->vcpu = test_vcpu(t->kvm, 0);
 }
@@ -74,6 +99,8 @@ static inline void test_vm_destroy(struct test_vm *t)
 		kvm_destroy_vcpu(t->vcpu);
 	kvm_destroy_vm(t->kvm);
 	mmput(t->mm);
+	if (t->file)
+		fput(t->file);
 	test_pool_destroy(t->pool);
 }
 

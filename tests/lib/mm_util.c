@@ -7,6 +7,7 @@
 
 #include "mm/internal.h"
 #include "mm/sanitizer.h"
+#include "mm/swap.h"
 #include "tests/lib/mm_util.h"
 
 struct frame_pool *test_pool(size_t bytes)
@@ -47,6 +48,20 @@ struct mm_struct *test_mm(struct frame_pool *pool)
 	return mm;
 }
 
+int test_swapon(unsigned long nr_pages)
+{
+	char path[] = "/tmp/nopin-swap-XXXXXX";
+	int fd = mkstemp(path);
+	int type;
+
+	TEST_ASSERT(fd >= 0, "mkstemp %s", path);
+	close(fd);
+	type = swapon(path, nr_pages);
+	unlink(path);
+	TEST_ASSERT(type >= 0, "swapon(%lu pages): %d", nr_pages, type);
+	return type;
+}
+
 unsigned long test_mmap(struct mm_struct *mm, unsigned long addr, size_t len, unsigned long prot,
 			unsigned long flags, struct file *file, unsigned long offset)
 {
@@ -60,6 +75,20 @@ unsigned long test_mmap(struct mm_struct *mm, unsigned long addr, size_t len, un
 unsigned long test_mmap_anon(struct mm_struct *mm, size_t len, unsigned long prot)
 {
 	return test_mmap(mm, 0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+}
+
+unsigned long test_mmap_fixed(struct mm_struct *mm, unsigned long addr, size_t len,
+			      unsigned long prot)
+{
+	return test_mmap(mm, addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+}
+
+struct mm_struct *test_fork(struct mm_struct *mm)
+{
+	struct mm_struct *child = dup_mm(mm, "child");
+
+	TEST_ASSERT(!IS_ERR_OR_NULL(child), "dup_mm: %ld", PTR_ERR(child));
+	return child;
 }
 
 long mm_try_write(struct mm_struct *mm, unsigned long addr, const void *buf, size_t len)
@@ -286,30 +315,61 @@ struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr)
 	return page;
 }
 
-unsigned long mm_pte_val(struct mm_struct *mm, unsigned long addr)
+struct page *mm_page_at(struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page = mm_lookup_page(mm, addr);
+
+	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
+	put_page(page);
+	return page;
+}
+
+bool mm_pageout(struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page = mm_page_at(mm, addr);
+	LIST_HEAD(list);
+
+	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
+	list_add(&page->lru, &list);
+	return reclaim_pages(mm->pool, &list) == 1;
+}
+
+unsigned long __mm_pte_val(struct mm_struct *mm, unsigned long addr)
 {
 	unsigned long val = 0;
 	spinlock_t *ptl;
-	pte_t *pte;
+	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
 
-	mmap_read_lock(mm);
-	pte = pte_offset_map_lock(mm, addr, &ptl);
 	if (pte) {
 		val = pte_val(ptep_get(pte));
 		pte_unmap_unlock(pte, ptl);
 	}
+	return val;
+}
+
+long mm_pte_pfn(struct mm_struct *mm, unsigned long addr)
+{
+	pte_t pte = __pte(__mm_pte_val(mm, addr));
+
+	return pte_present(pte) ? (long)pte_pfn(pte) : -1;
+}
+
+unsigned long mm_pte_val(struct mm_struct *mm, unsigned long addr)
+{
+	unsigned long val;
+
+	mmap_read_lock(mm);
+	val = __mm_pte_val(mm, addr);
 	mmap_read_unlock(mm);
 	return val;
 }
 
 long mm_pfn_at(struct mm_struct *mm, unsigned long addr)
 {
-	struct page *page = mm_lookup_page(mm, addr);
 	long pfn;
 
-	if (!page)
-		return -1;
-	pfn = page_to_pfn(page);
-	put_page(page);
+	mmap_read_lock(mm);
+	pfn = mm_pte_pfn(mm, addr);
+	mmap_read_unlock(mm);
 	return pfn;
 }

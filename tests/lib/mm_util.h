@@ -36,11 +36,24 @@ unsigned long test_pool_allocated(struct frame_pool *pool);
 /* A new empty mm on @pool. */
 struct mm_struct *test_mm(struct frame_pool *pool);
 
+/*
+ * swapon() that must succeed: a swap file of @nr_pages slots at a fresh
+ * temporary path, already unlinked (the open file stays until swapoff() or
+ * the end of the process).  Returns its type.
+ */
+int test_swapon(unsigned long nr_pages);
+
 /* vm_mmap() that must succeed: anonymous private memory anywhere. */
 unsigned long test_mmap_anon(struct mm_struct *mm, size_t len, unsigned long prot);
 /* vm_mmap() that must succeed, with every argument. */
 unsigned long test_mmap(struct mm_struct *mm, unsigned long addr, size_t len, unsigned long prot,
 			unsigned long flags, struct file *file, unsigned long offset);
+/* vm_mmap() that must succeed: anonymous private memory at exactly @addr (MAP_FIXED). */
+unsigned long test_mmap_fixed(struct mm_struct *mm, unsigned long addr, size_t len,
+			      unsigned long prot);
+
+/* dup_mm() that must succeed: @mm's child, as fork() makes it. */
+struct mm_struct *test_fork(struct mm_struct *mm);
 
 /* Host reads and writes through @mm's page tables; return bytes done or -errno. */
 long mm_try_write(struct mm_struct *mm, unsigned long addr, const void *buf, size_t len);
@@ -102,9 +115,21 @@ void mm_check_rmap_trees(struct mm_struct *mm);
 
 /* The page mapped at @addr right now (no fault), with a reference; NULL if none. */
 struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr);
+/* The page mapped at @addr, which must be mapped; no reference: the mapping keeps it. */
+struct page *mm_page_at(struct mm_struct *mm, unsigned long addr);
+/* Isolate the page mapped at @addr and reclaim it, whatever its references; true if freed. */
+bool mm_pageout(struct mm_struct *mm, unsigned long addr);
 /* The raw PTE of @addr right now (0 if none or no table), read under the PTE lock. */
 unsigned long mm_pte_val(struct mm_struct *mm, unsigned long addr);
 /* The pfn of the frame @addr maps right now, or -1 if none. */
 long mm_pfn_at(struct mm_struct *mm, unsigned long addr);
+/*
+ * The same without mmap_lock, for code that runs inside the path under
+ * test (a notifier callback, an rmap walk) and must not take it: the
+ * caller holds what keeps @mm's page tables alive; only the PTE lock is
+ * taken.
+ */
+unsigned long __mm_pte_val(struct mm_struct *mm, unsigned long addr);
+long mm_pte_pfn(struct mm_struct *mm, unsigned long addr);
 
 #endif

@@ -71,16 +71,4 @@ void test_skip(const char *file, unsigned int line, const char *fmt, ...)
 			    report_class_name(cls), (unsigned long)(n));                           \
 	} while (0)
 
-/* Deterministic pseudo-random numbers for tests: xorshift64*, per caller state. */
-static inline uint64_t test_rand(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 #endif

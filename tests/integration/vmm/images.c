@@ -37,7 +37,8 @@ TEST(file_backed_ram_holds_the_last_writes)
 	char path[] = "/tmp/nopin-ram-XXXXXX";
 	struct vmm_config cfg;
 	struct guest_run run;
-	unsigned long words, digest, state = HASH_SEED, word;
+	unsigned long words, digest, word;
+	const uint64_t seed = HASH_SEED;
 	int fd = mkstemp(path);
 	const char *line;
 	off_t off;
@@ -52,15 +53,15 @@ TEST(file_backed_ram_holds_the_last_writes)
 	/* The image wrote its data from the first free page after itself: find it in the file. */
 	for (off = 0; off < (off_t)cfg.mem_bytes; off += 4096) {
 		TEST_ASSERT(pread(fd, &word, 8, off) == 8, "read the RAM file at %ld", (long)off);
-		unsigned long first = state;
+		uint64_t first = seed;
 
-		if (word == xorshift64s(&first))
+		if (word == prandom_u64(&first))
 			break;
 	}
 	TEST_ASSERT(off < (off_t)cfg.mem_bytes, "the guest's data is in the file");
 	/* Spot-check the first 64K words against the generator, in the order written. */
-	for (unsigned long i = 0, s = state; i < words && i < 65536; i++) {
-		unsigned long want = xorshift64s(&s);
+	for (uint64_t i = 0, s = seed; i < words && i < 65536; i++) {
+		unsigned long want = prandom_u64(&s);
 
 		if (i % 509)
 			continue;

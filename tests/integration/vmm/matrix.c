@@ -7,6 +7,12 @@
  * left a sanitizer report.  Under pressure, the counters show the host
  * really reclaimed and invalidated; the hash image's digest is checked
  * against a native computation, and on file-backed RAM against the file.
+ *
+ * hello runs quiet only: it is over in a few milliseconds, before any
+ * pressure agent's first round (each sleeps its period, 10 ms or more,
+ * before acting, and stops when the guest exits), and it touches too
+ * little RAM for the pool to reclaim, so under pressure nothing would act
+ * and the case would prove nothing.
  */
 #include <stdio.h>
 #include <string.h>
@@ -52,8 +58,7 @@ static void run_case(const char *image, unsigned int vcpus, bool file, bool pres
 		    run.console);
 	if (!strcmp(image, "hash"))
 		check_hash(&run);
-	/* hello is over before the agents' first round; the others run long enough. */
-	if (pressure && strcmp(image, "hello")) {
+	if (pressure) {
 		TEST_ASSERT(atomic_long_read(&run.stat.invalidations) > 0, "the host invalidated");
 		TEST_ASSERT(atomic_long_read(&run.stat.sptes_zapped) > 0, "SPTEs were zapped");
 	}
@@ -68,19 +73,9 @@ TEST(hello_1_anon_quiet)
 	run_case("hello", 1, false, false, "Hello from vCPU 0 of 1");
 }
 
-TEST(hello_1_anon_pressure)
-{
-	run_case("hello", 1, false, true, "Hello from vCPU 0 of 1");
-}
-
 TEST(hello_1_file_quiet)
 {
 	run_case("hello", 1, true, false, "Hello from vCPU 0 of 1");
-}
-
-TEST(hello_1_file_pressure)
-{
-	run_case("hello", 1, true, true, "Hello from vCPU 0 of 1");
 }
 
 TEST(hello_2_anon_quiet)
@@ -88,19 +83,9 @@ TEST(hello_2_anon_quiet)
 	run_case("hello", 2, false, false, "Hello from vCPU 0 of 2");
 }
 
-TEST(hello_2_anon_pressure)
-{
-	run_case("hello", 2, false, true, "Hello from vCPU 0 of 2");
-}
-
 TEST(hello_2_file_quiet)
 {
 	run_case("hello", 2, true, false, "Hello from vCPU 0 of 2");
-}
-
-TEST(hello_2_file_pressure)
-{
-	run_case("hello", 2, true, true, "Hello from vCPU 0 of 2");
 }
 
 TEST(memtest_1_anon_quiet)

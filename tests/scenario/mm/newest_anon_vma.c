@@ -42,18 +42,6 @@ struct scenario {
 	int swap_type;
 };
 
-static bool pageout_addr(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-	LIST_HEAD(list);
-
-	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
-	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
-	put_page(page);
-	list_add(&page->lru, &list);
-	return reclaim_pages(mm->pool, &list) == 1;
-}
-
 /* The anon_vma of the VMA at @addr (the parent's is the fork tree's root). */
 static struct anon_vma *own_anon_vma(struct mm_struct *mm, unsigned long addr)
 {
@@ -74,13 +62,9 @@ static bool pte_present_at(struct mm_struct *mm, unsigned long addr)
 
 static struct page *setup(struct scenario *sc, bool legacy)
 {
-	char path[64];
 	struct page *page;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
-	sc->swap_type = swapon(path, 16);
-	TEST_ASSERT(sc->swap_type >= 0, "swapon %d", sc->swap_type);
-	unlink(path);
+	sc->swap_type = test_swapon(16);
 	sc->pool = test_pool(POOL_SIZE);
 	sc->parent = test_mm(sc->pool);
 	if (legacy)
@@ -92,7 +76,7 @@ static struct page *setup(struct scenario *sc, bool legacy)
 	sc->child->legacy = sc->parent->legacy; /* dup_mm() does not copy the switches */
 
 	/* Shared since fork: both PTEs become swap entries of one slot. */
-	TEST_ASSERT(pageout_addr(sc->parent, sc->a), "shared page not reclaimed");
+	TEST_ASSERT(mm_pageout(sc->parent, sc->a), "shared page not reclaimed");
 	/* The child swaps it in first, then the parent maps the same page. */
 	mm_check(sc->child, sc->a, PAGE_SIZE, SEED);
 	mm_check(sc->parent, sc->a, PAGE_SIZE, SEED);
@@ -135,7 +119,7 @@ TEST(oldest_anon_vma_reaches_both_processes)
 	struct page *page = setup(&sc, false);
 
 	TEST_ASSERT(page_anon_vma(page) == own_anon_vma(sc.parent, sc.a), "not the root");
-	TEST_ASSERT(pageout_addr(sc.parent, sc.a), "reclaim missed a mapping");
+	TEST_ASSERT(mm_pageout(sc.parent, sc.a), "reclaim missed a mapping");
 	TEST_ASSERT(!pte_present_at(sc.parent, sc.a) && !pte_present_at(sc.child, sc.a),
 		    "a PTE still maps the reclaimed page");
 	teardown(&sc, 0);
@@ -148,7 +132,7 @@ TEST(oldest_anon_vma_outlives_the_child)
 
 	child_exits(&sc);
 	TEST_ASSERT_EQ(page_mapcount(page), 1);
-	TEST_ASSERT(pageout_addr(sc.parent, sc.a), "reclaim missed the parent's mapping");
+	TEST_ASSERT(mm_pageout(sc.parent, sc.a), "reclaim missed the parent's mapping");
 	TEST_ASSERT(!pte_present_at(sc.parent, sc.a), "the parent's PTE still maps the page");
 	teardown(&sc, 0);
 }
@@ -167,7 +151,7 @@ TEST(legacy_newest_anon_vma_misses_the_parent)
 	folio_referenced(page, 1, &vm_flags); /* clear what the walk can reach */
 	unlock_page(page);
 
-	TEST_ASSERT(!pageout_addr(sc.parent, sc.a), "reclaimed while the parent maps it");
+	TEST_ASSERT(!mm_pageout(sc.parent, sc.a), "reclaimed while the parent maps it");
 	TEST_ASSERT(pte_present_at(sc.parent, sc.a), "parent's mapping gone");
 	TEST_ASSERT(!pte_present_at(sc.child, sc.a), "the child's mapping was not reached");
 	TEST_ASSERT_EQ(page_mapcount(page), 1);
@@ -183,7 +167,7 @@ TEST(legacy_newest_anon_vma_freed_under_the_parent)
 
 	child_exits(&sc); /* frees the child's anon_vma, which the page names */
 	TEST_ASSERT_EQ(page_mapcount(page), 1);
-	TEST_ASSERT(!pageout_addr(sc.parent, sc.a), "reclaimed while the parent maps it");
+	TEST_ASSERT(!mm_pageout(sc.parent, sc.a), "reclaimed while the parent maps it");
 	TEST_ASSERT(pte_present_at(sc.parent, sc.a), "parent's mapping gone");
 	frame_pool_sanitizer_counters(sc.pool, &c);
 	TEST_ASSERT_EQ(c.use_after_free, 1);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "base/kthread.h"
+#include "base/prandom.h"
 #include "mm/internal.h"
 #include "tests/lib/mm_util.h"
 
@@ -77,7 +78,7 @@ static bool all_zero(const uint8_t *buf)
 static void writer_step(struct writer *w, uint64_t *rng)
 {
 	struct stress *st = w->st;
-	unsigned long p = (test_rand(rng) % (NR_PAGES / 2)) * 2 + w->id;
+	unsigned long p = (prandom_u64(rng) % (NR_PAGES / 2)) * 2 + w->id;
 	unsigned long addr = A(p);
 	uint64_t seed = ((w->iters + 1) << 9) | (p << 1) | 1; /* never 0: 0 is "zeroes" */
 	bool stable = p < NR_STABLE;
@@ -131,8 +132,8 @@ static int writer_fn(void *arg)
 static void pick_range(uint64_t *rng, unsigned long lo, unsigned long hi, unsigned long *start,
 		       unsigned long *len)
 {
-	unsigned long n = 1 + test_rand(rng) % 16;
-	unsigned long first = lo + test_rand(rng) % (hi - lo);
+	unsigned long n = 1 + prandom_u64(rng) % 16;
+	unsigned long first = lo + prandom_u64(rng) % (hi - lo);
 
 	n = min(n, hi - first);
 	*start = A(first);
@@ -153,11 +154,11 @@ static void mutate_keeping(struct stress *st, uint64_t *rng, unsigned long start
 
 	switch (op) {
 	case 0:
-		ret = do_mprotect(mm, start, len, test_rand(rng) % 2 ? RW : PROT_READ);
+		ret = do_mprotect(mm, start, len, prandom_u64(rng) % 2 ? RW : PROT_READ);
 		assert_ret_in(ret, 0, -ENOMEM, 0, "mprotect");
 		break;
 	case 1:
-		ret = do_mlock(mm, start, len, test_rand(rng) % 2 ? MLOCK_ONFAULT : 0);
+		ret = do_mlock(mm, start, len, prandom_u64(rng) % 2 ? MLOCK_ONFAULT : 0);
 		assert_ret_in(ret, 0, -ENOMEM, 0, "mlock");
 		break;
 	case 2:
@@ -165,7 +166,8 @@ static void mutate_keeping(struct stress *st, uint64_t *rng, unsigned long start
 		assert_ret_in(ret, 0, -ENOMEM, 0, "munlock");
 		break;
 	case 3:
-		ret = do_madvise(mm, start, len, test_rand(rng) % 2 ? MADV_DONTFORK : MADV_DOFORK);
+		ret = do_madvise(mm, start, len,
+				 prandom_u64(rng) % 2 ? MADV_DONTFORK : MADV_DOFORK);
 		assert_ret_in(ret, 0, -ENOMEM, 0, "madvise fork");
 		break;
 	}
@@ -181,7 +183,7 @@ static void mutate_volatile(struct stress *st, uint64_t *rng, unsigned long star
 	switch (op) {
 	case 0:
 		TEST_ASSERT_EQ(vm_munmap(mm, start, len), 0);
-		if (test_rand(rng) % 4)
+		if (prandom_u64(rng) % 4)
 			break;
 		/* Map it again at once. */
 		__attribute__((fallthrough));
@@ -222,7 +224,7 @@ static int mutator_fn(void *arg)
 	unsigned long start, len;
 
 	for (int i = 0; i < MUTATOR_OPS || !writers_done(st); i++) {
-		int what = test_rand(&rng) % 16;
+		int what = prandom_u64(&rng) % 16;
 
 		if (what < 4) {
 			pick_range(&rng, 0, NR_STABLE, &start, &len);

@@ -11,6 +11,7 @@
 
 #include "base/current.h"
 #include "base/err.h"
+#include "base/prandom.h"
 #include "base/spinlock.h"
 #include "mm/page_alloc.h"
 #include "mm/sanitizer.h"
@@ -67,7 +68,7 @@ static void verify_and_free(struct worker *w, struct page *page)
 static struct page *alloc_random_frame(struct worker *w)
 {
 	static const enum frame_state states[] = { FRAME_DATA, FRAME_PGTABLE, FRAME_SECONDARY };
-	uint64_t r = test_rand(&w->rand);
+	uint64_t r = prandom_u64(&w->rand);
 	bool zero = !(r & 7);
 	struct page *page;
 
@@ -122,7 +123,7 @@ static void drain_inbox(struct worker *w)
 
 static void one_round(struct worker *w)
 {
-	int batch = 1 + test_rand(&w->rand) % MAX_BATCH;
+	int batch = 1 + prandom_u64(&w->rand) % MAX_BATCH;
 	struct page *pages[MAX_BATCH];
 	int n = 0;
 
@@ -137,7 +138,7 @@ static void one_round(struct worker *w)
 		n++;
 	}
 	for (int i = 0; i < n; i++) {
-		if (!(test_rand(&w->rand) & 1) || !send(w, pages[i]))
+		if (!(prandom_u64(&w->rand) & 1) || !send(w, pages[i]))
 			verify_and_free(w, pages[i]);
 	}
 	drain_inbox(w);
@@ -221,10 +222,10 @@ static void *lock_thread(void *arg)
 
 	task_register("page-lock-stress");
 	for (int i = 0; i < LOCK_ROUNDS; i++) {
-		struct page *page = w->pages[test_rand(&w->rand) % LOCK_PAGES];
+		struct page *page = w->pages[prandom_u64(&w->rand) % LOCK_PAGES];
 		volatile unsigned long *count = page_address(page);
 
-		if (test_rand(&w->rand) & 1)
+		if (prandom_u64(&w->rand) & 1)
 			lock_page(page);
 		else
 			while (!trylock_page(page))

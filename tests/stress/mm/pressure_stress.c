@@ -28,6 +28,7 @@
 
 #include "base/kthread.h"
 #include "base/mutex.h"
+#include "base/prandom.h"
 #include "mm/internal.h"
 #include "mm/migrate.h"
 #include "mm/swap.h"
@@ -76,7 +77,7 @@ struct stress {
 
 static uint64_t fam_rand(struct family *f)
 {
-	return test_rand(&f->rand);
+	return prandom_u64(&f->rand);
 }
 
 /*
@@ -205,12 +206,12 @@ static int migrate_thread(void *data)
 	uint64_t seed = 0x5eed;
 
 	while (!READ_ONCE(st->stop)) {
-		struct family *f = &st->fam[test_rand(&seed) % NR_FAMILIES];
+		struct family *f = &st->fam[prandom_u64(&seed) % NR_FAMILIES];
 		struct mm_struct *mm;
 
 		/* A process of the chain, kept from exiting under us by mm_users. */
 		mutex_lock(&f->lock);
-		mm = f->chain[test_rand(&seed) % f->depth].mm;
+		mm = f->chain[prandom_u64(&seed) % f->depth].mm;
 		mmget(mm);
 		mutex_unlock(&f->lock);
 		migrate_random_pages(mm, MIGRATE_BATCH, &seed, &stats);
@@ -230,12 +231,12 @@ static int truncate_thread(void *data)
 	uint64_t seed = 0x7c;
 
 	while (!READ_ONCE(st->stop)) {
-		struct family *f = &st->fam[test_rand(&seed) % NR_FAMILIES];
-		unsigned long from = test_rand(&seed) % NR_FILE;
-		unsigned long len = 1 + test_rand(&seed) % (NR_FILE - from);
+		struct family *f = &st->fam[prandom_u64(&seed) % NR_FAMILIES];
+		unsigned long from = prandom_u64(&seed) % NR_FILE;
+		unsigned long len = 1 + prandom_u64(&seed) % (NR_FILE - from);
 
 		mutex_lock(&f->lock);
-		if (test_rand(&seed) % 2) {
+		if (prandom_u64(&seed) % 2) {
 			TEST_ASSERT_EQ(vfs_truncate(f->file, from * PAGE_SIZE), 0);
 			TEST_ASSERT_EQ(vfs_truncate(f->file, NR_FILE * PAGE_SIZE), 0);
 			len = NR_FILE - from;
@@ -249,7 +250,8 @@ static int truncate_thread(void *data)
 		}
 		memset(&f->file_seed[from], 0, len * sizeof(f->file_seed[0]));
 		/* Every process sees it: check one page of the range in one of them. */
-		check_page(f->chain[test_rand(&seed) % f->depth].mm, f->fmap + from * PAGE_SIZE, 0);
+		check_page(f->chain[prandom_u64(&seed) % f->depth].mm, f->fmap + from * PAGE_SIZE,
+			   0);
 		mutex_unlock(&f->lock);
 	}
 	return 0;
@@ -310,14 +312,11 @@ TEST(pressure_reclaim_migrate_truncate)
 {
 	static struct stress st;
 	struct kthread *workers[NR_FAMILIES], *mig, *trunc, *shrink;
-	char path[64], name[16];
+	char name[16];
 	int type;
 
 	st.pool = test_pool(POOL_FRAMES * PAGE_SIZE);
-	snprintf(path, sizeof(path), "/tmp/nopin-pressure-swap-%d", getpid());
-	type = swapon(path, SWAP_SLOTS);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path);
+	type = test_swapon(SWAP_SLOTS);
 	reclaim_enable(st.pool);
 	TEST_ASSERT_EQ(kswapd_run(st.pool, POOL_FRAMES / 16, POOL_FRAMES / 8), 0);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/kthread.h"
+#include "base/prandom.h"
 #include "mm/internal.h"
 #include "mm/swap.h"
 #include "tests/lib/mm_util.h"
@@ -113,10 +114,10 @@ static int worker_fn(void *data)
 	struct worker *w = data;
 
 	for (int op = 0; op < OPS; op++) {
-		unsigned long i = w->first + test_rand(&w->rand) % w->nr;
+		unsigned long i = w->first + prandom_u64(&w->rand) % w->nr;
 		unsigned long addr = w->base + i * PAGE_SIZE;
 
-		if (test_rand(&w->rand) % 3) {
+		if (prandom_u64(&w->rand) % 3) {
 			cpu_check(w->mm, addr, w->shadow[i]);
 		} else {
 			w->shadow[i] = (op + 1) * 1000003ULL + i;
@@ -137,13 +138,9 @@ TEST(reclaim_under_faults_fork_and_file_writes)
 	static uint64_t shadow_p[ANON_PAGES], shadow_c[ANON_PAGES], shadow_f[FILE_PAGES];
 	struct worker w[4];
 	struct kthread *k[4];
-	char path[64];
 	int type;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-stress-%d", getpid());
-	type = swapon(path, 4 * ANON_PAGES);
-	TEST_ASSERT(type >= 0, "swapon %d", type);
-	unlink(path);
+	type = test_swapon(4 * ANON_PAGES);
 	reclaim_enable(pool);
 	TEST_ASSERT_EQ(kswapd_run(pool, 64, 160), 0);
 
@@ -152,8 +149,7 @@ TEST(reclaim_under_faults_fork_and_file_writes)
 		cpu_fill(parent, a + i * PAGE_SIZE, 7);
 		shadow_p[i] = shadow_c[i] = 7;
 	}
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	for (unsigned long i = 0; i < FILE_PAGES; i++) {
 		cpu_fill(parent, f + i * PAGE_SIZE, 5);
 		shadow_f[i] = 5;

@@ -26,6 +26,7 @@
 
 #include "base/err.h"
 #include "base/kthread.h"
+#include "base/prandom.h"
 #include "mm/migrate.h"
 #include "mmu/mirror.h"
 #include "tests/lib/mm_util.h"
@@ -78,7 +79,7 @@ static int device_reader(void *arg)
 
 	TEST_ASSERT(buf, "malloc");
 	while (!stopping(st)) {
-		unsigned long page = test_rand(&rnd) % (NPAGES - CHUNK + 1);
+		unsigned long page = prandom_u64(&rnd) % (NPAGES - CHUNK + 1);
 		unsigned long addr = st->addr + page * PAGE_SIZE;
 
 		TEST_ASSERT_EQ(mirror_read(st->m, addr, buf, CHUNK, NULL), 0);
@@ -97,7 +98,7 @@ static int device_writer(void *arg)
 
 	TEST_ASSERT(buf, "malloc");
 	while (!stopping(st)) {
-		unsigned long page = test_rand(&rnd) % (NPAGES - CHUNK + 1);
+		unsigned long page = prandom_u64(&rnd) % (NPAGES - CHUNK + 1);
 		unsigned long addr = st->addr + page * PAGE_SIZE;
 		int ret;
 
@@ -127,9 +128,9 @@ static void host_churn(struct stress *st, double end)
 	uint64_t rnd = 3;
 
 	while (now_seconds() < end) {
-		unsigned long addr = st->addr + (test_rand(&rnd) % NPAGES) * PAGE_SIZE;
+		unsigned long addr = st->addr + (prandom_u64(&rnd) % NPAGES) * PAGE_SIZE;
 
-		switch (test_rand(&rnd) % 3) {
+		switch (prandom_u64(&rnd) % 3) {
 		case 0:
 			TEST_ASSERT_EQ(do_madvise(st->mm, addr, PAGE_SIZE, MADV_DONTNEED), 0);
 			st->dontneeds++;

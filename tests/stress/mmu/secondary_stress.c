@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/kthread.h"
+#include "base/prandom.h"
 #include "mm/migrate.h"
 #include "mm/swap.h"
 #include "mmu/spte.h"
@@ -69,7 +70,7 @@ static int vcpu_fn(void *data)
 	uint64_t seed = 0x1234 + v->id;
 
 	for (long n = 0; n < VCPU_OPS; n++) {
-		unsigned long i = (test_rand(&seed) % (NR_PAGES / 2)) * 2 + v->id;
+		unsigned long i = (prandom_u64(&seed) % (NR_PAGES / 2)) * 2 + v->id;
 		uint64_t val = ((uint64_t)v->id << 56) | ((uint64_t)n << 20) | i, got = 0;
 		int r;
 
@@ -148,7 +149,7 @@ static int mprotect_fn(void *data)
 	uint64_t seed = 7;
 
 	while (!host_should_stop(s, 3)) {
-		unsigned long off = (test_rand(&seed) % (ANON_SIZE / PAGE_SIZE - 16)) * PAGE_SIZE;
+		unsigned long off = (prandom_u64(&seed) % (ANON_SIZE / PAGE_SIZE - 16)) * PAGE_SIZE;
 
 		TEST_ASSERT_EQ(do_mprotect(s->mm, s->anon_hva + off, 16 * PAGE_SIZE, PROT_READ), 0);
 		sched_yield();
@@ -160,14 +161,7 @@ static int mprotect_fn(void *data)
 
 static void setup(struct stress *s)
 {
-	char path[] = "/tmp/nopin-swap-XXXXXX";
-	int fd = mkstemp(path);
-
-	TEST_ASSERT(fd >= 0, "mkstemp");
-	close(fd);
-	TEST_ASSERT(swapon(path, 4 * NR_PAGES) >= 0, "swapon");
-	unlink(path);
-
+	test_swapon(4 * NR_PAGES);
 	s->pool = test_pool(POOL_SIZE);
 	reclaim_enable(s->pool);
 	s->mm = test_mm(s->pool);

@@ -21,6 +21,7 @@
 #include "base/err.h"
 #include "base/kthread.h"
 #include "base/mutex.h"
+#include "base/prandom.h"
 #include "mm/page_alloc.h"
 #include "mm/sanitizer.h"
 #include "notifier/srcu.h"
@@ -128,7 +129,7 @@ static struct obj *slot_replace(struct stress *st, int slot)
 
 static void reader_section(struct stress *st, unsigned long *last, uint64_t *rnd)
 {
-	uint64_t r = test_rand(rnd);
+	uint64_t r = prandom_u64(rnd);
 	int idx = srcu_read_lock(&st->ss);
 
 	for (int s = 0; s < NR_SLOTS; s++)
@@ -183,7 +184,7 @@ static int updater_sync_fn(void *arg)
 	long n = 0;
 
 	while (!READ_ONCE(st->stop)) {
-		uint64_t r = test_rand(&rnd);
+		uint64_t r = prandom_u64(&rnd);
 		struct obj *old = slot_replace(st, r % NR_SLOTS);
 
 		if (r & 0x100)
@@ -206,7 +207,7 @@ static int updater_call_srcu_fn(void *arg)
 	long n = 0;
 
 	while (!READ_ONCE(st->stop)) {
-		struct obj *old = slot_replace(st, test_rand(&rnd) % NR_SLOTS);
+		struct obj *old = slot_replace(st, prandom_u64(&rnd) % NR_SLOTS);
 
 		call_srcu(&st->ss, &old->rh, obj_free_cb);
 		if (++n % CALL_SRCU_BATCH == 0)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "base/interval_tree.h"
+#include "base/prandom.h"
 #include "tests/lib/test_util.h"
 
 #define RB_BLACK 0 /* <bsd/sys/tree.h>'s colours */
@@ -284,20 +285,20 @@ TEST(full_range_query_and_top_of_range)
 static void random_interval(uint64_t *seed, unsigned long span, unsigned long *start,
 			    unsigned long *last)
 {
-	uint64_t r = test_rand(seed);
+	uint64_t r = prandom_u64(seed);
 
 	switch (r % 16) {
 	case 0:
-		*start = ULONG_MAX - test_rand(seed) % span;
-		*last = *start + test_rand(seed) % (ULONG_MAX - *start + 1);
+		*start = ULONG_MAX - prandom_u64(seed) % span;
+		*last = *start + prandom_u64(seed) % (ULONG_MAX - *start + 1);
 		return;
 	case 1:
-		*start = test_rand(seed) % span;
-		*last = *start + test_rand(seed) % (span * 4);
+		*start = prandom_u64(seed) % span;
+		*last = *start + prandom_u64(seed) % (span * 4);
 		return;
 	default:
-		*start = test_rand(seed) % span;
-		*last = *start + test_rand(seed) % 16;
+		*start = prandom_u64(seed) % span;
+		*last = *start + prandom_u64(seed) % 16;
 		return;
 	}
 }
@@ -305,19 +306,19 @@ static void random_interval(uint64_t *seed, unsigned long span, unsigned long *s
 static void random_query(uint64_t *seed, unsigned long span, unsigned long *start,
 			 unsigned long *last)
 {
-	uint64_t r = test_rand(seed);
+	uint64_t r = prandom_u64(seed);
 
 	if (r % 32 == 0) {
 		*start = 0;
 		*last = ULONG_MAX;
 	} else if (r % 32 == 1) {
-		*start = test_rand(seed) % span;
+		*start = prandom_u64(seed) % span;
 		*last = ULONG_MAX;
 	} else if (r % 32 == 2) {
-		*start = *last = test_rand(seed) % span;
+		*start = *last = prandom_u64(seed) % span;
 	} else {
-		*start = test_rand(seed) % span;
-		*last = *start + test_rand(seed) % (span / 8);
+		*start = prandom_u64(seed) % span;
+		*last = *start + prandom_u64(seed) % (span / 8);
 	}
 }
 
@@ -332,7 +333,7 @@ static void random_workload(uint64_t seed, unsigned long pool, unsigned long spa
 
 	model_init(&m, pool);
 	for (int op = 0; op < 10000; op++) {
-		unsigned long i = test_rand(&seed) % pool;
+		unsigned long i = prandom_u64(&seed) % pool;
 		unsigned long start, last;
 
 		if (m.in_tree[i]) {

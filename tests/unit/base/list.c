@@ -14,6 +14,13 @@
 #include "base/list.h"
 #include "tests/lib/test_util.h"
 
+/*
+ * The kernel's OPTIMIZER_HIDE_VAR(): the compiler forgets where @var points,
+ * so a walk from a bare list head, or a deliberate use of a poisoned entry,
+ * is left to run time instead of flagged by -Warray-bounds at -O2.
+ */
+#define OPTIMIZER_HIDE_VAR(var) __asm__("" : "=r"(var) : "0"(var))
+
 struct item {
 	int id;
 	struct list_head link;
@@ -225,6 +232,7 @@ TEST(list_for_each_entry_visits_in_order)
 TEST(list_for_each_entry_continue_and_from)
 {
 	struct item it[5], *pos;
+	struct list_head *h;
 	LIST_HEAD(head);
 	int seen;
 
@@ -234,18 +242,23 @@ TEST(list_for_each_entry_continue_and_from)
 
 	pos = &it[1];
 	seen = 2;
-	list_for_each_entry_continue(pos, &head, link) TEST_ASSERT_EQ(pos->id, seen++);
+	list_for_each_entry_continue(pos, &head, link)
+		TEST_ASSERT_EQ(pos->id, seen++);
 	TEST_ASSERT_EQ(seen, 5);
 
 	/* Continuing from the head itself walks the whole list. */
-	pos = list_entry(&head, struct item, link);
+	h = &head;
+	OPTIMIZER_HIDE_VAR(h); /* not an item: only its link may be touched */
+	pos = list_entry(h, struct item, link);
 	seen = 0;
-	list_for_each_entry_continue(pos, &head, link) TEST_ASSERT_EQ(pos->id, seen++);
+	list_for_each_entry_continue(pos, &head, link)
+		TEST_ASSERT_EQ(pos->id, seen++);
 	TEST_ASSERT_EQ(seen, 5);
 
 	pos = &it[3];
 	seen = 3;
-	list_for_each_entry_from(pos, &head, link) TEST_ASSERT_EQ(pos->id, seen++);
+	list_for_each_entry_from(pos, &head, link)
+		TEST_ASSERT_EQ(pos->id, seen++);
 	TEST_ASSERT_EQ(seen, 5);
 }
 
@@ -270,7 +283,8 @@ TEST(list_for_each_safe_deletes_during_walk)
 			list_move_tail(p, &odd);
 	assert_list(&head, 2, 4);
 	assert_list(&odd, 1, 5);
-	list_for_each_entry_safe_reverse(pos, n, &odd, link) list_del_init(&pos->link);
+	list_for_each_entry_safe_reverse(pos, n, &odd, link)
+		list_del_init(&pos->link);
 	assert_list_empty(&odd);
 }
 
@@ -302,24 +316,30 @@ static void assert_faults(void (*fn)(void), const char *what)
 
 static void list_del_twice(void)
 {
+	struct list_head *entry;
 	struct item it[2];
 	LIST_HEAD(head);
 
 	list_add(&it[0].link, &head);
 	list_add(&it[1].link, &head);
-	list_del(&it[0].link);
-	list_del(&it[0].link);
+	entry = &it[0].link;
+	list_del(entry);
+	OPTIMIZER_HIDE_VAR(entry); /* the fault is the point, at run time */
+	list_del(entry);
 }
 
 static void hlist_del_twice(void)
 {
+	struct hlist_node *node;
 	struct item it[2];
 	HLIST_HEAD(head);
 
 	hlist_add_head(&it[0].hnode, &head);
 	hlist_add_head(&it[1].hnode, &head);
-	hlist_del(&it[1].hnode);
-	hlist_del(&it[1].hnode);
+	node = &it[1].hnode;
+	hlist_del(node);
+	OPTIMIZER_HIDE_VAR(node);
+	hlist_del(node);
 }
 
 TEST(use_after_del_faults)
@@ -336,8 +356,7 @@ static void __assert_hlist(struct hlist_head *head, const int *want, int n, int 
 	struct hlist_node **pprev = &head->first;
 	int i = 0;
 
-	hlist_for_each(pos, head)
-	{
+	hlist_for_each(pos, head) {
 		struct item *it = hlist_entry(pos, struct item, hnode);
 
 		TEST_ASSERT(pos->pprev == pprev, "line %d: bad pprev at %d", line, i);
@@ -434,7 +453,8 @@ TEST(list_rcu_add_del_keep_next_for_readers)
 	list_add_rcu(&it[0].link, &head);
 	list_add_tail_rcu(&it[3].link, &head);
 	assert_list(&head, 0, 1, 2, 3);
-	list_for_each_entry_rcu(pos, &head, link) TEST_ASSERT_EQ(pos->id, seen++);
+	list_for_each_entry_rcu(pos, &head, link)
+		TEST_ASSERT_EQ(pos->id, seen++);
 	TEST_ASSERT_EQ(seen, 4);
 
 	/* A reader standing on 1 while it is deleted still reaches 2 and 3. */
@@ -443,11 +463,13 @@ TEST(list_rcu_add_del_keep_next_for_readers)
 	assert_list(&head, 0, 2, 3);
 	TEST_ASSERT(it[1].link.prev == LIST_POISON2, "prev not poisoned");
 	seen = 2;
-	list_for_each_entry_continue(pos, &head, link) TEST_ASSERT_EQ(pos->id, seen++);
+	list_for_each_entry_continue(pos, &head, link)
+		TEST_ASSERT_EQ(pos->id, seen++);
 	TEST_ASSERT_EQ(seen, 4);
 	/* The kernel's optional lockdep condition is accepted. */
 	seen = 0;
-	list_for_each_entry_srcu(pos, &head, link, true) seen++;
+	list_for_each_entry_srcu(pos, &head, link, true)
+		seen++;
 	TEST_ASSERT_EQ(seen, 3);
 }
 
@@ -480,7 +502,8 @@ TEST(hlist_rcu_add_del_keep_next_for_readers)
 	assert_hlist(&head, 1, 0);
 
 	seen = 0;
-	hlist_for_each_entry_rcu(pos, &head, hnode, true) seen++;
+	hlist_for_each_entry_rcu(pos, &head, hnode, true)
+		seen++;
 	TEST_ASSERT_EQ(seen, 2);
 }
 
@@ -521,7 +544,8 @@ static void *rcu_reader(void *arg)
 	while (!smp_load_acquire(&w->stop)) {
 		hlist_for_each_entry_srcu(pos, &w->head, hnode)
 			rcu_check_entry(w, pos);
-		list_for_each_entry_rcu(pos, &w->list, link) rcu_check_entry(w, pos);
+		list_for_each_entry_rcu(pos, &w->list, link)
+			rcu_check_entry(w, pos);
 	}
 	return NULL;
 }

@@ -219,7 +219,8 @@ struct fairness_test {
 	atomic_t readers_in;
 	wait_queue_head_t wq;
 	rwlock_t rw;
-	int go; /* the main thread holds rw: the writer may try */
+	int go;	     /* the main thread holds rw: the writer may try */
+	int checked; /* the main thread tried rw after handing it over */
 };
 
 static void log_event(struct fairness_test *t, char ev)
@@ -298,6 +299,9 @@ static int queued_rwlock_writer(void *arg)
 		sched_yield();
 	write_lock(&t->rw);
 	log_event(t, 'W');
+	/* Held until the main thread's trylocks are done: a lock already gone proves nothing. */
+	while (!__atomic_load_n(&t->checked, __ATOMIC_ACQUIRE))
+		sched_yield();
 	write_unlock(&t->rw);
 	return 0;
 }
@@ -323,6 +327,7 @@ TEST(rwlock_writer_requeues_behind_waiting_writer)
 	write_unlock(&t.rw);
 	TEST_ASSERT(!write_trylock(&t.rw), "the lock passed a waiting writer by");
 	TEST_ASSERT(!read_trylock(&t.rw), "a reader passed a waiting writer by");
+	__atomic_store_n(&t.checked, 1, __ATOMIC_RELEASE);
 	write_lock(&t.rw);
 	log_event(&t, 'M');
 	write_unlock(&t.rw);

@@ -75,8 +75,7 @@ TEST(exit_after_fork_and_cow_frees_every_frame)
 	struct layout l;
 
 	use_everything(parent, file, &l);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 
 	/* COW in both directions, on anon and on the private file mapping. */
 	mm_fill(child, l.anon, LEN / 2, 11);

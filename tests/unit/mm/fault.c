@@ -26,14 +26,6 @@ static struct page *page_at(struct mm_struct *mm, unsigned long addr)
 	return page;
 }
 
-static struct mm_struct *test_fork(struct mm_struct *mm)
-{
-	struct mm_struct *child = dup_mm(mm, "child");
-
-	TEST_ASSERT(!IS_ERR_OR_NULL(child), "dup_mm: %ld", PTR_ERR(child));
-	return child;
-}
-
 /* ---- anonymous memory ---- */
 
 TEST(anon_read_fault_zero_fills_an_exclusive_page)
@@ -260,20 +252,6 @@ struct recorder {
 	struct recorded_event ev[8];
 };
 
-/* The callback runs inside the path under test, which holds mmap_lock. */
-static unsigned long peek_pte(struct mm_struct *mm, unsigned long addr)
-{
-	unsigned long val = 0;
-	spinlock_t *ptl;
-	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
-
-	if (pte) {
-		val = pte_val(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	return val;
-}
-
 static int rec_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {
 	struct recorder *rec = container_of(mn, struct recorder, mn);
@@ -286,7 +264,8 @@ static int rec_start(struct mmu_notifier *mn, const struct mmu_notifier_range *r
 		.end = range->end,
 		.atomic = in_atomic(),
 	};
-	e->pte_at_start = peek_pte(range->mm, rec->watch);
+	/* Inside the path under test, which holds mmap_lock. */
+	e->pte_at_start = __mm_pte_val(range->mm, rec->watch);
 	return 0;
 }
 
@@ -294,7 +273,7 @@ static void rec_end(struct mmu_notifier *mn, const struct mmu_notifier_range *ra
 {
 	struct recorder *rec = container_of(mn, struct recorder, mn);
 
-	rec->ev[rec->nr++].pte_at_end = peek_pte(range->mm, rec->watch);
+	rec->ev[rec->nr++].pte_at_end = __mm_pte_val(range->mm, rec->watch);
 }
 
 static const struct mmu_notifier_ops rec_ops = {

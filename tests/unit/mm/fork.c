@@ -16,27 +16,10 @@
 #define BASE 0x200000000UL
 #define A(n) (BASE + P(n))
 
-static struct mm_struct *fork_mm(struct mm_struct *parent)
-{
-	struct mm_struct *child = dup_mm(parent, "child");
-
-	TEST_ASSERT(child, "dup_mm");
-	return child;
-}
-
 static void map_fixed(struct mm_struct *mm, unsigned long addr, unsigned long len,
 		      unsigned long prot, unsigned long flags)
 {
 	test_mmap(mm, addr, len, prot, flags | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
-}
-
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-
-	TEST_ASSERT(page, "no page at %#lx", addr);
-	put_page(page); /* identity only: the mapping keeps it */
-	return page;
 }
 
 TEST(fork_copies_vmas_and_contents)
@@ -50,7 +33,7 @@ TEST(fork_copies_vmas_and_contents)
 	mm_fill(parent, A(0), P(8), 1);
 	mm_fill(parent, A(16), P(4), 2);
 
-	child = fork_mm(parent);
+	child = test_fork(parent);
 	assert_vmas(child, 0, TASK_SIZE, { A(0), A(8), VRW }, { A(8), A(12), VM_READ },
 		    { A(16), A(20), VRW | VM_SHARED });
 	TEST_ASSERT_EQ(child->total_vm, parent->total_vm);
@@ -74,10 +57,11 @@ TEST(fork_cow_both_directions)
 
 	map_fixed(parent, A(0), P(4), RW, MAP_PRIVATE);
 	mm_fill(parent, A(0), P(4), 3);
-	child = fork_mm(parent);
+	child = test_fork(parent);
 
 	for (int i = 0; i < 4; i++) {
-		TEST_ASSERT(page_at(parent, A(i)) == page_at(child, A(i)), "page %d shared", i);
+		TEST_ASSERT(mm_page_at(parent, A(i)) == mm_page_at(child, A(i)), "page %d shared",
+			    i);
 		TEST_ASSERT(!(mm_pte_val(parent, A(i)) & _PAGE_RW), "parent PTE %d writable", i);
 		TEST_ASSERT(!(mm_pte_val(child, A(i)) & _PAGE_RW), "child PTE %d writable", i);
 	}
@@ -90,7 +74,8 @@ TEST(fork_cow_both_directions)
 	mm_check(parent, A(2), P(2), 5);
 	mm_check(child, A(2), P(2), 3);
 	for (int i = 0; i < 4; i++)
-		TEST_ASSERT(page_at(parent, A(i)) != page_at(child, A(i)), "page %d copied", i);
+		TEST_ASSERT(mm_page_at(parent, A(i)) != mm_page_at(child, A(i)), "page %d copied",
+			    i);
 
 	mmput(parent); /* the parent exits first: the child's pages stay */
 	mm_check(child, A(0), P(2), 4);
@@ -106,7 +91,7 @@ TEST(fork_shared_anon_stays_shared)
 
 	map_fixed(parent, A(0), P(4), RW, MAP_SHARED);
 	mm_fill(parent, A(0), P(2), 6);
-	child = fork_mm(parent);
+	child = test_fork(parent);
 	/* Written after the fork, by either side: seen by both. */
 	mm_fill(child, A(2), P(1), 7);
 	mm_fill(parent, A(3), P(1), 8);
@@ -119,7 +104,7 @@ TEST(fork_shared_anon_stays_shared)
 		mm_check(mm, A(2), P(1), 7);
 		mm_check(mm, A(3), P(1), 8);
 	}
-	TEST_ASSERT(page_at(parent, A(2)) == page_at(child, A(2)), "one shmem page");
+	TEST_ASSERT(mm_page_at(parent, A(2)) == mm_page_at(child, A(2)), "one shmem page");
 	mmput(child);
 	mmput(parent);
 	test_pool_destroy(pool);
@@ -133,7 +118,7 @@ TEST(fork_dontfork)
 	map_fixed(parent, A(0), P(8), RW, MAP_PRIVATE);
 	mm_fill(parent, A(0), P(8), 10);
 	TEST_ASSERT_EQ(do_madvise(parent, A(2), P(3), MADV_DONTFORK), 0);
-	child = fork_mm(parent);
+	child = test_fork(parent);
 	assert_vmas(child, 0, TASK_SIZE, { A(0), A(2), VRW }, { A(5), A(8), VRW });
 	TEST_ASSERT_EQ(child->total_vm, 5UL);
 	mm_check(child, A(0), P(2), 10);
@@ -141,7 +126,7 @@ TEST(fork_dontfork)
 	mmput(child);
 
 	TEST_ASSERT_EQ(do_madvise(parent, A(2), P(3), MADV_DOFORK), 0);
-	child = fork_mm(parent);
+	child = test_fork(parent);
 	assert_vmas(child, 0, TASK_SIZE, { A(0), A(8), VRW });
 	mm_check(child, A(0), P(8), 10);
 	mmput(child);
@@ -163,15 +148,16 @@ TEST(fork_mlock_not_inherited)
 	map_fixed(parent, A(0), P(4), RW, MAP_PRIVATE);
 	mm_fill(parent, A(0), P(4), 11);
 	TEST_ASSERT_EQ(do_mlock(parent, A(0), P(4), 0), 0);
-	child = fork_mm(parent);
+	child = test_fork(parent);
 	assert_vmas(child, 0, TASK_SIZE, { A(0), A(4), VRW });
 	TEST_ASSERT_EQ(child->locked_vm, 0UL);
 	TEST_ASSERT_EQ(parent->locked_vm, 4UL);
 
-	old = page_at(parent, A(1));
+	old = mm_page_at(parent, A(1));
 	mm_fill(parent, A(1), P(1), 12);
-	TEST_ASSERT(PageMlocked(page_at(parent, A(1))), "the parent's copy is locked");
-	TEST_ASSERT(page_at(child, A(1)) == old && !PageMlocked(old), "the old page is unlocked");
+	TEST_ASSERT(PageMlocked(mm_page_at(parent, A(1))), "the parent's copy is locked");
+	TEST_ASSERT(mm_page_at(child, A(1)) == old && !PageMlocked(old),
+		    "the old page is unlocked");
 	mm_check(child, A(0), P(4), 11);
 	mmput(child);
 	mm_check(parent, A(0), P(1), 11);
@@ -189,7 +175,7 @@ TEST(fork_private_file)
 
 	test_mmap(parent, A(0), P(4), RW, MAP_PRIVATE | MAP_FIXED, file, 0);
 	mm_fill(parent, A(1), P(1), 14); /* one COWed page, the rest the file's */
-	child = fork_mm(parent);
+	child = test_fork(parent);
 	mm_fill(child, A(2), P(1), 15);
 
 	mm_check(child, A(1), P(1), 14);
@@ -219,9 +205,9 @@ TEST(fork_chain)
 
 	map_fixed(a, A(0), P(6), RW, MAP_PRIVATE);
 	mm_fill(a, A(0), P(6), 20);
-	b = fork_mm(a);
+	b = test_fork(a);
 	mm_fill(b, A(1), P(1), 21);
-	c = fork_mm(b);
+	c = test_fork(b);
 	mm_fill(c, A(2), P(1), 22);
 	mm_fill(a, A(3), P(1), 23);
 	mm_fill(b, A(4), P(1), 24);
@@ -253,7 +239,7 @@ TEST(fork_in_a_loop)
 	map_fixed(parent, A(0), P(4), RW, MAP_PRIVATE);
 	for (int i = 0; i < 50; i++) {
 		mm_fill(parent, A(i % 4), P(1), 30 + i);
-		child = fork_mm(parent);
+		child = test_fork(parent);
 		mm_fill(child, A((i + 1) % 4), P(1), 100 + i);
 		mm_check(child, A(i % 4), P(1), 30 + i);
 		mmput(child);

@@ -12,14 +12,6 @@
 
 #define RW (PROT_READ | PROT_WRITE)
 
-static struct mm_struct *test_fork(struct mm_struct *mm)
-{
-	struct mm_struct *child = dup_mm(mm, "child");
-
-	TEST_ASSERT(!IS_ERR_OR_NULL(child), "dup_mm: %ld", PTR_ERR(child));
-	return child;
-}
-
 static struct page *pin_one(struct mm_struct *mm, unsigned long addr, unsigned int flags)
 {
 	struct page *page;

@@ -23,15 +23,6 @@ static unsigned long nr_on(struct frame_pool *pool, enum lru_list lru)
 	return nr[lru];
 }
 
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-
-	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
-	put_page(page); /* the PTE keeps it */
-	return page;
-}
-
 TEST(new_pages_join_inactive_lists)
 {
 	struct frame_pool *pool = test_pool(POOL_SIZE);
@@ -47,7 +38,7 @@ TEST(new_pages_join_inactive_lists)
 	TEST_ASSERT_EQ(nr_on(pool, LRU_INACTIVE_ANON), 4UL);
 	TEST_ASSERT_EQ(nr_on(pool, LRU_INACTIVE_FILE), 2UL);
 	TEST_ASSERT_EQ(nr_on(pool, LRU_ACTIVE_ANON) + nr_on(pool, LRU_ACTIVE_FILE), 0UL);
-	page = page_at(mm, a);
+	page = mm_page_at(mm, a);
 	TEST_ASSERT(PageLRU(page) && !PageActive(page), "flags %#lx", page->flags);
 	TEST_ASSERT_EQ(page_lru(page), LRU_INACTIVE_ANON);
 
@@ -69,7 +60,7 @@ TEST(mark_page_accessed_twice_activates)
 	struct page *page;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	page = page_at(mm, a);
+	page = mm_page_at(mm, a);
 	ClearPageReferenced(page); /* gup's lookups touch it (FOLL_TOUCH) */
 	mark_page_accessed(page);
 	TEST_ASSERT(PageReferenced(page) && !PageActive(page), "first access activated");
@@ -91,7 +82,7 @@ TEST(isolate_and_putback)
 	int refs;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	page = page_at(mm, a);
+	page = mm_page_at(mm, a);
 	refs = page_count(page);
 	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
 	TEST_ASSERT(!PageLRU(page), "still PG_lru");
@@ -118,7 +109,7 @@ TEST(mlocked_pages_are_unevictable)
 	TEST_ASSERT_EQ(do_mlock(mm, a, 2 * PAGE_SIZE, 0), 0);
 	TEST_ASSERT_EQ(nr_on(pool, LRU_UNEVICTABLE), 2UL);
 	TEST_ASSERT_EQ(nr_on(pool, LRU_INACTIVE_ANON), 2UL);
-	TEST_ASSERT(PageUnevictable(page_at(mm, a)), "not unevictable");
+	TEST_ASSERT(PageUnevictable(mm_page_at(mm, a)), "not unevictable");
 	TEST_ASSERT_EQ(do_munlock(mm, a, PAGE_SIZE), 0);
 	TEST_ASSERT_EQ(nr_on(pool, LRU_UNEVICTABLE), 1UL);
 	TEST_ASSERT_EQ(nr_on(pool, LRU_INACTIVE_ANON), 3UL);
@@ -139,13 +130,9 @@ TEST(aging_moves_referenced_to_active_and_back)
 	struct mm_struct *mm = test_mm(pool);
 	unsigned long a = test_mmap_anon(mm, 8 * PAGE_SIZE, PROT_READ | PROT_WRITE);
 	struct reclaim_stats *st = &pool->pgdat->stats;
-	char path[64];
 	int type;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
-	type = swapon(path, 16);
-	TEST_ASSERT(type >= 0, "swapon %d", type);
-	unlink(path);
+	type = test_swapon(16);
 
 	mm_fill(mm, a, 8 * PAGE_SIZE, 1);
 	/* A batch is reclaimed whole: the target is met by the first batch past aging. */

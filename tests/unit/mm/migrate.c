@@ -23,15 +23,6 @@
 #define RW (PROT_READ | PROT_WRITE)
 
 /* The page mapped at @addr (which must be); the PTE keeps it, our reference is dropped. */
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-
-	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
-	put_page(page);
-	return page;
-}
-
 /* Migrate the page mapped at @addr, isolated from its LRU list; returns what migration did. */
 static int migrate_at(struct mm_struct *mm, unsigned long addr)
 {
@@ -66,13 +57,13 @@ TEST(anon_page_moves_with_its_contents)
 	unsigned long allocated;
 
 	mm_fill(mm, a, 4 * PAGE_SIZE, 1);
-	old = page_at(mm, a + PAGE_SIZE);
+	old = mm_page_at(mm, a + PAGE_SIZE);
 	old_stamp = frame_stamp_of(old);
 	allocated = test_pool_allocated(pool);
 
 	TEST_ASSERT_EQ(migrate_at(mm, a + PAGE_SIZE), 0);
 
-	new = page_at(mm, a + PAGE_SIZE);
+	new = mm_page_at(mm, a + PAGE_SIZE);
 	TEST_ASSERT(new != old, "page did not move");
 	TEST_ASSERT(!stamp_live(pool, &old_stamp), "old frame not freed");
 	TEST_ASSERT_EQ(test_pool_allocated(pool), allocated);
@@ -84,7 +75,7 @@ TEST(anon_page_moves_with_its_contents)
 	mm_check(mm, a, 4 * PAGE_SIZE, 1);
 	/* Exclusive: a write reuses it rather than copying. */
 	mm_fill(mm, a + PAGE_SIZE, PAGE_SIZE, 2);
-	TEST_ASSERT(page_at(mm, a + PAGE_SIZE) == new, "write after migration copied");
+	TEST_ASSERT(mm_page_at(mm, a + PAGE_SIZE) == new, "write after migration copied");
 
 	mmput(mm);
 	test_pool_destroy(pool);
@@ -98,18 +89,17 @@ TEST(shared_anon_page_moves_in_every_process)
 	struct page *old, *new;
 
 	mm_fill(parent, a, 2 * PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	grandchild = dup_mm(child, "grandchild");
 	TEST_ASSERT(grandchild, "dup_mm");
-	old = page_at(parent, a);
+	old = mm_page_at(parent, a);
 	TEST_ASSERT_EQ(page_mapcount(old), 3);
 
 	TEST_ASSERT_EQ(migrate_at(child, a), 0);
 
-	new = page_at(parent, a);
+	new = mm_page_at(parent, a);
 	TEST_ASSERT(new != old, "page did not move");
-	TEST_ASSERT(page_at(child, a) == new &&page_at(grandchild, a) == new,
+	TEST_ASSERT(mm_page_at(child, a) == new &&mm_page_at(grandchild, a) == new,
 		    "a process still maps the old page");
 	TEST_ASSERT_EQ(page_mapcount(new), 3);
 	TEST_ASSERT(!PageAnonExclusive(new), "shared page became exclusive");
@@ -138,16 +128,16 @@ TEST(file_page_moves_in_the_cache_and_every_mapping)
 
 	mm_write(m1, s, &byte, 1); /* dirty, through a writable PTE */
 	mm_read(m2, p, &buf, 1);
-	old = page_at(m1, s);
-	TEST_ASSERT(page_at(m2, p) == old, "both map the cached page");
+	old = mm_page_at(m1, s);
+	TEST_ASSERT(mm_page_at(m2, p) == old, "both map the cached page");
 
 	TEST_ASSERT_EQ(migrate_at(m1, s), 0);
 
-	new = page_at(m1, s);
+	new = mm_page_at(m1, s);
 	cached = find_get_page(file->f_mapping, 0);
 	TEST_ASSERT(new != old &&cached == new, "cache does not hold the new page");
 	put_page(cached);
-	TEST_ASSERT(page_at(m2, p) == new, "private mapping kept the old page");
+	TEST_ASSERT(mm_page_at(m2, p) == new, "private mapping kept the old page");
 	TEST_ASSERT(new->mapping == file->f_mapping &&new->index == 0, "new page's mapping");
 	TEST_ASSERT(PageDirty(new) && PageUptodate(new), "state not carried over");
 	TEST_ASSERT_EQ(page_mapcount(new), 2);
@@ -177,11 +167,11 @@ TEST(pinned_page_refuses_to_move)
 	mm_fill(mm, a, PAGE_SIZE, 1);
 	TEST_ASSERT_EQ(get_user_pages(mm, a, 1, FOLL_PIN | FOLL_WRITE, &pinned), 1);
 	TEST_ASSERT_EQ(migrate_at(mm, a), -EBUSY);
-	TEST_ASSERT(page_at(mm, a) == pinned, "pinned page moved");
+	TEST_ASSERT(mm_page_at(mm, a) == pinned, "pinned page moved");
 	TEST_ASSERT(pte_present(__pte(mm_pte_val(mm, a))), "PTE left as an entry");
 	unpin_user_page(pinned);
 	TEST_ASSERT_EQ(migrate_at(mm, a), 0);
-	TEST_ASSERT(page_at(mm, a) != pinned, "unpinned page did not move");
+	TEST_ASSERT(mm_page_at(mm, a) != pinned, "unpinned page did not move");
 	mm_check(mm, a, PAGE_SIZE, 1);
 	mmput(mm);
 	test_pool_destroy(pool);
@@ -196,13 +186,12 @@ TEST(referenced_page_is_mapped_back)
 	struct page *page, *extra;
 
 	mm_fill(parent, a, PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
-	page = page_at(parent, a);
+	child = test_fork(parent);
+	page = mm_page_at(parent, a);
 	extra = mm_lookup_page(child, a);
 
 	TEST_ASSERT_EQ(migrate_at(parent, a), -EAGAIN);
-	TEST_ASSERT(page_at(parent, a) == page && page_at(child, a) == page, "page moved");
+	TEST_ASSERT(mm_page_at(parent, a) == page && mm_page_at(child, a) == page, "page moved");
 	TEST_ASSERT_EQ(page_mapcount(page), 2);
 	TEST_ASSERT_EQ(page_count(page), 3);
 	put_page(extra);
@@ -223,7 +212,7 @@ TEST(async_migration_skips_a_locked_page)
 	struct page *page;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	page = page_at(mm, a);
+	page = mm_page_at(mm, a);
 	lock_page(page);
 	get_page(page);
 	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
@@ -231,12 +220,12 @@ TEST(async_migration_skips_a_locked_page)
 	TEST_ASSERT_EQ(migrate_page_to_new(page, true, MIGRATE_ASYNC), -EAGAIN);
 	TEST_ASSERT(PageLRU(page), "not put back on its list");
 	unlock_page(page);
-	TEST_ASSERT(page_at(mm, a) == page, "locked page moved");
+	TEST_ASSERT(mm_page_at(mm, a) == page, "locked page moved");
 	get_page(page);
 	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
 	put_page(page);
 	TEST_ASSERT_EQ(migrate_page_to_new(page, true, MIGRATE_ASYNC), 0);
-	TEST_ASSERT(page_at(mm, a) != page, "unlocked page did not move");
+	TEST_ASSERT(mm_page_at(mm, a) != page, "unlocked page did not move");
 	mm_check(mm, a, PAGE_SIZE, 1);
 	mmput(mm);
 	test_pool_destroy(pool);
@@ -288,7 +277,7 @@ static void fault_waits_for_migration(int (*fault)(void *), uint64_t seed_after)
 	struct page *old;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	old = page_at(mm, a);
+	old = mm_page_at(mm, a);
 	TEST_ASSERT_EQ(sched_point_arm("migrate:unmapped", "migrate"), 0);
 	mk = kthread_run(migrate_thread, &marg, "migrate");
 	TEST_ASSERT(!IS_ERR(mk), "kthread_run");
@@ -305,7 +294,7 @@ static void fault_waits_for_migration(int (*fault)(void *), uint64_t seed_after)
 	TEST_ASSERT_EQ(kthread_stop(mk), 0);
 	TEST_ASSERT_EQ(kthread_stop(fk), 0);
 	TEST_ASSERT_EQ(marg.ret, 0);
-	TEST_ASSERT(page_at(mm, a) != old, "page did not move");
+	TEST_ASSERT(mm_page_at(mm, a) != old, "page did not move");
 	mm_check(mm, a, PAGE_SIZE, seed_after);
 	mmput(mm);
 	test_pool_destroy(pool);
@@ -364,8 +353,6 @@ static int mirror_start(struct mmu_notifier *mn, const struct mmu_notifier_range
 {
 	struct mirror *m = container_of(mn, struct mirror, mn);
 	struct frame_access acc = { .addr = m->addr, .size = 1, .who = "mirror zap" };
-	spinlock_t *ptl;
-	pte_t *pte;
 
 	TEST_ASSERT(!in_atomic(), "invalidate_range_start in an atomic section");
 	if (range->event == MMU_NOTIFY_MIGRATE)
@@ -374,10 +361,8 @@ static int mirror_start(struct mmu_notifier *mn, const struct mmu_notifier_range
 		return 0;
 	TEST_ASSERT_EQ(range->event, MMU_NOTIFY_MIGRATE);
 	TEST_ASSERT(frame_check_stamp(m->mm->pool, &m->stamp, &acc), "frame freed before start");
-	pte = pte_offset_map_lock(m->mm, m->addr, &ptl);
-	TEST_ASSERT(pte && pte_present(ptep_get(pte)) && pte_pfn(ptep_get(pte)) == m->stamp.pfn,
+	TEST_ASSERT(mm_pte_pfn(m->mm, m->addr) == (long)m->stamp.pfn,
 		    "host PTE changed before start");
-	pte_unmap_unlock(pte, ptl);
 	m->valid = false;
 	return 0;
 }
@@ -426,7 +411,7 @@ TEST(isolated_lru_pages_move_and_go_back_on_the_list)
 	mm_fill(mm, a, 4 * PAGE_SIZE, 1);
 	TEST_ASSERT_EQ(get_user_pages(mm, a, 1, FOLL_PIN, &pinned), 1);
 	for (int i = 0; i < 4; i++) {
-		pages[i] = page_at(mm, a + i * PAGE_SIZE);
+		pages[i] = mm_page_at(mm, a + i * PAGE_SIZE);
 		if (!PageLRU(pages[i])) {
 			get_page(pages[i]);
 			lru_cache_add(pages[i]);
@@ -441,7 +426,7 @@ TEST(isolated_lru_pages_move_and_go_back_on_the_list)
 	TEST_ASSERT(list_is_singular(&list) && list_first_entry(&list, struct page, lru) == pinned,
 		    "the pinned page is not the one left");
 	for (int i = 1; i < 4; i++) {
-		page = page_at(mm, a + i * PAGE_SIZE);
+		page = mm_page_at(mm, a + i * PAGE_SIZE);
 		TEST_ASSERT(page != pages[i] && PageLRU(page),
 			    "page %d: not moved or not on a list", i);
 	}
@@ -470,8 +455,7 @@ TEST(random_driver_moves_pages_of_every_kind)
 	mm_fill(mm, anon, 16 * PAGE_SIZE, 1);
 	mm_fill(mm, shm, 16 * PAGE_SIZE, 2);
 	mm_fill(mm, f, 16 * PAGE_SIZE, 3);
-	child = dup_mm(mm, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(mm);
 
 	moved = migrate_random_pages(mm, 24, &seed, &stats);
 	TEST_ASSERT(moved > 0, "nothing moved");
@@ -504,19 +488,14 @@ TEST(swapcache_page_moves_with_its_slot)
 	struct frame_pool *pool = test_pool(POOL_SIZE);
 	struct mm_struct *mm = test_mm(pool), *child;
 	unsigned long a = test_mmap_anon(mm, PAGE_SIZE, RW);
-	char path[64];
 	struct page *old, *new, *cached;
 	swp_entry_t entry;
 	int type;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-migrate-%d", getpid());
-	type = swapon(path, 16);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path);
+	type = test_swapon(16);
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	child = dup_mm(mm, "child");
-	TEST_ASSERT(child, "dup_mm");
-	old = page_at(mm, a);
+	child = test_fork(mm);
+	old = mm_page_at(mm, a);
 	lock_page(old);
 	TEST_ASSERT_EQ(add_to_swap_slot(old), 0);
 	unlock_page(old);
@@ -524,8 +503,8 @@ TEST(swapcache_page_moves_with_its_slot)
 
 	TEST_ASSERT_EQ(migrate_at(child, a), 0);
 
-	new = page_at(mm, a);
-	TEST_ASSERT(new != old &&page_at(child, a) == new, "not moved in both processes");
+	new = mm_page_at(mm, a);
+	TEST_ASSERT(new != old &&mm_page_at(child, a) == new, "not moved in both processes");
 	TEST_ASSERT(PageSwapCache(new) && page_swap_entry(new).val == entry.val,
 		    "new page does not hold the slot");
 	cached = lookup_swap_cache(entry);

@@ -23,18 +23,6 @@ static unsigned long nr_on(struct frame_pool *pool, enum lru_list lru)
 	return nr[lru];
 }
 
-static int test_swapon(unsigned long nr_pages)
-{
-	char path[64];
-	int type;
-
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
-	type = swapon(path, nr_pages);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path);
-	return type;
-}
-
 TEST(mlocked_anon_never_reclaimed)
 {
 	struct frame_pool *pool = test_pool(POOL_SIZE);

@@ -36,12 +36,6 @@ static void env_fini(struct env *e)
 	test_pool_destroy(e->pool);
 }
 
-static void map_fixed(struct mm_struct *mm, unsigned long addr, unsigned long len,
-		      unsigned long prot)
-{
-	test_mmap(mm, addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
-}
-
 static long remap(struct env *e, unsigned long addr, unsigned long old_len, unsigned long new_len,
 		  unsigned long flags, unsigned long new_addr)
 {
@@ -87,7 +81,7 @@ TEST(mremap_shrink)
 	unsigned long before;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	mm_fill(e.mm, A(0), P(8), 1);
 	before = test_pool_allocated(e.pool);
 	TEST_ASSERT_EQ(remap(&e, A(0), P(8), P(3), 0, 0), (long)A(0));
@@ -106,7 +100,7 @@ TEST(mremap_grow_in_place)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
 	mm_fill(e.mm, A(0), P(4), 2);
 	TEST_ASSERT_EQ(remap(&e, A(0), P(4), P(8), 0, 0), (long)A(0));
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(8), VRW });
@@ -122,8 +116,8 @@ TEST(mremap_grow_in_place_merges_next)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(6), P(2), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(6), P(2), RW);
 	mm_fill(e.mm, A(0), P(4), 3);
 	TEST_ASSERT_EQ(remap(&e, A(0), P(4), P(6), 0, 0), (long)A(0));
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(8), VRW });
@@ -139,8 +133,8 @@ TEST(mremap_move)
 	long ret;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(4), P(4), PROT_READ);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(4), P(4), PROT_READ);
 	mm_fill(e.mm, A(0), P(4), 4);
 	pages_at(e.mm, A(0), 4, before);
 
@@ -168,7 +162,7 @@ TEST(mremap_move_middle)
 	long ret;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	mm_fill(e.mm, A(0), P(8), 6);
 	ret = remap(&e, A(2), P(2), P(4), MREMAP_MAYMOVE, 0);
 	TEST_ASSERT(!IS_ERR_VALUE(ret), "mremap: %ld", ret);
@@ -187,9 +181,9 @@ TEST(mremap_fixed)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(100), P(2), PROT_READ); /* replaced by the move */
-	map_fixed(e.mm, A(103), P(2), PROT_READ); /* half replaced */
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(100), P(2), PROT_READ); /* replaced by the move */
+	test_mmap_fixed(e.mm, A(103), P(2), PROT_READ); /* half replaced */
 	mm_fill(e.mm, A(0), P(4), 7);
 	pages_at(e.mm, A(0), 4, before);
 
@@ -214,8 +208,8 @@ TEST(mremap_errors)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(4), P(4), PROT_READ);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(4), P(4), PROT_READ);
 	TEST_ASSERT_EQ(remap(&e, A(0), P(4), P(8), 0x4 /* MREMAP_DONTUNMAP */, 0), (long)-EINVAL);
 	TEST_ASSERT_EQ(remap(&e, A(0), P(4), P(8), MREMAP_FIXED, A(20)), (long)-EINVAL);
 	TEST_ASSERT_EQ(remap(&e, A(0) + 1, P(4), P(8), MREMAP_MAYMOVE, 0), (long)-EINVAL);
@@ -245,7 +239,7 @@ TEST(mremap_file_shared)
 	env_init(&e);
 	file = test_file(e.pool, P(8), O_RDWR, 8);
 	test_mmap(e.mm, A(0), P(4), RW, MAP_SHARED | MAP_FIXED, file, P(2));
-	map_fixed(e.mm, A(4), P(1), PROT_READ);
+	test_mmap_fixed(e.mm, A(4), P(1), PROT_READ);
 	mm_read(e.mm, A(1), buf, 16); /* fault one page in before the move */
 
 	ret = remap(&e, A(0), P(4), P(6), MREMAP_MAYMOVE, 0);
@@ -304,8 +298,8 @@ TEST(mremap_rmap_finds_moved_page)
 	long ret;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(4), P(1), PROT_READ);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(4), P(1), PROT_READ);
 	mm_fill(e.mm, A(0), P(4), 9);
 	ret = remap(&e, A(0), P(4), P(8), MREMAP_MAYMOVE, 0);
 	TEST_ASSERT(!IS_ERR_VALUE(ret), "mremap: %ld", ret);
@@ -327,7 +321,7 @@ TEST(mremap_mlocked)
 	long ret;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(0), P(4), 0), 0);
 	mm_fill(e.mm, A(0), P(4), 10);
 
@@ -342,7 +336,7 @@ TEST(mremap_mlocked)
 	}
 
 	/* Moved: the pages stay locked, the count follows. */
-	map_fixed(e.mm, A(6), P(1), PROT_READ);
+	test_mmap_fixed(e.mm, A(6), P(1), PROT_READ);
 	ret = remap(&e, A(0), P(6), P(8), MREMAP_MAYMOVE, 0);
 	TEST_ASSERT(!IS_ERR_VALUE(ret), "mremap: %ld", ret);
 	TEST_ASSERT_EQ(e.mm->locked_vm, 8UL);
@@ -365,11 +359,10 @@ TEST(mremap_after_fork)
 	long ret;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(4), P(1), PROT_READ);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(4), P(1), PROT_READ);
 	mm_fill(e.mm, A(0), P(4), 11);
-	child = dup_mm(e.mm, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(e.mm);
 
 	ret = remap(&e, A(0), P(4), P(6), MREMAP_MAYMOVE, 0);
 	TEST_ASSERT(!IS_ERR_VALUE(ret), "mremap: %ld", ret);
@@ -398,21 +391,6 @@ struct move_recorder {
 	bool mapped_at_start;
 };
 
-static bool pte_present_now(struct mm_struct *mm, unsigned long addr)
-{
-	bool present = false;
-	spinlock_t *ptl;
-	pte_t *pte;
-
-	/* The mover holds mmap_lock for write: the tables are stable; the PTE lock is free. */
-	pte = pte_offset_map_lock(mm, addr, &ptl);
-	if (pte) {
-		present = pte_present(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	return present;
-}
-
 static int recorder_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {
 	struct move_recorder *r = container_of(mn, struct move_recorder, mn);
@@ -422,7 +400,8 @@ static int recorder_start(struct mmu_notifier *mn, const struct mmu_notifier_ran
 	if (!r->seen && range->start <= r->watch && r->watch < range->end) {
 		r->seen = true;
 		r->event = range->event;
-		r->mapped_at_start = pte_present_now(range->mm, r->watch);
+		/* The mover holds mmap_lock for write: the tables are stable; the PTE lock is free. */
+		r->mapped_at_start = mm_pte_pfn(range->mm, r->watch) >= 0;
 	}
 	return 0;
 }
@@ -444,8 +423,8 @@ TEST(mremap_announces_the_move)
 	long ret;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(4), P(1), PROT_READ);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(4), P(1), PROT_READ);
 	mm_fill(e.mm, A(0), P(4), 14);
 	TEST_ASSERT_EQ(mmu_notifier_register(&r.mn, e.mm), 0);
 

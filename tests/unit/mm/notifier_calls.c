@@ -72,21 +72,6 @@ static void log_call(struct mirror *m, enum call call, const struct mmu_notifier
 	};
 }
 
-/* The frame the host PTE of @addr maps right now, or -1: caller holds what keeps tables alive. */
-static long host_pfn(struct mm_struct *mm, unsigned long addr)
-{
-	spinlock_t *ptl;
-	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
-	long pfn = -1;
-
-	if (pte) {
-		if (pte_present(ptep_get(pte)))
-			pfn = pte_pfn(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	return pfn;
-}
-
 /*
  * Drop one translation, as a secondary MMU's zap does.  The frame must
  * not be freed yet (frame_check_stamp() reports if it was), and the host
@@ -98,7 +83,7 @@ static void zap_spte(struct mirror *m, struct spte *s)
 
 	TEST_ASSERT(frame_check_stamp(m->mm->pool, &s->stamp, &acc),
 		    "frame of %#lx freed before the notifier heard of it", s->addr);
-	TEST_ASSERT(host_pfn(m->mm, s->addr) == (long)s->stamp.pfn,
+	TEST_ASSERT(mm_pte_pfn(m->mm, s->addr) == (long)s->stamp.pfn,
 		    "host PTE of %#lx changed before invalidate_range_start", s->addr);
 	s->valid = false;
 	m->zapped++;
@@ -333,8 +318,7 @@ TEST(fork_announces_parent_write_protect)
 	mirror_register(&m, mm);
 	mirror_map(&m, addr, LEN, true);
 
-	child = dup_mm(mm, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(mm);
 	TEST_ASSERT(announced(&m, MMU_NOTIFY_PROTECTION_PAGE, addr, addr + LEN) >= 1,
 		    "fork's write-protect not announced");
 	for (unsigned long a = addr; a < addr + LEN; a += PAGE_SIZE) {
@@ -359,8 +343,7 @@ TEST(cow_break_announces_clear)
 	struct mirror m;
 
 	mm_fill(parent, addr, LEN, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	mirror_register(&m, child);
 	mirror_map(&m, addr, LEN, false);
 

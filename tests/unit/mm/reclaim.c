@@ -15,18 +15,6 @@
 #include "mm/swap.h"
 #include "tests/lib/mm_util.h"
 
-static int test_swapon(unsigned long nr_pages)
-{
-	char path[64];
-	int type;
-
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
-	type = swapon(path, nr_pages);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path);
-	return type;
-}
-
 /* Assert [addr, addr + len) maps test_file(@seed) from file offset 0. */
 static void check_file_map(struct mm_struct *mm, unsigned long addr, size_t len, uint64_t seed)
 {
@@ -40,18 +28,6 @@ static void check_file_map(struct mm_struct *mm, unsigned long addr, size_t len,
 	}
 }
 
-static bool pageout_addr(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-	LIST_HEAD(list);
-
-	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
-	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
-	put_page(page);
-	list_add(&page->lru, &list);
-	return reclaim_pages(mm->pool, &list) == 1;
-}
-
 TEST(clean_file_page_dropped)
 {
 	struct frame_pool *pool = test_pool(4UL << 20);
@@ -63,7 +39,7 @@ TEST(clean_file_page_dropped)
 	check_file_map(mm, a, 4 * PAGE_SIZE, 11);
 	TEST_ASSERT_EQ(file->f_mapping->nrpages, 4UL);
 	before = test_pool_allocated(pool);
-	TEST_ASSERT(pageout_addr(mm, a + PAGE_SIZE), "clean page not reclaimed");
+	TEST_ASSERT(mm_pageout(mm, a + PAGE_SIZE), "clean page not reclaimed");
 	TEST_ASSERT_EQ(file->f_mapping->nrpages, 3UL);
 	TEST_ASSERT_EQ(test_pool_allocated(pool), before - 1);
 	TEST_ASSERT_EQ(mm_pte_val(mm, a + PAGE_SIZE), 0UL);
@@ -84,7 +60,7 @@ TEST(dirty_file_page_written_back_first)
 	unsigned char buf[PAGE_SIZE];
 
 	mm_fill(mm, a, PAGE_SIZE, 12);
-	TEST_ASSERT(pageout_addr(mm, a), "dirty page not reclaimed");
+	TEST_ASSERT(mm_pageout(mm, a), "dirty page not reclaimed");
 	TEST_ASSERT_EQ(atomic_long_read(&pool->pgdat->stats.pgwriteback), 1L);
 	test_file_read(file, 0, buf, PAGE_SIZE);
 	for (unsigned long i = 0; i < PAGE_SIZE; i++)
@@ -105,7 +81,7 @@ TEST(private_cow_goes_to_swap)
 	int type = test_swapon(8);
 
 	mm_fill(mm, a, PAGE_SIZE, 13);
-	TEST_ASSERT(pageout_addr(mm, a), "COW page not reclaimed");
+	TEST_ASSERT(mm_pageout(mm, a), "COW page not reclaimed");
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 1UL);
 	mm_check(mm, a, PAGE_SIZE, 13);
 	mmput(mm);
@@ -234,10 +210,10 @@ TEST(pinned_page_not_reclaimed)
 
 	mm_fill(mm, a, PAGE_SIZE, 17);
 	TEST_ASSERT_EQ(get_user_pages(mm, a, 1, FOLL_PIN | FOLL_WRITE, &pinned), 1L);
-	TEST_ASSERT(!pageout_addr(mm, a), "pinned page reclaimed");
+	TEST_ASSERT(!mm_pageout(mm, a), "pinned page reclaimed");
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 0UL);
 	unpin_user_page(pinned);
-	TEST_ASSERT(pageout_addr(mm, a), "unpinned page not reclaimed");
+	TEST_ASSERT(mm_pageout(mm, a), "unpinned page not reclaimed");
 	mm_check(mm, a, PAGE_SIZE, 17);
 	mmput(mm);
 	TEST_ASSERT_EQ(swapoff(type), 0);
@@ -259,7 +235,7 @@ TEST(page_held_from_before_unmap_not_written)
 
 	mm_fill(mm, a, PAGE_SIZE, 18);
 	TEST_ASSERT_EQ(get_user_pages(mm, a, 1, FOLL_GET | FOLL_WRITE, &held), 1L);
-	TEST_ASSERT(!pageout_addr(mm, a), "reclaimed under a reference");
+	TEST_ASSERT(!mm_pageout(mm, a), "reclaimed under a reference");
 	TEST_ASSERT_EQ(mm_pte_val(mm, a), 0UL); /* unmapped all the same */
 	TEST_ASSERT(PageDirty(held), "cleaned under a reference");
 	TEST_ASSERT_EQ(atomic_long_read(&pool->pgdat->stats.pgwriteback), 0L);

@@ -12,15 +12,6 @@
 
 #define POOL_SIZE (4UL << 20)
 
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-
-	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
-	put_page(page);
-	return page;
-}
-
 /*
  * What the CPU's page walker does on an access through a TLB miss: set the
  * accessed bit.  Host reads through access_remote_vm() do not (gup sets
@@ -59,7 +50,7 @@ TEST(young_pte_counts_once)
 	unsigned long flags;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	page = page_at(mm, a);
+	page = mm_page_at(mm, a);
 	TEST_ASSERT_EQ(referenced(page, &flags), 1);
 	TEST_ASSERT(flags & VM_WRITE, "vm_flags %#lx", flags);
 	TEST_ASSERT(!(mm_pte_val(mm, a) & _PAGE_ACCESSED), "accessed bit not cleared");
@@ -80,8 +71,8 @@ TEST(every_mapping_counts)
 	struct page *page;
 
 	mm_fill(parent, a, PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
-	page = page_at(parent, a);
+	child = test_fork(parent);
+	page = mm_page_at(parent, a);
 	TEST_ASSERT_EQ(referenced(page, NULL), 1); /* the child's copy starts old */
 	hw_touch(parent, a);
 	hw_touch(child, a);
@@ -122,7 +113,7 @@ TEST(secondary_mmu_young_is_ored_in)
 	struct page *page;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	page = page_at(mm, a);
+	page = mm_page_at(mm, a);
 	TEST_ASSERT_EQ(referenced(page, NULL), 1); /* clear the host's bit */
 	TEST_ASSERT_EQ(mmu_notifier_register(&r.mn, mm), 0);
 	TEST_ASSERT_EQ(referenced(page, NULL), 1);
@@ -146,7 +137,7 @@ TEST(locked_vma_marks_mlocked)
 	struct page *page;
 
 	TEST_ASSERT_EQ(do_mlock(mm, a, PAGE_SIZE, 0), 0);
-	page = page_at(mm, a);
+	page = mm_page_at(mm, a);
 	TEST_ASSERT(PageMlocked(page), "not mlocked by the fault");
 	munlock_page(page); /* as a munlock of another VMA would */
 	referenced(page, &flags);

@@ -38,15 +38,6 @@ static int chain_length(struct vm_area_struct *vma)
 }
 
 /* The page mapped at @addr, which must be there; the reference is dropped (the PTE keeps it). */
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-
-	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
-	put_page(page);
-	return page;
-}
-
 /* ---- recording an rmap walk ---- */
 
 #define MAX_VISITS 16
@@ -120,7 +111,7 @@ TEST(new_anon_page_is_exclusive_in_its_vma_anon_vma)
 	TEST_ASSERT(!vma_at(mm, addr)->anon_vma, "anon_vma before the first fault");
 	mm_fill(mm, addr + PAGE_SIZE, PAGE_SIZE, 1);
 	vma = vma_at(mm, addr);
-	page = page_at(mm, addr + PAGE_SIZE);
+	page = mm_page_at(mm, addr + PAGE_SIZE);
 
 	TEST_ASSERT(vma->anon_vma, "no anon_vma after a fault");
 	TEST_ASSERT(vma->anon_vma->root == vma->anon_vma, "a new anon_vma is its own root");
@@ -174,8 +165,8 @@ TEST(racing_first_faults_agree_on_one_anon_vma)
 	TEST_ASSERT_EQ(kthread_stop(k), 0);
 
 	TEST_ASSERT_EQ(chain_length(vma), 1);
-	TEST_ASSERT(page_anon_vma(page_at(mm, addr)) == vma->anon_vma, "loser's page elsewhere");
-	TEST_ASSERT(page_anon_vma(page_at(mm, addr + PAGE_SIZE)) == vma->anon_vma,
+	TEST_ASSERT(page_anon_vma(mm_page_at(mm, addr)) == vma->anon_vma, "loser's page elsewhere");
+	TEST_ASSERT(page_anon_vma(mm_page_at(mm, addr + PAGE_SIZE)) == vma->anon_vma,
 		    "winner's page elsewhere");
 	TEST_ASSERT_EQ(atomic_read(&vma->anon_vma->refcount), 1);
 	mm_check(mm, addr, PAGE_SIZE, 1);
@@ -227,8 +218,7 @@ TEST(fork_chains_child_to_parent_anon_vma)
 	struct page *shared, *copy;
 
 	mm_fill(parent, addr, 2 * PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	pvma = vma_at(parent, addr);
 	cvma = vma_at(child, addr);
 	root = pvma->anon_vma;
@@ -243,15 +233,15 @@ TEST(fork_chains_child_to_parent_anon_vma)
 	TEST_ASSERT_EQ(root->num_children, 2);		 /* itself, and the child's */
 
 	/* A page shared since the fork: two mappings, not exclusive any more. */
-	shared = page_at(parent, addr);
-	TEST_ASSERT(page_at(child, addr) == shared, "fork copied an unpinned page");
+	shared = mm_page_at(parent, addr);
+	TEST_ASSERT(mm_page_at(child, addr) == shared, "fork copied an unpinned page");
 	TEST_ASSERT_EQ(page_mapcount(shared), 2);
 	TEST_ASSERT(!PageAnonExclusive(shared), "a page shared by fork is exclusive");
 	TEST_ASSERT(page_anon_vma(shared) == root, "shared page moved anon_vma");
 
 	/* The child's COW copy goes to the child's own anon_vma. */
 	mm_fill(child, addr, PAGE_SIZE, 2);
-	copy = page_at(child, addr);
+	copy = mm_page_at(child, addr);
 	TEST_ASSERT(copy != shared, "write did not COW");
 	TEST_ASSERT(page_anon_vma(copy) == cvma->anon_vma, "COW copy not in the child's anon_vma");
 	TEST_ASSERT(PageAnonExclusive(copy), "COW copy not exclusive");
@@ -298,7 +288,7 @@ TEST(fork_reuses_an_abandoned_anon_vma)
 	{
 		struct walk_record r;
 
-		walk_page(page_at(gg, addr), &r);
+		walk_page(mm_page_at(gg, addr), &r);
 		TEST_ASSERT_EQ(visits_mapped(&r, p, addr), 1);
 		TEST_ASSERT_EQ(visits_mapped(&r, g, addr), 1);
 		TEST_ASSERT_EQ(visits_mapped(&r, gg, addr), 1);
@@ -326,8 +316,7 @@ TEST(shared_page_records_the_root_anon_vma)
 	struct walk_record r;
 
 	mm_fill(parent, addr, 2 * PAGE_SIZE, 1);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 	cvma = vma_at(child, addr);
 
 	shared = alloc_page(pool, GFP_KERNEL);
@@ -371,12 +360,12 @@ TEST(anon_walk_finds_exactly_the_processes_mapping_the_page)
 	struct walk_record r;
 
 	mm_fill(p, addr, 4 * PAGE_SIZE, 1);
-	orig = page_at(p, at);
+	orig = mm_page_at(p, at);
 	c1 = dup_mm(p, "c1");
 	c2 = dup_mm(p, "c2");
 	TEST_ASSERT(c1 && c2, "dup_mm");
 	mm_fill(c1, at, PAGE_SIZE, 2); /* c1 COWs, then forks g, which shares c1's copy */
-	cow = page_at(c1, at);
+	cow = mm_page_at(c1, at);
 	g = dup_mm(c1, "g");
 	TEST_ASSERT(g, "dup_mm");
 
@@ -503,7 +492,7 @@ TEST(mkclean_write_protects_shared_ptes_only)
 	mm_write(mm, shared, &byte, 1);
 	mm_read(mm, priv, &byte, 1);
 	page = find_get_page(file->f_mapping, 0);
-	TEST_ASSERT(page && page_at(mm, priv) == page, "both mappings map the cached page");
+	TEST_ASSERT(page && mm_page_at(mm, priv) == page, "both mappings map the cached page");
 	TEST_ASSERT(pte_write(__pte(mm_pte_val(mm, shared))), "shared PTE not writable");
 	TEST_ASSERT(PageDirty(page), "write did not dirty the page");
 
@@ -541,14 +530,13 @@ TEST(fork_copies_a_pinned_exclusive_page)
 
 	mm_fill(parent, addr, 2 * PAGE_SIZE, 1);
 	TEST_ASSERT_EQ(get_user_pages(parent, addr, 1, FOLL_PIN | FOLL_WRITE, &pinned), 1);
-	other = page_at(parent, addr + PAGE_SIZE);
+	other = mm_page_at(parent, addr + PAGE_SIZE);
 
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
-	TEST_ASSERT(page_at(child, addr) != pinned, "pinned page shared with the child");
+	child = test_fork(parent);
+	TEST_ASSERT(mm_page_at(child, addr) != pinned, "pinned page shared with the child");
 	TEST_ASSERT(PageAnonExclusive(pinned), "pinned page lost exclusivity");
 	TEST_ASSERT_EQ(page_mapcount(pinned), 1);
-	TEST_ASSERT(page_at(child, addr + PAGE_SIZE) == other, "unpinned page not shared");
+	TEST_ASSERT(mm_page_at(child, addr + PAGE_SIZE) == other, "unpinned page not shared");
 	TEST_ASSERT(!PageAnonExclusive(other), "shared page still exclusive");
 	mm_check(child, addr, 2 * PAGE_SIZE, 1);
 

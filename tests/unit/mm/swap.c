@@ -18,31 +18,6 @@
 
 #define POOL_SIZE (8UL << 20)
 
-static int test_swapon(unsigned long nr_pages)
-{
-	char path[64];
-	int type;
-
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-%d", getpid());
-	type = swapon(path, nr_pages);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path); /* the open file stays */
-	return type;
-}
-
-/* Reclaim the page mapped at @addr, whatever its references; true if freed. */
-static bool pageout_addr(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-	LIST_HEAD(list);
-
-	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
-	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
-	put_page(page); /* the lookup's; isolation holds its own */
-	list_add(&page->lru, &list);
-	return reclaim_pages(mm->pool, &list) == 1;
-}
-
 static bool pte_is_swap(struct mm_struct *mm, unsigned long addr)
 {
 	pte_t pte = __pte(mm_pte_val(mm, addr));
@@ -89,7 +64,7 @@ TEST(anon_round_trip)
 	mm_fill(mm, a, 8 * PAGE_SIZE, 7);
 	before = test_pool_allocated(pool);
 	for (int i = 0; i < 8; i++)
-		TEST_ASSERT(pageout_addr(mm, a + i * PAGE_SIZE), "page %d not reclaimed", i);
+		TEST_ASSERT(mm_pageout(mm, a + i * PAGE_SIZE), "page %d not reclaimed", i);
 	for (int i = 0; i < 8; i++)
 		TEST_ASSERT(pte_is_swap(mm, a + i * PAGE_SIZE), "page %d: no swap PTE", i);
 	TEST_ASSERT_EQ(test_pool_allocated(pool), before - 8);
@@ -122,7 +97,7 @@ TEST(swapped_page_written_after_swapin_goes_out_again)
 
 	for (int round = 0; round < 4; round++) {
 		mm_fill(mm, a, PAGE_SIZE, round);
-		TEST_ASSERT(pageout_addr(mm, a), "round %d: not reclaimed", round);
+		TEST_ASSERT(mm_pageout(mm, a), "round %d: not reclaimed", round);
 		mm_check(mm, a, PAGE_SIZE, round);
 	}
 	mmput(mm);
@@ -142,9 +117,8 @@ TEST(fork_shares_slot_and_page)
 	int type = test_swapon(16);
 
 	mm_fill(parent, a, PAGE_SIZE, 3);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
-	TEST_ASSERT(pageout_addr(parent, a), "shared page not reclaimed");
+	child = test_fork(parent);
+	TEST_ASSERT(mm_pageout(parent, a), "shared page not reclaimed");
 	entry = swap_entry_at(parent, a);
 	TEST_ASSERT_EQ(swap_entry_at(child, a).val, entry.val);
 	TEST_ASSERT_EQ(__swap_count(entry), 2);
@@ -167,7 +141,7 @@ TEST(fork_shares_slot_and_page)
 	mm_check(child, a, PAGE_SIZE, 4);
 
 	/* A slot shared at fork time: the fork duplicates its count. */
-	TEST_ASSERT(pageout_addr(parent, a), "parent page not reclaimed");
+	TEST_ASSERT(mm_pageout(parent, a), "parent page not reclaimed");
 	entry = swap_entry_at(parent, a);
 	mmput(child);
 	child = dup_mm(parent, "child2");
@@ -190,7 +164,7 @@ TEST(zap_frees_slots)
 
 	mm_fill(mm, a, 4 * PAGE_SIZE, 1);
 	for (int i = 0; i < 4; i++)
-		TEST_ASSERT(pageout_addr(mm, a + i * PAGE_SIZE), "page %d", i);
+		TEST_ASSERT(mm_pageout(mm, a + i * PAGE_SIZE), "page %d", i);
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 4UL);
 	TEST_ASSERT_EQ(do_madvise(mm, a, PAGE_SIZE, MADV_DONTNEED), 0);
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 3UL);
@@ -199,7 +173,7 @@ TEST(zap_frees_slots)
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 2UL);
 
 	/* A slot two mms share goes with the second zap. */
-	child = dup_mm(mm, "child");
+	child = test_fork(mm);
 	mmput(mm);
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 2UL);
 	mm_check(child, a + 2 * PAGE_SIZE, 2 * PAGE_SIZE, 1);
@@ -218,7 +192,7 @@ TEST(swapoff_busy)
 	int type = test_swapon(16);
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	TEST_ASSERT(pageout_addr(mm, a), "not reclaimed");
+	TEST_ASSERT(mm_pageout(mm, a), "not reclaimed");
 	TEST_ASSERT_EQ(swapoff(type), -EBUSY);
 	mmput(mm);
 	TEST_ASSERT_EQ(swapoff(type), 0);
@@ -257,8 +231,8 @@ TEST(swapoff_drops_orphaned_swap_cache)
 	struct kthread *k;
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
-	child = dup_mm(mm, "child");
-	TEST_ASSERT(pageout_addr(mm, a), "not reclaimed");
+	child = test_fork(mm);
+	TEST_ASSERT(mm_pageout(mm, a), "not reclaimed");
 	mm_check(child, a, PAGE_SIZE, 1); /* shared: the page stays in the swap cache */
 	h.page = mm_lookup_page(child, a);
 	TEST_ASSERT(h.page && PageSwapCache(h.page), "swapped-in shared page not in swap cache");
@@ -288,7 +262,7 @@ TEST(full_swap_file_is_enospc)
 
 	mm_fill(mm, a, 8 * PAGE_SIZE, 5);
 	for (int i = 0; i < 8; i++)
-		freed += pageout_addr(mm, a + i * PAGE_SIZE);
+		freed += mm_pageout(mm, a + i * PAGE_SIZE);
 	TEST_ASSERT_EQ(freed, 3);
 	TEST_ASSERT_EQ(nr_swap_pages_free(), 0UL);
 	TEST_ASSERT_EQ(get_mm_counter(mm, MM_ANONPAGES), 5UL);
@@ -326,7 +300,7 @@ TEST(two_faults_one_entry_one_page)
 	int type = test_swapon(16);
 
 	mm_fill(mm, a, PAGE_SIZE, 9);
-	TEST_ASSERT(pageout_addr(mm, a), "not reclaimed");
+	TEST_ASSERT(mm_pageout(mm, a), "not reclaimed");
 
 	TEST_ASSERT_EQ(sched_point_arm("swapin:inserted", "fault1"), 0);
 	t1 = kthread_run(read_page_thread, &f, "fault1");
@@ -387,7 +361,7 @@ TEST(swap_out_announced_before_unmap)
 
 	mm_fill(mm, a, PAGE_SIZE, 1);
 	TEST_ASSERT_EQ(mmu_notifier_register(&r.mn, mm), 0);
-	TEST_ASSERT(pageout_addr(mm, a), "not reclaimed");
+	TEST_ASSERT(mm_pageout(mm, a), "not reclaimed");
 	TEST_ASSERT_EQ(r.starts, 1);
 	TEST_ASSERT_EQ(r.ends, 1);
 	TEST_ASSERT_EQ(r.event, MMU_NOTIFY_CLEAR);

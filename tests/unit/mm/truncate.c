@@ -76,21 +76,6 @@ struct mirror {
 	int nr_log;
 };
 
-/* The frame the host PTE of @addr maps, or -1 (no mmap_lock: rmap callers hold none). */
-static long host_pfn(struct mm_struct *mm, unsigned long addr)
-{
-	spinlock_t *ptl;
-	pte_t *pte = pte_offset_map_lock(mm, addr, &ptl);
-	long pfn = -1;
-
-	if (pte) {
-		if (pte_present(ptep_get(pte)))
-			pfn = pte_pfn(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	return pfn;
-}
-
 /*
  * Drop the translations in the range; each frame must still be live and
  * still mapped by the host PTE (announced before changed, rule 1).
@@ -113,7 +98,7 @@ static int mirror_start(struct mmu_notifier *mn, const struct mmu_notifier_range
 		acc.addr = addr;
 		TEST_ASSERT(frame_check_stamp(m->mm->pool, &m->sptes[i].stamp, &acc),
 			    "frame of %#lx freed before the notifier heard of it", addr);
-		TEST_ASSERT_EQ(host_pfn(m->mm, addr), (long)m->sptes[i].stamp.pfn);
+		TEST_ASSERT_EQ(mm_pte_pfn(m->mm, addr), (long)m->sptes[i].stamp.pfn);
 		m->sptes[i].valid = false;
 	}
 	return 0;
@@ -260,8 +245,7 @@ TEST(truncate_reaches_every_process)
 	check_file_bytes(m1, a1, 0, 4 * PAGE_SIZE);
 	check_file_bytes(m2, a2, 2 * PAGE_SIZE, 2 * PAGE_SIZE);
 	mm_write(m1, a1 + 3 * PAGE_SIZE, &byte, 1);
-	child = dup_mm(m1, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(m1);
 	mm_read(child, a1 + 3 * PAGE_SIZE, &byte, 1);
 	TEST_ASSERT_EQ(byte, 1);
 
@@ -438,14 +422,10 @@ TEST(truncate_frees_the_swap_slot_of_a_swapped_cow)
 	unsigned long a = test_mmap(mm, 0, 4 * PAGE_SIZE, RW, MAP_PRIVATE, file, 0);
 	uint8_t byte = 0x11;
 	struct page *cow;
-	char path[64];
 	LIST_HEAD(list);
 	int type;
 
-	snprintf(path, sizeof(path), "/tmp/nopin-swap-truncate-%d", getpid());
-	type = swapon(path, 16);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-	unlink(path);
+	type = test_swapon(16);
 	mm_write(mm, a + 3 * PAGE_SIZE, &byte, 1);
 	cow = mm_lookup_page(mm, a + 3 * PAGE_SIZE);
 	TEST_ASSERT(cow && PageAnon(cow), "no COW");

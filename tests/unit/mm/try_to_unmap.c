@@ -13,15 +13,6 @@
 
 #define POOL_SIZE (4UL << 20)
 
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct page *page = mm_lookup_page(mm, addr);
-
-	TEST_ASSERT(page, "nothing mapped at %#lx", addr);
-	put_page(page);
-	return page;
-}
-
 static bool unmap(struct page *page, enum ttu_flags flags)
 {
 	bool ret;
@@ -77,8 +68,8 @@ TEST(file_page_unmapped_everywhere_after_invalidate)
 
 	mm_read(x, ax + PAGE_SIZE, &c, 1);
 	mm_read(y, ay, &c, 1);
-	page = page_at(x, ax + PAGE_SIZE);
-	TEST_ASSERT_EQ(page_at(y, ay), page);
+	page = mm_page_at(x, ax + PAGE_SIZE);
+	TEST_ASSERT_EQ(mm_page_at(y, ay), page);
 	TEST_ASSERT_EQ(page_mapcount(page), 2);
 	rx.page = ry.page = page;
 	TEST_ASSERT_EQ(mmu_notifier_register(&rx.mn, x), 0);
@@ -104,7 +95,7 @@ TEST(file_page_unmapped_everywhere_after_invalidate)
 
 	/* Faults bring it back from the page cache. */
 	mm_read(x, ax + PAGE_SIZE, &c, 1);
-	TEST_ASSERT_EQ(page_at(x, ax + PAGE_SIZE), page);
+	TEST_ASSERT_EQ(mm_page_at(x, ax + PAGE_SIZE), page);
 	mmu_notifier_unregister(&rx.mn, x);
 	mmu_notifier_unregister(&ry.mn, y);
 	mmput(x);
@@ -123,7 +114,7 @@ TEST(dirty_pte_dirties_page)
 	struct page *page;
 
 	mm_fill(mm, a, PAGE_SIZE, 4);
-	page = page_at(mm, a);
+	page = mm_page_at(mm, a);
 	lock_page(page);
 	TEST_ASSERT_EQ(write_one_page(page), 0); /* clean, PTE write-protected */
 	unlock_page(page);
@@ -150,9 +141,9 @@ TEST(mlock_stops_unmap_and_marks)
 	struct file *file = test_file(pool, PAGE_SIZE, O_RDWR, 3);
 	unsigned long ax = test_mmap(x, 0, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_LOCKED, file, 0);
 	unsigned long ay = test_mmap(y, 0, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_LOCKED, file, 0);
-	struct page *page = page_at(x, ax);
+	struct page *page = mm_page_at(x, ax);
 
-	TEST_ASSERT_EQ(page_at(y, ay), page);
+	TEST_ASSERT_EQ(mm_page_at(y, ay), page);
 	TEST_ASSERT(PageMlocked(page), "not mlocked");
 	TEST_ASSERT_EQ(do_munlock(y, ay, PAGE_SIZE), 0);
 	TEST_ASSERT(!PageMlocked(page), "munlock kept the mark");
@@ -182,7 +173,7 @@ TEST(mlock_stops_unmap_and_marks)
 		mm_read(x, ax, &c, 1);
 		mm_read(y, ay, &c, 1);
 	}
-	page = page_at(x, ax);
+	page = mm_page_at(x, ax);
 	lock_page(page);
 	TEST_ASSERT(!try_to_munlock(page), "marked with no locked VMA");
 	unlock_page(page);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 
+#include "base/prandom.h"
 #include "mm/internal.h"
 #include "tests/lib/mm_util.h"
 
@@ -37,12 +38,6 @@ static void env_fini(struct env *e)
 {
 	mmput(e->mm);
 	test_pool_destroy(e->pool);
-}
-
-static unsigned long map_fixed(struct mm_struct *mm, unsigned long addr, unsigned long len,
-			       unsigned long prot)
-{
-	return test_mmap(mm, addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
 }
 
 static unsigned long try_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
@@ -96,7 +91,7 @@ TEST(mmap_errors)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
 	mm_fill(e.mm, A(0), P(4), 2);
 
 	TEST_ASSERT_EQ((long)try_mmap(e.mm, 0, 0, RW, anon), -EINVAL);
@@ -158,14 +153,14 @@ TEST(mmap_adjacent_merges)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
 	mm_fill(e.mm, A(0), P(4), 3); /* prev has an anon_vma, the next one none */
-	map_fixed(e.mm, A(4), P(4), RW);
+	test_mmap_fixed(e.mm, A(4), P(4), RW);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(8), VRW });
 	mm_fill(e.mm, A(4), P(4), 4);
 
-	map_fixed(e.mm, A(8), P(4), PROT_READ);
-	map_fixed(e.mm, A(12), P(4), RW);
+	test_mmap_fixed(e.mm, A(8), P(4), PROT_READ);
+	test_mmap_fixed(e.mm, A(12), P(4), RW);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(8), VRW }, { A(8), A(12), VR },
 		    { A(12), A(16), VRW });
 
@@ -186,11 +181,11 @@ TEST(mmap_fixed_replaces)
 	unsigned long before;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	mm_fill(e.mm, A(0), P(8), 5);
 	before = test_pool_allocated(e.pool);
 
-	map_fixed(e.mm, A(2), P(2), PROT_READ);
+	test_mmap_fixed(e.mm, A(2), P(2), PROT_READ);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(2), VRW }, { A(2), A(4), VR },
 		    { A(4), A(8), VRW });
 	/* The two pages that were there went back to the pool. */
@@ -312,9 +307,9 @@ TEST(find_vma_and_neighbours)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(2), PROT_READ);
-	map_fixed(e.mm, A(4), P(2), RW);
-	map_fixed(e.mm, A(8), P(2), PROT_READ);
+	test_mmap_fixed(e.mm, A(0), P(2), PROT_READ);
+	test_mmap_fixed(e.mm, A(4), P(2), RW);
+	test_mmap_fixed(e.mm, A(8), P(2), PROT_READ);
 
 	mmap_read_lock(e.mm);
 	v0 = vma_lookup(e.mm, A(0));
@@ -353,7 +348,7 @@ TEST(many_vmas)
 	env_init(&e);
 	/* Alternating protections: N one-page VMAs that cannot merge. */
 	for (int i = 0; i < N; i++) {
-		map_fixed(e.mm, A(i), P(1), i % 2 ? PROT_READ : RW);
+		test_mmap_fixed(e.mm, A(i), P(1), i % 2 ? PROT_READ : RW);
 		order[i] = i;
 	}
 	for (int i = 0; i < N; i += 2)
@@ -371,7 +366,7 @@ TEST(many_vmas)
 	mm_check_rmap_trees(e.mm);
 
 	for (int i = N - 1; i > 0; i--) {
-		int j = test_rand(&seed) % (i + 1);
+		int j = prandom_u64(&seed) % (i + 1);
 		unsigned long t = order[i];
 
 		order[i] = order[j];
@@ -402,7 +397,7 @@ TEST(split_vma_shapes)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	mm_fill(e.mm, A(0), P(8), 12);
 	file = test_file(e.pool, P(16), O_RDWR, 13);
 	test_mmap(e.mm, A(16), P(8), RW, MAP_SHARED | MAP_FIXED, file, P(4));
@@ -442,7 +437,7 @@ static void munmap_case(unsigned long lo, unsigned long hi, const struct vma_sha
 	char buf[8];
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	mm_fill(e.mm, A(0), P(8), 20);
 	TEST_ASSERT_EQ(vm_munmap(e.mm, A(lo), P(hi - lo)), 0);
 	__assert_vmas(e.mm, 0, TASK_SIZE, shape, n, __FILE__, __LINE__);
@@ -492,7 +487,7 @@ TEST(munmap_frees_page_tables)
 
 	env_init(&e);
 	/* Three PTE tables' worth, straddling 2 MiB boundaries. */
-	map_fixed(e.mm, A(500), P(600), RW);
+	test_mmap_fixed(e.mm, A(500), P(600), RW);
 	mm_fill(e.mm, A(500), P(600), 21);
 	TEST_ASSERT_EQ(vm_munmap(e.mm, A(500), P(600)), 0);
 	TEST_ASSERT_EQ(test_pool_allocated(e.pool), e.baseline);
@@ -506,8 +501,8 @@ TEST(munmap_keeps_shared_page_tables)
 
 	env_init(&e);
 	/* Two VMAs sharing one PTE table: unmapping one must keep it for the other. */
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(4), P(4), PROT_READ);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(4), P(4), PROT_READ);
 	mm_fill(e.mm, A(0), P(4), 22);
 	TEST_ASSERT_EQ(vm_munmap(e.mm, A(4), P(4)), 0);
 	mm_check(e.mm, A(0), P(4), 22);
@@ -521,9 +516,9 @@ TEST(munmap_across_vmas)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(4), P(4), PROT_READ);
-	map_fixed(e.mm, A(10), P(4), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(4), P(4), PROT_READ);
+	test_mmap_fixed(e.mm, A(10), P(4), RW);
 	mm_fill(e.mm, A(0), P(4), 23);
 	mm_fill(e.mm, A(10), P(4), 24);
 	TEST_ASSERT_EQ(vm_munmap(e.mm, A(2), P(10)), 0);
@@ -540,7 +535,7 @@ TEST(munmap_nothing_and_errors)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
 	TEST_ASSERT_EQ(vm_munmap(e.mm, A(8), P(4)), 0); /* nothing there: not an error */
 	TEST_ASSERT_EQ(vm_munmap(e.mm, A(0) + 1, P(1)), -EINVAL);
 	TEST_ASSERT_EQ(vm_munmap(e.mm, A(0), 0), -EINVAL);
@@ -557,8 +552,8 @@ TEST(munmap_map_count_limit)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
-	map_fixed(e.mm, A(10), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(10), P(8), RW);
 	sysctl_max_map_count = 2;
 	/* A hole would make three VMAs: refused, nothing changed. */
 	TEST_ASSERT_EQ(vm_munmap(e.mm, A(2), P(2)), -ENOMEM);
@@ -586,7 +581,7 @@ static void mprotect_case(unsigned long lo, unsigned long hi, const struct vma_s
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	mm_fill(e.mm, A(0), P(8), 30);
 	TEST_ASSERT_EQ(do_mprotect(e.mm, A(lo), P(hi - lo), PROT_READ), 0);
 	__assert_vmas(e.mm, 0, TASK_SIZE, shape, n, __FILE__, __LINE__);
@@ -645,9 +640,9 @@ TEST(mprotect_merges_with_prev_and_next)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), PROT_READ);
-	map_fixed(e.mm, A(4), P(4), RW);
-	map_fixed(e.mm, A(8), P(4), PROT_READ);
+	test_mmap_fixed(e.mm, A(0), P(4), PROT_READ);
+	test_mmap_fixed(e.mm, A(4), P(4), RW);
+	test_mmap_fixed(e.mm, A(8), P(4), PROT_READ);
 	mm_fill(e.mm, A(4), P(4), 32);
 
 	/* The head of the middle VMA goes to prev, the tail to next. */
@@ -671,9 +666,9 @@ TEST(mprotect_across_vmas)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(4), P(4), PROT_READ | PROT_EXEC);
-	map_fixed(e.mm, A(8), P(4), PROT_READ);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(4), P(4), PROT_READ | PROT_EXEC);
+	test_mmap_fixed(e.mm, A(8), P(4), PROT_READ);
 	mm_fill(e.mm, A(0), P(4), 33);
 	TEST_ASSERT_EQ(do_mprotect(e.mm, A(2), P(8), PROT_READ), 0);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(2), VRW }, { A(2), A(12), VR });
@@ -688,7 +683,7 @@ TEST(mprotect_none_and_back)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
 	mm_fill(e.mm, A(0), P(4), 34);
 	TEST_ASSERT_EQ(do_mprotect(e.mm, A(1), P(2), PROT_NONE), 0);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(1), VRW }, { A(1), A(3), 0 },
@@ -705,8 +700,8 @@ TEST(mprotect_errors)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(6), P(2), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(6), P(2), RW);
 	TEST_ASSERT_EQ(do_mprotect(e.mm, A(0) + 1, P(1), PROT_READ), -EINVAL);
 	TEST_ASSERT_EQ(do_mprotect(e.mm, A(0), P(1), 0x100), -EINVAL);
 	TEST_ASSERT_EQ(do_mprotect(e.mm, A(0), 0, PROT_READ), 0);
@@ -746,7 +741,7 @@ TEST(mlock_middle_and_back)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	mm_fill(e.mm, A(0), P(8), 40);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(2), P(3), 0), 0);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(2), VRW }, { A(2), A(5), VRW | VM_LOCKED },
@@ -770,7 +765,7 @@ TEST(mlock_head_tail_and_twice)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(0), P(2), 0), 0);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(6), P(2), 0), 0);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(2), VRW | VM_LOCKED }, { A(2), A(6), VRW },
@@ -794,7 +789,7 @@ TEST(mlock_populates)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(0), P(8), 0), 0);
 	for (int i = 0; i < 8; i++)
 		TEST_ASSERT(page_mlocked_at(e.mm, A(i)), "page %d not faulted in and mlocked", i);
@@ -807,7 +802,7 @@ TEST(mlock_onfault)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(0), P(8), MLOCK_ONFAULT), 0);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(8), VRW | VM_LOCKED | VM_LOCKONFAULT });
 	TEST_ASSERT_EQ(e.mm->locked_vm, 8UL);
@@ -828,7 +823,7 @@ TEST(mlock_rounds_to_pages)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(2) + 100, P(1), 0), 0);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(2), VRW }, { A(2), A(4), VRW | VM_LOCKED },
 		    { A(4), A(8), VRW });
@@ -843,8 +838,8 @@ TEST(mlock_errors)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
-	map_fixed(e.mm, A(6), P(2), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(6), P(2), RW);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(0), P(1), 0x8), -EINVAL);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(4), P(1), 0), -ENOMEM);
 	TEST_ASSERT_EQ(do_munlock(e.mm, A(4), P(1)), -ENOMEM);
@@ -862,7 +857,7 @@ TEST(mlock_prot_none)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), PROT_NONE);
+	test_mmap_fixed(e.mm, A(0), P(4), PROT_NONE);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(0), P(4), 0), 0);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(4), VM_LOCKED });
 	TEST_ASSERT(!page_present_at(e.mm, A(0)), "PROT_NONE faulted in");
@@ -875,7 +870,7 @@ TEST(munmap_mlocked)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	TEST_ASSERT_EQ(do_mlock(e.mm, A(0), P(8), 0), 0);
 	mm_fill(e.mm, A(0), P(8), 42);
 	TEST_ASSERT_EQ(vm_munmap(e.mm, A(2), P(4)), 0);
@@ -908,7 +903,7 @@ TEST(madvise_dontneed_anon)
 	unsigned long before;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	mm_fill(e.mm, A(0), P(8), 50);
 	before = test_pool_allocated(e.pool);
 	TEST_ASSERT_EQ(do_madvise(e.mm, A(2), P(3), MADV_DONTNEED), 0);
@@ -945,8 +940,8 @@ TEST(madvise_dontneed_locked_and_holes)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(2), RW);
-	map_fixed(e.mm, A(4), P(2), RW);
+	test_mmap_fixed(e.mm, A(0), P(2), RW);
+	test_mmap_fixed(e.mm, A(4), P(2), RW);
 	mm_fill(e.mm, A(0), P(2), 53);
 	mm_fill(e.mm, A(4), P(2), 53);
 	/* The hole is reported, but both sides are dropped. */
@@ -966,7 +961,7 @@ TEST(madvise_dontfork_shapes)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(8), RW);
+	test_mmap_fixed(e.mm, A(0), P(8), RW);
 	mm_fill(e.mm, A(0), P(8), 55);
 	TEST_ASSERT_EQ(do_madvise(e.mm, A(2), P(3), MADV_DONTFORK), 0);
 	assert_vmas(e.mm, 0, TASK_SIZE, { A(0), A(2), VRW }, { A(2), A(5), VRW | VM_DONTCOPY },
@@ -983,7 +978,7 @@ TEST(madvise_errors)
 	struct env e;
 
 	env_init(&e);
-	map_fixed(e.mm, A(0), P(4), RW);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
 	TEST_ASSERT_EQ(do_madvise(e.mm, A(0), P(1), MADV_WILLNEED), -EINVAL);
 	TEST_ASSERT_EQ(do_madvise(e.mm, A(0) + 1, P(1), MADV_DONTNEED), -EINVAL);
 	TEST_ASSERT_EQ(do_madvise(e.mm, A(0), 0, MADV_DONTNEED), 0);

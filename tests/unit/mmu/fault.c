@@ -79,8 +79,7 @@ TEST(fault_cow_after_fork)
 	test_vm_create(&t, 16 * MB, 0);
 	vcpu_write64(t.vcpu, t.gpa, 111);
 	/* fork write-protects the parent's PTEs: the SPTE must go with them. */
-	child = dup_mm(t.mm, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(t.mm);
 	TEST_ASSERT(!is_writable_pte(spte_of(&t, 0)), "writable SPTE survived fork");
 
 	/* A read maps the shared page read-only. */

@@ -175,8 +175,7 @@ static void write_child(unsigned long flags)
 	TEST_ASSERT(buf, "malloc");
 	addr = test_mmap(parent, 0, SIZE, PROT_READ | PROT_WRITE, flags, NULL, 0);
 	mm_fill(parent, addr, SIZE, 5);
-	child = dup_mm(parent, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(parent);
 
 	m = mirror_open(child);
 	TEST_ASSERT(!IS_ERR(m), "mirror_open");

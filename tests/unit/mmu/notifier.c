@@ -151,42 +151,33 @@ TEST(release_zaps_everything)
 TEST(dirty_transfer_to_file)
 {
 	const size_t size = 8 * PAGE_SIZE;
-	struct frame_pool *pool = test_pool(16 * MB);
-	struct mm_struct *mm = test_mm(pool);
-	struct file *file = test_file(pool, size, O_RDWR, 3);
-	struct kvm *kvm = test_kvm(mm, 0);
-	struct kvm_vcpu *vcpu = test_vcpu(kvm, 0);
-	unsigned long a = test_mmap(mm, 0, size, RW, MAP_SHARED, file, 0);
+	struct test_vm t;
 	uint8_t buf[64];
 
-	test_set_slot(kvm, 0, TEST_GPA, size, a);
+	test_vm_create_file(&t, 16 * MB, size, 3);
 	for (int round = 0; round < 2; round++) {
 		for (unsigned long i = 0; i < size / PAGE_SIZE; i++) {
 			memset(buf, 0x10 * round + i, sizeof(buf));
 			/* A read fault first: the SPTE is writable only if the host PTE is. */
-			vcpu_read(vcpu, TEST_GPA + i * PAGE_SIZE + 64, buf + 32, 8);
+			vcpu_read(t.vcpu, t.gpa + i * PAGE_SIZE + 64, buf + 32, 8);
 			memset(buf, 0x10 * round + i, sizeof(buf));
-			vcpu_write(vcpu, TEST_GPA + i * PAGE_SIZE + 64, buf, sizeof(buf));
+			vcpu_write(t.vcpu, t.gpa + i * PAGE_SIZE + 64, buf, sizeof(buf));
 		}
-		TEST_ASSERT_EQ(filemap_write_and_wait(file->f_mapping), 0);
+		TEST_ASSERT_EQ(filemap_write_and_wait(t.file->f_mapping), 0);
 		for (unsigned long i = 0; i < size / PAGE_SIZE; i++) {
 			uint8_t got[64];
 
-			test_file_read(file, i * PAGE_SIZE + 64, got, sizeof(got));
+			test_file_read(t.file, i * PAGE_SIZE + 64, got, sizeof(got));
 			for (int j = 0; j < 64; j++)
 				TEST_ASSERT(got[j] == (uint8_t)(0x10 * round + i),
 					    "round %d page %lu byte %d: %#x", round, i, j, got[j]);
 		}
 		/* Writeback write-protected the host PTEs, so the SPTEs went. */
 		for (unsigned long i = 0; i < size / PAGE_SIZE; i++)
-			TEST_ASSERT(!is_writable_pte(kvm_mmu_spte(kvm, gpa_to_gfn(TEST_GPA) + i)),
+			TEST_ASSERT(!is_writable_pte(kvm_mmu_spte(t.kvm, gpa_to_gfn(t.gpa) + i)),
 				    "writable SPTE after writeback");
 	}
-	TEST_ASSERT(kvm_stat_read(&kvm->stat.dirty_transferred) >= (long)(size / PAGE_SIZE),
-		    "%ld dirty SPTEs transferred", kvm_stat_read(&kvm->stat.dirty_transferred));
-	kvm_destroy_vcpu(vcpu);
-	kvm_destroy_vm(kvm);
-	mmput(mm);
-	fput(file);
-	test_pool_destroy(pool);
+	TEST_ASSERT(kvm_stat_read(&t.kvm->stat.dirty_transferred) >= (long)(size / PAGE_SIZE),
+		    "%ld dirty SPTEs transferred", kvm_stat_read(&t.kvm->stat.dirty_transferred));
+	test_vm_destroy(&t);
 }

@@ -17,19 +17,6 @@
 #define MB (1UL << 20)
 #define NR 64
 
-static void test_swapon(unsigned long nr_pages)
-{
-	char path[] = "/tmp/nopin-swap-XXXXXX";
-	int fd = mkstemp(path);
-	int type;
-
-	TEST_ASSERT(fd >= 0, "mkstemp");
-	close(fd);
-	type = swapon(path, nr_pages);
-	unlink(path);
-	TEST_ASSERT(type >= 0, "swapon: %d", type);
-}
-
 static void guest_touch(struct test_vm *t, unsigned long n)
 {
 	for (unsigned long i = 0; i < n; i++)

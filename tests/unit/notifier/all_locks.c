@@ -183,8 +183,7 @@ TEST(parent_and_child_take_the_shared_locks_in_turn)
 	struct mm_struct *child;
 
 	setup_many_vmas(&s, 16);
-	child = dup_mm(s.mm, "child");
-	TEST_ASSERT(child, "dup_mm");
+	child = test_fork(s.mm);
 
 	for (int round = 0; round < 2; round++) {
 		struct mm_struct *mm = round ? child : s.mm;

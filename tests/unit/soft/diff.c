@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unicorn/unicorn.h>
 
+#include "base/prandom.h"
 #include "tests/lib/test_util.h"
 #include "vmm/soft/soft_cpu.h"
 
@@ -58,7 +59,7 @@ struct gen {
 
 static unsigned int rnd(struct gen *g, unsigned int n)
 {
-	return test_rand(g->rng) % n;
+	return prandom_u64(g->rng) % n;
 }
 
 static void b(struct gen *g, uint8_t v)
@@ -210,7 +211,7 @@ static uint64_t rand_imm(struct gen *g)
 	case 1:
 		return 0x80UL << rnd(g, 25);
 	default:
-		return test_rand(g->rng);
+		return prandom_u64(g->rng);
 	}
 }
 
@@ -943,7 +944,7 @@ static enum soft_xlate_ret flat_translate(void *opaque, uint64_t gva, unsigned i
 {
 	struct flat *m = opaque;
 
-	if (m->rng && test_rand(m->rng) % 4 == 0) {
+	if (m->rng && prandom_u64(m->rng) % 4 == 0) {
 		m->injected++;
 		return SOFT_XLATE_RETRY;
 	}
@@ -981,7 +982,7 @@ static uc_engine *unicorn_open(void)
 
 static uint64_t rand_reg(uint64_t *rng)
 {
-	uint64_t v = test_rand(rng);
+	uint64_t v = prandom_u64(rng);
 
 	switch (v % 8) {
 	case 0:
@@ -993,7 +994,7 @@ static uint64_t rand_reg(uint64_t *rng)
 	case 3:
 		return 0x80UL << (v % 57);
 	default:
-		return test_rand(rng);
+		return prandom_u64(rng);
 	}
 }
 
@@ -1044,8 +1045,8 @@ static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 		struct gen g = {
 			.code = m->code + i * SEQ_STRIDE, .addr = addr, .rng = &rng, .defined = ALL
 		};
-		unsigned int n = 1 + test_rand(&rng) % 16, mask;
-		uint64_t fl0 = 0x2 | (test_rand(&rng) & ALL);
+		unsigned int n = 1 + prandom_u64(&rng) % 16, mask;
+		uint64_t fl0 = 0x2 | (prandom_u64(&rng) & ALL);
 
 		while (n-- && g.len < SEQ_STRIDE - 128)
 			gen_one(&g);
@@ -1061,12 +1062,12 @@ static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 		gpr[RDI] = RDI_INIT;
 		gpr[RSP] = STACK_BASE + STACK_SIZE - 512;
 		for (r = 0; r < DATA_SIZE; r += 8) {
-			uint64_t v = test_rand(&rng);
+			uint64_t v = prandom_u64(&rng);
 
 			memcpy(&m->data[r], &v, 8);
 		}
 		for (r = 0; r < STACK_SIZE; r += 8) {
-			uint64_t v = test_rand(&rng);
+			uint64_t v = prandom_u64(&rng);
 
 			memcpy(&m->stack[r], &v, 8);
 		}
