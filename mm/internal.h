@@ -306,7 +306,6 @@ void delete_from_page_cache(struct page *page); /* page locked, unmapped */
  */
 int filemap_migrate_page(struct address_space *mapping, struct page *newpage, struct page *page,
 			 int expected_count);
-bool set_page_dirty(struct page *page);
 /*
  * Page locked (and still locked on return, unlike the kernel's, which
  * unlocked it): write a dirty page-cache page to its file and clean it,

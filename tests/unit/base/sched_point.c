@@ -26,7 +26,8 @@ struct racer {
 	struct kthread *thread;
 	void (*fn)(struct racer *);
 	void *arg;
-	int progress; /* how far @fn got; written by it, read by the test */
+	const char *point; /* pass_point()'s schedule point */
+	int progress;	   /* how far @fn got; written by it, read by the test */
 	int done;
 };
 
@@ -78,8 +79,15 @@ static bool parked_before_done(struct racer *r, const char *name)
 
 static void pass_point(struct racer *r)
 {
-	sched_point(r->arg);
+	sched_point(r->point);
 	advance(r);
+}
+
+/* A racer that passes schedule point @point once. */
+static void racer_start_at(struct racer *r, const char *comm, const char *point)
+{
+	r->point = point;
+	racer_start(r, comm, pass_point, NULL);
 }
 
 TEST(parks_until_released)
@@ -87,7 +95,7 @@ TEST(parks_until_released)
 	struct racer r;
 
 	TEST_ASSERT_EQ(sched_point_arm("test:park", NULL), 0);
-	racer_start(&r, "parker", pass_point, "test:park");
+	racer_start_at(&r, "parker", "test:park");
 	TEST_ASSERT_EQ(sched_point_wait("test:park"), 0);
 	TEST_ASSERT(sched_point_parked("test:park"), "wait returned, not parked");
 	/* Parked before the increment that follows the point. */
@@ -105,7 +113,7 @@ TEST(wait_after_thread_parked_returns_at_once)
 	struct racer r;
 
 	sched_point_arm("test:early", NULL);
-	racer_start(&r, "early", pass_point, "test:early");
+	racer_start_at(&r, "early", "test:early");
 	TEST_ASSERT(parked_before_done(&r, "test:early"), "passed an armed point");
 	TEST_ASSERT_EQ(sched_point_wait("test:early"), 0);
 	TEST_ASSERT_EQ(progress(&r), 0);
@@ -257,12 +265,12 @@ TEST(other_task_passes_a_filtered_point)
 	struct racer other, wanted;
 
 	sched_point_arm("test:filter", "wanted");
-	racer_start(&other, "other", pass_point, "test:filter");
+	racer_start_at(&other, "other", "test:filter");
 	TEST_ASSERT(!parked_before_done(&other, "test:filter"), "a task of another name parked");
 	racer_join(&other);
 	TEST_ASSERT_EQ(progress(&other), 1);
 
-	racer_start(&wanted, "wanted", pass_point, "test:filter");
+	racer_start_at(&wanted, "wanted", "test:filter");
 	TEST_ASSERT_EQ(sched_point_wait("test:filter"), 0);
 	TEST_ASSERT_EQ(progress(&wanted), 0);
 	sched_point_release("test:filter");
@@ -276,14 +284,14 @@ TEST(unarmed_points_do_not_block)
 
 	/* Nothing armed: the fast path. */
 	TEST_ASSERT_EQ(atomic_read(&sched_points_armed), 0);
-	racer_start(&r, "free", pass_point, "test:unarmed");
+	racer_start_at(&r, "free", "test:unarmed");
 	TEST_ASSERT(!parked_before_done(&r, "test:unarmed"), "parked at an unarmed point");
 	racer_join(&r);
 	TEST_ASSERT_EQ(progress(&r), 1);
 
 	/* Another point armed: the slow path, which must not match this name. */
 	sched_point_arm("test:armed", NULL);
-	racer_start(&r, "free", pass_point, "test:unarmed");
+	racer_start_at(&r, "free", "test:unarmed");
 	TEST_ASSERT(!parked_before_done(&r, "test:armed"), "parked at the wrong point");
 	racer_join(&r);
 	TEST_ASSERT_EQ(progress(&r), 1);
@@ -296,9 +304,9 @@ TEST(second_thread_passes_while_first_is_parked)
 	struct racer a, b;
 
 	sched_point_arm("test:once", NULL);
-	racer_start(&a, "first", pass_point, "test:once");
+	racer_start_at(&a, "first", "test:once");
 	sched_point_wait("test:once");
-	racer_start(&b, "second", pass_point, "test:once");
+	racer_start_at(&b, "second", "test:once");
 	racer_join(&b);
 	TEST_ASSERT_EQ(progress(&b), 1);
 	TEST_ASSERT_EQ(progress(&a), 0);
@@ -315,7 +323,7 @@ TEST(release_before_reached_disarms)
 	TEST_ASSERT(!sched_point_parked("test:cancel"), "parked with no thread");
 	sched_point_release("test:cancel");
 	TEST_ASSERT_EQ(atomic_read(&sched_points_armed), 0);
-	racer_start(&r, "late", pass_point, "test:cancel");
+	racer_start_at(&r, "late", "test:cancel");
 	TEST_ASSERT(!parked_before_done(&r, "test:cancel"), "parked at a cancelled point");
 	racer_join(&r);
 	TEST_ASSERT_EQ(progress(&r), 1);

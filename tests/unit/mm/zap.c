@@ -66,7 +66,7 @@ static struct kthread *park_zap_and_replace_table(struct mm_struct *mm, int (*fn
 	struct kthread *k;
 
 	TEST_ASSERT_EQ(sched_point_arm("zap_pte_range:pte_table", comm), 0);
-	k = kthread_run(fn, arg, comm);
+	k = kthread_run(fn, arg, "%s", comm);
 	TEST_ASSERT(!IS_ERR(k), "kthread_run");
 	TEST_ASSERT_EQ(sched_point_wait("zap_pte_range:pte_table"), 0);
 	*old_table = replace_pte_table(mm, BASE);
