@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "base/bug.h"
+#include "base/prandom.h"
 #include "base/sched_point.h"
 #include "mm/internal.h"
 #include "mm/migrate.h"
@@ -432,17 +433,6 @@ int migrate_pages(struct list_head *from, enum migrate_mode mode, unsigned int *
 
 /* ---- the random driver ---- */
 
-static uint64_t migrate_rand(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 /* A uniformly chosen page address of @mm; mmap_lock held.  0 if it maps nothing. */
 static unsigned long random_address(struct mm_struct *mm, uint64_t *seed)
 {
@@ -453,7 +443,7 @@ static unsigned long random_address(struct mm_struct *mm, uint64_t *seed)
 		total += vma_pages(vma);
 	if (!total)
 		return 0;
-	pick = migrate_rand(seed) % total;
+	pick = prandom_u64(seed) % total;
 	for_each_vma(mm, vma) {
 		if (pick < vma_pages(vma))
 			return vma->vm_start + (pick << PAGE_SHIFT);
