@@ -179,6 +179,7 @@ void truncate_pagecache_range(struct address_space *mapping, loff_t lstart, loff
 
 	if (unmap_end > unmap_start)
 		unmap_mapping_range(mapping, unmap_start, 1 + unmap_end - unmap_start, 0);
+	sched_point("punch_hole:after_unmap");
 	truncate_inode_pages_range(mapping, lstart, lend);
 }
 

@@ -384,6 +384,59 @@ TEST(punch_hole_zeroes_shared_and_keeps_private_cows)
 	test_pool_destroy(pool);
 }
 
+struct punch_arg {
+	struct file *file;
+	loff_t offset, len;
+};
+
+static int punch_thread(void *data)
+{
+	struct punch_arg *arg = data;
+
+	return vfs_fallocate(arg->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, arg->offset,
+			     arg->len);
+}
+
+/*
+ * A fault maps a page again between the punch's unmap and its drop from
+ * the cache: the drop unmaps that page (unmap_mapping_page()), and only
+ * that page, so a private COW of the same file offset stays.
+ */
+TEST(page_mapped_again_during_a_punch_goes_and_the_private_cow_stays)
+{
+	struct frame_pool *pool = test_pool(POOL_SIZE);
+	struct file *file = test_file(pool, 4 * PAGE_SIZE, O_RDWR, SEED);
+	struct mm_struct *mm = test_mm(pool);
+	unsigned long s = test_mmap(mm, 0, 4 * PAGE_SIZE, RW, MAP_SHARED, file, 0);
+	unsigned long p = test_mmap(mm, 0, 4 * PAGE_SIZE, RW, MAP_PRIVATE, file, 0);
+	struct punch_arg parg = { file, 2 * PAGE_SIZE, PAGE_SIZE };
+	uint8_t byte = 0x77, buf[PAGE_SIZE];
+	struct kthread *t;
+
+	mm_write(mm, p + 2 * PAGE_SIZE, &byte, 1); /* a private COW of page 2 */
+	TEST_ASSERT_EQ(get_mm_counter(mm, MM_ANONPAGES), 1);
+
+	TEST_ASSERT_EQ(sched_point_arm("punch_hole:after_unmap", "punch"), 0);
+	t = kthread_run(punch_thread, &parg, "punch");
+	TEST_ASSERT(!IS_ERR(t), "kthread_run");
+	sched_point_wait("punch_hole:after_unmap");
+	/* The shared mapping faults page 2 back in from the cache, old bytes and all. */
+	check_file_bytes(mm, s + 2 * PAGE_SIZE, 2 * PAGE_SIZE, PAGE_SIZE);
+	TEST_ASSERT(mm_pfn_at(mm, s + 2 * PAGE_SIZE) >= 0, "page 2 mapped again");
+	sched_point_release("punch_hole:after_unmap");
+	TEST_ASSERT_EQ(kthread_stop(t), 0);
+
+	mm_check_zero(mm, s + 2 * PAGE_SIZE, PAGE_SIZE);
+	TEST_ASSERT_EQ(get_mm_counter(mm, MM_ANONPAGES), 1);
+	mm_read(mm, p + 2 * PAGE_SIZE, buf, PAGE_SIZE);
+	TEST_ASSERT_EQ(buf[0], 0x77);
+	check_file_bytes(mm, p + 2 * PAGE_SIZE + 1, 2 * PAGE_SIZE + 1, PAGE_SIZE - 1);
+
+	mmput(mm);
+	fput(file);
+	test_pool_destroy(pool);
+}
+
 /* shmem has no backing file: a punch and a truncation only drop pages. */
 TEST(shmem_truncate_and_punch)
 {
