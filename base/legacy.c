@@ -11,24 +11,24 @@ static const struct {
 	const char *rule;
 } legacy_switches[NR_LEGACY_SWITCHES] = {
 	[LEGACY_FREE_PGTABLES_BEFORE_UNLINK] = { "free_pgtables_before_unlink",
-						 "munmap frees page tables before unlinking the "
-						 "VMA "
-						 "from rmap (rule 5)" },
+						 "munmap frees page tables before unlinking "
+						 "the VMA from rmap (rule 5, unlink before "
+						 "freeing page tables)" },
 	[LEGACY_REGISTER_WITHOUT_ALL_LOCKS] = { "register_without_all_locks",
 						"mmu_notifier_register skips mm_take_all_locks() "
-						"(rule 4)" },
+						"(rule 4, register under all locks)" },
 	[LEGACY_NEWEST_ANON_VMA] = { "newest_anon_vma",
 				     "a shared anon page records the VMA's newest anon_vma "
-				     "(rule 7)" },
+				     "(rule 7, oldest anon_vma and root lock)" },
 	[LEGACY_MLOCK_TRYLOCK] = { "mlock_trylock",
 				   "try_to_unmap sets mlocked through an mmap_lock trylock "
-				   "(rule 8)" },
+				   "(rule 8, mlock under the PTE lock)" },
 	[LEGACY_NO_INVALIDATE_RETRY] = { "no_invalidate_retry",
 					 "the secondary fault path skips the invalidation "
-					 "sequence check (rule 2)" },
+					 "sequence check (rule 2, retry instead of pin)" },
 	[LEGACY_NO_REMOTE_FLUSH] = { "no_remote_flush",
 				     "invalidation zaps SPTEs without flushing vCPU TLBs "
-				     "(rule 3)" },
+				     "(rule 3, flush before return)" },
 };
 
 const char *legacy_name(enum legacy_switch sw)

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Legacy switches (DESIGN.md, "the museum"): each brings back the historical
- * code that broke one protocol rule, so a scenario can show the sanitizer
- * catching the failure.  A switch is a bit in the object it changes
- * (mm_struct.legacy for the primary MMU and the notifier, vm.legacy for the
- * secondary MMU); nothing turns one on by default.
+ * Legacy switches (docs/design.md, "The museum: legacy switches"): each
+ * brings back the historical code that broke one protocol rule, so a
+ * scenario can show the sanitizer catching the failure.  A switch is a bit
+ * in the object it changes (mm_struct.legacy for the primary MMU and the
+ * notifier, kvm.legacy for the secondary MMU); nothing turns one on by
+ * default.
  */
 #ifndef NOPIN_BASE_LEGACY_H
 #define NOPIN_BASE_LEGACY_H
@@ -12,12 +13,12 @@
 #include <stdbool.h>
 
 enum legacy_switch {
-	LEGACY_FREE_PGTABLES_BEFORE_UNLINK, /* rule 5, seed 000 */
-	LEGACY_REGISTER_WITHOUT_ALL_LOCKS,  /* rule 4, seed 002 */
-	LEGACY_NEWEST_ANON_VMA,		    /* rule 7, seed 003 */
-	LEGACY_MLOCK_TRYLOCK,		    /* rule 8, seed 004 */
-	LEGACY_NO_INVALIDATE_RETRY,	    /* rule 2 */
-	LEGACY_NO_REMOTE_FLUSH,		    /* rule 3 */
+	LEGACY_FREE_PGTABLES_BEFORE_UNLINK, /* rule 5, unlink before freeing page tables */
+	LEGACY_REGISTER_WITHOUT_ALL_LOCKS,  /* rule 4, register under all locks */
+	LEGACY_NEWEST_ANON_VMA,		    /* rule 7, oldest anon_vma and root lock */
+	LEGACY_MLOCK_TRYLOCK,		    /* rule 8, mlock under the PTE lock */
+	LEGACY_NO_INVALIDATE_RETRY,	    /* rule 2, retry instead of pin */
+	LEGACY_NO_REMOTE_FLUSH,		    /* rule 3, flush before return */
 	NR_LEGACY_SWITCHES,
 };
 

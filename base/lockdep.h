@@ -22,6 +22,14 @@
  * or rr->mutex->rr orders are not reported, while synchronize_srcu() under
  * a lock its readers take is.
  *
+ * A successful trylock is held (asserts see it) but records no order, since
+ * it could not have waited; locks taken under it are ordered after it.
+ * Locks of one class taken with a nest lock held (down_write_nest_lock())
+ * share one held-lock entry with a count, so mm_take_all_locks() can hold
+ * thousands.  One inversion is reported once (its order then stays out of
+ * the graph), and a thread that ends, or calls task_unregister(), holding
+ * a lock is reported.
+ *
  * Without CONFIG_LOCKDEP all of this compiles to nothing.
  */
 #ifndef NOPIN_BASE_LOCKDEP_H

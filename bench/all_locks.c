@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What Protocol 4 costs: mm_take_all_locks() + mm_drop_all_locks() over an
- * mm of 1k, 10k and 100k VMAs, and mmu_notifier_register() with it, beside
- * the same registration with LEGACY_REGISTER_WITHOUT_ALL_LOCKS (mmap_lock
- * only), measured in the same run.
+ * What rule 4, register under all locks, costs: mm_take_all_locks() +
+ * mm_drop_all_locks() over an mm of 1k, 10k and 100k VMAs, and
+ * mmu_notifier_register() with it, beside the same registration with
+ * LEGACY_REGISTER_WITHOUT_ALL_LOCKS (mmap_lock only), measured in the same
+ * run.
  *
  *	bench_all_locks
  *
@@ -151,6 +152,7 @@ int main(void)
 		teardown(&s);
 	}
 	printf("register, legacy: mmap_lock only (LEGACY_REGISTER_WITHOUT_ALL_LOCKS),\n"
-	       "the registration Protocol 4 forbids; its time is what the locks add to.\n");
+	       "the registration rule 4, register under all locks, forbids; its time is\n"
+	       "what the locks add to.\n");
 	return 0;
 }

@@ -18,9 +18,12 @@
  *                     the wait until the vCPU is out of KVM_RUN (or the
  *                     interpreter) and has acknowledged, with whatever the
  *                     backend does before its ack (kvm: an entry into the
- *                     guest's flush stub, where it serves the flush first).  Peer:
- *                     the same flush while the vCPU is outside guest mode,
- *                     where the request alone is enough.
+ *                     guest's flush stub, where it serves the flush
+ *                     first).  Peer: the same flush while the vCPU is
+ *                     outside guest mode, where the request alone is
+ *                     enough.  The vCPU thread and the flusher are pinned
+ *                     to two CPUs, and the notes say how often other load
+ *                     switched either away.
  *
  * On kvm every fault is an exit the host sees, so each interval between
  * two is one sample.  The soft vCPU takes a fault inside the interpreter,
@@ -29,9 +32,13 @@
  * same loop over mapped pages) / BATCH.
  *
  * The environment comes from CPUID (leaf 1 ECX bit 31, leaf 0x40000000):
- * under a hypervisor an exit of the VMM's guest goes through more than one
- * hypervisor, so those figures are labelled and never set beside
- * bare-metal ones.
+ * "bare metal", "nested under KVM", "nested under QEMU TCG" or the raw
+ * signature, with what /dev/kvm runs guests on (VMX, SVM, or a software
+ * hypervisor such as kvm_pvm).  Under a hypervisor an exit of the VMM's
+ * guest goes through more than one hypervisor, so those figures are
+ * labelled, the CSV's bare_metal_comparable column says no, and they are
+ * never set beside bare-metal ones.  With --backend kvm and no usable
+ * /dev/kvm the bench says so and exits 0.
  *
  * The guest is this file compiled with -DNOPIN_GUEST: it asks for commands
  * on a control port and the bench drives the backend's run() itself, as a

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The guest ABI's ports and hypercalls, shared by guest images and the VMM
- * (DESIGN.md "Guest ABI"; guest/README.md documents each one).  Plain C with
- * no includes, so both a freestanding guest and the host can use it.
+ * (docs/design.md, "The guest ABI"; guest/README.md documents each one).
+ * Plain C with no includes, so both a freestanding guest and the host can
+ * use it.
  */
 #ifndef NOPIN_GUEST_ABI_H
 #define NOPIN_GUEST_ABI_H

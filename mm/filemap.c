@@ -7,7 +7,7 @@
  * A regular file is a real file on disk, read and written a page at a time
  * with pread()/pwrite().  A shmem file (MAP_SHARED|MAP_ANONYMOUS) has no
  * backing file: its pages start zeroed and are swap-backed, so writeback
- * leaves them alone (swapping them out is the reclaim issue's).
+ * leaves them alone (and reclaim does not swap them out yet: mm/vmscan.c).
  *
  * The cache of a mapping is a red-black tree of pages by index under
  * mapping->i_pages_lock (the kernel's xarray and its lock).  The cache

@@ -32,7 +32,8 @@
  * are gathered and freed by tlb_finish_mmu(), after the (model's) TLB flush.
  * The zap itself, between tlb_start_zap() and tlb_end_zap(), is an atomic
  * section (preempt_disable), so it must open after
- * mmu_notifier_invalidate_range_start() has returned (DESIGN.md rule 6).
+ * mmu_notifier_invalidate_range_start() has returned (rule 6, notifier
+ * outside atomic sections).
  */
 struct mmu_gather {
 	struct mm_struct *mm;
@@ -93,7 +94,10 @@ void unmap_mapping_page(struct page *page);
  */
 void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long floor,
 		   unsigned long ceiling);
-/* The same in the historical order, tables freed (and @tlb finished) before the unlink (seed 000). */
+/*
+ * The same in the historical order (--legacy=free_pgtables_before_unlink):
+ * tables freed, and @tlb finished, before the unlink.
+ */
 void legacy_free_pgtables_before_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
 					unsigned long floor, unsigned long ceiling);
 
@@ -197,8 +201,9 @@ void put_anon_vma(struct anon_vma *anon_vma);
 void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address);
 /*
  * An anon page gaining a mapping (fork, swap-in, migration).  A page that is
- * not exclusive records the oldest anon_vma, the root (DESIGN.md rule 7), so
- * an rmap walk from it reaches every process of the fork tree.
+ * not exclusive records the oldest anon_vma, the root (rule 7, oldest
+ * anon_vma and root lock), so an rmap walk from it reaches every process of
+ * the fork tree.
  */
 void page_add_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address,
 			bool exclusive);
@@ -272,9 +277,10 @@ int page_mkclean(struct page *page);
  * Reclaim's rmap walks [mm/rmap.c], page locked.  folio_referenced(): how
  * many mappings were young (host accessed bit OR mmu_notifier_clear_flush_young),
  * clearing them; VM_LOCKED in *vm_flags if a locked VMA maps it (then marked
- * mlocked under the PTE lock, rule 8).  try_to_unmap(): every PTE becomes
- * nothing (file) or a swap entry (anon in the swap cache), each under
- * invalidate_range_start/end (MMU_NOTIFY_CLEAR); true if unmapped after.
+ * mlocked: rule 8, mlock under the PTE lock).  try_to_unmap(): every PTE
+ * becomes nothing (file) or a swap entry (anon in the swap cache), each
+ * under invalidate_range_start/end (MMU_NOTIFY_CLEAR); true if unmapped
+ * after.
  */
 enum ttu_flags {
 	TTU_MUNLOCK = 0x4,	/* only look for a VM_LOCKED VMA and mark the page */

@@ -63,7 +63,8 @@ static void print_bad_pte(struct vm_area_struct *vma, unsigned long addr, pte_t 
 
 /*
  * A live PTE to a frame that is no longer data (freed, or reused as a
- * table) means the free broke rule 1: reported by the frame sanitizer.
+ * table) means the free broke rule 1, invalidate before free: reported by
+ * the frame sanitizer.
  */
 static bool pte_frame_is_data(struct frame_pool *pool, struct page *page, unsigned long addr)
 {
@@ -749,7 +750,7 @@ static void unmap_page_range(struct mmu_gather *tlb, struct vm_area_struct *vma,
 /*
  * Zap the part of @vma inside [start_addr, end_addr).  The caller has
  * called invalidate_range_start on the range: only now does the atomic
- * section open (rule 6).
+ * section open (rule 6, notifier outside atomic sections).
  */
 void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start_addr,
 		      unsigned long end_addr, const struct zap_details *details)
@@ -816,7 +817,8 @@ static void unmap_mapping_range_tree(struct address_space *mapping, unsigned lon
 
 /*
  * Without any process's mmap_lock: i_mmap_rwsem (read) keeps each VMA
- * found in i_mmap, and its page tables (rule 5), until the walk is done.
+ * found in i_mmap, and its page tables (rule 5, unlink before freeing page
+ * tables), until the walk is done.
  */
 static void __unmap_mapping_pages(struct address_space *mapping, unsigned long start,
 				  unsigned long nr, const struct zap_details *details)
@@ -884,11 +886,12 @@ void unmap_mapping_page(struct page *page)
 /* ---- freeing page tables ---- */
 
 /*
- * Rule 5: rmap walkers (reclaim, truncation) find a VMA through its
- * anon_vma chains and i_mmap without mmap_lock and then walk its page
- * tables.  Once the VMA is off both, no new walker can reach its tables;
- * one already inside holds the anon_vma or i_mmap lock that the unlink
- * took, so it has finished.  Only then may the tables go.
+ * Rule 5, unlink before freeing page tables: rmap walkers (reclaim,
+ * truncation) find a VMA through its anon_vma chains and i_mmap without
+ * mmap_lock and then walk its page tables.  Once the VMA is off both, no
+ * new walker can reach its tables; one already inside holds the anon_vma or
+ * i_mmap lock that the unlink took, so it has finished.  Only then may the
+ * tables go.
  */
 static void free_pgtables_unlink(struct vm_area_struct *vma)
 {
@@ -914,8 +917,8 @@ void free_pgtables(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned 
 }
 
 /*
- * LEGACY HOOK (--legacy=free_pgtables_before_unlink, seed 000): munmap as
- * it was before the kernel unlinked VMAs in free_pgtables().  The page
+ * LEGACY HOOK (--legacy=free_pgtables_before_unlink): munmap as it was
+ * before the kernel unlinked VMAs in free_pgtables() (2005).  The page
  * tables are freed and the gather finished first; the VMAs leave their
  * anon_vma chains and i_mmap only afterwards.  A truncation or rmap walk
  * that found a VMA in i_mmap meanwhile steps into freed tables, which the

@@ -11,11 +11,11 @@
  *     migrations away, and a pinned page is refused: whoever pinned it may
  *     be writing into the frame (DMA), and would keep writing there.
  *  2. try_to_migrate(): through the rmap, each PTE mapping it is announced
- *     to secondary MMUs (MMU_NOTIFY_MIGRATE, rule 1) and replaced, under
- *     its PTE lock, by a migration entry naming the old frame, with the
- *     write permission it had.  The PTE's reference and mapcount go; RSS
- *     stays.  A fault that meets the entry waits for the page lock and
- *     retries (migration_entry_wait()).
+ *     to secondary MMUs (MMU_NOTIFY_MIGRATE; rule 1, invalidate before
+ *     free) and replaced, under its PTE lock, by a migration entry naming
+ *     the old frame, with the write permission it had.  The PTE's reference
+ *     and mapcount go; RSS stays.  A fault that meets the entry waits for
+ *     the page lock and retries (migration_entry_wait()).
  *  3. The references are checked: only ours, and the page cache's or the
  *     swap cache's, may remain; any other (a GUP lookup, a secondary MMU's
  *     short reference in flight) makes the move fail with -EAGAIN.  If the

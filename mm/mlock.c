@@ -15,8 +15,8 @@
  * and so clears PG_mlocked only when the last one goes.  struct page has
  * no such count here: munlock clears the mark at once, and a page that
  * another locked VMA still maps is marked again when reclaim's rmap walk
- * meets that VMA (DESIGN.md rule 8, the reverse-map issue) — the kernel's
- * behaviour before its mlock_count, too.
+ * meets that VMA, under the PTE lock (rule 8, mlock under the PTE lock) —
+ * the kernel's behaviour before its mlock_count, too.
  */
 #include <errno.h>
 

@@ -131,9 +131,10 @@ int split_vma(struct vm_area_struct *vma, unsigned long addr, int new_below);
 
 /*
  * Hold every i_mmap_rwsem and anon_vma root rwsem reachable from @mm's
- * VMAs, each once (mmu_notifier registration, Protocol 4).  mmap_lock held
- * for write until mm_drop_all_locks() returns.  0, or -EINTR on a pending
- * interrupt, holding nothing. [mm/mm_take_all_locks.c]
+ * VMAs, each once (mmu_notifier registration: rule 4, register under all
+ * locks).  mmap_lock held for write until mm_drop_all_locks() returns.  0,
+ * or -EINTR on a pending interrupt, holding nothing.
+ * [mm/mm_take_all_locks.c]
  */
 int mm_take_all_locks(struct mm_struct *mm);
 void mm_drop_all_locks(struct mm_struct *mm);

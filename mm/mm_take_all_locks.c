@@ -9,7 +9,8 @@
  * reclaim, migration, writeback's page_mkclean).  With mmap_lock held for
  * write and all of those taken, none of them is anywhere between its
  * mmu_notifier_invalidate_range_start() and _end() on this mm: a notifier
- * registered under them cannot see an end without its start (Protocol 4).
+ * registered under them cannot see an end without its start (rule 4,
+ * register under all locks).
  */
 #include <errno.h>
 

@@ -14,8 +14,8 @@
  *             mm->page_table_lock, then a PTE page's split lock
  *               the secondary MMU's mmu_lock (clear_flush_young runs under
  *                                             the PTE lock)
- * DESIGN.md lists the page lock below the rmap locks; the kernel, and this
- * model, take it above them.
+ * docs/design.md, "The lock hierarchy, as the code takes it", has the whole
+ * order, the secondary MMU's locks included.
  */
 #ifndef NOPIN_MM_MM_TYPES_H
 #define NOPIN_MM_MM_TYPES_H
@@ -100,7 +100,8 @@ struct file {
 /*
  * An anon_vma: the set of VMAs (through anon_vma_chains, in an interval tree
  * by pgoff) in which an anonymous page may be mapped.  A fork tree of
- * anon_vmas shares one root, whose rwsem locks the whole tree (rule 7).
+ * anon_vmas shares one root, whose rwsem locks the whole tree (rule 7,
+ * oldest anon_vma and root lock).
  */
 struct anon_vma {
 	struct anon_vma *root;

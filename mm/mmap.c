@@ -12,7 +12,7 @@
  * anon_vma's tree, both keyed by the VMA's pgoff range, so every change of a
  * VMA's bounds is made inside those trees' locks (vma_prepare() and
  * vma_complete() below), and a VMA leaves rmap before its page tables are
- * freed (free_pgtables(), DESIGN.md rule 5).
+ * freed (free_pgtables(); rule 5, unlink before freeing page tables).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -742,10 +742,11 @@ unsigned long vm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long le
  * Unmap [start, end) of the VMAs from @vma on, which are still in the tree
  * between @prev and @next.  In the kernel's order: the zap is bracketed by
  * invalidate_range_start/end inside unmap_vmas() and its atomic section
- * opens after start returned (rules 1 and 6); free_pgtables() unlinks each
- * VMA from rmap before it frees the VMA's page tables (rule 5), keeping
- * those shared with @prev and @next; the pages and tables gathered are
- * freed only at tlb_finish_mmu().
+ * opens after start returned (rule 1, invalidate before free; rule 6,
+ * notifier outside atomic sections); free_pgtables() unlinks each VMA from
+ * rmap before it frees the VMA's page tables (rule 5, unlink before
+ * freeing page tables), keeping those shared with @prev and @next; the
+ * pages and tables gathered are freed only at tlb_finish_mmu().
  */
 static void unmap_region(struct mm_struct *mm, struct vm_area_struct *vma,
 			 struct vm_area_struct *prev, struct vm_area_struct *next,

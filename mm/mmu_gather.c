@@ -49,7 +49,8 @@ void tlb_gather_mmu_fullmm(struct mmu_gather *tlb, struct mm_struct *mm)
  * The zap runs as an atomic section, as the kernel's does under the PTE
  * locks and with the gather's batches pinned to the CPU: nothing inside may
  * sleep, which is why mmu_notifier_invalidate_range_start(), which may,
- * must have returned before this opens (DESIGN.md rule 6).
+ * must have returned before this opens (rule 6, notifier outside atomic
+ * sections).
  */
 void tlb_start_zap(struct mmu_gather *tlb)
 {

@@ -4,8 +4,9 @@
  * how a secondary MMU (mmu/, a mirror device) hears about every change to a
  * host address space, and the inline hooks mm/ calls at each such change.
  *
- * The rule the hooks serve (DESIGN.md Protocol 1): a path that removes or
- * weakens a PTE a secondary MMU may have copied brackets the change with
+ * The rule the hooks serve (rule 1, invalidate before free; docs/design.md,
+ * "The eight protocol rules"): a path that removes or weakens a PTE a
+ * secondary MMU may have copied brackets the change with
  *
  *	struct mmu_notifier_range range;
  *
@@ -24,12 +25,13 @@
  * every range of the mm through start/end; an mmu_interval_notifier (a
  * mirror device) covers one interval and hears only ranges overlapping it,
  * through one invalidate op and a collision-retry sequence (below).
- * Registration holds mmap_lock for write and mm_take_all_locks()
- * (Protocol 4), so no invalidation is half-way through when a subscriber
- * appears.
+ * Registration holds mmap_lock for write and mm_take_all_locks() (rule 4,
+ * register under all locks), so no invalidation is half-way through when a
+ * subscriber appears.
  *
- * mm/mmap.c calls mmu_notifier_subscriptions_init() when it makes an mm and
- * mmu_notifier_subscriptions_destroy() when it frees one (mmdrop).
+ * mm/fork.c calls mmu_notifier_subscriptions_init() when it makes an mm
+ * (mm_alloc) and mmu_notifier_subscriptions_destroy() when it frees one
+ * (mmdrop).
  */
 #ifndef NOPIN_MM_MMU_NOTIFIER_H
 #define NOPIN_MM_MMU_NOTIFIER_H
@@ -372,8 +374,9 @@ static inline void mmu_notifier_release(struct mm_struct *mm)
 
 /*
  * The range is about to change.  Subscribers may sleep, so this must not be
- * called inside an atomic section (DESIGN.md Protocol 6): the might_sleep()
- * here reports any caller that does, whether or not a subscriber exists.
+ * called inside an atomic section (rule 6, notifier outside atomic
+ * sections): the might_sleep() here reports any caller that does, whether
+ * or not a subscriber exists.
  */
 static inline void mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
 {

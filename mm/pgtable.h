@@ -13,7 +13,8 @@
  * table or the data frame by its pool pfn, where hardware would put a
  * physical address.  Stepping down a level checks that the frame stepped
  * into is still a page table: a walker that reaches a freed table (the bug
- * DESIGN.md rule 5 forbids) is a sanitizer report, not a silent read.
+ * rule 5, unlink before freeing page tables, forbids) is a sanitizer
+ * report, not a silent read.
  *
  * Locking (the kernel's split PTE locks): the entries of a PTE table are
  * under that table's own spinlock, reached through the table's struct page

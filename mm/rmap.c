@@ -15,7 +15,8 @@
  * the child and its descendants are chained to: walking it visits only
  * the processes that can map the page.  A page still shared since before
  * a fork records an anon_vma every process sharing it is chained to.  The
- * whole fork tree is locked by one rwsem, the root's (DESIGN.md rule 7).
+ * whole fork tree is locked by one rwsem, the root's (rule 7, oldest
+ * anon_vma and root lock).
  *
  * Lock order, as in the kernel's mm/rmap.c (mm/mm_types.h lists it too):
  *   mmap_lock
@@ -415,8 +416,8 @@ out_error:
  * chains out of the anon_vma trees, and free each anon_vma left with no
  * chain.  The chain list runs newest first, so the root, which every other
  * anon_vma of the tree holds, is put last.  Called before the VMA's page
- * tables are freed (free_pgtables(), DESIGN.md rule 5), so an rmap walk
- * never reaches them.
+ * tables are freed (free_pgtables(); rule 5, unlink before freeing page
+ * tables), so an rmap walk never reaches them.
  */
 void unlink_anon_vmas(struct vm_area_struct *vma)
 {
@@ -475,17 +476,19 @@ static void munlock_vma_page(struct page *page, struct vm_area_struct *vma)
  * (mapped only by this VMA) records the VMA's own anon_vma, the narrowest
  * one.  A page that other processes of the fork tree may map too (swap-in
  * or migration of a page shared since a fork) must record an anon_vma
- * every one of them is chained to: the oldest, the root (DESIGN.md rule 7).
+ * every one of them is chained to: the oldest, the root (rule 7, oldest
+ * anon_vma and root lock).
  */
 static struct anon_vma *anon_vma_to_record(struct vm_area_struct *vma, bool exclusive)
 {
 	struct anon_vma *anon_vma = vma->anon_vma;
 
 	/*
-	 * LEGACY HOOK (issue 4, --legacy=newest_anon_vma): the historical
-	 * code recorded vma->anon_vma here for shared pages as well, so an
-	 * rmap walk from the page missed the parent's VMAs, which are not
-	 * chained to a child's anon_vma.  The switch returns @anon_vma here.
+	 * LEGACY HOOK (--legacy=newest_anon_vma, the anon_vma_chain bug of
+	 * 2010): the historical code recorded vma->anon_vma here for shared
+	 * pages as well, so an rmap walk from the page missed the parent's
+	 * VMAs, which are not chained to a child's anon_vma.  The switch
+	 * returns @anon_vma here.
 	 */
 	if (!exclusive && !legacy_on(vma->vm_mm->legacy, LEGACY_NEWEST_ANON_VMA))
 		anon_vma = anon_vma->root;
@@ -663,8 +666,9 @@ void vma_link_file(struct vm_area_struct *vma)
 }
 
 /*
- * The VMA leaves i_mmap before its page tables are freed (free_pgtables(),
- * DESIGN.md rule 5): truncation walking i_mmap must not reach them.
+ * The VMA leaves i_mmap before its page tables are freed (free_pgtables();
+ * rule 5, unlink before freeing page tables): truncation walking i_mmap
+ * must not reach them.
  */
 void unlink_file_vma(struct vm_area_struct *vma)
 {
@@ -702,7 +706,8 @@ unsigned long vma_address(struct page *page, struct vm_area_struct *vma)
 /*
  * The PTE that maps @page at @address in @vma, with the PTE lock held, or
  * NULL if there is none (any more): the page_vma_mapped_walk() of a small
- * page.  Present PTEs only; the reverse-map issue adds migration entries.
+ * page.  Present PTEs only: remove_migration_pte() (mm/migrate.c) looks
+ * for its migration entries itself.
  */
 pte_t *page_vma_mapped_pte(struct page *page, struct vm_area_struct *vma, unsigned long address,
 			   spinlock_t **ptlp)
@@ -881,7 +886,8 @@ void rmap_walk_locked(struct page *page, struct rmap_walk_control *rwc)
 /*
  * Write-protect and clean the PTE mapping @page at @address, announcing it
  * first: a secondary MMU may hold a writable copy of this PTE, and writes
- * through it after writeback would never reach the file (DESIGN.md rule 1).
+ * through it after writeback would never reach the file (rule 1, invalidate
+ * before free).
  */
 static bool page_mkclean_one(struct page *page, struct vm_area_struct *vma, unsigned long address,
 			     void *arg)
@@ -953,7 +959,7 @@ struct page_referenced_arg {
  * MMUs' bits for the same address (mmu_notifier_clear_flush_young): a page
  * a guest touches through its own tables is as used as one the host
  * touches.  In a VM_LOCKED VMA the page is marked mlocked instead, under
- * the PTE lock (rule 8), and reclaim keeps it.
+ * the PTE lock (rule 8, mlock under the PTE lock), and reclaim keeps it.
  */
 static bool page_referenced_one(struct page *page, struct vm_area_struct *vma,
 				unsigned long address, void *arg)
@@ -1021,9 +1027,10 @@ struct try_to_unmap_arg {
 };
 
 /*
- * The historical rule 8 (--legacy=mlock_trylock): the PTE lock is dropped
- * and the page is marked mlocked under a trylock of mmap_lock.  By then
- * the PTE may be gone (a COW fault holds mmap_lock only for read, and its
+ * The historical code that broke rule 8, mlock under the PTE lock
+ * (--legacy=mlock_trylock): the PTE lock is dropped and the page is
+ * marked mlocked under a trylock of mmap_lock.  By then the PTE may be
+ * gone (a COW fault holds mmap_lock only for read, and its
  * page_remove_rmap() has already cleared the mark), and the page is left
  * mlocked with no locked VMA mapping it: it is freed "still mlocked".
  */
@@ -1045,9 +1052,10 @@ static void mlock_page_by_trylock(struct page *page, struct vm_area_struct *vma,
  * Replace the PTE of @page in @vma by nothing (a page-cache page, which the
  * file still holds) or by a swap entry for its slot (an anon page in the
  * swap cache), dropping the PTE's reference.  The range is announced before
- * the PTE lock is taken (rules 1 and 6): a secondary MMU drops its copy
- * before the page can go.  The page is locked; with @flags TTU_MUNLOCK
- * nothing is unmapped, only a VM_LOCKED VMA mapping the page is looked for.
+ * the PTE lock is taken (rule 1, invalidate before free; rule 6, notifier
+ * outside atomic sections): a secondary MMU drops its copy before the page
+ * can go.  The page is locked; with @flags TTU_MUNLOCK nothing is
+ * unmapped, only a VM_LOCKED VMA mapping the page is looked for.
  */
 static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma, unsigned long address,
 			     void *arg)
@@ -1074,7 +1082,7 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma, unsi
 			mlock_page_by_trylock(page, vma, pte, ptl);
 			goto out;
 		}
-		/* Rule 8: under the PTE lock, so the mapping is still there. */
+		/* Rule 8, mlock under the PTE lock: the mapping is still there. */
 		mlock_page(page);
 		pte_unmap_unlock(pte, ptl);
 		sched_point("try_to_unmap:mlock");

@@ -425,13 +425,14 @@ bool __frame_check_stamp(struct frame_pool *pool, const struct frame_stamp *stam
 /*
  * An rmap walk holds the root lock of the anon_vma a page names, and finds
  * the page still mapped.  Every VMA that maps the page is chained to the
- * anon_vma the page records (DESIGN.md rule 7: a page that more than one
- * process may map records the oldest anon_vma of the fork tree), and a VMA
- * keeps its chains until it is unmapped; so that anon_vma cannot have been
- * freed.  A freed one -- no reference left, back in the type-stable cache,
- * where it is still memory shaped like an anon_vma -- means page->mapping
- * dangles: the walk reaches none of the page's mappings, and the first
- * reuse of the object makes the walk lock and search some unrelated tree.
+ * anon_vma the page records (rule 7, oldest anon_vma and root lock: a page
+ * that more than one process may map records the oldest anon_vma of the
+ * fork tree), and a VMA keeps its chains until it is unmapped; so that
+ * anon_vma cannot have been freed.  A freed one -- no reference left, back
+ * in the type-stable cache, where it is still memory shaped like an
+ * anon_vma -- means page->mapping dangles: the walk reaches none of the
+ * page's mappings, and the first reuse of the object makes the walk lock
+ * and search some unrelated tree.
  */
 bool check_anon_vma_of_mapped_page(struct page *page, struct anon_vma *anon_vma)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The frame sanitizer (DESIGN.md, "The frame sanitizer").
+ * The frame sanitizer (docs/design.md, "The frame sanitizer").
  *
  * Three checks, each a REPORT_SANITIZER report and a count in the pool:
  *

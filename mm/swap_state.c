@@ -10,6 +10,9 @@
  * faulting one entry at once read it once: whoever inserts the new page
  * first (taking SWAP_HAS_CACHE) reads it, the other finds it and waits on
  * its page lock for the read to finish.
+ *
+ * Unlike the kernel's: no swap readahead (a fault reads its own slot
+ * only), and no workingset refault detection.
  */
 #include <sched.h>
 

@@ -188,7 +188,10 @@ unsigned long nr_swap_pages_free(void)
 
 /* ---- slots ---- */
 
-/* A free slot of @si (next fit from the last one), or 0.  si->lock held. */
+/*
+ * A free slot of @si (next fit from the last one), or 0: no swap clusters,
+ * as the kernel's allocator has.  si->lock held.
+ */
 static unsigned long scan_swap_map(struct swap_info_struct *si)
 {
 	unsigned long offset = si->cluster_next;

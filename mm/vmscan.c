@@ -8,7 +8,8 @@
  *
  * Every unmap goes through try_to_unmap(), which announces each PTE with
  * mmu_notifier_invalidate_range_start() before it clears it; the page is
- * freed only afterwards, when reclaim drops the last reference (rule 1).
+ * freed only afterwards, when reclaim drops the last reference (rule 1,
+ * invalidate before free).
  *
  * Two callers: kswapd, one thread per pool, woken by the allocator when
  * free frames fall below the low watermark and reclaiming until the high

@@ -19,7 +19,8 @@
  *    mn_itree_inv_start_range()).
  *
  * The subscriptions structure, and every classic subscriber, appear under
- * mm_take_all_locks() (Protocol 4): see __mmu_notifier_register().
+ * mm_take_all_locks() (rule 4, register under all locks): see
+ * __mmu_notifier_register().
  */
 #include <errno.h>
 #include <limits.h>
@@ -524,16 +525,16 @@ static struct mmu_notifier_subscriptions *mmu_notifier_subscriptions_alloc(void)
 }
 
 /*
- * Why all the locks (Protocol 4).  A host path that changes PTEs of this
- * mm holds mmap_lock, or reaches the page through the reverse map and
- * holds its file's i_mmap_rwsem or its anon_vma root's rwsem, from before
- * its invalidate_range_start until after its _end.  With mmap_lock held
- * for write and mm_take_all_locks(), none is in between: the new
- * subscriber hears a whole invalidation or none of it.  Without them a
+ * Why all the locks (rule 4, register under all locks).  A host path that
+ * changes PTEs of this mm holds mmap_lock, or reaches the page through the
+ * reverse map and holds its file's i_mmap_rwsem or its anon_vma root's
+ * rwsem, from before its invalidate_range_start until after its _end.  With
+ * mmap_lock held for write and mm_take_all_locks(), none is in between: the
+ * new subscriber hears a whole invalidation or none of it.  Without them a
  * truncation that started before the registration would end after it: the
- * subscriber never heard the start, so it may map a page whose PTE is
- * about to go, and the truncation frees that page under it; an interval
- * tree registered that way would see an end whose start it never counted.
+ * subscriber never heard the start, so it may map a page whose PTE is about
+ * to go, and the truncation frees that page under it; an interval tree
+ * registered that way would see an end whose start it never counted.
  *
  * Everything that may fail or allocate happens before the locks are
  * taken (reclaim could need one of them); the subscriptions structure is

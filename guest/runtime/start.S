@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Every vCPU enters here with rdi = vCPU index, rsi = number of vCPUs,
- * rdx = RAM size and rsp = the top of its stack (DESIGN.md Guest ABI).
+ * rdx = RAM size and rsp = the top of its stack (docs/design.md, "The
+ * guest ABI").
  * guest_main(cpu, ncpus, ram_size) returns the exit status.
  */
 	.section .text.start, "ax"

@@ -4,8 +4,8 @@
  * secondary MMU's tables as their page tables, faults come back through
  * the #PF stub, remote flushes through the kick and the guest's flush stub.
  * Skipped (and counted as skipped) where /dev/kvm is missing; tests/nested
- * runs them inside QEMU there (issue 9).  RAM stays small: a secondary
- * fault is a guest exit, costly under nested virtualization.
+ * runs them inside QEMU there (the nested label).  RAM stays small: a
+ * secondary fault is a guest exit, costly under nested virtualization.
  */
 #include <pthread.h>
 #include <stdlib.h>

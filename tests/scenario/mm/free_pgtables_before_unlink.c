@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Seed 000, Protocol 5: free_pgtables() unlinks a VMA from its anon_vma
- * chains and from i_mmap before it frees the VMA's page tables.
+ * Rule 5, unlink before freeing page tables: free_pgtables() unlinks a VMA
+ * from its anon_vma chains and from i_mmap before it frees the VMA's page
+ * tables.
  *
  * Truncation walks a file's i_mmap under i_mmap_rwsem (read), without the
  * mmap_lock of any process, and walks each VMA's page tables: it reads the

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Seed 004, Protocol 8: when reclaim's try_to_unmap() meets a page mapped
- * in a VM_LOCKED VMA, it marks the page mlocked while it still holds the
- * PTE lock under which it saw the mapping.
+ * Rule 8, mlock under the PTE lock: when reclaim's try_to_unmap() meets a
+ * page mapped in a VM_LOCKED VMA, it marks the page mlocked while it still
+ * holds the PTE lock under which it saw the mapping.
  *
  * The historical code dropped the PTE lock and marked the page under a
  * trylock of the VMA's mmap_lock instead (LEGACY_MLOCK_TRYLOCK).  mmap_lock

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Seed 003, Protocol 7: an anon page that more than one process of a fork
- * tree may map records the oldest anon_vma (the root), every process of
- * the tree being chained to it; only an exclusive page records the VMA's
- * own, newest one.
+ * Rule 7, oldest anon_vma and root lock: an anon page that more than one
+ * process of a fork tree may map records the oldest anon_vma (the root),
+ * every process of the tree being chained to it; only an exclusive page
+ * records the VMA's own, newest one.
  *
  * The historical code (LEGACY_NEWEST_ANON_VMA) recorded the faulting VMA's
  * own anon_vma for a page swapped in after fork.  When the child faults it

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Museum: LEGACY_NO_INVALIDATE_RETRY (DESIGN.md rule 2).
+ * Museum: LEGACY_NO_INVALIDATE_RETRY (rule 2, retry instead of pin).
  *
  * A vCPU's fault looks the host page up and stops ("kvm:fault_after_gup")
  * holding its short reference.  The host then drops the page (MADV_DONTNEED:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Museum: LEGACY_NO_REMOTE_FLUSH (DESIGN.md rule 3).
+ * Museum: LEGACY_NO_REMOTE_FLUSH (rule 3, flush before return).
  *
  * A vCPU reads a page, filling its TLB, and stays in guest mode.  The host
  * drops the page (MADV_DONTNEED), which frees it as soon as

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Seed 002, Protocol 4: mmu_notifier registration must hold
+ * Rule 4, register under all locks: mmu_notifier registration must hold
  * mm_take_all_locks().
  *
  * A truncation walks the file's i_mmap with i_mmap_rwsem held for read,

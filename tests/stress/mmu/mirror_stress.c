@@ -119,8 +119,8 @@ static int device_writer(void *arg)
  * The host's invalidations until @end: drop, migrate and write-protect
  * random pages.  One thread does all three, and the host stores nothing
  * meanwhile: mprotect racing migration, and a GUP store racing
- * migration's copy, are data races inside mm/ (see the report of this
- * issue), not what this test is about.
+ * migration's copy, are races inside mm/ of their own, not what this test
+ * (the mirror device against host invalidations) is about.
  */
 static void host_churn(struct stress *st, double end)
 {

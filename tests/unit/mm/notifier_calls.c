@@ -8,10 +8,11 @@
  * reference) and drops them when invalidate_range_start (or release)
  * covers them.  When it drops one it checks the stamp: a frame already
  * freed is a sanitizer report, so the test fails if a host path frees a
- * page before announcing its range (DESIGN.md rule 1).  It also checks that
- * the host PTE still maps the frame at that moment (the announcement comes
- * before the change), that start never runs in an atomic section (rule 6),
- * and logs every call so each test can assert the event and the range.
+ * page before announcing its range (rule 1, invalidate before free).  It
+ * also checks that the host PTE still maps the frame at that moment (the
+ * announcement comes before the change), that start never runs in an
+ * atomic section (rule 6, notifier outside atomic sections), and logs
+ * every call so each test can assert the event and the range.
  */
 #include <string.h>
 

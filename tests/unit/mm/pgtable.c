@@ -254,9 +254,10 @@ TEST(lowest_mapping_tables_freed_at_exit)
 }
 
 /*
- * The bug DESIGN.md rule 5 prevents, done by hand: a PTE table freed while
- * an entry still leads to it.  A walk that steps into it is reported, and
- * treats the table as absent rather than taking a lock that is gone.
+ * The bug rule 5, unlink before freeing page tables, prevents, done by
+ * hand: a PTE table freed while an entry still leads to it.  A walk that
+ * steps into it is reported, and treats the table as absent rather than
+ * taking a lock that is gone.
  */
 TEST(walk_into_freed_table_is_reported)
 {

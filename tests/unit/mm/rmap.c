@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The reverse map: anon_vmas and their chains through fork, COW and exit,
- * which anon_vma a page records (DESIGN.md rule 7), i_mmap of file VMAs,
- * and rmap_walk() finding exactly the processes that map a page.
+ * which anon_vma a page records (rule 7, oldest anon_vma and root lock),
+ * i_mmap of file VMAs, and rmap_walk() finding exactly the processes that
+ * map a page.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -301,10 +302,10 @@ TEST(fork_reuses_an_abandoned_anon_vma)
 }
 
 /*
- * Rule 7: a page that becomes anonymous while other processes of the fork
- * tree may map it (swap-in, migration of a shared page) records the root,
- * the one anon_vma every VMA of the tree is chained to.  An exclusive one
- * records the VMA's own.
+ * Rule 7, oldest anon_vma and root lock: a page that becomes anonymous
+ * while other processes of the fork tree may map it (swap-in, migration of
+ * a shared page) records the root, the one anon_vma every VMA of the tree
+ * is chained to.  An exclusive one records the VMA's own.
  */
 TEST(shared_page_records_the_root_anon_vma)
 {

@@ -350,7 +350,7 @@ static const struct mmu_notifier_ops clear_ops = {
 	.invalidate_range_end = clear_end,
 };
 
-/* Rule 1: a secondary MMU hears of the swap-out before the PTE changes. */
+/* Rule 1, invalidate before free: a secondary MMU hears of the swap-out before the PTE changes. */
 TEST(swap_out_announced_before_unmap)
 {
 	struct frame_pool *pool = test_pool(POOL_SIZE);

@@ -78,7 +78,8 @@ struct mirror {
 
 /*
  * Drop the translations in the range; each frame must still be live and
- * still mapped by the host PTE (announced before changed, rule 1).
+ * still mapped by the host PTE (announced before changed: rule 1,
+ * invalidate before free).
  */
 static int mirror_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {

@@ -2,8 +2,9 @@
 /*
  * try_to_unmap(): every mapping of a page found through rmap and removed,
  * each announced to secondary MMUs (MMU_NOTIFY_CLEAR) while the page is
- * still mapped; VM_LOCKED mappings stop it and mark the page (rule 8);
- * TTU_IGNORE_MLOCK unmaps them too; TTU_MUNLOCK only looks for them.
+ * still mapped; VM_LOCKED mappings stop it and mark the page (rule 8,
+ * mlock under the PTE lock); TTU_IGNORE_MLOCK unmaps them too; TTU_MUNLOCK
+ * only looks for them.
  */
 #include <fcntl.h>
 

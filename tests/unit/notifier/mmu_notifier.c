@@ -362,7 +362,7 @@ TEST(unregister_waits_for_a_release_exit_is_making)
 	test_pool_destroy(pool);
 }
 
-/* ---- Protocol 4, the other way round ---- */
+/* ---- rule 4, register under all locks, the other way round ---- */
 
 struct reg_ctx {
 	struct sub *s;
