@@ -344,32 +344,38 @@ void __mmu_notifier_subscriptions_destroy(struct mm_struct *mm)
 
 /* ---- aging ---- */
 
-int __mmu_notifier_clear_flush_young(struct mm_struct *mm, unsigned long start, unsigned long end)
+/*
+ * Ask every subscriber to clear its accessed bits in [start, end), with
+ * (@flush) or without a flush of its TLBs; the page was young if any saw
+ * an access.  Every subscriber is asked, since each keeps its own bits.
+ */
+static int mn_clear_young(struct mm_struct *mm, unsigned long start, unsigned long end, bool flush)
 {
 	struct mmu_notifier *subscription;
 	int young = 0, id;
 
 	id = srcu_read_lock(&srcu);
 	hlist_for_each_entry_srcu(subscription, &mm_subscriptions(mm)->list, hlist,
-				  srcu_read_lock_held(&srcu))
-		if (subscription->ops->clear_flush_young)
-			young |= subscription->ops->clear_flush_young(subscription, mm, start, end);
+				  srcu_read_lock_held(&srcu)) {
+		const struct mmu_notifier_ops *ops = subscription->ops;
+		int (*clear)(struct mmu_notifier *, struct mm_struct *, unsigned long,
+			     unsigned long) = flush ? ops->clear_flush_young : ops->clear_young;
+
+		if (clear)
+			young |= clear(subscription, mm, start, end);
+	}
 	srcu_read_unlock(&srcu, id);
 	return young;
 }
 
+int __mmu_notifier_clear_flush_young(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	return mn_clear_young(mm, start, end, true);
+}
+
 int __mmu_notifier_clear_young(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
-	struct mmu_notifier *subscription;
-	int young = 0, id;
-
-	id = srcu_read_lock(&srcu);
-	hlist_for_each_entry_srcu(subscription, &mm_subscriptions(mm)->list, hlist,
-				  srcu_read_lock_held(&srcu))
-		if (subscription->ops->clear_young)
-			young |= subscription->ops->clear_young(subscription, mm, start, end);
-	srcu_read_unlock(&srcu, id);
-	return young;
+	return mn_clear_young(mm, start, end, false);
 }
 
 /* Stops at the first subscriber that saw an access: one is enough to keep the page. */
