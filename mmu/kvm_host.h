@@ -119,11 +119,13 @@ struct kvm_vcpu;
 /*
  * What a backend (the software vCPU, the access engine, /dev/kvm) provides
  * to the remote flush: kick the vCPU out of guest mode, the way an IPI does,
- * and drop its cached translations.  kick may be called with mmu_lock
+ * and drop the translations it caches beside the software TLB, which
+ * kvm_vcpu_flush_tlb() clears itself.  kick may be called with mmu_lock
  * held: it must not sleep.
  */
 struct kvm_vcpu_ops {
 	void (*kick)(struct kvm_vcpu *vcpu);
+	/* Optional: the soft vCPU's decoded instructions, the kvm guest's TLB. */
 	void (*flush_tlb)(struct kvm_vcpu *vcpu);
 	/* Optional: print the guest instruction behind an access, inside a report. */
 	void (*describe_access)(struct kvm_vcpu *vcpu);
@@ -307,12 +309,16 @@ void kvm_flush_remote_tlbs(struct kvm *kvm);
 void kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu);
 void kvm_vcpu_exit_guest(struct kvm_vcpu *vcpu);
 bool kvm_vcpu_kick_pending(struct kvm_vcpu *vcpu);
+/* Serve a flush on the vCPU's thread: kvm_vcpu_clear_tlb(), then ops->flush_tlb. */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
 
 /* ---- the access engine [mmu/access.c] ---- */
 
-/* The engine's backend: kick is the counter it polls, flush_tlb clears the TLB. */
+/* The engine's backend: kick is the counter it polls; no flush_tlb of its own. */
 extern const struct kvm_vcpu_ops kvm_access_vcpu_ops;
+
+/* Drop every entry of the vCPU's software TLB; its own thread only. */
+void kvm_vcpu_clear_tlb(struct kvm_vcpu *vcpu);
 
 /*
  * One translation of a guest-physical page, as the soft vCPU uses it: the
@@ -328,10 +334,17 @@ struct kvm_tlb_xlate {
  * In guest mode: translate @gpa through the TLB, then the SPTE tables
  * (a lockless walk, as hardware does), filling the TLB and setting the
  * SPTE's accessed (and, for a write, dirty) bit.  Returns 0, or -EAGAIN
- * when no SPTE allows the access: exit guest mode, kvm_mmu_page_fault(),
- * enter again and retry.
+ * when no SPTE allows the access: kvm_vcpu_page_fault(), then retry.
  */
 int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_tlb_xlate *xl);
+/*
+ * The vCPU's secondary fault at @gpa: leave guest mode, kvm_mmu_page_fault(),
+ * enter again (a vCPU that was outside guest mode stays outside).  0: retry
+ * the access.  An error of kvm_mmu_page_fault() leaves the vCPU outside
+ * guest mode, as KVM returns to userspace: the caller decides what it means
+ * (it may sleep), then kvm_vcpu_enter_guest() to retry.
+ */
+int kvm_vcpu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write);
 /* Check a translation's frame before an access; false: reported. */
 bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_tlb_xlate *xl, gpa_t gpa,
 			  unsigned int size, bool write);

@@ -117,10 +117,13 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 	trace_end("mmu", "remote TLB flush");
 }
 
+/* Serving KVM_REQ_TLB_FLUSH: the software TLB, then whatever the backend caches. */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu)
 {
 	atomic_long_inc(&vcpu->stat.tlb_flushes);
-	vcpu->ops->flush_tlb(vcpu);
+	kvm_vcpu_clear_tlb(vcpu);
+	if (vcpu->ops->flush_tlb)
+		vcpu->ops->flush_tlb(vcpu);
 }
 
 void kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
