@@ -53,8 +53,7 @@ static uint64_t spte_mark_access(uint64_t *sptep, bool write)
 		if (!is_shadow_present_pte(spte) || (write && !is_writable_pte(spte)))
 			return 0;
 		new = spte | PT_ACCESSED_MASK | (write ? PT_DIRTY_MASK : 0);
-		if (new == spte || __atomic_compare_exchange_n(sptep, &spte, new, false,
-							       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		if (new == spte || try_cmpxchg_acq_rel(sptep, &spte, new))
 			return new;
 	}
 }

@@ -30,7 +30,7 @@ static void __vmm_stop(struct vmm *vm, int status, bool guest_exited, const char
 		vm->exit_status = status;
 		vm->guest_exited = guest_exited;
 		vsnprintf(vm->stop_message, sizeof(vm->stop_message), fmt, ap);
-		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+		smp_store_release(&vm->stopping, true);
 	}
 	mutex_unlock(&vm->stop_lock);
 	/* Wake vCPUs waiting for an mprotect window to close, too. */

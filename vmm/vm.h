@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "base/completion.h"
+#include "base/compiler.h"
 #include "base/mutex.h"
 #include "guest/abi.h"
 #include "mmu/kvm_host.h"
@@ -214,7 +214,7 @@ void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)
 void vmm_guest_exit(struct vmm *vm, int status);
 static inline bool vmm_stopping(struct vmm *vm)
 {
-	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
+	return smp_load_acquire(&vm->stopping);
 }
 
 /* Guest RAM through the host mm (faulting in as needed): 0 or -EFAULT. */
