@@ -3,20 +3,24 @@
  * The secondary MMU's VM and vCPU, after the kernel's include/linux/kvm_host.h:
  * a guest-physical address space (memslots) mapped onto a host mm through
  * SPTE tables that hold no reference on any page, kept coherent by an
- * mmu_notifier (DESIGN.md Protocols 1-3).
+ * mmu_notifier (docs/design.md: rule 1, invalidate before free; rule 2,
+ * retry instead of pin; rule 3, flush before return).
  *
  *	struct kvm *kvm = kvm_create_vm(mm, 0);
  *	kvm_set_memory_region(kvm, 0, 0, 0x100000, 16 << 20, hva);
- *	struct kvm_vcpu *vcpu = kvm_create_vcpu(kvm, 0);
+ *	struct kvm_vcpu *vcpu = kvm_create_vcpu(kvm, 0, NULL);	  the access engine
  *	kvm_vcpu_write(vcpu, 0x100000, buf, len);	  faults in, through the TLB
  *	kvm_destroy_vcpu(vcpu);
  *	kvm_destroy_vm(kvm);
  *
  * Lock order, outermost first: slots_lock (mutex), then kvm->srcu (read),
  * then the host's locks (mmap_lock ... the PTE lock), then mmu_lock, then
- * mn_invalidate_lock.  mmu_lock is a spinning rwlock: everything under it
- * is an atomic section, so SPTE table pages are allocated before it is
- * taken (kvm_mmu_topup_memory_cache()).
+ * tables_lock (kvm_mmu_map() links a new table page under mmu_lock).
+ * vcpu_lock (mutex) is taken before mmu_lock, with no host lock held.
+ * mn_invalidate_lock is a leaf taken under the host's locks (the notifier
+ * counts its invalidations there), never together with mmu_lock.  mmu_lock
+ * is a spinning rwlock: everything under it is an atomic section, so SPTE
+ * table pages are allocated before it is taken (kvm_mmu_topup_memory_cache()).
  */
 #ifndef NOPIN_MMU_KVM_HOST_H
 #define NOPIN_MMU_KVM_HOST_H

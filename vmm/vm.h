@@ -9,9 +9,11 @@
  * interpreter; kvm: /dev/kvm) in the run loop of vmm/vcpu.c; port exits go
  * to the devices of vmm/devices.c.
  *
+ *	struct vmm_config cfg;
  *	struct vmm *vm;
+ *	char err[256];
  *	vmm_config_init(&cfg);  cfg.image = "hello.elf";
- *	err = vmm_create(&cfg, &vm);	 pool, mm, RAM, kvm, image, vCPUs
+ *	ret = vmm_create(&cfg, &vm, err, sizeof(err));	 pool, mm, RAM, kvm, image, vCPUs
  *	status = vmm_run(vm);		 vCPU threads until the guest exits
  *	vmm_destroy(vm);
  *
