@@ -289,7 +289,7 @@ int kvm_mmu_page_fault(struct kvm *kvm, struct kvm_vcpu *vcpu, gpa_t gpa, bool w
 bool mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
 bool mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
 
-/* ---- the notifier side [mmu/mmu_notifier.c] ---- */
+/* ---- the notifier side [mmu/kvm_mmu_notifier.c] ---- */
 
 int kvm_init_mmu_notifier(struct kvm *kvm);
 void kvm_mmu_invalidate_begin(struct kvm *kvm);
