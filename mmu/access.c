@@ -3,7 +3,18 @@
  * The access engine: a vCPU's software TLB and the loads and stores a test
  * or benchmark thread makes by guest-physical address, through the TLB, the
  * SPTE tables and, on a miss, the fault path.  The soft vCPU (vmm/soft/)
- * uses the same kvm_vcpu_translate() for every guest access.
+ * makes every guest access the same way:
+ *
+ *	kvm_vcpu_enter_guest(vcpu);
+ *	per access:
+ *	  kvm_vcpu_kick_pending()	true: kvm_vcpu_exit_guest(), come back
+ *	  kvm_vcpu_translate(&xl)	-EAGAIN: kvm_vcpu_page_fault(), again
+ *	  kvm_vcpu_check_frame(&xl)	false: reported
+ *	  load or store at xl.hva
+ *
+ * A thread in guest mode must not block nor run host memory operations: a
+ * flush waits for it.  kvm_vcpu_read/write() do all of that and leave guest
+ * mode; __kvm_vcpu_read/write() stay in it.
  *
  * Every access is checked against the frame stamp taken when its TLB entry
  * was filled, and that stamp is the one the SPTE was made from: a frame
