@@ -128,6 +128,8 @@ __ATOMIC_OPS(atomic_long, long, atomic_long_t)
 #define xchg_acquire(ptr, v) __xchg(ptr, v, __ATOMIC_ACQUIRE)
 #define xchg_release(ptr, v) __xchg(ptr, v, __ATOMIC_RELEASE)
 #define xchg_relaxed(ptr, v) __xchg(ptr, v, __ATOMIC_RELAXED)
+/* Not the kernel's: an exchange that both publishes and consumes, no more (a zapped SPTE). */
+#define xchg_acq_rel(ptr, v) __xchg(ptr, v, __ATOMIC_ACQ_REL)
 
 #define __try_cmpxchg(ptr, oldp, new, order)                                                       \
 	__atomic_compare_exchange_n((ptr), (oldp), (new), false, (order),                          \
@@ -138,6 +140,7 @@ __ATOMIC_OPS(atomic_long, long, atomic_long_t)
 #define try_cmpxchg_acquire(ptr, oldp, new) __try_cmpxchg(ptr, oldp, new, __ATOMIC_ACQUIRE)
 #define try_cmpxchg_release(ptr, oldp, new) __try_cmpxchg(ptr, oldp, new, __ATOMIC_RELEASE)
 #define try_cmpxchg_relaxed(ptr, oldp, new) __try_cmpxchg(ptr, oldp, new, __ATOMIC_RELAXED)
+#define try_cmpxchg_acq_rel(ptr, oldp, new) __try_cmpxchg(ptr, oldp, new, __ATOMIC_ACQ_REL)
 
 #define __cmpxchg(ptr, old, new, order)                                                            \
 	({                                                                                         \

@@ -2,6 +2,7 @@
 /*
  * Task records and the sleep/wake machinery under every blocking primitive.
  */
+#include <errno.h>
 #include <linux/futex.h>
 #include <limits.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/bug.h"
@@ -113,6 +115,16 @@ static void futex_wait(unsigned int *uaddr, unsigned int val)
 	syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
 }
 
+/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time, FUTEX_WAIT a relative one. */
+static void futex_wait_until(unsigned int *uaddr, unsigned int val, ktime_t expires)
+{
+	struct timespec ts = { .tv_sec = expires / NSEC_PER_SEC,
+			       .tv_nsec = expires % NSEC_PER_SEC };
+
+	syscall(SYS_futex, uaddr, FUTEX_WAIT_BITSET_PRIVATE, val, &ts, NULL,
+		FUTEX_BITSET_MATCH_ANY);
+}
+
 static void futex_wake(unsigned int *uaddr)
 {
 	syscall(SYS_futex, uaddr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
@@ -136,6 +148,33 @@ void schedule(void)
 		}
 		futex_wait(&tsk->__state, state);
 	}
+}
+
+ktime_t ktime_get(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* schedule() with a deadline: the time running out wakes us as a waker would. */
+int schedule_hrtimeout(const ktime_t *expires)
+{
+	struct task_struct *tsk = current;
+	unsigned int state;
+
+	while ((state = __atomic_load_n(&tsk->__state, __ATOMIC_ACQUIRE)) != TASK_RUNNING) {
+		if (signal_pending_state(state, tsk))
+			break;
+		if (ktime_get() >= *expires) {
+			__set_current_state(TASK_RUNNING);
+			return 0;
+		}
+		futex_wait_until(&tsk->__state, state, *expires);
+	}
+	__set_current_state(TASK_RUNNING);
+	return -EINTR;
 }
 
 bool wake_up_state(struct task_struct *tsk, unsigned int state)

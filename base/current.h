@@ -18,6 +18,7 @@
 #define NOPIN_BASE_CURRENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/atomic.h"
 #include "base/compiler.h"
@@ -124,6 +125,18 @@ static inline bool signal_pending_state(unsigned int state, struct task_struct *
 
 /* Sleep until someone makes our state TASK_RUNNING (returns at once if it is). */
 void schedule(void);
+
+/* Nanoseconds of CLOCK_MONOTONIC, as the kernel's ktime_get() counts them. */
+typedef int64_t ktime_t;
+#define NSEC_PER_MSEC 1000000L
+#define NSEC_PER_SEC 1000000000L
+ktime_t ktime_get(void);
+/*
+ * schedule(), but back by the absolute time *@expires at the latest (the
+ * kernel's schedule_hrtimeout(expires, HRTIMER_MODE_ABS)): 0 if the time
+ * came, -EINTR if a wakeup or a pending interrupt came first.
+ */
+int schedule_hrtimeout(const ktime_t *expires);
 /* Wake @tsk if its state is in @state; true if this call woke it. */
 bool wake_up_state(struct task_struct *tsk, unsigned int state);
 static inline bool wake_up_process(struct task_struct *tsk)

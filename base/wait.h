@@ -62,7 +62,8 @@ static inline bool waitqueue_active(wait_queue_head_t *wq_head)
 	return READ_ONCE(wq_head->head.next) != &wq_head->head;
 }
 
-#define ___wait_event(wq_head, condition, state)                                                   \
+/* The loop under every wait_event*(): @cmd sleeps, and may set __ret and break, as the kernel's. */
+#define ___wait_event(wq_head, condition, state, cmd)                                              \
 	({                                                                                         \
 		struct wait_queue_entry __wq_entry;                                                \
 		long __ret = 0;                                                                    \
@@ -77,7 +78,7 @@ static inline bool waitqueue_active(wait_queue_head_t *wq_head)
 				__ret = __int;                                                     \
 				break;                                                             \
 			}                                                                          \
-			schedule();                                                                \
+			cmd;                                                                       \
 		}                                                                                  \
 		finish_wait(&(wq_head), &__wq_entry);                                              \
 		__ret;                                                                             \
@@ -89,7 +90,7 @@ static inline bool waitqueue_active(wait_queue_head_t *wq_head)
 		might_sleep();                                                                     \
 		if (condition)                                                                     \
 			break;                                                                     \
-		(void)___wait_event(wq_head, condition, TASK_UNINTERRUPTIBLE);                     \
+		(void)___wait_event(wq_head, condition, TASK_UNINTERRUPTIBLE, schedule());         \
 	} while (0)
 
 /* 0 once @condition is true, or -EINTR if an interrupt is raised first. */
@@ -98,7 +99,8 @@ static inline bool waitqueue_active(wait_queue_head_t *wq_head)
 		int __wret = 0;                                                                    \
 		might_sleep();                                                                     \
 		if (!(condition))                                                                  \
-			__wret = ___wait_event(wq_head, condition, TASK_INTERRUPTIBLE);            \
+			__wret =                                                                   \
+				___wait_event(wq_head, condition, TASK_INTERRUPTIBLE, schedule()); \
 		__wret;                                                                            \
 	})
 
@@ -107,8 +109,39 @@ static inline bool waitqueue_active(wait_queue_head_t *wq_head)
 		int __wret = 0;                                                                    \
 		might_sleep();                                                                     \
 		if (!(condition))                                                                  \
-			__wret = ___wait_event(wq_head, condition, TASK_KILLABLE);                 \
+			__wret = ___wait_event(wq_head, condition, TASK_KILLABLE, schedule());     \
 		__wret;                                                                            \
 	})
+
+/*
+ * wait_event() for at most @timeout nanoseconds (a ktime_t): 0 once
+ * @condition is true, -ETIME if the time ran out first.  The condition is
+ * tested once more after the time ran out, as the kernel's does.
+ */
+#define wait_event_hrtimeout(wq_head, condition, timeout)                                          \
+	({                                                                                         \
+		int __wret = 0;                                                                    \
+		might_sleep();                                                                     \
+		if (!(condition))                                                                  \
+			__wret = __wait_event_hrtimeout(wq_head, condition, timeout);              \
+		__wret;                                                                            \
+	})
+
+#define __wait_event_hrtimeout(wq_head, condition, timeout)                                        \
+	({                                                                                         \
+		ktime_t __expires = ktime_get() + (timeout);                                       \
+		bool __expired = false;                                                            \
+                                                                                                   \
+		___wait_event(wq_head, condition, TASK_UNINTERRUPTIBLE,                            \
+			      __hrtimeout_sleep(__expires, __expired));                            \
+	})
+
+/* The sleep of __wait_event_hrtimeout(): once the time has run out, leave with -ETIME. */
+#define __hrtimeout_sleep(expires, expired)                                                        \
+	if (expired) {                                                                             \
+		__ret = -ETIME;                                                                    \
+		break;                                                                             \
+	}                                                                                          \
+	expired = !schedule_hrtimeout(&(expires))
 
 #endif

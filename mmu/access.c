@@ -3,7 +3,18 @@
  * The access engine: a vCPU's software TLB and the loads and stores a test
  * or benchmark thread makes by guest-physical address, through the TLB, the
  * SPTE tables and, on a miss, the fault path.  The soft vCPU (vmm/soft/)
- * uses the same kvm_vcpu_translate() for every guest access.
+ * makes every guest access the same way:
+ *
+ *	kvm_vcpu_enter_guest(vcpu);
+ *	per access:
+ *	  kvm_vcpu_kick_pending()	true: kvm_vcpu_exit_guest(), come back
+ *	  kvm_vcpu_translate(&xl)	-EAGAIN: kvm_vcpu_page_fault(), again
+ *	  kvm_vcpu_check_frame(&xl)	false: reported
+ *	  load or store at xl.hva
+ *
+ * A thread in guest mode must not block nor run host memory operations: a
+ * flush waits for it.  kvm_vcpu_read/write() do all of that and leave guest
+ * mode; __kvm_vcpu_read/write() stay in it.
  *
  * Every access is checked against the frame stamp taken when its TLB entry
  * was filled, and that stamp is the one the SPTE was made from: a frame
@@ -21,7 +32,7 @@ static struct kvm_tlb_entry *tlb_entry(struct kvm_vcpu *vcpu, gfn_t gfn)
 	return &vcpu->tlb[gfn % KVM_TLB_ENTRIES];
 }
 
-static void access_flush_tlb(struct kvm_vcpu *vcpu)
+void kvm_vcpu_clear_tlb(struct kvm_vcpu *vcpu)
 {
 	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
 }
@@ -32,9 +43,9 @@ static void access_kick(struct kvm_vcpu *vcpu)
 	(void)vcpu;
 }
 
+/* Nothing of its own to flush: kvm_vcpu_flush_tlb() clears the software TLB. */
 const struct kvm_vcpu_ops kvm_access_vcpu_ops = {
 	.kick = access_kick,
-	.flush_tlb = access_flush_tlb,
 };
 
 /*
@@ -53,8 +64,7 @@ static uint64_t spte_mark_access(uint64_t *sptep, bool write)
 		if (!is_shadow_present_pte(spte) || (write && !is_writable_pte(spte)))
 			return 0;
 		new = spte | PT_ACCESSED_MASK | (write ? PT_DIRTY_MASK : 0);
-		if (new == spte || __atomic_compare_exchange_n(sptep, &spte, new, false,
-							       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		if (new == spte || try_cmpxchg_acq_rel(sptep, &spte, new))
 			return new;
 	}
 }
@@ -114,6 +124,31 @@ bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_tlb_xlate *xl,
 	return frame_check_stamp(vcpu->kvm->pool, &xl->stamp, &acc);
 }
 
+/*
+ * The secondary fault of a vCPU thread, as KVM takes an EPT violation: out
+ * of guest mode (the fault path sleeps and takes locks, which a vCPU in
+ * guest mode must not, since a remote flush waits for it), then
+ * kvm_mmu_page_fault(), then back in for the caller to retry the access.
+ * A vCPU that was outside guest mode (the kvm backend serving its exit)
+ * stays outside.  On an error the vCPU stays outside too, as KVM returns
+ * to userspace: the caller decides what the refusal means, which may
+ * sleep, and calls kvm_vcpu_enter_guest() before it retries.
+ */
+int kvm_vcpu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
+{
+	/* Only this thread moves its vCPU out of guest mode: a plain look is exact. */
+	bool in_guest = READ_ONCE(vcpu->mode) != OUTSIDE_GUEST_MODE;
+	int r;
+
+	if (in_guest)
+		kvm_vcpu_exit_guest(vcpu);
+	atomic_long_inc(&vcpu->stat.page_faults);
+	r = kvm_mmu_page_fault(vcpu->kvm, vcpu, gpa, write);
+	if (!r && in_guest)
+		kvm_vcpu_enter_guest(vcpu);
+	return r;
+}
+
 /* One access within a page: in guest mode, faulting as often as it takes. */
 static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len, bool write)
 {
@@ -121,7 +156,7 @@ static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, siz
 	int r;
 
 	for (;;) {
-		if (__atomic_load_n(&vcpu->mode, __ATOMIC_RELAXED) == OUTSIDE_GUEST_MODE)
+		if (READ_ONCE(vcpu->mode) == OUTSIDE_GUEST_MODE)
 			kvm_vcpu_enter_guest(vcpu);
 		/* The "interrupt" check between two guest accesses. */
 		if (kvm_vcpu_kick_pending(vcpu)) {
@@ -131,11 +166,11 @@ static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, siz
 		r = kvm_vcpu_translate(vcpu, gpa, write, &xl);
 		if (!r)
 			break;
-		kvm_vcpu_exit_guest(vcpu);
-		if (r != -EAGAIN)
+		if (r != -EAGAIN) {
+			kvm_vcpu_exit_guest(vcpu);
 			return r;
-		atomic_long_inc(&vcpu->stat.page_faults);
-		r = kvm_mmu_page_fault(vcpu->kvm, vcpu, gpa, write);
+		}
+		r = kvm_vcpu_page_fault(vcpu, gpa, write);
 		if (r)
 			return r;
 	}

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The secondary fault path (DESIGN.md rule 2), after direct_page_fault()
- * and kvm_mmu_faultin_pfn() in arch/x86/kvm/mmu/mmu.c:
+ * The secondary fault path (docs/design.md, rule 2, retry instead of pin),
+ * after direct_page_fault() and kvm_mmu_faultin_pfn() in
+ * arch/x86/kvm/mmu/mmu.c:
  *
  *	mmu_seq = kvm->mmu_invalidate_seq;	snapshot, before the host lookup
  *	smp_rmb();
@@ -19,7 +20,9 @@
  * lowers it again.  A lookup that raced with any part of an invalidation
  * therefore finds, under mmu_lock, either the count raised over its gfn or
  * the sequence moved.  Once the SPTE is in, the notifier keeps it honest:
- * the next invalidation of the page zaps it before the host frees.
+ * the next invalidation of the page zaps it before the host frees.  The
+ * SPTE is writable only where the host PTE is (and the slot is not
+ * read-only): a write through it must not bypass COW or mprotect.
  */
 #include <sched.h>
 

@@ -3,20 +3,24 @@
  * The secondary MMU's VM and vCPU, after the kernel's include/linux/kvm_host.h:
  * a guest-physical address space (memslots) mapped onto a host mm through
  * SPTE tables that hold no reference on any page, kept coherent by an
- * mmu_notifier (DESIGN.md Protocols 1-3).
+ * mmu_notifier (docs/design.md: rule 1, invalidate before free; rule 2,
+ * retry instead of pin; rule 3, flush before return).
  *
  *	struct kvm *kvm = kvm_create_vm(mm, 0);
  *	kvm_set_memory_region(kvm, 0, 0, 0x100000, 16 << 20, hva);
- *	struct kvm_vcpu *vcpu = kvm_create_vcpu(kvm, 0);
+ *	struct kvm_vcpu *vcpu = kvm_create_vcpu(kvm, 0, NULL);	  the access engine
  *	kvm_vcpu_write(vcpu, 0x100000, buf, len);	  faults in, through the TLB
  *	kvm_destroy_vcpu(vcpu);
  *	kvm_destroy_vm(kvm);
  *
  * Lock order, outermost first: slots_lock (mutex), then kvm->srcu (read),
  * then the host's locks (mmap_lock ... the PTE lock), then mmu_lock, then
- * mn_invalidate_lock.  mmu_lock is a spinning rwlock: everything under it
- * is an atomic section, so SPTE table pages are allocated before it is
- * taken (kvm_mmu_topup_memory_cache()).
+ * tables_lock (kvm_mmu_map() links a new table page under mmu_lock).
+ * vcpu_lock (mutex) is taken before mmu_lock, with no host lock held.
+ * mn_invalidate_lock is a leaf taken under the host's locks (the notifier
+ * counts its invalidations there), never together with mmu_lock.  mmu_lock
+ * is a spinning rwlock: everything under it is an atomic section, so SPTE
+ * table pages are allocated before it is taken (kvm_mmu_topup_memory_cache()).
  */
 #ifndef NOPIN_MMU_KVM_HOST_H
 #define NOPIN_MMU_KVM_HOST_H
@@ -119,11 +123,13 @@ struct kvm_vcpu;
 /*
  * What a backend (the software vCPU, the access engine, /dev/kvm) provides
  * to the remote flush: kick the vCPU out of guest mode, the way an IPI does,
- * and drop its cached translations.  kick may be called with mmu_lock
+ * and drop the translations it caches beside the software TLB, which
+ * kvm_vcpu_flush_tlb() clears itself.  kick may be called with mmu_lock
  * held: it must not sleep.
  */
 struct kvm_vcpu_ops {
 	void (*kick)(struct kvm_vcpu *vcpu);
+	/* Optional: the soft vCPU's decoded instructions, the kvm guest's TLB. */
 	void (*flush_tlb)(struct kvm_vcpu *vcpu);
 	/* Optional: print the guest instruction behind an access, inside a report. */
 	void (*describe_access)(struct kvm_vcpu *vcpu);
@@ -283,7 +289,7 @@ int kvm_mmu_page_fault(struct kvm *kvm, struct kvm_vcpu *vcpu, gpa_t gpa, bool w
 bool mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
 bool mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
 
-/* ---- the notifier side [mmu/mmu_notifier.c] ---- */
+/* ---- the notifier side [mmu/kvm_mmu_notifier.c] ---- */
 
 int kvm_init_mmu_notifier(struct kvm *kvm);
 void kvm_mmu_invalidate_begin(struct kvm *kvm);
@@ -307,12 +313,16 @@ void kvm_flush_remote_tlbs(struct kvm *kvm);
 void kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu);
 void kvm_vcpu_exit_guest(struct kvm_vcpu *vcpu);
 bool kvm_vcpu_kick_pending(struct kvm_vcpu *vcpu);
+/* Serve a flush on the vCPU's thread: kvm_vcpu_clear_tlb(), then ops->flush_tlb. */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
 
 /* ---- the access engine [mmu/access.c] ---- */
 
-/* The engine's backend: kick is the counter it polls, flush_tlb clears the TLB. */
+/* The engine's backend: kick is the counter it polls; no flush_tlb of its own. */
 extern const struct kvm_vcpu_ops kvm_access_vcpu_ops;
+
+/* Drop every entry of the vCPU's software TLB; its own thread only. */
+void kvm_vcpu_clear_tlb(struct kvm_vcpu *vcpu);
 
 /*
  * One translation of a guest-physical page, as the soft vCPU uses it: the
@@ -328,10 +338,17 @@ struct kvm_tlb_xlate {
  * In guest mode: translate @gpa through the TLB, then the SPTE tables
  * (a lockless walk, as hardware does), filling the TLB and setting the
  * SPTE's accessed (and, for a write, dirty) bit.  Returns 0, or -EAGAIN
- * when no SPTE allows the access: exit guest mode, kvm_mmu_page_fault(),
- * enter again and retry.
+ * when no SPTE allows the access: kvm_vcpu_page_fault(), then retry.
  */
 int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_tlb_xlate *xl);
+/*
+ * The vCPU's secondary fault at @gpa: leave guest mode, kvm_mmu_page_fault(),
+ * enter again (a vCPU that was outside guest mode stays outside).  0: retry
+ * the access.  An error of kvm_mmu_page_fault() leaves the vCPU outside
+ * guest mode, as KVM returns to userspace: the caller decides what it means
+ * (it may sleep), then kvm_vcpu_enter_guest() to retry.
+ */
+int kvm_vcpu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write);
 /* Check a translation's frame before an access; false: reported. */
 bool kvm_vcpu_check_frame(struct kvm_vcpu *vcpu, const struct kvm_tlb_xlate *xl, gpa_t gpa,
 			  unsigned int size, bool write);

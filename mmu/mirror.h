@@ -9,7 +9,7 @@
  *	struct mirror *m = mirror_open(mm);
  *	struct mirror_cmd cmd = { 0 };
  *	mirror_read(m, addr, buf, npages, &cmd);	faults what is missing
- *	mirror_snapshot(m, addr, perms, npages);	what the host maps, no fault
+ *	mirror_snapshot(m, addr, perms, npages, &cmd);	what the host maps, no fault
  *	mirror_close(m);
  *
  * The device page table holds no reference on any page.  A translation is

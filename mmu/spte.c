@@ -137,7 +137,7 @@ void kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, st
 				return;
 			spte = ((uint64_t)page_to_pfn(child) << PAGE_SHIFT) | SPTE_TABLE_BITS;
 			/* Release: the zeroed table is seen before the link to it. */
-			__atomic_store_n(sptep, spte, __ATOMIC_RELEASE);
+			smp_store_release(sptep, spte);
 		}
 		table = spte_table(kvm, spte);
 		if (!table)
@@ -149,7 +149,7 @@ void kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, st
 	if (is_shadow_present_pte(old) && spte_to_pfn(old) == pfn)
 		dirty |= old & PT_DIRTY_MASK;
 	new = make_spte(pfn, READ_ONCE(page->gen), writable, dirty);
-	__atomic_store_n(sptep, new, __ATOMIC_RELEASE);
+	smp_store_release(sptep, new);
 }
 
 /* Move what the secondary MMU recorded to the host page it is dropping. */
@@ -221,7 +221,7 @@ static bool walk_gfn_range(struct spte_walk *w)
 static bool zap_leaf(struct spte_walk *w, uint64_t *sptep, uint64_t spte)
 {
 	/* An exchange: the bits a vCPU sets up to this instant come with it. */
-	spte = __atomic_exchange_n(sptep, 0, __ATOMIC_ACQ_REL);
+	spte = xchg_acq_rel(sptep, 0);
 	if (!is_shadow_present_pte(spte))
 		return false;
 	transfer_spte_state(w->kvm, spte);
@@ -242,7 +242,7 @@ static bool age_leaf(struct spte_walk *w, uint64_t *sptep, uint64_t spte)
 	if (!(spte & PT_ACCESSED_MASK))
 		return false;
 	if (w->clear) {
-		__atomic_fetch_and(sptep, ~PT_ACCESSED_MASK, __ATOMIC_RELAXED);
+		fetch_and_relaxed(sptep, ~PT_ACCESSED_MASK);
 		atomic_long_inc(&w->kvm->stat.young_cleared);
 	}
 	return true;

@@ -58,16 +58,15 @@ static int kvm_vcpu_exiting_guest_mode(struct kvm_vcpu *vcpu)
 	int mode = IN_GUEST_MODE;
 
 	smp_mb__before_atomic();
-	__atomic_compare_exchange_n(&vcpu->mode, &mode, EXITING_GUEST_MODE, false, __ATOMIC_SEQ_CST,
-				    __ATOMIC_SEQ_CST);
+	try_cmpxchg(&vcpu->mode, &mode, EXITING_GUEST_MODE);
 	return mode;
 }
 
 /* Has the vCPU left guest mode since kick number @seq? */
 static bool kvm_vcpu_kick_acked(struct kvm_vcpu *vcpu, unsigned long seq)
 {
-	return __atomic_load_n(&vcpu->ipi_ack, __ATOMIC_ACQUIRE) >= seq ||
-	       __atomic_load_n(&vcpu->mode, __ATOMIC_ACQUIRE) == OUTSIDE_GUEST_MODE;
+	return smp_load_acquire(&vcpu->ipi_ack) >= seq ||
+	       smp_load_acquire(&vcpu->mode) == OUTSIDE_GUEST_MODE;
 }
 
 bool kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
@@ -88,7 +87,7 @@ bool kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req)
 			continue;
 		if (!(req & KVM_REQUEST_WAIT))
 			continue;
-		seqs[i] = __atomic_add_fetch(&vcpu->ipi_seq, 1, __ATOMIC_SEQ_CST);
+		seqs[i] = fetch_add(&vcpu->ipi_seq, 1) + 1;
 		vcpu->ops->kick(vcpu);
 		called = true;
 	}
@@ -117,10 +116,13 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 	trace_end("mmu", "remote TLB flush");
 }
 
+/* Serving KVM_REQ_TLB_FLUSH: the software TLB, then whatever the backend caches. */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu)
 {
 	atomic_long_inc(&vcpu->stat.tlb_flushes);
-	vcpu->ops->flush_tlb(vcpu);
+	kvm_vcpu_clear_tlb(vcpu);
+	if (vcpu->ops->flush_tlb)
+		vcpu->ops->flush_tlb(vcpu);
 }
 
 void kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
@@ -128,12 +130,12 @@ void kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	for (;;) {
 		if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 			kvm_vcpu_flush_tlb(vcpu);
-		__atomic_store_n(&vcpu->mode, IN_GUEST_MODE, __ATOMIC_RELEASE);
+		smp_store_release(&vcpu->mode, IN_GUEST_MODE);
 		smp_mb();
 		if (!kvm_request_pending(vcpu))
 			return;
 		/* A request came in while entering: serve it first. */
-		__atomic_store_n(&vcpu->mode, OUTSIDE_GUEST_MODE, __ATOMIC_RELEASE);
+		smp_store_release(&vcpu->mode, OUTSIDE_GUEST_MODE);
 	}
 }
 
@@ -141,18 +143,23 @@ void kvm_vcpu_exit_guest(struct kvm_vcpu *vcpu)
 {
 	unsigned long seq;
 
-	/* Release: the guest's accesses are done before a requester sees us out. */
-	__atomic_store_n(&vcpu->mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
-	seq = __atomic_load_n(&vcpu->ipi_seq, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&vcpu->ipi_ack, __ATOMIC_RELAXED) != seq) {
-		__atomic_store_n(&vcpu->ipi_ack, seq, __ATOMIC_RELEASE);
+	/*
+	 * Release: the guest's accesses are done before a requester sees us
+	 * out.  The full barrier orders that store before the read of
+	 * ipi_seq, a Dekker pair with the kicker's raise of it: either we see
+	 * the kick and acknowledge it, or the kicker finds us out of guest mode.
+	 */
+	smp_store_release(&vcpu->mode, OUTSIDE_GUEST_MODE);
+	smp_mb();
+	seq = smp_load_acquire(&vcpu->ipi_seq);
+	if (READ_ONCE(vcpu->ipi_ack) != seq) {
+		smp_store_release(&vcpu->ipi_ack, seq);
 		atomic_long_inc(&vcpu->stat.kicks_acked);
 	}
 }
 
 bool kvm_vcpu_kick_pending(struct kvm_vcpu *vcpu)
 {
-	return __atomic_load_n(&vcpu->mode, __ATOMIC_RELAXED) == EXITING_GUEST_MODE ||
-	       __atomic_load_n(&vcpu->ipi_seq, __ATOMIC_RELAXED) !=
-		       __atomic_load_n(&vcpu->ipi_ack, __ATOMIC_RELAXED);
+	return READ_ONCE(vcpu->mode) == EXITING_GUEST_MODE ||
+	       READ_ONCE(vcpu->ipi_seq) != READ_ONCE(vcpu->ipi_ack);
 }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/current.h"
 #include "base/err.h"
@@ -108,9 +107,8 @@ int pressure_init(struct pressure *p, unsigned long nr_pages)
 	p->free_map = calloc(nr_pages ? nr_pages : 1, 1);
 	if (!p->free_map)
 		return -ENOMEM;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
-	pthread_mutex_init(&p->free_lock, NULL);
+	init_waitqueue_head(&p->wq);
+	mutex_init(&p->free_lock);
 	for (int k = 0; k < NR_PRESSURE_KINDS; k++)
 		p->agents[k].kind = k;
 	return 0;
@@ -119,30 +117,19 @@ int pressure_init(struct pressure *p, unsigned long nr_pages)
 void pressure_destroy(struct pressure *p)
 {
 	free(p->free_map);
-	pthread_mutex_destroy(&p->free_lock);
-	pthread_cond_destroy(&p->cond);
-	pthread_mutex_destroy(&p->lock);
 }
 
-/* Sleep @ns or until stopped; false when stopped. */
+/* Sleep @ns or until the run ends; false when it ended. */
 static bool pressure_sleep(struct pressure *p, unsigned long ns)
 {
-	struct timespec until;
-	bool stop;
+	wait_event_hrtimeout(p->wq, READ_ONCE(p->stop), ns);
+	return !READ_ONCE(p->stop);
+}
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ns / 1000000000;
-	until.tv_nsec += ns % 1000000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&p->lock);
-	while (!p->stop && pthread_cond_timedwait(&p->cond, &p->lock, &until) != ETIMEDOUT)
-		;
-	stop = p->stop;
-	pthread_mutex_unlock(&p->lock);
-	return !stop;
+void pressure_end(struct pressure *p)
+{
+	WRITE_ONCE(p->stop, true);
+	wake_up_all(&p->wq);
 }
 
 static uint64_t agent_rand(struct pressure_agent *a)
@@ -184,32 +171,30 @@ static long agent_mprotect(struct pressure_agent *a)
 	int ret;
 
 	agent_range(a, 256, &hva, &len);
-	pthread_mutex_lock(&p->lock);
-	p->protect_seq++; /* odd: a window is open */
-	pthread_mutex_unlock(&p->lock);
+	smp_store_release(&p->protect_seq, p->protect_seq + 1); /* odd: a window is open */
 	ret = do_mprotect(a->vm->mm, hva, len, PROT_READ);
 	if (!ret)
 		pressure_sleep(p, a->period_ns / 4);
 	do_mprotect(a->vm->mm, hva, len, PROT_READ | PROT_WRITE);
-	pthread_mutex_lock(&p->lock);
-	p->protect_seq++;
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
+	/* Release: a waiter that sees the window closed finds RAM writable. */
+	smp_store_release(&p->protect_seq, p->protect_seq + 1);
+	wake_up_all(&p->wq);
 	return ret ? ret : (long)(len >> PAGE_SHIFT);
+}
+
+static bool pressure_window_closed(struct pressure *p)
+{
+	return !(smp_load_acquire(&p->protect_seq) & 1) || READ_ONCE(p->stop);
 }
 
 bool pressure_wait_unprotect(struct pressure *p)
 {
-	bool waited = false;
-
-	pthread_mutex_lock(&p->lock);
-	while ((p->protect_seq & 1) && !p->stop) {
-		pthread_cond_wait(&p->cond, &p->lock);
-		waited = true;
-	}
-	pthread_mutex_unlock(&p->lock);
+	/* Without the mprotect agent no window opens: the refusal is real. */
+	if (!p->agents[PRESSURE_MPROTECT].enabled)
+		return false;
+	wait_event(p->wq, pressure_window_closed(p));
 	/* A write refused just after a window closed: retrying is right too. */
-	return waited || p->agents[PRESSURE_MPROTECT].enabled;
+	return true;
 }
 
 /* Fork the VMM's mm and drop the child: every guest page is COW-shared meanwhile. */
@@ -226,19 +211,19 @@ static long agent_fork(struct pressure_agent *a)
 
 void pressure_report_free(struct pressure *p, unsigned long first, unsigned long n)
 {
-	pthread_mutex_lock(&p->free_lock);
+	mutex_lock(&p->free_lock);
 	for (unsigned long i = first; i < first + n && i < p->nr_pages; i++)
 		p->free_map[i] = 1;
-	pthread_mutex_unlock(&p->free_lock);
+	mutex_unlock(&p->free_lock);
 }
 
 /* After this returns, no discard of the range is in flight or will start. */
 void pressure_reuse(struct pressure *p, unsigned long first, unsigned long n)
 {
-	pthread_mutex_lock(&p->free_lock);
+	mutex_lock(&p->free_lock);
 	for (unsigned long i = first; i < first + n && i < p->nr_pages; i++)
 		p->free_map[i] = 0;
-	pthread_mutex_unlock(&p->free_lock);
+	mutex_unlock(&p->free_lock);
 }
 
 /* MADV_DONTNEED one run of pages the guest reported free, under the free lock. */
@@ -248,7 +233,7 @@ static long agent_dontneed_free(struct pressure_agent *a)
 	unsigned long start = agent_rand(a) % p->nr_pages, i, n = 0;
 	long ret = 0;
 
-	pthread_mutex_lock(&p->free_lock);
+	mutex_lock(&p->free_lock);
 	for (i = start; i < p->nr_pages && !p->free_map[i]; i++)
 		;
 	if (i == p->nr_pages)
@@ -259,7 +244,7 @@ static long agent_dontneed_free(struct pressure_agent *a)
 	if (n)
 		ret = do_madvise(a->vm->mm, a->vm->ram_hva + (i << PAGE_SHIFT), n << PAGE_SHIFT,
 				 MADV_DONTNEED);
-	pthread_mutex_unlock(&p->free_lock);
+	mutex_unlock(&p->free_lock);
 	return ret ? ret : (long)n;
 }
 
@@ -338,10 +323,7 @@ int pressure_start(struct pressure *p, struct vmm *vm)
 
 void pressure_stop(struct pressure *p)
 {
-	pthread_mutex_lock(&p->lock);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
+	pressure_end(p);
 	for (int k = 0; k < NR_PRESSURE_KINDS; k++) {
 		if (p->agents[k].started)
 			pthread_join(p->agents[k].thread, NULL);

@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/mutex.h"
+#include "base/wait.h"
+
 struct vmm;
 
 enum pressure_kind {
@@ -39,17 +42,23 @@ struct pressure_agent {
 
 struct pressure {
 	struct pressure_agent agents[NR_PRESSURE_KINDS];
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	/* The end of the run (pressure_end()). */
 	bool stop;
 	/*
 	 * The mprotect agent's window: while odd, part of guest RAM is
 	 * read-only and a refused guest write waits for the next even value
 	 * and retries (a guest on a real host would take the same fault).
+	 * Written by that agent only.
 	 */
 	unsigned long protect_seq;
-	/* Pages the guest reported free (HC_PAGE_REPORT_FREE), a byte each. */
-	pthread_mutex_t free_lock;
+	/* Agents between rounds, and refused writes waiting out a window, sleep here. */
+	wait_queue_head_t wq;
+	/*
+	 * Pages the guest reported free (HC_PAGE_REPORT_FREE), a byte each.
+	 * The dontneed-free agent discards under free_lock, so it is taken
+	 * before the host mm's locks (vmm/vm.h has the VMM's lock order).
+	 */
+	struct mutex free_lock;
 	unsigned char *free_map;
 	unsigned long nr_pages;
 };
@@ -66,6 +75,11 @@ void pressure_destroy(struct pressure *p);
 /* Start the enabled agents on @vm; stop and join them. */
 int pressure_start(struct pressure *p, struct vmm *vm);
 void pressure_stop(struct pressure *p);
+/*
+ * The run ends: agents leave after their round, refused writes waiting in
+ * pressure_wait_unprotect() return.  Any thread; waits for nothing.
+ */
+void pressure_end(struct pressure *p);
 
 /* Hypercalls of the balloon: record reported-free pages, take them back. */
 void pressure_report_free(struct pressure *p, unsigned long first, unsigned long n);

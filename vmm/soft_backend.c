@@ -5,9 +5,11 @@
  *
  * The vCPU is "in guest mode" (mmu/tlb.c) while the interpreter runs: its
  * translations are lockless SPTE walks, and a remote flush kicks it.  A
- * translation that finds no SPTE leaves guest mode, takes the secondary
- * fault path (mmu/fault.c), enters again and re-executes the instruction,
- * as a hardware vCPU does after an EPT violation.
+ * translation that finds no SPTE takes the secondary fault
+ * (kvm_vcpu_page_fault(): out of guest mode, mmu/fault.c, in again) and
+ * re-executes the instruction, as a hardware vCPU does after an EPT
+ * violation.  What is left here is the VMM's part: which addresses are
+ * RAM, and what a refused access means.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,47 +41,67 @@ static bool gpa_in_ram(struct vmm *vm, uint64_t gpa, unsigned int len)
 	return gpa >= GUEST_RAM_BASE && gpa + len <= GUEST_RAM_BASE + vm->cfg.mem_bytes;
 }
 
+/*
+ * What a refused guest access means is the VMM's to say.  The vCPU is out
+ * of guest mode here, so waiting is allowed.  0: retry the access.
+ */
+static int soft_memory_fault(struct soft_vcpu *s, uint64_t gpa, bool write, int ret)
+{
+	struct vmm_vcpu *vcpu = s->vcpu;
+
+	/* A write into RAM the mprotect agent made read-only: wait, retry. */
+	if (ret == -EFAULT && write && pressure_wait_unprotect(&vcpu->vm->pressure))
+		return 0;
+	/* A test wants to see the refusal: leave the run, retry when resumed. */
+	if (ret == -EFAULT && vcpu->vm->cfg.memory_fault_exit) {
+		vcpu->fault_gpa = gpa;
+		vcpu->fault_write = write;
+		vcpu->fault_pending = true;
+		soft_cpu_kick(&s->cpu);
+		return 0;
+	}
+	return ret;
+}
+
+/* No SPTE allows the access: the secondary fault, as after an EPT violation. */
+static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, uint64_t gpa,
+					   enum soft_access access, uint64_t rip)
+{
+	struct kvm_vcpu *kv = s->vcpu->kvcpu;
+	bool write = access == SOFT_ACCESS_WRITE;
+	int ret = kvm_vcpu_page_fault(kv, gpa, write);
+
+	if (!ret)
+		return SOFT_XLATE_RETRY;
+	ret = soft_memory_fault(s, gpa, write, ret);
+	kvm_vcpu_enter_guest(kv);
+	if (!ret)
+		return SOFT_XLATE_RETRY;
+	snprintf(s->fault, sizeof(s->fault),
+		 "the host refused a %s of guest address %#lx at rip %#lx: %s",
+		 write			     ? "write" :
+		 access == SOFT_ACCESS_FETCH ? "fetch" :
+					       "read",
+		 (unsigned long)gpa, (unsigned long)rip, strerror(-ret));
+	return SOFT_XLATE_OUTSIDE;
+}
+
 static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned int len,
 					  enum soft_access access, uint64_t rip,
 					  struct soft_xlate *out)
 {
 	struct soft_vcpu *s = opaque;
-	struct vmm *vm = s->vcpu->vm;
 	struct kvm_vcpu *kv = s->vcpu->kvcpu;
 	bool write = access == SOFT_ACCESS_WRITE;
 	struct kvm_tlb_xlate xl;
 	int ret;
 
-	/* Guest virtual == guest physical (DESIGN.md Guest ABI). */
-	if (!gpa_in_ram(vm, gva, len))
+	/* Guest virtual == guest physical (docs/design.md, Guest ABI). */
+	if (!gpa_in_ram(s->vcpu->vm, gva, len))
 		return SOFT_XLATE_OUTSIDE;
 	ret = kvm_vcpu_translate(kv, gva, write, &xl);
-	if (ret == -EAGAIN) {
-		kvm_vcpu_exit_guest(kv);
-		ret = kvm_mmu_page_fault(vm->kvm, kv, gva, write);
-		/* A write into RAM the mprotect agent made read-only: wait, retry. */
-		if (ret == -EFAULT && write && pressure_wait_unprotect(&vm->pressure))
-			ret = 0;
-		/* A test wants to see the refusal: leave the run, retry when resumed. */
-		if (ret == -EFAULT && vm->cfg.memory_fault_exit) {
-			s->vcpu->fault_gpa = gva;
-			s->vcpu->fault_write = write;
-			s->vcpu->fault_pending = true;
-			soft_cpu_kick(&s->cpu);
-			ret = 0;
-		}
-		kvm_vcpu_enter_guest(kv);
-		if (ret) {
-			snprintf(s->fault, sizeof(s->fault),
-				 "the host refused a %s of guest address %#lx at rip %#lx: %s",
-				 write			     ? "write" :
-				 access == SOFT_ACCESS_FETCH ? "fetch" :
-							       "read",
-				 (unsigned long)gva, (unsigned long)rip, strerror(-ret));
-			return SOFT_XLATE_OUTSIDE;
-		}
-		return SOFT_XLATE_RETRY;
-	}
+	if (ret == -EAGAIN)
+		return soft_page_fault(s, gva, access, rip);
 	if (ret) {
 		snprintf(s->fault, sizeof(s->fault),
 			 "the secondary MMU maps guest address %#lx to a freed frame (reported "
@@ -93,7 +115,7 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 	 * retries, so one stale entry makes one report, not one per access.
 	 */
 	if (!kvm_vcpu_check_frame(kv, &xl, gva, len, write)) {
-		memset(kv->tlb, 0, sizeof(kv->tlb));
+		kvm_vcpu_clear_tlb(kv);
 		return SOFT_XLATE_RETRY;
 	}
 	out->hva = xl.hva;
@@ -133,16 +155,15 @@ static void soft_kvm_kick(struct kvm_vcpu *kv)
 }
 
 /*
- * Called by the vCPU's own thread when it serves a flush request: drop the
- * software TLB and, with it, every decoded instruction, since a page whose
- * translation went may come back with other contents (a truncated file
- * page reads as zero).
+ * Called by the vCPU's own thread when it serves a flush request, after
+ * kvm_vcpu_flush_tlb() cleared the software TLB: drop every decoded
+ * instruction too, since a page whose translation went may come back with
+ * other contents (a truncated file page reads as zero).
  */
 static void soft_kvm_flush_tlb(struct kvm_vcpu *kv)
 {
 	struct vmm_vcpu *vcpu = kv->private;
 
-	memset(kv->tlb, 0, sizeof(kv->tlb));
 	soft_cpu_invalidate_page(&to_soft(vcpu)->cpu, SOFT_INVALIDATE_ALL);
 }
 
@@ -240,7 +261,7 @@ static void soft_kick(struct vmm_vcpu *vcpu)
 
 static void soft_flush_tlb(struct vmm_vcpu *vcpu)
 {
-	soft_kvm_flush_tlb(vcpu->kvcpu);
+	kvm_vcpu_flush_tlb(vcpu->kvcpu);
 }
 
 static void soft_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs)

@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/current.h"
 #include "mm/sanitizer.h"
@@ -18,9 +17,7 @@ void vmm_kick_all(struct vmm *vm)
 	for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
 		if (vm->vcpus[i].backend_data)
 			vm->backend->kick(&vm->vcpus[i]);
-	pthread_mutex_lock(&vm->halt_lock);
-	pthread_cond_broadcast(&vm->halt_cond);
-	pthread_mutex_unlock(&vm->halt_lock);
+	wake_up_all(&vm->halt_wq);
 }
 
 static void __vmm_stop(struct vmm *vm, int status, bool guest_exited, const char *fmt, va_list ap)
@@ -30,14 +27,11 @@ static void __vmm_stop(struct vmm *vm, int status, bool guest_exited, const char
 		vm->exit_status = status;
 		vm->guest_exited = guest_exited;
 		vsnprintf(vm->stop_message, sizeof(vm->stop_message), fmt, ap);
-		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+		smp_store_release(&vm->stopping, true);
 	}
 	mutex_unlock(&vm->stop_lock);
 	/* Wake vCPUs waiting for an mprotect window to close, too. */
-	pthread_mutex_lock(&vm->pressure.lock);
-	vm->pressure.stop = true;
-	pthread_cond_broadcast(&vm->pressure.cond);
-	pthread_mutex_unlock(&vm->pressure.lock);
+	pressure_end(&vm->pressure);
 	vmm_kick_all(vm);
 }
 
@@ -71,11 +65,8 @@ static void vmm_vcpu_halt(struct vmm_vcpu *vcpu)
 {
 	struct vmm *vm = vcpu->vm;
 
-	pthread_mutex_lock(&vm->halt_lock);
 	vcpu->halted = true;
-	while (!vmm_stopping(vm))
-		pthread_cond_wait(&vm->halt_cond, &vm->halt_lock);
-	pthread_mutex_unlock(&vm->halt_lock);
+	wait_event(vm->halt_wq, vmm_stopping(vm));
 }
 
 /*
@@ -153,27 +144,17 @@ void *vmm_vcpu_thread(void *arg)
  */
 static void vmm_wait_with_progress(struct vmm *vm)
 {
-	struct timespec start, until;
-	bool shown = false;
+	long seconds = 0;
 
-	clock_gettime(CLOCK_REALTIME, &start);
-	until = start;
-	pthread_mutex_lock(&vm->halt_lock);
-	while (!vmm_stopping(vm)) {
-		until.tv_sec++;
-		if (pthread_cond_timedwait(&vm->halt_cond, &vm->halt_lock, &until) != ETIMEDOUT)
-			continue;
+	while (wait_event_hrtimeout(vm->halt_wq, vmm_stopping(vm), NSEC_PER_SEC)) {
 		fprintf(stderr,
 			"\r[nopin %lds] faults %ld, retries %ld, invalidations %ld, flushes %ld ",
-			(long)(until.tv_sec - start.tv_sec),
-			atomic_long_read(&vm->kvm->stat.faults),
+			++seconds, atomic_long_read(&vm->kvm->stat.faults),
 			atomic_long_read(&vm->kvm->stat.pf_retries),
 			atomic_long_read(&vm->kvm->stat.invalidations),
 			atomic_long_read(&vm->kvm->stat.remote_tlb_flushes));
-		shown = true;
 	}
-	pthread_mutex_unlock(&vm->halt_lock);
-	if (shown)
+	if (seconds)
 		fputc('\n', stderr);
 }
 

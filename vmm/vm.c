@@ -266,8 +266,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 	vm->backend = cfg->backend == VMM_BACKEND_KVM ? &vmm_kvm_backend : &vmm_soft_backend;
 	vm->console_out = stdout;
 	mutex_init(&vm->stop_lock);
-	pthread_mutex_init(&vm->halt_lock, NULL);
-	pthread_cond_init(&vm->halt_cond, NULL);
+	init_waitqueue_head(&vm->halt_wq);
 	vmm_register_default_ports(vm);
 
 	ret = pressure_init(&vm->pressure, cfg->mem_bytes >> PAGE_SHIFT);
@@ -356,7 +355,5 @@ void vmm_destroy(struct vmm *vm)
 	if (vm->pool)
 		frame_pool_destroy(vm->pool);
 	pressure_destroy(&vm->pressure);
-	pthread_cond_destroy(&vm->halt_cond);
-	pthread_mutex_destroy(&vm->halt_lock);
 	free(vm);
 }

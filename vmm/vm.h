@@ -9,11 +9,21 @@
  * interpreter; kvm: /dev/kvm) in the run loop of vmm/vcpu.c; port exits go
  * to the devices of vmm/devices.c.
  *
+ *	struct vmm_config cfg;
  *	struct vmm *vm;
+ *	char err[256];
  *	vmm_config_init(&cfg);  cfg.image = "hello.elf";
- *	err = vmm_create(&cfg, &vm);	 pool, mm, RAM, kvm, image, vCPUs
+ *	ret = vmm_create(&cfg, &vm, err, sizeof(err));	 pool, mm, RAM, kvm, image, vCPUs
  *	status = vmm_run(vm);		 vCPU threads until the guest exits
  *	vmm_destroy(vm);
+ *
+ * Lock order, outermost first: pressure.free_lock (mutex; the dontneed-free
+ * agent discards under it), then the host's locks (mm/mm_types.h) and the
+ * secondary MMU's (mmu/kvm_host.h).  stop_lock (mutex) is a leaf: nothing
+ * is taken under it.  The VMM's other waits (halted vCPUs, the mprotect
+ * window, the agents' periods) are wait queues on flags, with no lock.
+ * vCPU threads and pressure agents are registered tasks, so the lock
+ * checker names them.
  */
 #ifndef NOPIN_VMM_VM_H
 #define NOPIN_VMM_VM_H
@@ -24,8 +34,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "base/completion.h"
+#include "base/compiler.h"
 #include "base/mutex.h"
+#include "base/wait.h"
 #include "guest/abi.h"
 #include "mmu/kvm_host.h"
 #include "vmm/pressure.h"
@@ -196,9 +207,8 @@ struct vmm {
 	bool guest_exited; /* through the exit port, not stopped by the VMM */
 	int exit_status;
 	char stop_message[1500];
-	/* Halted vCPUs wait here for a kick or the end. */
-	pthread_mutex_t halt_lock;
-	pthread_cond_t halt_cond;
+	/* Halted vCPUs, and vmm_run() showing progress, wait here for the end. */
+	wait_queue_head_t halt_wq;
 	FILE *console_out;
 };
 
@@ -214,7 +224,7 @@ void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)
 void vmm_guest_exit(struct vmm *vm, int status);
 static inline bool vmm_stopping(struct vmm *vm)
 {
-	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
+	return smp_load_acquire(&vm->stopping);
 }
 
 /* Guest RAM through the host mm (faulting in as needed): 0 or -EFAULT. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/atomic.h"
 #include "vmm/soft/access.h"
 
 static const char *const access_name[] = { "fetch", "read", "write" };
@@ -66,13 +67,13 @@ static uint64_t host_load(const void *p, unsigned int size)
 	if (aligned(p, size)) {
 		switch (size) {
 		case 1:
-			return __atomic_load_n((const uint8_t *)p, __ATOMIC_RELAXED);
+			return READ_ONCE(*(const uint8_t *)p);
 		case 2:
-			return __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
+			return READ_ONCE(*(const uint16_t *)p);
 		case 4:
-			return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+			return READ_ONCE(*(const uint32_t *)p);
 		case 8:
-			return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+			return READ_ONCE(*(const uint64_t *)p);
 		}
 	}
 	memcpy(&v, p, size);
@@ -84,16 +85,16 @@ static void host_store(void *p, unsigned int size, uint64_t v)
 	if (aligned(p, size)) {
 		switch (size) {
 		case 1:
-			__atomic_store_n((uint8_t *)p, v, __ATOMIC_RELAXED);
+			WRITE_ONCE(*(uint8_t *)p, v);
 			return;
 		case 2:
-			__atomic_store_n((uint16_t *)p, v, __ATOMIC_RELAXED);
+			WRITE_ONCE(*(uint16_t *)p, v);
 			return;
 		case 4:
-			__atomic_store_n((uint32_t *)p, v, __ATOMIC_RELAXED);
+			WRITE_ONCE(*(uint32_t *)p, v);
 			return;
 		case 8:
-			__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+			WRITE_ONCE(*(uint64_t *)p, v);
 			return;
 		}
 	}
@@ -196,30 +197,26 @@ bool soft_dest_cmpxchg(struct soft_exec *e, const struct soft_dest *d, uint64_t 
 	case 1: {
 		uint8_t o = *old;
 
-		ok = __atomic_compare_exchange_n((uint8_t *)p, &o, new, false, __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST);
+		ok = try_cmpxchg((uint8_t *)p, &o, new);
 		*old = o;
 		break;
 	}
 	case 2: {
 		uint16_t o = *old;
 
-		ok = __atomic_compare_exchange_n((uint16_t *)p, &o, new, false, __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST);
+		ok = try_cmpxchg((uint16_t *)p, &o, new);
 		*old = o;
 		break;
 	}
 	case 4: {
 		uint32_t o = *old;
 
-		ok = __atomic_compare_exchange_n((uint32_t *)p, &o, new, false, __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST);
+		ok = try_cmpxchg((uint32_t *)p, &o, new);
 		*old = o;
 		break;
 	}
 	default:
-		ok = __atomic_compare_exchange_n((uint64_t *)p, old, new, false, __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST);
+		ok = try_cmpxchg((uint64_t *)p, old, new);
 		break;
 	}
 	if (ok)

@@ -145,7 +145,7 @@ void soft_decode_cache_written(struct soft_decode_cache *c, uint64_t gpa);
 
 static inline bool soft_decode_cache_pending(struct soft_decode_cache *c)
 {
-	return __atomic_load_n(&c->pending, __ATOMIC_RELAXED);
+	return READ_ONCE(c->pending);
 }
 
 static inline bool soft_decode_cache_may_hold(struct soft_decode_cache *c, uint64_t gpa)

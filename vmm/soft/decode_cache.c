@@ -174,7 +174,7 @@ void soft_decode_cache_invalidate(struct soft_decode_cache *c, uint64_t gpa)
 	else
 		n = SOFT_CACHE_PENDING + 1;
 	/* Past the array, sync drops everything. */
-	__atomic_store_n(&c->pending, n, __ATOMIC_RELAXED);
+	WRITE_ONCE(c->pending, n);
 	spin_unlock(&c->pending_lock);
 }
 
@@ -187,7 +187,7 @@ void soft_decode_cache_sync(struct soft_decode_cache *c)
 	spin_lock(&c->pending_lock);
 	n = c->pending;
 	memcpy(gpas, c->pending_gpa, sizeof(gpas));
-	__atomic_store_n(&c->pending, 0, __ATOMIC_RELAXED);
+	WRITE_ONCE(c->pending, 0);
 	spin_unlock(&c->pending_lock);
 
 	if (n > SOFT_CACHE_PENDING) {

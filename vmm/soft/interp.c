@@ -896,7 +896,7 @@ static int exec_string(struct soft_exec *e, enum string_op op, unsigned int size
 		return string_step(e, op, size, delta);
 	for (n = 0; cpu->gpr[SOFT_RCX]; n++) {
 		if (n == REP_BATCH) {
-			if (__atomic_load_n(&cpu->kick, __ATOMIC_RELAXED)) {
+			if (READ_ONCE(cpu->kick)) {
 				e->next_rip = cpu->rip;
 				return X_OK;
 			}

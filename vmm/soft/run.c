@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/compiler.h"
 #include "vmm/soft/interp.h"
 
 int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *opaque)
@@ -25,7 +26,7 @@ void soft_cpu_destroy(struct soft_cpu *cpu)
 
 void soft_cpu_kick(struct soft_cpu *cpu)
 {
-	__atomic_store_n(&cpu->kick, 1, __ATOMIC_RELEASE);
+	smp_store_release(&cpu->kick, 1);
 }
 
 void soft_cpu_invalidate_page(struct soft_cpu *cpu, uint64_t gpa)
@@ -169,8 +170,8 @@ enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns)
 	cpu->exit.reason = SOFT_EXIT_NONE;
 	cpu->exit.error = SOFT_ERR_NONE;
 	for (n = 0;; n++) {
-		if (__atomic_load_n(&cpu->kick, __ATOMIC_ACQUIRE)) {
-			__atomic_store_n(&cpu->kick, 0, __ATOMIC_RELAXED);
+		if (smp_load_acquire(&cpu->kick)) {
+			WRITE_ONCE(cpu->kick, 0);
 			cpu->exit.reason = SOFT_EXIT_KICK;
 			break;
 		}

@@ -32,6 +32,8 @@ TEST(try_cmpxchg_reports_what_it_found)
 	TEST_ASSERT_EQ(word, 8);
 	TEST_ASSERT(try_cmpxchg_release(&word, &(int){ 8 }, 2), "release flavour");
 	TEST_ASSERT_EQ(word, 2);
+	TEST_ASSERT(try_cmpxchg_acq_rel(&word, &(int){ 2 }, 4), "acq_rel flavour");
+	TEST_ASSERT_EQ(word, 4);
 }
 
 TEST(xchg_returns_the_previous_value)
@@ -40,7 +42,8 @@ TEST(xchg_returns_the_previous_value)
 
 	TEST_ASSERT_EQ(xchg(&word, 12), 11);
 	TEST_ASSERT_EQ(xchg_relaxed(&word, 13), 12);
-	TEST_ASSERT_EQ(word, 13);
+	TEST_ASSERT_EQ(xchg_acq_rel(&word, 14), 13);
+	TEST_ASSERT_EQ(word, 14);
 }
 
 TEST(smp_store_mb_stores_and_smp_load_mb_reads)

@@ -585,6 +585,36 @@ TEST(wait_event_interruptible_eintr)
 	TEST_ASSERT_EQ(t.ret, 0);
 }
 
+static int hrtimeout_waiter(void *arg)
+{
+	struct interrupt_test *t = arg;
+
+	/* So long that, in a passing run, only the wakeup ends it. */
+	t->ret = wait_event_hrtimeout(t->wq, READ_ONCE(t->cond), 3600 * NSEC_PER_SEC);
+	return 0;
+}
+
+TEST(wait_event_hrtimeout_times_out_or_is_woken)
+{
+	static struct interrupt_test t;
+	struct kthread *k;
+
+	init_waitqueue_head(&t.wq);
+	/* Nobody wakes it: the time runs out and the waiter leaves the queue. */
+	TEST_ASSERT_EQ(wait_event_hrtimeout(t.wq, READ_ONCE(t.cond), NSEC_PER_MSEC), -ETIME);
+	TEST_ASSERT(!waitqueue_active(&t.wq), "the waiter left the queue");
+
+	k = start(hrtimeout_waiter, &t, "waiter");
+	while (!waitqueue_active(&t.wq))
+		sched_yield();
+	WRITE_ONCE(t.cond, true);
+	wake_up_all(&t.wq);
+	TEST_ASSERT_EQ(kthread_join(k), 0);
+	TEST_ASSERT_EQ(t.ret, 0);
+	/* A true condition wins over a time already gone. */
+	TEST_ASSERT_EQ(wait_event_hrtimeout(t.wq, READ_ONCE(t.cond), 0), 0);
+}
+
 /* ---- no lost wakeups ------------------------------------------------------- */
 
 #define NR_ROUNDS 20000

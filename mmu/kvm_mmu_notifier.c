@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The VM's mmu_notifier callbacks, after kvm_mmu_notifier_* in
- * virt/kvm/kvm_main.c: how the host's changes reach the SPTEs.
+ * virt/kvm/kvm_main.c: how the host's changes reach the SPTEs.  This is
+ * the subscriber's side; mm/mmu_notifier.h has the hooks the host's mm
+ * calls, and notifier/mmu_notifier.c the layer that calls subscribers.
  *
  * invalidate_range_start raises mmu_invalidate_in_progress and widens the
  * invalidation range (under mmu_lock, before anything is zapped), zaps the
