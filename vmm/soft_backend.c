@@ -41,28 +41,6 @@ static bool gpa_in_ram(struct vmm *vm, uint64_t gpa, unsigned int len)
 	return gpa >= GUEST_RAM_BASE && gpa + len <= GUEST_RAM_BASE + vm->cfg.mem_bytes;
 }
 
-/*
- * What a refused guest access means is the VMM's to say.  The vCPU is out
- * of guest mode here, so waiting is allowed.  0: retry the access.
- */
-static int soft_memory_fault(struct soft_vcpu *s, uint64_t gpa, bool write, int ret)
-{
-	struct vmm_vcpu *vcpu = s->vcpu;
-
-	/* A write into RAM the mprotect agent made read-only: wait, retry. */
-	if (ret == -EFAULT && write && pressure_wait_unprotect(&vcpu->vm->pressure))
-		return 0;
-	/* A test wants to see the refusal: leave the run, retry when resumed. */
-	if (ret == -EFAULT && vcpu->vm->cfg.memory_fault_exit) {
-		vcpu->fault_gpa = gpa;
-		vcpu->fault_write = write;
-		vcpu->fault_pending = true;
-		soft_cpu_kick(&s->cpu);
-		return 0;
-	}
-	return ret;
-}
-
 /* No SPTE allows the access: the secondary fault, as after an EPT violation. */
 static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, uint64_t gpa,
 					   enum soft_access access, uint64_t rip)
@@ -73,10 +51,20 @@ static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, uint64_t gpa,
 
 	if (!ret)
 		return SOFT_XLATE_RETRY;
-	ret = soft_memory_fault(s, gpa, write, ret);
-	kvm_vcpu_enter_guest(kv);
-	if (!ret)
+	switch (vmm_memory_fault(s->vcpu, gpa, write, ret)) {
+	case VMM_FAULT_RETRY:
+		kvm_vcpu_enter_guest(kv);
 		return SOFT_XLATE_RETRY;
+	case VMM_FAULT_EXIT:
+		/* Leave the run at the next instruction boundary; this one retries then. */
+		s->vcpu->fault_pending = true;
+		soft_cpu_kick(&s->cpu);
+		kvm_vcpu_enter_guest(kv);
+		return SOFT_XLATE_RETRY;
+	case VMM_FAULT_STOP:
+		break;
+	}
+	kvm_vcpu_enter_guest(kv);
 	snprintf(s->fault, sizeof(s->fault),
 		 "the host refused a %s of guest address %#lx at rip %#lx: %s",
 		 write			     ? "write" :

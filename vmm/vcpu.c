@@ -73,6 +73,29 @@ static void vmm_vcpu_halt(struct vmm_vcpu *vcpu)
  * Serve exits until the VM stops, or, for a test's vmm_vcpu_run()
  * (@harness), until a ucall or a refused access it must look at.
  */
+/*
+ * The VMM's policy for a guest access the host refused (the secondary
+ * fault returned @err), the same on every backend.  The vCPU is out of
+ * guest mode, so waiting is allowed: a write into RAM the mprotect agent
+ * made read-only waits for the window to close and retries; a test that
+ * asked to see refusals (cfg.memory_fault_exit) is told where, and the
+ * access retries when it resumes the vCPU; anything else stops the guest.
+ */
+enum vmm_fault_action vmm_memory_fault(struct vmm_vcpu *vcpu, uint64_t gpa, bool write, int err)
+{
+	struct vmm *vm = vcpu->vm;
+
+	if (err != -EFAULT)
+		return VMM_FAULT_STOP;
+	if (write && pressure_wait_unprotect(&vm->pressure))
+		return VMM_FAULT_RETRY;
+	if (!vm->cfg.memory_fault_exit)
+		return VMM_FAULT_STOP;
+	vcpu->fault_gpa = gpa;
+	vcpu->fault_write = write;
+	return VMM_FAULT_EXIT;
+}
+
 static enum vmm_run_exit vmm_vcpu_loop(struct vmm_vcpu *vcpu, bool harness)
 {
 	struct vmm *vm = vcpu->vm;

@@ -242,6 +242,14 @@ void vmm_print_stats(struct vmm *vm, FILE *f, bool json);
 
 /* [vmm/vcpu.c] */
 void *vmm_vcpu_thread(void *arg);
+
+/* What a backend does with a guest access the secondary fault path refused. */
+enum vmm_fault_action {
+	VMM_FAULT_RETRY, /* retry the access now */
+	VMM_FAULT_EXIT,	 /* leave the run (VMM_EXIT_MEMORY_FAULT); retry when resumed */
+	VMM_FAULT_STOP,	 /* stop the guest */
+};
+enum vmm_fault_action vmm_memory_fault(struct vmm_vcpu *vcpu, uint64_t gpa, bool write, int err);
 /*
  * Run @vcpu on the calling thread (a test's) until a ucall, the end of the
  * run or a refused memory access, as the KVM selftests' vcpu_run() does.

@@ -80,17 +80,18 @@ static bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, struct vmm_exit *exi
 	char insn[160];
 	int ret;
 
-	ret = kvm_mmu_page_fault(vcpu->vm->kvm, vcpu->kvcpu, cr2, write);
-	/* A write into RAM the mprotect agent made read-only: wait, then the stub retries. */
-	if (ret == -EFAULT && write && pressure_wait_unprotect(&vcpu->vm->pressure))
-		ret = 0;
+	/* Out of guest mode already: the stub's exit is the EPT-violation exit. */
+	ret = kvm_vcpu_page_fault(vcpu->kvcpu, cr2, write);
 	if (!ret)
 		return true;
-	if (ret == -EFAULT && vcpu->vm->cfg.memory_fault_exit) {
-		vcpu->fault_gpa = cr2;
-		vcpu->fault_write = write;
+	switch (vmm_memory_fault(vcpu, cr2, write, ret)) {
+	case VMM_FAULT_RETRY:
+		return true; /* the stub's iretq retries the access */
+	case VMM_FAULT_EXIT:
 		exit->reason = VMM_EXIT_MEMORY_FAULT;
 		return false;
+	case VMM_FAULT_STOP:
+		break;
 	}
 	exit->reason = VMM_EXIT_ERROR;
 	devkvm_describe_insn(vcpu, mb->rip, insn, sizeof(insn));
