@@ -95,7 +95,7 @@ int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_
 		.writable = (spte & (PT_WRITABLE_MASK | PT_DIRTY_MASK)) ==
 			    (PT_WRITABLE_MASK | PT_DIRTY_MASK),
 	};
-	/* A fill from an SPTE whose frame is gone is the bug rule 2 prevents. */
+	/* A fill from an SPTE whose frame is gone: the bug of rule 2, retry instead of pin. */
 	if (vcpu->ops->describe_access) {
 		acc.describe = (void (*)(void *))vcpu->ops->describe_access;
 		acc.ctx = vcpu;

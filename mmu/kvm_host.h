@@ -50,7 +50,7 @@ typedef uint64_t hpa_t;
  * Guest-physical addresses have 47 bits: the lower half of what 4-level
  * tables map.  The upper half (root entries 256-511) belongs to the kvm
  * backend, which maps its own pages at the top of the address space there
- * (DESIGN.md Guest ABI); zaps never reach it.
+ * (docs/design.md, "The guest ABI"); zaps never reach it.
  */
 #define KVM_GPA_BITS 47
 #define KVM_MAX_GFN (1ULL << (KVM_GPA_BITS - PAGE_SHIFT))
@@ -106,7 +106,7 @@ enum kvm_vcpu_mode {
  * The software TLB: a direct-mapped cache of translations, written and
  * read by the vCPU's own thread only.  Each entry keeps the frame stamp
  * taken when it was filled, so every access checks the frame is still
- * what the translation was made from (DESIGN.md, the frame sanitizer).
+ * what the translation was made from (docs/design.md, "The frame sanitizer").
  */
 #define KVM_TLB_ENTRIES 64
 
@@ -283,8 +283,9 @@ void kvm_free_memslots(struct kvm *kvm);
 int kvm_mmu_page_fault(struct kvm *kvm, struct kvm_vcpu *vcpu, gpa_t gpa, bool write);
 
 /*
- * The retry checks (DESIGN.md rule 2).  _unsafe: lockless, may err both
- * ways, a pre-check only; the locked one errs only towards retrying.
+ * The retry checks (rule 2, retry instead of pin).  _unsafe: lockless,
+ * may err both ways, a pre-check only; the locked one errs only towards
+ * retrying.
  */
 bool mmu_invalidate_retry_gfn_unsafe(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
 bool mmu_invalidate_retry_gfn(struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);

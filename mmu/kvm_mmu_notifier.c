@@ -9,10 +9,10 @@
  * invalidation range (under mmu_lock, before anything is zapped), zaps the
  * SPTEs of every slot overlapping the host range, moving their dirty and
  * accessed bits to the host pages, and flushes every vCPU's TLB before it
- * returns (rules 2 and 3).  invalidate_range_end bumps mmu_invalidate_seq,
- * then lowers in_progress.  A range that overlaps no slot never touches
- * mmu_lock nor the sequence: invalidations of memory the guest does not
- * see cost a scan of the slots.
+ * returns (rule 2, retry instead of pin; rule 3, flush before return).
+ * invalidate_range_end bumps mmu_invalidate_seq, then lowers in_progress.
+ * A range that overlaps no slot never touches mmu_lock nor the sequence:
+ * invalidations of memory the guest does not see cost a scan of the slots.
  */
 #include "base/trace.h"
 #include "base/bug.h"

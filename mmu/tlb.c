@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vCPU requests and the remote TLB flush (DESIGN.md rule 3), after
+ * vCPU requests and the remote TLB flush (rule 3, flush before return), after
  * virt/kvm/kvm_main.c and vcpu_enter_guest() in arch/x86/kvm/x86.c.
  *
  * A vCPU caches translations in its TLB while it is in guest mode and

@@ -221,7 +221,7 @@ static int vmm_create_vcpus(struct vmm *vm, char *err, size_t errlen)
 		if (ret)
 			return vmm_errf(err, errlen, ret, "cannot create vCPU %u: %s", i,
 					strerror(-ret));
-		/* DESIGN.md Guest ABI: the entry registers; vCPU 0's stack is highest. */
+		/* The entry registers of the guest ABI; vCPU 0's stack is highest. */
 		regs.gpr[VMM_RDI] = i;
 		regs.gpr[VMM_RSI] = vm->cfg.nr_vcpus;
 		regs.gpr[VMM_RDX] = vm->cfg.mem_bytes;

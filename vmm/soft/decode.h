@@ -140,7 +140,10 @@ const struct soft_insn *soft_decode_cache_insert(struct soft_decode_cache *c, ui
 void soft_decode_cache_invalidate(struct soft_decode_cache *c, uint64_t gpa);
 /* vCPU thread: drop the pages queued by soft_decode_cache_invalidate(). */
 void soft_decode_cache_sync(struct soft_decode_cache *c);
-/* vCPU thread: a store to @gpa; its page, if it holds decoded code, is dropped before the next fetch. */
+/*
+ * vCPU thread: a store to @gpa; its page, if it holds decoded code, is
+ * dropped before the next fetch.
+ */
 void soft_decode_cache_written(struct soft_decode_cache *c, uint64_t gpa);
 
 static inline bool soft_decode_cache_pending(struct soft_decode_cache *c)
