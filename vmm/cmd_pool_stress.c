@@ -19,6 +19,7 @@
 
 #include "base/current.h"
 #include "base/err.h"
+#include "base/prandom.h"
 #include "mm/page_alloc.h"
 #include "mm/sanitizer.h"
 #include "vmm/commands.h"
@@ -41,17 +42,6 @@ struct stress_thread {
 	uint64_t rand;
 	unsigned long frames, failed, corrupt;
 };
-
-static uint64_t next_rand(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
 
 /* What a frame holds while this thread owns it: its pfn and generation, mixed. */
 static uint64_t frame_tag(struct page *page)
@@ -81,7 +71,7 @@ static bool pattern_intact(struct page *page)
 static void stress_batch(struct stress_thread *t)
 {
 	struct page *batch[MAX_BATCH];
-	int n = 1 + next_rand(&t->rand) % MAX_BATCH, got = 0;
+	int n = 1 + prandom_u64(&t->rand) % MAX_BATCH, got = 0;
 
 	while (got < n) {
 		batch[got] = alloc_page(t->pool, GFP_KERNEL);

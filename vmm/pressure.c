@@ -12,6 +12,7 @@
 
 #include "base/current.h"
 #include "base/err.h"
+#include "base/prandom.h"
 #include "mm/migrate.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
@@ -134,13 +135,7 @@ void pressure_end(struct pressure *p)
 
 static uint64_t agent_rand(struct pressure_agent *a)
 {
-	uint64_t x = a->rand;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	a->rand = x;
-	return x * 0x2545f4914f6cdd1dULL;
+	return prandom_u64(&a->rand);
 }
 
 /* A random page-aligned range of guest RAM of up to @max pages: [*hva, *hva + *len). */
