@@ -261,29 +261,27 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int bad_value(const char *opt, const char *arg, const char *why)
-{
-	fprintf(stderr, "pool-stress: %s '%s': %s\n", opt, arg, why);
-	return 2;
-}
-
 /* One option; returns 0, or the exit status for a usage error (or -1 after --help). */
 static int parse_option(int opt, const char *arg, struct pool_stress_opts *o)
 {
 	switch (opt) {
 	case OPT_POOL:
 		if (parse_size(arg, &o->pool_bytes))
-			return bad_value("--pool", arg, "expected a size such as 64M or 1G");
+			return bad_option("pool-stress", "--pool", arg,
+					  "expected a size such as 64M or 1G");
 		if (o->pool_bytes % PAGE_SIZE)
-			return bad_value("--pool", arg, "not a whole number of 4 KiB frames");
+			return bad_option("pool-stress", "--pool", arg,
+					  "not a whole number of 4 KiB frames");
 		return 0;
 	case OPT_THREADS:
 		if (parse_count(arg, &o->threads) || o->threads > NR_CPUS)
-			return bad_value("--threads", arg, "expected a count from 1 to 64");
+			return bad_option("pool-stress", "--threads", arg,
+					  "expected a count from 1 to 64");
 		return 0;
 	case OPT_ITER:
 		if (parse_count(arg, &o->iterations))
-			return bad_value("--iterations", arg, "expected a positive count");
+			return bad_option("pool-stress", "--iterations", arg,
+					  "expected a positive count");
 		return 0;
 	case OPT_SHOW:
 	case OPT_NO_SHOW:

@@ -87,12 +87,6 @@ static const struct option run_options[] = {
 	{ 0 },
 };
 
-static int bad_option(const char *opt, const char *arg, const char *why)
-{
-	fprintf(stderr, "nopin run: bad %s '%s': %s (try 'nopin run --help')\n", opt, arg, why);
-	return VMM_EXIT_USAGE;
-}
-
 static int parse_backend(const char *arg, enum vmm_backend_kind *kind)
 {
 	if (!strcmp(arg, "auto"))
@@ -119,19 +113,20 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 		switch (opt) {
 		case OPT_BACKEND:
 			if (parse_backend(optarg, &cfg->backend))
-				return bad_option("--backend", optarg, "use auto, soft or kvm");
+				return bad_option("run", "--backend", optarg,
+						  "use auto, soft or kvm");
 			break;
 		case OPT_MEM:
 			if (parse_size(optarg, &cfg->mem_bytes))
-				return bad_option("--mem", optarg, "a size like 64M");
+				return bad_option("run", "--mem", optarg, "a size like 64M");
 			break;
 		case OPT_POOL:
 			if (parse_size(optarg, &cfg->pool_bytes))
-				return bad_option("--pool", optarg, "a size like 64M");
+				return bad_option("run", "--pool", optarg, "a size like 64M");
 			break;
 		case OPT_VCPUS:
 			if (parse_count(optarg, &n) || n > NR_CPUS)
-				return bad_option("--vcpus", optarg,
+				return bad_option("run", "--vcpus", optarg,
 						  "a count from 1 to the vCPU limit");
 			cfg->nr_vcpus = n;
 			break;
@@ -143,7 +138,7 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 			break;
 		case OPT_LEGACY:
 			if (legacy_parse(optarg, &sw))
-				return bad_option("--legacy", optarg,
+				return bad_option("run", "--legacy", optarg,
 						  "see --help for the switches");
 			cfg->legacy |= LEGACY_BIT(sw);
 			break;
@@ -159,7 +154,7 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 				err = pressure_parse(&check, optarg, why, sizeof(why));
 			pressure_destroy(&check);
 			if (err)
-				return bad_option("--pressure", optarg, why);
+				return bad_option("run", "--pressure", optarg, why);
 			cfg->pressure = optarg;
 			break;
 		}
@@ -168,7 +163,8 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 			break;
 		case OPT_STATS:
 			if (optarg && strcmp(optarg, "json"))
-				return bad_option("--stats", optarg, "use --stats or --stats=json");
+				return bad_option("run", "--stats", optarg,
+						  "use --stats or --stats=json");
 			*stats = optarg ? 2 : 1;
 			break;
 		case 'h':

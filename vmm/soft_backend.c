@@ -247,11 +247,6 @@ static void soft_kick(struct vmm_vcpu *vcpu)
 	soft_cpu_kick(&to_soft(vcpu)->cpu);
 }
 
-static void soft_flush_tlb(struct vmm_vcpu *vcpu)
-{
-	kvm_vcpu_flush_tlb(vcpu->kvcpu);
-}
-
 static void soft_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs)
 {
 	struct soft_cpu *cpu = &to_soft(vcpu)->cpu;
@@ -282,7 +277,6 @@ const struct vmm_backend_ops vmm_soft_backend = {
 	.vcpu_destroy = soft_vcpu_destroy,
 	.run = soft_run,
 	.kick = soft_kick,
-	.flush_tlb = soft_flush_tlb,
 	.get_regs = soft_get_regs,
 	.set_regs = soft_set_regs,
 	.complete_pio_in = soft_complete_pio_in,

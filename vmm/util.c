@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 
 #include "vmm/util.h"
+#include "vmm/vm.h"
+
+int bad_option(const char *cmd, const char *opt, const char *arg, const char *why)
+{
+	fprintf(stderr, "nopin %s: bad %s '%s': %s (try 'nopin %s --help')\n", cmd, opt, arg, why,
+		cmd);
+	return VMM_EXIT_USAGE;
+}
 
 static int size_shift(const char *suffix)
 {

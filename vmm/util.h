@@ -6,6 +6,12 @@
 #include <stddef.h>
 
 /*
+ * A bad value of an option of `nopin @cmd`: one line on stderr naming the
+ * option, the value and what was wrong; returns the usage exit status.
+ */
+int bad_option(const char *cmd, const char *opt, const char *arg, const char *why);
+
+/*
  * Parse a byte count: decimal digits with an optional K, M or G suffix
  * (binary: 1K = 1024), upper or lower case, optionally followed by "B" or
  * "iB" ("64M", "256MiB", "4096").  Returns 0 and sets *@bytes, or -EINVAL

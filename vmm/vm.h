@@ -121,8 +121,8 @@ struct vmm_vcpu;
 /*
  * A backend runs guest code for one vCPU.  run() enters the guest and
  * returns at the next exit; kick() (any thread, never sleeps) makes run()
- * return soon; flush_tlb() drops cached translations (called by the
- * vCPU's thread when it serves a flush request).
+ * return soon.  How a vCPU drops its cached translations when it serves a
+ * flush request is its kvm_vcpu_ops.flush_tlb (mmu/kvm_host.h).
  */
 struct vmm_backend_ops {
 	const char *name;
@@ -133,7 +133,6 @@ struct vmm_backend_ops {
 	void (*vcpu_destroy)(struct vmm_vcpu *vcpu);
 	void (*run)(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
 	void (*kick)(struct vmm_vcpu *vcpu);
-	void (*flush_tlb)(struct vmm_vcpu *vcpu);
 	void (*get_regs)(struct vmm_vcpu *vcpu, struct vmm_regs *regs);
 	void (*set_regs)(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
 	/* Complete an IN: put @val in the destination register. */

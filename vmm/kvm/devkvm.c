@@ -125,33 +125,31 @@ static void devkvm_vm_destroy(struct vmm *vm)
 	vm->backend_vm = NULL;
 }
 
+/* A flat 4 GiB segment: 64-bit code (type 11, execute/read, accessed) or data (type 3). */
+static struct kvm_segment devkvm_flat_segment(uint16_t selector, bool code)
+{
+	return (struct kvm_segment){ .limit = 0xffffffff,
+				     .selector = selector,
+				     .type = code ? 11 : 3,
+				     .present = 1,
+				     .s = 1,
+				     .l = code,
+				     .db = !code,
+				     .g = 1 };
+}
+
 /* Long mode straight from the sregs: flat segments, paging on the SPTE root. */
 static int devkvm_setup_sregs(struct vmm_vcpu *vcpu, struct devkvm_err *err)
 {
 	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
 	struct kvm_sregs sregs;
-	struct kvm_segment code = { .base = 0,
-				    .limit = 0xffffffff,
-				    .selector = DEVKVM_SEL_CODE,
-				    .type = 11,
-				    .present = 1,
-				    .s = 1,
-				    .l = 1,
-				    .g = 1 };
-	struct kvm_segment data = { .base = 0,
-				    .limit = 0xffffffff,
-				    .selector = DEVKVM_SEL_DATA,
-				    .type = 3,
-				    .present = 1,
-				    .s = 1,
-				    .db = 1,
-				    .g = 1 };
 	int ret = devkvm_ioctl(k->fd, KVM_GET_SREGS, &sregs, err);
 
 	if (ret)
 		return ret;
-	sregs.cs = code;
-	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.cs = devkvm_flat_segment(DEVKVM_SEL_CODE, true);
+	sregs.ds = devkvm_flat_segment(DEVKVM_SEL_DATA, false);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.tr = (struct kvm_segment){ .base = DEVKVM_TSS_VA + vcpu->id * DEVKVM_TSS_STRIDE,
 					 .limit = DEVKVM_TSS_SIZE - 1,
 					 .selector = DEVKVM_SEL_TSS(vcpu->id),
@@ -257,7 +255,6 @@ const struct vmm_backend_ops vmm_kvm_backend = {
 	.vcpu_destroy = devkvm_vcpu_destroy,
 	.run = devkvm_run,
 	.kick = devkvm_kick,
-	.flush_tlb = devkvm_flush_tlb,
 	.get_regs = devkvm_get_regs,
 	.set_regs = devkvm_set_regs,
 	.complete_pio_in = devkvm_complete_pio_in,

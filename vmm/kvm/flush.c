@@ -262,11 +262,6 @@ void devkvm_kvcpu_flush_tlb(struct kvm_vcpu *kv)
 		smp_store_release(&k->run->immediate_exit, 1);
 }
 
-void devkvm_flush_tlb(struct vmm_vcpu *vcpu)
-{
-	devkvm_kvcpu_flush_tlb(vcpu->kvcpu);
-}
-
 /*
  * Before the vCPU acknowledges a kick (kvm_vcpu_exit_guest()), serve the
  * flush requests that came while it ran: the kvm_flush_remote_tlbs() that

@@ -96,7 +96,6 @@ void devkvm_top_destroy(struct vmm *vm, struct devkvm_vm *b);
 /* Keep what KVM_RUN returned (@ret) and the exit in k->run, to serve later. */
 void devkvm_keep_exit(struct devkvm_vcpu *k, int ret, struct devkvm_exit *ge);
 void devkvm_kvcpu_flush_tlb(struct kvm_vcpu *kv);
-void devkvm_flush_tlb(struct vmm_vcpu *vcpu);
 void devkvm_flush_before_ack(struct vmm_vcpu *vcpu);
 
 /* ---- [run.c] ---- */
