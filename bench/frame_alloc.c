@@ -53,7 +53,7 @@ static void nopin_pairs(struct run *r)
 			if (pages[i])
 				put_page(pages[i]);
 	}
-	__atomic_fetch_add(&r->failed, failed, __ATOMIC_RELAXED);
+	fetch_add(&r->failed, failed);
 }
 
 static void malloc_pairs(struct run *r, bool touch)

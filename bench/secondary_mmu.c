@@ -280,7 +280,7 @@ static int spin_in_guest(void *data)
 	unsigned int spins = 0;
 
 	kvm_vcpu_enter_guest(sp->vcpu);
-	while (!__atomic_load_n(&sp->stop, __ATOMIC_ACQUIRE)) {
+	while (!smp_load_acquire(&sp->stop)) {
 		if (kvm_vcpu_kick_pending(sp->vcpu)) {
 			kvm_vcpu_exit_guest(sp->vcpu);
 			kvm_vcpu_enter_guest(sp->vcpu);
@@ -312,8 +312,7 @@ static void bench_flush(void)
 		}
 		/* Let them get into guest mode. */
 		for (int i = 0; i < nr; i++)
-			while (__atomic_load_n(&sp[i].vcpu->mode, __ATOMIC_ACQUIRE) !=
-			       IN_GUEST_MODE)
+			while (smp_load_acquire(&sp[i].vcpu->mode) != IN_GUEST_MODE)
 				sched_yield();
 		t0 = now_ns();
 		for (int i = 0; i < iters; i++) {
@@ -323,7 +322,7 @@ static void bench_flush(void)
 		}
 		t = (now_ns() - t0) / iters;
 		for (int i = 0; i < nr; i++) {
-			__atomic_store_n(&sp[i].stop, 1, __ATOMIC_RELEASE);
+			smp_store_release(&sp[i].stop, 1);
 			kthread_join(k[i]);
 		}
 		if (extra)
@@ -346,7 +345,7 @@ static int invalidate_fn(void *data)
 	struct invalidator *inv = data;
 	uint64_t x = 88172645463325252ULL;
 
-	while (!__atomic_load_n(&inv->stop, __ATOMIC_ACQUIRE)) {
+	while (!smp_load_acquire(&inv->stop)) {
 		unsigned long i = prandom_u64(&x) % (inv->e->pages - 64);
 
 		invalidate_ns(inv->e->mm, inv->e->hva + i * PAGE_SIZE,
@@ -377,7 +376,7 @@ static void bench_throughput(unsigned long pages)
 		}
 		t = now_ns() - t0;
 		if (k) {
-			__atomic_store_n(&inv.stop, 1, __ATOMIC_RELEASE);
+			smp_store_release(&inv.stop, 1);
 			kthread_join(k);
 		}
 		faults = atomic_long_read(&e.kvm->stat.faults);

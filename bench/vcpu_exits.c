@@ -474,9 +474,9 @@ static bool wait_guest_running(struct flusher *f, unsigned long seen)
 	struct kvm_vcpu *kv = f->b->vcpu->kvcpu;
 	unsigned int spins = 0;
 
-	while (__atomic_load_n(&f->b->ctl->count, __ATOMIC_ACQUIRE) == seen ||
-	       __atomic_load_n(&kv->mode, __ATOMIC_ACQUIRE) != IN_GUEST_MODE) {
-		if (__atomic_load_n(&f->abort, __ATOMIC_ACQUIRE))
+	while (smp_load_acquire(&f->b->ctl->count) == seen ||
+	       smp_load_acquire(&kv->mode) != IN_GUEST_MODE) {
+		if (smp_load_acquire(&f->abort))
 			return false;
 		cpu_spin_wait(&spins);
 	}
@@ -513,10 +513,10 @@ static int flusher_fn(void *data)
 			break;
 		f->b->scratch[f->done] = timed_flush(f->b->vm->kvm);
 		/* Out and acknowledged: the count can only move once the vCPU is back in. */
-		seen = __atomic_load_n(&f->b->ctl->count, __ATOMIC_ACQUIRE);
+		seen = smp_load_acquire(&f->b->ctl->count);
 	}
 	f->b->flusher_preempted = preemptions() - preempted;
-	__atomic_store_n(&f->b->ctl->stop, 1, __ATOMIC_RELEASE);
+	smp_store_release(&f->b->ctl->stop, 1);
 	return 0;
 }
 
@@ -524,7 +524,7 @@ static int flusher_fn(void *data)
 static int measure_kicks(struct bench *b)
 {
 	struct kvm_vcpu *kv = b->vcpu->kvcpu;
-	long seq = __atomic_load_n(&kv->ipi_seq, __ATOMIC_RELAXED);
+	long seq = READ_ONCE(kv->ipi_seq);
 	long acked = atomic_long_read(&kv->stat.kicks_acked);
 	struct flusher f = { .b = b };
 	long preempted;
@@ -543,9 +543,9 @@ static int measure_kicks(struct bench *b)
 	b->vcpu_preempted = preemptions() - preempted;
 	pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
 	if (ret)
-		__atomic_store_n(&f.abort, 1, __ATOMIC_RELEASE);
+		smp_store_release(&f.abort, 1);
 	kthread_join(k);
-	b->kicks_sent = __atomic_load_n(&kv->ipi_seq, __ATOMIC_RELAXED) - seq;
+	b->kicks_sent = READ_ONCE(kv->ipi_seq) - seq;
 	b->kicks_acked = atomic_long_read(&kv->stat.kicks_acked) - acked;
 	set_figure(&b->fig[FIG_KICK], b->scratch, f.done);
 	return ret;
@@ -555,11 +555,11 @@ static int measure_kicks(struct bench *b)
 static void measure_requests(struct bench *b)
 {
 	struct kvm_vcpu *kv = b->vcpu->kvcpu;
-	long seq = __atomic_load_n(&kv->ipi_seq, __ATOMIC_RELAXED);
+	long seq = READ_ONCE(kv->ipi_seq);
 
 	for (unsigned long i = 0; i < NR_REQUESTS; i++)
 		b->scratch[i] = timed_flush(b->vm->kvm);
-	b->requests_kicked = __atomic_load_n(&kv->ipi_seq, __ATOMIC_RELAXED) - seq;
+	b->requests_kicked = READ_ONCE(kv->ipi_seq) - seq;
 	set_figure(&b->fig[FIG_REQUEST], b->scratch, NR_REQUESTS);
 }
 

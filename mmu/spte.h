@@ -91,7 +91,7 @@ static inline uint64_t make_spte(unsigned long pfn, unsigned int gen, bool writa
 
 static inline uint64_t spte_read(uint64_t *sptep)
 {
-	return __atomic_load_n(sptep, __ATOMIC_ACQUIRE);
+	return smp_load_acquire(sptep);
 }
 
 /* ---- [mmu/spte.c], for the files of mmu/ ---- */

@@ -145,10 +145,9 @@ static struct flush_watch *to_watch(struct kvm_vcpu *kv)
 static void watch_kick(struct kvm_vcpu *kv)
 {
 	struct flush_watch *w = to_watch(kv);
-	unsigned long seq = __atomic_load_n(&kv->ipi_seq, __ATOMIC_SEQ_CST);
-	bool running =
-		devkvm_vcpu_in_guest(w->vcpu) &&
-		(__atomic_load_n(&kv->requests, __ATOMIC_SEQ_CST) & (1UL << KVM_REQ_TLB_FLUSH));
+	unsigned long seq = smp_load_mb(kv->ipi_seq);
+	bool running = devkvm_vcpu_in_guest(w->vcpu) &&
+		       (smp_load_mb(kv->requests) & (1UL << KVM_REQ_TLB_FLUSH));
 
 	w->real->kick(kv);
 	if (!running)
@@ -177,16 +176,15 @@ static void watch_flush_tlb(struct kvm_vcpu *kv)
 {
 	struct flush_watch *w = to_watch(kv);
 	const struct devkvm_flush_mailbox *mb = devkvm_vcpu_flush_mailbox(w->vcpu);
-	bool in_guest = __atomic_load_n(&kv->mode, __ATOMIC_SEQ_CST) != OUTSIDE_GUEST_MODE;
-	unsigned long acked = __atomic_load_n(&kv->ipi_ack, __ATOMIC_SEQ_CST);
-	unsigned long seq = __atomic_load_n(&kv->ipi_seq, __ATOMIC_SEQ_CST);
-	uint64_t req = __atomic_load_n(&mb->req, __ATOMIC_ACQUIRE);
-	uint64_t runs = __atomic_load_n(&mb->runs, __ATOMIC_ACQUIRE);
+	bool in_guest = smp_load_mb(kv->mode) != OUTSIDE_GUEST_MODE;
+	unsigned long acked = smp_load_mb(kv->ipi_ack);
+	unsigned long seq = smp_load_mb(kv->ipi_seq);
+	uint64_t req = smp_load_acquire(&mb->req);
+	uint64_t runs = smp_load_acquire(&mb->runs);
 	bool ran;
 
 	w->real->flush_tlb(kv);
-	ran = __atomic_load_n(&mb->runs, __ATOMIC_ACQUIRE) > runs &&
-	      __atomic_load_n(&mb->ack, __ATOMIC_ACQUIRE) > req;
+	ran = smp_load_acquire(&mb->runs) > runs && smp_load_acquire(&mb->ack) > req;
 	pthread_mutex_lock(&w->lock);
 	w->flushes++;
 	if (!ran)

@@ -40,7 +40,7 @@ static int vcpu_fn(void *data)
 
 	TEST_ASSERT_EQ(__kvm_vcpu_read(g->vcpu, g->gpa, &g->first, 8), 0);
 	complete(&g->cached);
-	while (!__atomic_load_n(&g->go, __ATOMIC_ACQUIRE)) {
+	while (!smp_load_acquire(&g->go)) {
 		if (kvm_vcpu_kick_pending(g->vcpu))
 			kvm_vcpu_exit_guest(g->vcpu);
 		cpu_spin_wait(&spins);
@@ -61,7 +61,7 @@ static void run(struct test_vm *t, struct guest *g)
 	wait_for_completion(&g->cached);
 	TEST_ASSERT_EQ(do_madvise(t->mm, t->hva, PAGE_SIZE, MADV_DONTNEED), 0);
 	TEST_ASSERT_EQ(kvm_mmu_spte(t->kvm, gpa_to_gfn(t->gpa)), 0UL);
-	__atomic_store_n(&g->go, 1, __ATOMIC_RELEASE);
+	smp_store_release(&g->go, 1);
 	kthread_join(k);
 	TEST_ASSERT_EQ(g->first, 0x600dUL);
 }

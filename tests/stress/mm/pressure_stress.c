@@ -71,7 +71,7 @@ struct stress {
 	struct frame_pool *pool;
 	struct family fam[NR_FAMILIES];
 	bool stop;
-	int workers_left;
+	atomic_t workers_left;
 	unsigned long migrated, truncations, punches, shrunk;
 };
 
@@ -191,7 +191,7 @@ static int worker_thread(void *data)
 		f->ops++;
 		mutex_unlock(&f->lock);
 	}
-	if (__atomic_sub_fetch(&st->workers_left, 1, __ATOMIC_ACQ_REL) == 0)
+	if (atomic_dec_and_test(&st->workers_left))
 		WRITE_ONCE(st->stop, true);
 	return 0;
 }
@@ -322,7 +322,7 @@ TEST(pressure_reclaim_migrate_truncate)
 
 	for (int i = 0; i < NR_FAMILIES; i++)
 		family_init(&st, &st.fam[i], i);
-	st.workers_left = NR_FAMILIES;
+	atomic_set(&st.workers_left, NR_FAMILIES);
 
 	for (int i = 0; i < NR_FAMILIES; i++) {
 		snprintf(name, sizeof(name), "worker%d", i);

@@ -90,7 +90,7 @@ static int vcpu_fn(void *data)
 		v->reads++;
 	}
 	kvm_vcpu_exit_guest(v->vcpu);
-	__atomic_add_fetch(&s->vcpus_done, 1, __ATOMIC_RELEASE);
+	fetch_add(&s->vcpus_done, 1);
 	return 0;
 }
 
@@ -104,8 +104,7 @@ static unsigned int host_mask(void)
 
 static bool host_should_stop(struct stress *s, int who)
 {
-	return __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE) &&
-	       s->host_rounds[who] >= HOST_MIN_ROUNDS;
+	return smp_load_acquire(&s->stop) && s->host_rounds[who] >= HOST_MIN_ROUNDS;
 }
 
 static int reclaim_fn(void *data)
@@ -205,7 +204,7 @@ TEST(secondary_mmu_integrity)
 	}
 	for (int i = 0; i < 2; i++)
 		kthread_join(vk[i]);
-	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+	smp_store_release(&s.stop, 1);
 	for (int i = 0; i < 4; i++)
 		if (hk[i])
 			kthread_join(hk[i]);

@@ -109,7 +109,7 @@ static void obj_free_cb(struct rcu_head *rh)
 	struct stress *st = o->owner;
 
 	obj_free(st, o);
-	__atomic_fetch_add(&st->callbacks_run, 1, __ATOMIC_RELAXED);
+	fetch_add(&st->callbacks_run, 1);
 }
 
 /* Publish a new object in @slot and return the old one, now unreachable. */
@@ -159,7 +159,7 @@ static int reader_fn(void *arg)
 		reader_section(st, last, &rnd);
 		n++;
 	}
-	__atomic_fetch_add(&st->reads, n, __ATOMIC_RELAXED);
+	fetch_add(&st->reads, n);
 	return 0;
 }
 
@@ -196,7 +196,7 @@ static int updater_sync_fn(void *arg)
 		obj_free(st, old);
 		n++;
 	}
-	__atomic_fetch_add(&st->gps, n, __ATOMIC_RELAXED);
+	fetch_add(&st->gps, n);
 	return 0;
 }
 
@@ -213,7 +213,7 @@ static int updater_call_srcu_fn(void *arg)
 		if (++n % CALL_SRCU_BATCH == 0)
 			srcu_barrier(&st->ss);
 	}
-	__atomic_fetch_add(&st->callbacks_queued, n, __ATOMIC_RELAXED);
+	fetch_add(&st->callbacks_queued, n);
 	return 0;
 }
 

@@ -383,7 +383,7 @@ static void *lock_page_thread(void *arg)
 
 	task_register("page-locker");
 	lock_page(l->page);
-	__atomic_store_n(&l->acquired, 1, __ATOMIC_RELEASE);
+	smp_store_release(&l->acquired, 1);
 	unlock_page(l->page);
 	task_unregister();
 	return NULL;
@@ -401,7 +401,7 @@ TEST(lock_page_waits_for_unlock)
 	/* Until the thread is queued on the page's wait queue: it found the page locked. */
 	while (!waitqueue_active(&q->wq))
 		sched_yield();
-	TEST_ASSERT(!__atomic_load_n(&l.acquired, __ATOMIC_ACQUIRE), "took a locked page");
+	TEST_ASSERT(!smp_load_acquire(&l.acquired), "took a locked page");
 	unlock_page(l.page);
 	pthread_join(thread, NULL);
 	TEST_ASSERT(l.acquired, "the waiter got the lock once it was released");

@@ -150,7 +150,7 @@ static int set_slot_fn(void *data)
 	struct host_zap *h = data;
 
 	test_set_slot(h->t->kvm, 1, 64 * MB, MB, h->t->hva);
-	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
+	smp_store_release(&h->done, 1);
 	return 0;
 }
 
@@ -178,7 +178,7 @@ TEST(memslot_swap_waits_for_invalidation)
 	set = kthread_run(set_slot_fn, &h, "slots");
 	while (!waitqueue_active(&t.kvm->mn_memslots_update_wq))
 		sched_yield();
-	TEST_ASSERT(!__atomic_load_n(&h.done, __ATOMIC_ACQUIRE), "swapped during an invalidation");
+	TEST_ASSERT(!smp_load_acquire(&h.done), "swapped during an invalidation");
 	TEST_ASSERT_EQ(t.kvm->memslots->generation, gen);
 
 	sched_point_release("kvm:invalidate_start_done");

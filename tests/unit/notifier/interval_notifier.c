@@ -159,7 +159,7 @@ static void *read_begin_thread(void *arg)
 	struct reader *r = arg;
 
 	r->seq = mmu_interval_read_begin(&r->s->mni);
-	__atomic_store_n(&r->done, true, __ATOMIC_SEQ_CST);
+	smp_store_mb(r->done, true);
 	return NULL;
 }
 
@@ -195,7 +195,7 @@ TEST(read_begin_waits_for_the_last_end)
 
 	mmu_notifier_invalidate_range_end(&r1);
 	/* One still runs: the sequence stays odd, the reader stays asleep. */
-	TEST_ASSERT(!__atomic_load_n(&rd.done, __ATOMIC_SEQ_CST), "woken before the last end");
+	TEST_ASSERT(!smp_load_mb(rd.done), "woken before the last end");
 	mmu_notifier_invalidate_range_end(&r2);
 	pthread_join(thread, NULL);
 
@@ -282,7 +282,7 @@ static void *remove_thread(void *arg)
 	struct remover *r = arg;
 
 	mmu_interval_notifier_remove(&r->s->mni);
-	__atomic_store_n(&r->done, true, __ATOMIC_SEQ_CST);
+	smp_store_mb(r->done, true);
 	return NULL;
 }
 
@@ -304,7 +304,7 @@ TEST(remove_while_frozen_waits_for_the_last_end)
 	TEST_ASSERT_EQ(pthread_create(&thread, NULL, remove_thread, &rm), 0);
 	sched_point_wait("mmu_interval_notifier_remove:wait");
 	sched_point_release("mmu_interval_notifier_remove:wait");
-	TEST_ASSERT(!__atomic_load_n(&rm.done, __ATOMIC_SEQ_CST), "remove did not wait");
+	TEST_ASSERT(!smp_load_mb(rm.done), "remove did not wait");
 	mmu_notifier_invalidate_range_end(&r);
 	pthread_join(thread, NULL);
 

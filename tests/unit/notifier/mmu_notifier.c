@@ -244,7 +244,7 @@ static void shared_free(struct mmu_notifier *mn)
 
 	/* Runs after the grace period, on the SRCU callback thread. */
 	TEST_ASSERT(current != READ_ONCE(s->freed_by), "freed on the putting thread");
-	__atomic_add_fetch(s->frees, 1, __ATOMIC_SEQ_CST);
+	fetch_add(s->frees, 1);
 	free(s);
 }
 
@@ -289,7 +289,7 @@ TEST(get_locked_shares_one_subscription_and_put_frees_it_after_a_grace_period)
 	TEST_ASSERT_EQ(shared_starts, 2);
 
 	mmu_notifier_synchronize();
-	TEST_ASSERT_EQ(__atomic_load_n(&shared_frees, __ATOMIC_SEQ_CST), 1);
+	TEST_ASSERT_EQ(smp_load_mb(shared_frees), 1);
 	TEST_ASSERT_EQ(atomic_read(&mm->mm_count), count);
 
 	mmput(mm);
@@ -310,10 +310,10 @@ static void racer_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	struct racer *r = container_of(mn, struct racer, mn);
 
 	/* Only exit's release blocks: unregister's own (if any) passes. */
-	if (__atomic_fetch_add(&r->releases, 1, __ATOMIC_SEQ_CST) == 0) {
+	if (fetch_add(&r->releases, 1) == 0) {
 		complete(&r->in_release);
 		wait_for_completion(&r->leave_release);
-		__atomic_store_n(&r->release_returned, true, __ATOMIC_SEQ_CST);
+		smp_store_mb(r->release_returned, true);
 	}
 }
 
@@ -333,7 +333,7 @@ static void *unregister_thread(void *arg)
 
 	mmu_notifier_unregister(&r->mn, r->mn.mm);
 	/* The grace period covers exit's ->release: it has returned. */
-	TEST_ASSERT(__atomic_load_n(&r->release_returned, __ATOMIC_SEQ_CST),
+	TEST_ASSERT(smp_load_mb(r->release_returned),
 		    "unregister returned while exit_mmap's ->release ran");
 	return NULL;
 }

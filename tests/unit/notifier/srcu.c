@@ -410,7 +410,7 @@ static void cb_obj_fn(struct rcu_head *rh)
 	if (obj->must_wait_for)
 		TEST_ASSERT(READ_ONCE(obj->must_wait_for->left),
 			    "callback ran while a reader older than call_srcu() was inside");
-	__atomic_fetch_add(&obj->runs, 1, __ATOMIC_RELAXED);
+	fetch_add(&obj->runs, 1);
 }
 
 TEST(call_srcu_runs_once_after_gp)
@@ -432,18 +432,18 @@ TEST(call_srcu_runs_once_after_gp)
 	/* The worker's grace period found the reader inside: nothing ran. */
 	TEST_ASSERT_EQ(sched_point_wait("srcu:readers_busy"), 0);
 	for (int i = 0; i < N; i++)
-		TEST_ASSERT_EQ(__atomic_load_n(&obj[i].runs, __ATOMIC_RELAXED), 0);
+		TEST_ASSERT_EQ(READ_ONCE(obj[i].runs), 0);
 	release_parked_reader(&pr, r);
 	sched_point_release("srcu:readers_busy");
 
 	srcu_barrier(&ss);
 	for (int i = 0; i < N; i++)
-		TEST_ASSERT_EQ(__atomic_load_n(&obj[i].runs, __ATOMIC_RELAXED), 1);
+		TEST_ASSERT_EQ(READ_ONCE(obj[i].runs), 1);
 	/* Once only: more grace periods and barriers run nothing again. */
 	synchronize_srcu(&ss);
 	srcu_barrier(&ss);
 	for (int i = 0; i < N; i++)
-		TEST_ASSERT_EQ(__atomic_load_n(&obj[i].runs, __ATOMIC_RELAXED), 1);
+		TEST_ASSERT_EQ(READ_ONCE(obj[i].runs), 1);
 	cleanup_srcu_struct(&ss);
 }
 
@@ -490,7 +490,7 @@ TEST(srcu_barrier_waits_for_queued_callbacks)
 		TEST_ASSERT_EQ(kthread_join(k[t]), 0);
 	srcu_barrier(&ss);
 	for (int i = 0; i < THREADS * PER_THREAD; i++)
-		TEST_ASSERT_EQ(__atomic_load_n(&objs[i].runs, __ATOMIC_RELAXED), 1);
+		TEST_ASSERT_EQ(READ_ONCE(objs[i].runs), 1);
 	cleanup_srcu_struct(&ss);
 	free(objs);
 }

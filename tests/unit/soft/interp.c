@@ -437,7 +437,7 @@ static void *invalidate_loop(void *arg)
 {
 	struct invalidator *inv = arg;
 
-	while (!__atomic_load_n(inv->done, __ATOMIC_ACQUIRE) || inv->calls < 1000) {
+	while (!smp_load_acquire(inv->done) || inv->calls < 1000) {
 		soft_cpu_invalidate_page(inv->cpu, RAM_BASE + (inv->calls % 2) * SOFT_PAGE_SIZE);
 		inv->calls++;
 	}
@@ -465,7 +465,7 @@ TEST(invalidation_from_another_thread)
 	inv.done = &done;
 	TEST_ASSERT_EQ(pthread_create(&t, NULL, invalidate_loop, &inv), 0);
 	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
-	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	smp_store_release(&done, 1);
 	pthread_join(t, NULL);
 	TEST_ASSERT_EQ(cpu.gpr[SOFT_RCX], 0UL);
 	TEST_ASSERT_EQ(cpu.stats.insns, 2UL * 200000 + 2);
