@@ -1,44 +1,63 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Names and one-line descriptions of the legacy switches. */
+/* The protocol rules' names, and the legacy switches' names and bugs. */
 #include <errno.h>
 #include <string.h>
 
 #include "base/compiler.h"
 #include "base/legacy.h"
 
+/* The eight protocol rules, by number (docs/design.md, "The eight protocol rules"). */
+static const char *const protocol_rules[NR_PROTOCOL_RULES + 1] = {
+	[1] = "invalidate before free",
+	[2] = "retry instead of pin",
+	[3] = "flush before return",
+	[4] = "register under all locks",
+	[5] = "unlink before freeing page tables",
+	[6] = "notifier outside atomic sections",
+	[7] = "oldest anon_vma and root lock",
+	[8] = "mlock under the PTE lock",
+};
+
 static const struct {
 	const char *name;
-	const char *rule;
+	int rule;
+	const char *bug;
 } legacy_switches[NR_LEGACY_SWITCHES] = {
-	[LEGACY_FREE_PGTABLES_BEFORE_UNLINK] = { "free_pgtables_before_unlink",
+	[LEGACY_FREE_PGTABLES_BEFORE_UNLINK] = { "free_pgtables_before_unlink", 5,
 						 "munmap frees page tables before unlinking "
-						 "the VMA from rmap (rule 5, unlink before "
-						 "freeing page tables)" },
-	[LEGACY_REGISTER_WITHOUT_ALL_LOCKS] = { "register_without_all_locks",
-						"mmu_notifier_register skips mm_take_all_locks() "
-						"(rule 4, register under all locks)" },
-	[LEGACY_NEWEST_ANON_VMA] = { "newest_anon_vma",
-				     "a shared anon page records the VMA's newest anon_vma "
-				     "(rule 7, oldest anon_vma and root lock)" },
-	[LEGACY_MLOCK_TRYLOCK] = { "mlock_trylock",
-				   "try_to_unmap sets mlocked through an mmap_lock trylock "
-				   "(rule 8, mlock under the PTE lock)" },
-	[LEGACY_NO_INVALIDATE_RETRY] = { "no_invalidate_retry",
+						 "the VMA from rmap" },
+	[LEGACY_REGISTER_WITHOUT_ALL_LOCKS] = { "register_without_all_locks", 4,
+						"mmu_notifier_register skips "
+						"mm_take_all_locks()" },
+	[LEGACY_NEWEST_ANON_VMA] = { "newest_anon_vma", 7,
+				     "a shared anon page records the VMA's newest anon_vma" },
+	[LEGACY_MLOCK_TRYLOCK] = { "mlock_trylock", 8,
+				   "try_to_unmap sets mlocked through an mmap_lock trylock" },
+	[LEGACY_NO_INVALIDATE_RETRY] = { "no_invalidate_retry", 2,
 					 "the secondary fault path skips the invalidation "
-					 "sequence check (rule 2, retry instead of pin)" },
-	[LEGACY_NO_REMOTE_FLUSH] = { "no_remote_flush",
-				     "invalidation zaps SPTEs without flushing vCPU TLBs "
-				     "(rule 3, flush before return)" },
+					 "sequence check" },
+	[LEGACY_NO_REMOTE_FLUSH] = { "no_remote_flush", 3,
+				     "invalidation zaps SPTEs without flushing vCPU TLBs" },
 };
+
+const char *protocol_rule_name(int rule)
+{
+	return rule >= 1 && rule <= NR_PROTOCOL_RULES ? protocol_rules[rule] : "?";
+}
 
 const char *legacy_name(enum legacy_switch sw)
 {
 	return (unsigned)sw < NR_LEGACY_SWITCHES ? legacy_switches[sw].name : "?";
 }
 
-const char *legacy_rule(enum legacy_switch sw)
+int legacy_rule(enum legacy_switch sw)
 {
-	return (unsigned)sw < NR_LEGACY_SWITCHES ? legacy_switches[sw].rule : "?";
+	return (unsigned)sw < NR_LEGACY_SWITCHES ? legacy_switches[sw].rule : 0;
+}
+
+const char *legacy_bug(enum legacy_switch sw)
+{
+	return (unsigned)sw < NR_LEGACY_SWITCHES ? legacy_switches[sw].bug : "?";
 }
 
 int legacy_parse(const char *name, enum legacy_switch *sw)

@@ -24,10 +24,16 @@ enum legacy_switch {
 
 #define LEGACY_BIT(sw) (1UL << (sw))
 
+#define NR_PROTOCOL_RULES 8
+/* Rule @rule's short name, e.g. "flush before return" for 3; "?" if none. */
+const char *protocol_rule_name(int rule);
+
 /* The switch's name as --legacy takes it, e.g. "newest_anon_vma". */
 const char *legacy_name(enum legacy_switch sw);
-/* The protocol rule the switch breaks, one line for --help and reports. */
-const char *legacy_rule(enum legacy_switch sw);
+/* The number of the protocol rule the switch breaks (1-8). */
+int legacy_rule(enum legacy_switch sw);
+/* What the switch brings back, one line for --help and reports. */
+const char *legacy_bug(enum legacy_switch sw);
 /* Parse a name; -EINVAL if it names no switch. */
 int legacy_parse(const char *name, enum legacy_switch *sw);
 
