@@ -32,11 +32,6 @@ static struct kvm_tlb_entry *tlb_entry(struct kvm_vcpu *vcpu, gfn_t gfn)
 	return &vcpu->tlb[gfn % KVM_TLB_ENTRIES];
 }
 
-void kvm_vcpu_clear_tlb(struct kvm_vcpu *vcpu)
-{
-	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
-}
-
 /* The engine polls kvm_vcpu_kick_pending() between accesses: nothing more to do. */
 static void access_kick(struct kvm_vcpu *vcpu)
 {

@@ -314,6 +314,8 @@ void kvm_flush_remote_tlbs(struct kvm *kvm);
 void kvm_vcpu_enter_guest(struct kvm_vcpu *vcpu);
 void kvm_vcpu_exit_guest(struct kvm_vcpu *vcpu);
 bool kvm_vcpu_kick_pending(struct kvm_vcpu *vcpu);
+/* Drop every entry of the vCPU's software TLB; its own thread only. */
+void kvm_vcpu_clear_tlb(struct kvm_vcpu *vcpu);
 /* Serve a flush on the vCPU's thread: kvm_vcpu_clear_tlb(), then ops->flush_tlb. */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
 
@@ -321,9 +323,6 @@ void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
 
 /* The engine's backend: kick is the counter it polls; no flush_tlb of its own. */
 extern const struct kvm_vcpu_ops kvm_access_vcpu_ops;
-
-/* Drop every entry of the vCPU's software TLB; its own thread only. */
-void kvm_vcpu_clear_tlb(struct kvm_vcpu *vcpu);
 
 /*
  * One translation of a guest-physical page, as the soft vCPU uses it: the

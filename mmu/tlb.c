@@ -25,9 +25,11 @@
  * the wait spins; a vCPU in guest mode takes no lock, so it always gets
  * to the kick.
  */
-#include "base/trace.h"
+#include <string.h>
+
 #include "base/bug.h"
 #include "base/spinlock.h"
+#include "base/trace.h"
 #include "mmu/kvm_host.h"
 
 void kvm_make_request(int req, struct kvm_vcpu *vcpu)
@@ -114,6 +116,11 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 	kvm_make_all_cpus_request(kvm,
 				  KVM_REQ_TLB_FLUSH | KVM_REQUEST_WAIT | KVM_REQUEST_NO_WAKEUP);
 	trace_end("mmu", "remote TLB flush");
+}
+
+void kvm_vcpu_clear_tlb(struct kvm_vcpu *vcpu)
+{
+	memset(vcpu->tlb, 0, sizeof(vcpu->tlb));
 }
 
 /* Serving KVM_REQ_TLB_FLUSH: the software TLB, then whatever the backend caches. */
