@@ -40,6 +40,7 @@
 
 typedef uint64_t gpa_t;
 typedef uint64_t gfn_t;
+typedef uint64_t gva_t; /* a guest virtual address */
 typedef uint64_t hpa_t;
 
 #define INVALID_GPA (~(gpa_t)0)
@@ -150,6 +151,24 @@ struct kvm_vcpu_stat {
 	atomic_long_t page_faults;
 };
 
+/*
+ * How a guest virtual address becomes a guest-physical one.  FLAT: it is
+ * one (va == gpa), the guest has no tables.  TDP: the vCPU walks the
+ * guest's own tables in guest-physical space, every table page through the
+ * SPTE tables, as a CPU with EPT does.  SHADOW: the VMM walks the guest's
+ * tables and builds shadow tables from guest-virtual to host.  In TDP and
+ * SHADOW a vCPU whose CR3 is KVM_CR3_IDENTITY runs on the identity map,
+ * as in FLAT.
+ */
+enum kvm_mmu_mode {
+	KVM_MMU_FLAT,
+	KVM_MMU_TDP,
+	KVM_MMU_SHADOW,
+};
+
+/* The CR3 the guest ABI reserves for "the VMM's identity tables". */
+#define KVM_CR3_IDENTITY (~(gpa_t)0)
+
 struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;
@@ -159,6 +178,7 @@ struct kvm_vcpu {
 	unsigned long ipi_ack;	/* kicks the vCPU has acknowledged (atomic) */
 	const struct kvm_vcpu_ops *ops;
 	struct kvm_tlb_entry tlb[KVM_TLB_ENTRIES];
+	gpa_t cr3; /* the guest's page-table root, or KVM_CR3_IDENTITY */
 	struct kvm_mmu_memory_cache mmu_page_cache;
 	struct kvm_vcpu_stat stat;
 	char name[16]; /* "vCPU 0", for reports */
@@ -225,6 +245,7 @@ struct kvm {
 	unsigned int fault_inject_retry_interval;
 	atomic_long_t fault_inject_count;
 
+	enum kvm_mmu_mode mmu_mode; /* set before the first vCPU runs */
 	struct kvm_stat stat;
 };
 
@@ -316,6 +337,19 @@ void kvm_vcpu_exit_guest(struct kvm_vcpu *vcpu);
 bool kvm_vcpu_kick_pending(struct kvm_vcpu *vcpu);
 /* Drop every entry of the vCPU's software TLB; its own thread only. */
 void kvm_vcpu_clear_tlb(struct kvm_vcpu *vcpu);
+
+/* ---- the guest's paging, the vCPU's side [mmu/paging.c] ---- */
+
+/*
+ * The guest loads CR3 (the GPA of its PML4, or KVM_CR3_IDENTITY), or
+ * invalidates what it cached for one page (INVLPG) or everything (a CR3
+ * reload): the vCPU's own thread, as the instructions are.  0, or
+ * -EOPNOTSUPP in FLAT mode, -EINVAL for a CR3 that is not a page of RAM.
+ */
+int kvm_vcpu_load_cr3(struct kvm_vcpu *vcpu, gpa_t cr3);
+void kvm_vcpu_invlpg(struct kvm_vcpu *vcpu, gva_t gva);
+void kvm_vcpu_flush_guest_tlb(struct kvm_vcpu *vcpu);
+const char *kvm_mmu_mode_name(enum kvm_mmu_mode mode);
 /* Serve a flush on the vCPU's thread: kvm_vcpu_clear_tlb(), then ops->flush_tlb. */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
 

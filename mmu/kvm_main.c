@@ -93,6 +93,7 @@ struct kvm_vcpu *kvm_create_vcpu(struct kvm *kvm, int id, const struct kvm_vcpu_
 	vcpu->kvm = kvm;
 	vcpu->vcpu_id = id;
 	vcpu->mode = OUTSIDE_GUEST_MODE;
+	vcpu->cr3 = KVM_CR3_IDENTITY;
 	vcpu->ops = ops ? ops : &kvm_access_vcpu_ops;
 	snprintf(vcpu->name, sizeof(vcpu->name), "vCPU %d", id);
 

@@ -48,12 +48,27 @@ enum soft_xlate_ret {
 	SOFT_XLATE_RETRY,   /* no usable translation yet: re-execute the instruction */
 	SOFT_XLATE_OUTSIDE, /* outside every memslot: stop the guest */
 	SOFT_XLATE_FAULT,   /* inside RAM, but the host refused: stop the guest */
+	/*
+	 * The guest's own page tables refuse the access: a #PF for the guest,
+	 * with CR2 = the address and out->error_code (the architecture's
+	 * PFERR_* bits).  The interpreter delivers it if the guest registered
+	 * a handler, and otherwise stops the guest.
+	 */
+	SOFT_XLATE_PAGE_FAULT,
 };
 
 struct soft_xlate {
-	void *hva;    /* host address of the guest byte asked for */
-	uint64_t gpa; /* its guest-physical address (the decode cache's key) */
+	void *hva;	     /* host address of the guest byte asked for */
+	uint64_t gpa;	     /* its guest-physical address (the decode cache's key) */
+	uint32_t error_code; /* SOFT_XLATE_PAGE_FAULT: the #PF error code */
 };
+
+/* The #PF error code's bits, as the architecture defines them. */
+#define PFERR_PRESENT_MASK (1u << 0) /* a protection violation, not a missing page */
+#define PFERR_WRITE_MASK (1u << 1)
+#define PFERR_USER_MASK (1u << 2)
+#define PFERR_RSVD_MASK (1u << 3)  /* a reserved bit set in a paging entry */
+#define PFERR_FETCH_MASK (1u << 4) /* an instruction fetch (NX) */
 
 struct soft_mem_ops {
 	/*
@@ -73,6 +88,14 @@ struct soft_mem_ops {
 	 * to stop the guest.  NULL: every port reads all-ones, writes vanish.
 	 */
 	int (*pio)(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val);
+	/*
+	 * The guest's paging instructions: `mov %reg, %cr3` (0, or a negative
+	 * errno: #GP for the guest) and `invlpg`.  Each drops what the
+	 * translations cached, so the decode cache is the caller's to keep
+	 * right.  NULL: the instruction is not supported here.
+	 */
+	int (*load_cr3)(void *opaque, uint64_t cr3);
+	void (*invlpg)(void *opaque, uint64_t gva);
 };
 
 #define SOFT_PIO_EXIT 1
