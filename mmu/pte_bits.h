@@ -19,6 +19,12 @@
 /* The physical address of the next table or of the frame, bits 12-51. */
 #define PT64_BASE_ADDR_MASK 0x000ffffffffff000ULL
 
+#define PT64_ROOT_4LEVEL 4
+/* The levels a leaf may sit at: PS in a PDE maps 2 MiB, in a PDPTE 1 GiB. */
+#define PG_LEVEL_4K 1
+#define PG_LEVEL_2M 2
+#define PG_LEVEL_1G 3
+
 #define PT64_LEVEL_BITS 9
 #define PT64_ENT_PER_PAGE 512
 /* The index of @addr in a table of @level (1: the last level, 4: the root). */

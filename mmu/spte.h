@@ -35,8 +35,6 @@
 /* What a non-leaf entry carries besides the next table. */
 #define SPTE_TABLE_BITS (PT_PRESENT_MASK | PT_WRITABLE_MASK | PT_USER_MASK | PT_ACCESSED_MASK)
 
-#define PT64_ROOT_4LEVEL 4
-#define PG_LEVEL_4K 1
 #define SPTE_LEVEL_BITS PT64_LEVEL_BITS
 #define SPTE_ENT_PER_PAGE PT64_ENT_PER_PAGE
 
