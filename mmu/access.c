@@ -25,11 +25,12 @@
 #include <string.h>
 
 #include "base/bug.h"
+#include "mmu/paging_walk.h"
 #include "mmu/spte.h"
 
-static struct kvm_tlb_entry *tlb_entry(struct kvm_vcpu *vcpu, gfn_t gfn)
+struct kvm_tlb_entry *kvm_tlb_entry(struct kvm_vcpu *vcpu, gfn_t vpn)
 {
-	return &vcpu->tlb[gfn % KVM_TLB_ENTRIES];
+	return &vcpu->tlb[vpn % KVM_TLB_ENTRIES];
 }
 
 /* The engine polls kvm_vcpu_kick_pending() between accesses: nothing more to do. */
@@ -64,45 +65,68 @@ static uint64_t spte_mark_access(uint64_t *sptep, bool write)
 	}
 }
 
-int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_tlb_xlate *xl)
+int kvm_vcpu_spte_frame(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_spte_frame *f)
 {
-	gfn_t gfn = gpa_to_gfn(gpa);
-	struct kvm_tlb_entry *e = tlb_entry(vcpu, gfn);
 	struct frame_access acc = { .addr = gpa, .write = write, .who = vcpu->name };
-	uint64_t *sptep, spte;
+	uint64_t *sptep = kvm_mmu_walk_lockless(vcpu->kvm, gpa_to_gfn(gpa));
+	uint64_t spte;
 
-	if (likely(e->valid && e->gfn == gfn && (!write || e->writable))) {
-		atomic_long_inc(&vcpu->stat.tlb_hits);
-		goto hit;
-	}
-	atomic_long_inc(&vcpu->stat.tlb_misses);
-	sptep = kvm_mmu_walk_lockless(vcpu->kvm, gfn);
 	if (!sptep)
 		return -EAGAIN;
 	spte = spte_mark_access(sptep, write);
 	if (!spte)
 		return -EAGAIN;
-	*e = (struct kvm_tlb_entry){
-		.gfn = gfn,
-		.hva = page_address(pfn_to_page(vcpu->kvm->pool, spte_to_pfn(spte))),
-		.stamp = spte_frame_stamp(vcpu->kvm, spte),
-		.valid = true,
-		.writable = (spte & (PT_WRITABLE_MASK | PT_DIRTY_MASK)) ==
-			    (PT_WRITABLE_MASK | PT_DIRTY_MASK),
-	};
-	/* A fill from an SPTE whose frame is gone: the bug of rule 2, retry instead of pin. */
+	f->spte = spte;
+	f->hva = page_address(pfn_to_page(vcpu->kvm->pool, spte_to_pfn(spte)));
+	f->stamp = spte_frame_stamp(vcpu->kvm, spte);
+	/* A frame gone under its SPTE: the bug of rule 2, retry instead of pin. */
 	if (vcpu->ops->describe_access) {
 		acc.describe = (void (*)(void *))vcpu->ops->describe_access;
 		acc.ctx = vcpu;
 	}
-	if (!frame_check_stamp(vcpu->kvm->pool, &e->stamp, &acc)) {
-		e->valid = false;
-		return -EFAULT;
-	}
-hit:
+	return frame_check_stamp(vcpu->kvm->pool, &f->stamp, &acc) ? 0 : -EFAULT;
+}
+
+void kvm_tlb_hit(const struct kvm_tlb_entry *e, gpa_t gpa, struct kvm_tlb_xlate *xl)
+{
 	xl->hva = (char *)e->hva + (gpa & ~PAGE_MASK);
 	xl->stamp = e->stamp;
 	xl->writable = e->writable;
+	xl->gpa = gpa;
+}
+
+int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_tlb_xlate *xl)
+{
+	gfn_t gfn = gpa_to_gfn(gpa);
+	struct kvm_tlb_entry *e = kvm_tlb_entry(vcpu, gfn);
+	struct kvm_spte_frame f;
+	int r;
+
+	if (likely(e->valid && e->vpn == gfn && !e->paged && (!write || e->writable))) {
+		atomic_long_inc(&vcpu->stat.tlb_hits);
+		goto hit;
+	}
+	atomic_long_inc(&vcpu->stat.tlb_misses);
+	r = kvm_vcpu_spte_frame(vcpu, gpa, write, &f);
+	if (r) {
+		xl->fault_gpa = gpa;
+		xl->fault_write = write;
+		xl->fault_level = 0;
+		return r;
+	}
+	*e = (struct kvm_tlb_entry){
+		.vpn = gfn,
+		.gfn = gfn,
+		.hva = f.hva,
+		.stamp = f.stamp,
+		.valid = true,
+		.writable = spte_writable_dirty(f.spte),
+		.exec = true,
+		.user = true,
+		.level = PG_LEVEL_4K,
+	};
+hit:
+	kvm_tlb_hit(e, gpa, xl);
 	return 0;
 }
 
@@ -144,9 +168,15 @@ int kvm_vcpu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 	return r;
 }
 
-/* One access within a page: in guest mode, faulting as often as it takes. */
-static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len, bool write)
+/*
+ * One access within a page, in guest mode, faulting as often as it takes:
+ * by guest-physical address, or, with @w, by guest-virtual address
+ * through the guest's tables (which may refuse it: GUEST_WALK_EXCEPTION).
+ */
+static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, uint64_t addr, void *buf, size_t len,
+				uint32_t access, struct guest_walker *w)
 {
+	bool write = access & PFERR_WRITE_MASK;
 	struct kvm_tlb_xlate xl;
 	int r;
 
@@ -158,19 +188,22 @@ static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, siz
 			kvm_vcpu_exit_guest(vcpu);
 			continue;
 		}
-		r = kvm_vcpu_translate(vcpu, gpa, write, &xl);
+		r = w ? kvm_vcpu_translate_gva(vcpu, addr, access, &xl, w) :
+			kvm_vcpu_translate(vcpu, addr, write, &xl);
 		if (!r)
 			break;
 		if (r != -EAGAIN) {
 			kvm_vcpu_exit_guest(vcpu);
 			return r;
 		}
-		r = kvm_vcpu_page_fault(vcpu, gpa, write);
+		r = kvm_vcpu_page_fault(vcpu, xl.fault_gpa, xl.fault_write);
 		if (r)
 			return r;
 	}
-	if (!kvm_vcpu_check_frame(vcpu, &xl, gpa, len, write))
+	if (!kvm_vcpu_check_frame(vcpu, &xl, xl.gpa, len, write))
 		return -EFAULT;
+	if (!buf)
+		return 0;
 	if (write)
 		memcpy(xl.hva, buf, len);
 	else
@@ -178,19 +211,21 @@ static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, siz
 	return 0;
 }
 
-static int kvm_vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len, bool write)
+static int kvm_vcpu_access(struct kvm_vcpu *vcpu, uint64_t addr, void *buf, size_t len,
+			   uint32_t access, struct guest_walker *w)
 {
 	while (len) {
-		size_t n = PAGE_SIZE - (gpa & ~PAGE_MASK);
+		size_t n = PAGE_SIZE - (addr & ~PAGE_MASK);
 		int r;
 
 		if (n > len)
 			n = len;
-		r = kvm_vcpu_access_page(vcpu, gpa, buf, n, write);
+		r = kvm_vcpu_access_page(vcpu, addr, buf, n, access, w);
 		if (r)
 			return r;
-		gpa += n;
-		buf = (char *)buf + n;
+		addr += n;
+		if (buf)
+			buf = (char *)buf + n;
 		len -= n;
 	}
 	return 0;
@@ -198,12 +233,27 @@ static int kvm_vcpu_access(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t l
 
 int __kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len)
 {
-	return kvm_vcpu_access(vcpu, gpa, buf, len, false);
+	return kvm_vcpu_access(vcpu, gpa, buf, len, 0, NULL);
 }
 
 int __kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf, size_t len)
 {
-	return kvm_vcpu_access(vcpu, gpa, (void *)buf, len, true);
+	return kvm_vcpu_access(vcpu, gpa, (void *)buf, len, PFERR_WRITE_MASK, NULL);
+}
+
+int __kvm_vcpu_access_gva(struct kvm_vcpu *vcpu, gva_t gva, void *buf, size_t len, uint32_t access,
+			  struct guest_walker *w)
+{
+	return kvm_vcpu_access(vcpu, gva, buf, len, access, w);
+}
+
+int kvm_vcpu_access_gva(struct kvm_vcpu *vcpu, gva_t gva, void *buf, size_t len, uint32_t access,
+			struct guest_walker *w)
+{
+	int r = kvm_vcpu_access(vcpu, gva, buf, len, access, w);
+
+	kvm_vcpu_exit_guest(vcpu);
+	return r;
 }
 
 int kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len)

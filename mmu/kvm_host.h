@@ -105,18 +105,27 @@ enum kvm_vcpu_mode {
 
 /*
  * The software TLB: a direct-mapped cache of translations, written and
- * read by the vCPU's own thread only.  Each entry keeps the frame stamp
- * taken when it was filled, so every access checks the frame is still
- * what the translation was made from (docs/design.md, "The frame sanitizer").
+ * read by the vCPU's own thread only, indexed by page number: a
+ * guest-virtual one when the vCPU runs on the guest's tables (paged), the
+ * gfn itself on the identity map.  Each entry keeps the frame stamp taken
+ * when it was filled, so every access checks the frame is still what the
+ * translation was made from (docs/design.md, "The frame sanitizer").  The
+ * rights are those of the whole translation: the guest's tables' combined
+ * with the SPTE's.
  */
 #define KVM_TLB_ENTRIES 64
 
 struct kvm_tlb_entry {
+	gfn_t vpn; /* the page's number: guest-virtual if paged, else its gfn */
 	gfn_t gfn;
 	void *hva; /* page_address() of the frame */
 	struct frame_stamp stamp;
 	bool valid;
-	bool writable; /* the SPTE was writable and is now dirty */
+	bool paged;    /* vpn is a page of the guest's tables, not a gfn */
+	bool writable; /* the SPTE is writable and dirty (and so is the guest's leaf) */
+	bool exec;     /* no XD on the guest's way to it */
+	bool user;     /* U all the way down the guest's tables */
+	uint8_t level; /* the guest leaf's level: INVLPG drops all of a large page */
 };
 
 struct kvm_vcpu;
@@ -134,6 +143,12 @@ struct kvm_vcpu_ops {
 	void (*flush_tlb)(struct kvm_vcpu *vcpu);
 	/* Optional: print the guest instruction behind an access, inside a report. */
 	void (*describe_access)(struct kvm_vcpu *vcpu);
+	/*
+	 * Optional: the vCPU's walk of the guest's tables wrote guest memory
+	 * at @gpa (an A or D bit), as a guest store would: the soft vCPU
+	 * drops what it decoded from that page.
+	 */
+	void (*guest_written)(struct kvm_vcpu *vcpu, gpa_t gpa);
 };
 
 /* SPTE table pages allocated before mmu_lock is taken (the kernel's kvm_mmu_memory_cache). */
@@ -149,6 +164,11 @@ struct kvm_vcpu_stat {
 	atomic_long_t tlb_flushes;
 	atomic_long_t kicks_acked;
 	atomic_long_t page_faults;
+	/* Guest paging (mmu/paging.c). */
+	atomic_long_t guest_walks;	 /* TLB misses that walked the guest's tables */
+	atomic_long_t guest_page_faults; /* walks the guest's tables refused */
+	atomic_long_t cr3_loads;
+	atomic_long_t invlpgs;
 };
 
 /*
@@ -350,6 +370,23 @@ int kvm_vcpu_load_cr3(struct kvm_vcpu *vcpu, gpa_t cr3);
 void kvm_vcpu_invlpg(struct kvm_vcpu *vcpu, gva_t gva);
 void kvm_vcpu_flush_guest_tlb(struct kvm_vcpu *vcpu);
 const char *kvm_mmu_mode_name(enum kvm_mmu_mode mode);
+
+struct guest_walker;
+struct kvm_tlb_xlate;
+/*
+ * TDP: in guest mode, on the vCPU's own thread, translate guest-virtual
+ * @gva for @access (PFERR_WRITE_MASK, _FETCH_MASK, _USER_MASK of
+ * mmu/paging_walk.h) as a CPU with EPT does: the TLB, or the guest's
+ * tables from vcpu->cr3 with every table page read through the SPTE
+ * tables, then the page's own SPTE.  On the identity map @gva is the GPA.
+ * Returns 0 (xl->hva, xl->gpa); -EAGAIN when a GPA on the way has no SPTE
+ * that allows the access, the page or a guest table (xl->fault_*):
+ * kvm_vcpu_page_fault() there, then again; GUEST_WALK_EXCEPTION when the
+ * guest's tables refuse it (@w->fault); -EFAULT when a freed frame was
+ * reported.
+ */
+int kvm_vcpu_translate_gva(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access,
+			   struct kvm_tlb_xlate *xl, struct guest_walker *w);
 /* Serve a flush on the vCPU's thread: kvm_vcpu_clear_tlb(), then ops->flush_tlb. */
 void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
 
@@ -359,13 +396,19 @@ void kvm_vcpu_flush_tlb(struct kvm_vcpu *vcpu);
 extern const struct kvm_vcpu_ops kvm_access_vcpu_ops;
 
 /*
- * One translation of a guest-physical page, as the soft vCPU uses it: the
- * host pointer to the byte at gpa and the stamp to check before touching.
+ * One translation, as the soft vCPU uses it: the host pointer to the byte
+ * asked for and the stamp to check before touching it; or, when it needs
+ * a secondary fault first, where.
  */
 struct kvm_tlb_xlate {
 	void *hva;
 	struct frame_stamp stamp;
 	bool writable;
+	gpa_t gpa; /* the byte's guest-physical address */
+	/* -EAGAIN: the GPA to fault in, for a write or not, and whose it is. */
+	gpa_t fault_gpa;
+	bool fault_write;
+	int fault_level; /* 0: the page itself; 1-4: the guest's table of that level */
 };
 
 /*
@@ -402,6 +445,16 @@ int kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf, size_t len
  */
 int __kvm_vcpu_read(struct kvm_vcpu *vcpu, gpa_t gpa, void *buf, size_t len);
 int __kvm_vcpu_write(struct kvm_vcpu *vcpu, gpa_t gpa, const void *buf, size_t len);
+/*
+ * The same by guest-virtual address, through kvm_vcpu_translate_gva(),
+ * for an @access of PFERR_* bits: a write copies from @buf, a read or a
+ * fetch into it (@buf may be NULL: translate only).  0, GUEST_WALK_EXCEPTION
+ * (@w->fault), or -EFAULT/-ENOMEM.
+ */
+int kvm_vcpu_access_gva(struct kvm_vcpu *vcpu, gva_t gva, void *buf, size_t len, uint32_t access,
+			struct guest_walker *w);
+int __kvm_vcpu_access_gva(struct kvm_vcpu *vcpu, gva_t gva, void *buf, size_t len, uint32_t access,
+			  struct guest_walker *w);
 
 /* ---- SPTEs for tests and the flush of a slot [mmu/spte.c] ---- */
 

@@ -33,6 +33,13 @@ const char *guest_pte_name(int level)
 	return level > 0 && level <= PT64_ROOT_4LEVEL ? names[level] : names[0];
 }
 
+const char *guest_table_name(int level)
+{
+	static const char *const names[] = { "?", "page table", "page directory", "PDPT", "PML4" };
+
+	return level > 0 && level <= PT64_ROOT_4LEVEL ? names[level] : names[0];
+}
+
 /* Bits @lo to @hi, both included; none if @hi < @lo. */
 static uint64_t rsvd_bits(int lo, int hi)
 {
@@ -159,7 +166,7 @@ static int update_accessed_dirty(struct guest_walker *w, const struct guest_walk
 			new |= PT_DIRTY_MASK;
 		if (new == old)
 			continue;
-		r = ops->cmpxchg_pte(ctx, w->pte_gpa[level - 1], &old, new);
+		r = ops->cmpxchg_pte(ctx, w->pte_gpa[level - 1], level, &old, new);
 		if (r <= 0)
 			return r;
 		w->ptes[level - 1] = new;
@@ -175,9 +182,8 @@ int guest_walk_addr(struct guest_walker *w, const struct guest_paging *pg,
 	gpa_t table;
 	int level, r;
 
-	w->ad_written = 0;
-	w->ad_raced = false;
 retry_walk:
+	w->ad_written = 0;
 	w->fault = (struct guest_walk_fault){ 0 };
 	w->level = 0;
 	if (!is_canonical_gva(addr))
@@ -188,7 +194,7 @@ retry_walk:
 		gpa_t gpa = table + PT64_INDEX(addr, level) * sizeof(uint64_t);
 		uint64_t rsvd;
 
-		r = ops->read_pte(ctx, gpa, &pte);
+		r = ops->read_pte(ctx, gpa, level, &pte);
 		if (r)
 			return r;
 		w->ptes[level - 1] = pte;
@@ -218,11 +224,7 @@ retry_walk:
 	r = update_accessed_dirty(w, ops, ctx, access & PFERR_WRITE_MASK);
 	if (r < 0)
 		return r;
-	if (!r) {
-		/* Entries written before the race stay written: say so. */
-		w->ad_raced |= w->ad_written != 0;
-		w->ad_written = 0;
+	if (!r)
 		goto retry_walk;
-	}
 	return 0;
 }

@@ -66,15 +66,16 @@ struct guest_paging {
 };
 
 /*
- * How the walker reaches a guest PTE, the 8 bytes at guest-physical @gpa.
- * read_pte: 0, or a negative errno the walk returns as it is.  cmpxchg_pte
- * (the A/D update, as the hardware makes it): replace *@old by @new if the
- * entry still holds *@old; 1 if it did, 0 with *@old updated if the entry
- * had changed (the walk starts again), or a negative errno.
+ * How the walker reaches a guest PTE: the 8 bytes at guest-physical @gpa,
+ * an entry of a table of @level.  read_pte: 0, or a negative errno the
+ * walk returns as it is.  cmpxchg_pte (the A/D update, as the hardware
+ * makes it): replace *@old by @new if the entry still holds *@old; 1 if it
+ * did, 0 with *@old updated if the entry had changed (the walk starts
+ * again), or a negative errno.
  */
 struct guest_walk_ops {
-	int (*read_pte)(void *ctx, gpa_t gpa, uint64_t *pte);
-	int (*cmpxchg_pte)(void *ctx, gpa_t gpa, uint64_t *old, uint64_t new);
+	int (*read_pte)(void *ctx, gpa_t gpa, int level, uint64_t *pte);
+	int (*cmpxchg_pte)(void *ctx, gpa_t gpa, int level, uint64_t *old, uint64_t new);
 };
 
 /* A guest exception the walk ends in: a #PF, or a #GP for a non-canonical address. */
@@ -93,13 +94,7 @@ struct guest_walker {
 	/* The entries the walk used, by level - 1, and where they are. */
 	uint64_t ptes[PT64_ROOT_4LEVEL];
 	gpa_t pte_gpa[PT64_ROOT_4LEVEL];
-	/*
-	 * Entries whose A/D bits this walk set (bit level - 1); a lost race
-	 * that made it walk again sets ad_raced, since the entries written
-	 * before it may not be among those of the last walk.
-	 */
-	unsigned int ad_written;
-	bool ad_raced;
+	unsigned int ad_written; /* entries whose A/D bits the last walk set: bit level - 1 */
 	struct guest_walk_fault fault;
 };
 
@@ -118,6 +113,8 @@ int guest_walk_addr(struct guest_walker *w, const struct guest_paging *pg,
 
 /* "PML4E", "PDPTE", "PDE", "PTE" for levels 4 to 1. */
 const char *guest_pte_name(int level);
+/* The table holding them: "PML4", "PDPT", "page directory", "page table". */
+const char *guest_table_name(int level);
 
 /* Guest pages one entry of @level maps: 1, 512, 512 * 512. */
 static inline uint64_t guest_level_pages(int level)

@@ -122,4 +122,30 @@ bool kvm_mmu_age_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end, bool clear);
  */
 uint64_t *kvm_mmu_walk_lockless(struct kvm *kvm, gfn_t gfn);
 
+/* ---- [mmu/access.c]: the software TLB, for mmu/paging.c ---- */
+
+/* A guest-physical page's frame as a vCPU reaches it through its SPTE. */
+struct kvm_spte_frame {
+	uint64_t spte; /* the leaf, with A (and D) set */
+	void *hva;     /* page_address() of its frame */
+	struct frame_stamp stamp;
+};
+
+/*
+ * In guest mode: the lockless walk to @gpa's SPTE, A (and D for @write)
+ * set in it, and its frame's stamp checked.  0; -EAGAIN when no SPTE
+ * allows the access (a secondary fault); -EFAULT when the frame was freed
+ * under it (reported).
+ */
+int kvm_vcpu_spte_frame(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_spte_frame *f);
+struct kvm_tlb_entry *kvm_tlb_entry(struct kvm_vcpu *vcpu, gfn_t vpn);
+/* Answer for the byte at @gpa from entry @e. */
+void kvm_tlb_hit(const struct kvm_tlb_entry *e, gpa_t gpa, struct kvm_tlb_xlate *xl);
+
+/* A leaf a write may go through at once: the vCPU has marked it dirty. */
+static inline bool spte_writable_dirty(uint64_t spte)
+{
+	return (spte & (PT_WRITABLE_MASK | PT_DIRTY_MASK)) == (PT_WRITABLE_MASK | PT_DIRTY_MASK);
+}
+
 #endif

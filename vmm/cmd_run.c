@@ -35,6 +35,11 @@ static void run_usage(FILE *f)
 		"  --pool SIZE              host frame pool; smaller than --mem means pressure\n"
 		"                           (default 64M)\n"
 		"  --vcpus N                vCPUs (default 1)\n"
+		"  --mmu flat|tdp|shadow    how guest-virtual addresses become guest-physical:\n"
+		"                           flat, the identity map (a guest with no tables);\n"
+		"                           tdp, the guest's own tables walked through the\n"
+		"                           secondary MMU (soft backend; its default); shadow,\n"
+		"                           not built yet (default: tdp on soft, flat on kvm)\n"
 		"  --mem-file PATH          back guest RAM by a shared mapping of PATH\n"
 		"  --swap FILE              swap file for reclaim of anonymous RAM\n"
 		"  --legacy NAME            bring back a historical bug that breaks one protocol\n"
@@ -70,6 +75,7 @@ enum {
 	OPT_PRESSURE,
 	OPT_STATS,
 	OPT_TRACE,
+	OPT_MMU,
 };
 
 static const struct option run_options[] = {
@@ -84,6 +90,7 @@ static const struct option run_options[] = {
 	{ "pressure", required_argument, NULL, OPT_PRESSURE },
 	{ "stats", optional_argument, NULL, OPT_STATS },
 	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "mmu", required_argument, NULL, OPT_MMU },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -99,6 +106,17 @@ static int parse_backend(const char *arg, enum vmm_backend_kind *kind)
 	else
 		return -EINVAL;
 	return 0;
+}
+
+static int parse_mmu(const char *arg, int *mode)
+{
+	for (int m = KVM_MMU_FLAT; m <= KVM_MMU_SHADOW; m++) {
+		if (!strcmp(arg, kvm_mmu_mode_name(m))) {
+			*mode = m;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* Parse argv into @cfg; 0, or the exit status to return at once. */
@@ -145,6 +163,11 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 			break;
 		case OPT_PIN:
 			cfg->pin = true;
+			break;
+		case OPT_MMU:
+			if (parse_mmu(optarg, &cfg->mmu))
+				return bad_option("run", "--mmu", optarg,
+						  "use flat, tdp or shadow");
 			break;
 		case OPT_PRESSURE: {
 			struct pressure check;
@@ -207,6 +230,7 @@ int cmd_run(int argc, char **argv)
 	struct vmm *vm;
 	char err[512];
 	const char *trace = NULL;
+	enum kvm_mmu_mode mode;
 	int ret, status, stats = 0;
 
 	vmm_config_init(&cfg);
@@ -222,6 +246,10 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	choose_backend(&cfg);
+	if (vmm_mmu_mode(&cfg, &mode, err, sizeof(err))) {
+		fprintf(stderr, "nopin run: %s\n", err);
+		return VMM_EXIT_USAGE;
+	}
 	cfg.progress = isatty(STDERR_FILENO);
 	ret = vmm_create(&cfg, &vm, err, sizeof(err));
 	if (ret) {

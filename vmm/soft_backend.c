@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The soft backend: the Capstone interpreter of vmm/soft/ with every guest
- * access going through the secondary MMU's per-vCPU software TLB.
+ * access going through the secondary MMU's per-vCPU software TLB, and,
+ * once the guest has loaded a CR3 of its own (TDP), through its page
+ * tables too (mmu/paging.c).
  *
  * The vCPU is "in guest mode" (mmu/tlb.c) while the interpreter runs: its
  * translations are lockless SPTE walks, and a remote flush kicks it.  A
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "base/report.h"
+#include "mmu/paging_walk.h"
 #include "vmm/soft/soft_cpu.h"
 #include "vmm/vm.h"
 
@@ -41,17 +44,43 @@ static bool gpa_in_ram(struct vmm *vm, uint64_t gpa, unsigned int len)
 	return gpa >= GUEST_RAM_BASE && gpa + len <= GUEST_RAM_BASE + vm->cfg.mem_bytes;
 }
 
-/* No SPTE allows the access: the secondary fault, as after an EPT violation. */
-static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, uint64_t gpa,
-					   enum soft_access access, uint64_t rip)
+static const char *access_name(enum soft_access access)
+{
+	return access == SOFT_ACCESS_WRITE ? "write" :
+	       access == SOFT_ACCESS_FETCH ? "fetch" :
+					     "read";
+}
+
+/* What needed the secondary fault, for a message: the page, or a guest table on the way to it. */
+static void describe_fault_gpa(struct soft_vcpu *s, const struct kvm_tlb_xlate *xl, uint64_t gva,
+			       char *buf, size_t len)
+{
+	if (xl->fault_level)
+		snprintf(buf, len, "the guest's %s at guest address %#lx (walking to %#lx)",
+			 guest_table_name(xl->fault_level), (unsigned long)xl->fault_gpa,
+			 (unsigned long)gva);
+	else if (s->vcpu->kvcpu->cr3 != KVM_CR3_IDENTITY)
+		snprintf(buf, len, "guest address %#lx (virtual %#lx)",
+			 (unsigned long)xl->fault_gpa, (unsigned long)gva);
+	else
+		snprintf(buf, len, "guest address %#lx", (unsigned long)xl->fault_gpa);
+}
+
+/*
+ * No SPTE allows the access to xl->fault_gpa (the page, or a guest table
+ * on the way to it): the secondary fault, as after an EPT violation.
+ */
+static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, const struct kvm_tlb_xlate *xl,
+					   uint64_t gva, uint64_t rip)
 {
 	struct kvm_vcpu *kv = s->vcpu->kvcpu;
-	bool write = access == SOFT_ACCESS_WRITE;
-	int ret = kvm_vcpu_page_fault(kv, gpa, write);
+	bool write = xl->fault_write;
+	int ret = kvm_vcpu_page_fault(kv, xl->fault_gpa, write);
+	char what[160];
 
 	if (!ret)
 		return SOFT_XLATE_RETRY;
-	switch (vmm_memory_fault(s->vcpu, gpa, write, ret)) {
+	switch (vmm_memory_fault(s->vcpu, xl->fault_gpa, write, ret)) {
 	case VMM_FAULT_RETRY:
 		kvm_vcpu_enter_guest(kv);
 		return SOFT_XLATE_RETRY;
@@ -65,13 +94,106 @@ static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, uint64_t gpa,
 		break;
 	}
 	kvm_vcpu_enter_guest(kv);
-	snprintf(s->fault, sizeof(s->fault),
-		 "the host refused a %s of guest address %#lx at rip %#lx: %s",
-		 write			     ? "write" :
-		 access == SOFT_ACCESS_FETCH ? "fetch" :
-					       "read",
-		 (unsigned long)gpa, (unsigned long)rip, strerror(-ret));
+	describe_fault_gpa(s, xl, gva, what, sizeof(what));
+	snprintf(s->fault, sizeof(s->fault), "the host refused a %s of %s at rip %#lx: %s",
+		 write ? "write" : "read", what, (unsigned long)rip, strerror(-ret));
 	return SOFT_XLATE_OUTSIDE;
+}
+
+/* A translation is made: check its frame, then hand it to the interpreter. */
+static enum soft_xlate_ret soft_xlate_done(struct soft_vcpu *s, const struct kvm_tlb_xlate *xl,
+					   unsigned int len, bool write, struct soft_xlate *out)
+{
+	struct kvm_vcpu *kv = s->vcpu->kvcpu;
+
+	/*
+	 * A stale translation (a legacy switch broke a rule) is reported here,
+	 * naming the vCPU and the instruction; then the vCPU drops its TLB and
+	 * retries, so one stale entry makes one report, not one per access.
+	 */
+	if (!kvm_vcpu_check_frame(kv, xl, xl->gpa, len, write)) {
+		kvm_vcpu_clear_tlb(kv);
+		return SOFT_XLATE_RETRY;
+	}
+	out->hva = xl->hva;
+	out->gpa = xl->gpa;
+	return SOFT_XLATE_OK;
+}
+
+static enum soft_xlate_ret soft_freed_frame(struct soft_vcpu *s, uint64_t gva)
+{
+	snprintf(s->fault, sizeof(s->fault),
+		 "the secondary MMU maps guest address %#lx to a freed frame (reported above)",
+		 (unsigned long)gva);
+	return SOFT_XLATE_FAULT;
+}
+
+/*
+ * The guest's tables refuse the access: a #PF for the interpreter to
+ * deliver, and the message it stops the guest with if the guest has no
+ * handler.  A non-canonical address is a #GP, which it cannot deliver: the
+ * guest stops.
+ */
+static enum soft_xlate_ret soft_guest_fault(struct soft_vcpu *s, const struct guest_walker *w,
+					    enum soft_access access, uint64_t rip,
+					    struct soft_xlate *out)
+{
+	const struct guest_walk_fault *f = &w->fault;
+	char insn[96] = "";
+
+	if (access != SOFT_ACCESS_FETCH)
+		soft_cpu_describe_insn(&s->cpu, insn, sizeof(insn));
+	else
+		snprintf(insn, sizeof(insn), "instruction fetch at rip %#lx", (unsigned long)rip);
+	if (f->vector == GUEST_WALK_GP) {
+		snprintf(s->fault, sizeof(s->fault),
+			 "guest %s of virtual address %#lx: %s (a #GP); %s", access_name(access),
+			 (unsigned long)f->address, f->reason, insn);
+		return SOFT_XLATE_OUTSIDE;
+	}
+	snprintf(s->fault, sizeof(s->fault),
+		 "guest page fault: %s of virtual address %#lx: %s (level %d), error code %#x; %s",
+		 access_name(access), (unsigned long)f->address, f->reason, f->level, f->error_code,
+		 insn);
+	out->error_code = f->error_code;
+	return SOFT_XLATE_PAGE_FAULT;
+}
+
+static uint32_t pferr_access(enum soft_access access)
+{
+	return access == SOFT_ACCESS_WRITE ? PFERR_WRITE_MASK :
+	       access == SOFT_ACCESS_FETCH ? PFERR_FETCH_MASK :
+					     0;
+}
+
+/*
+ * The vCPU runs on the guest's tables (TDP): the walk and the TLB are
+ * mmu/paging.c's; what is left here is the VMM's part, which addresses
+ * are RAM and what a refusal means.
+ */
+static enum soft_xlate_ret soft_translate_paged(struct soft_vcpu *s, uint64_t gva, unsigned int len,
+						enum soft_access access, uint64_t rip,
+						struct soft_xlate *out)
+{
+	struct kvm_tlb_xlate xl;
+	struct guest_walker w;
+	int ret = kvm_vcpu_translate_gva(s->vcpu->kvcpu, gva, pferr_access(access), &xl, &w);
+	char what[160];
+
+	switch (ret) {
+	case 0:
+		return soft_xlate_done(s, &xl, len, access == SOFT_ACCESS_WRITE, out);
+	case -EAGAIN:
+		if (gpa_in_ram(s->vcpu->vm, xl.fault_gpa, 1))
+			return soft_page_fault(s, &xl, gva, rip);
+		describe_fault_gpa(s, &xl, gva, what, sizeof(what));
+		snprintf(s->fault, sizeof(s->fault), "%s is outside guest RAM", what);
+		return SOFT_XLATE_OUTSIDE;
+	case GUEST_WALK_EXCEPTION:
+		return soft_guest_fault(s, &w, access, rip, out);
+	default:
+		return soft_freed_frame(s, gva);
+	}
 }
 
 static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned int len,
@@ -84,31 +206,20 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 	struct kvm_tlb_xlate xl;
 	int ret;
 
-	/* Guest virtual == guest physical (docs/design.md, Guest ABI). */
+	/* A new instruction: a refusal an earlier one did not stop on is forgotten. */
+	if (unlikely(s->fault[0]) && access == SOFT_ACCESS_FETCH && gva == rip)
+		s->fault[0] = '\0';
+	if (kv->cr3 != KVM_CR3_IDENTITY)
+		return soft_translate_paged(s, gva, len, access, rip, out);
+	/* On the identity map, guest virtual == guest physical (docs/design.md, Guest ABI). */
 	if (!gpa_in_ram(s->vcpu->vm, gva, len))
 		return SOFT_XLATE_OUTSIDE;
 	ret = kvm_vcpu_translate(kv, gva, write, &xl);
 	if (ret == -EAGAIN)
-		return soft_page_fault(s, gva, access, rip);
-	if (ret) {
-		snprintf(s->fault, sizeof(s->fault),
-			 "the secondary MMU maps guest address %#lx to a freed frame (reported "
-			 "above)",
-			 (unsigned long)gva);
-		return SOFT_XLATE_FAULT;
-	}
-	/*
-	 * A stale translation (a legacy switch broke a rule) is reported here,
-	 * naming the vCPU and the instruction; then the vCPU drops its TLB and
-	 * retries, so one stale entry makes one report, not one per access.
-	 */
-	if (!kvm_vcpu_check_frame(kv, &xl, gva, len, write)) {
-		kvm_vcpu_clear_tlb(kv);
-		return SOFT_XLATE_RETRY;
-	}
-	out->hva = xl.hva;
-	out->gpa = gva;
-	return SOFT_XLATE_OK;
+		return soft_page_fault(s, &xl, gva, rip);
+	if (ret)
+		return soft_freed_frame(s, gva);
+	return soft_xlate_done(s, &xl, len, write, out);
 }
 
 static int soft_pio(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val)
@@ -165,10 +276,19 @@ static void soft_kvm_describe_access(struct kvm_vcpu *kv)
 	report_printf("  guest instruction: %s\n", buf);
 }
 
+/* The walk set an A or D bit of the guest's tables: a store like the guest's own. */
+static void soft_kvm_guest_written(struct kvm_vcpu *kv, gpa_t gpa)
+{
+	struct vmm_vcpu *vcpu = kv->private;
+
+	soft_decode_cache_written(&to_soft(vcpu)->cpu.cache, gpa);
+}
+
 static const struct kvm_vcpu_ops soft_kvm_vcpu_ops = {
 	.kick = soft_kvm_kick,
 	.flush_tlb = soft_kvm_flush_tlb,
 	.describe_access = soft_kvm_describe_access,
+	.guest_written = soft_kvm_guest_written,
 };
 
 static int soft_vcpu_create(struct vmm_vcpu *vcpu)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * --stats: what the secondary MMU, the host's reclaim and the sanitizer
- * did during the run, as a kvm_stat-like table or as JSON.
+ * --stats: the MMU mode, and what the secondary MMU, the guest's paging,
+ * the host's reclaim and the sanitizer did during the run, as a
+ * kvm_stat-like table or as JSON.
  */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "base/report.h"
@@ -28,6 +30,20 @@ static const char *const event_names[] = {
 
 #define MAX_ITEMS 48
 
+/* One counter of struct kvm_vcpu_stat, at @offset, summed over the vCPUs. */
+static long vcpu_stat_sum(struct vmm *vm, size_t offset)
+{
+	long sum = 0;
+
+	for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++) {
+		struct kvm_vcpu *kv = vm->vcpus[i].kvcpu;
+
+		if (kv)
+			sum += atomic_long_read((atomic_long_t *)((char *)&kv->stat + offset));
+	}
+	return sum;
+}
+
 static int collect(struct vmm *vm, struct stat_item *it)
 {
 	struct kvm_stat *ks = &vm->kvm->stat;
@@ -48,6 +64,12 @@ static int collect(struct vmm *vm, struct stat_item *it)
 	ITEM("young_cleared", atomic_long_read(&ks->young_cleared));
 	ITEM("dirty_transferred", atomic_long_read(&ks->dirty_transferred));
 	ITEM("pages_pinned", atomic_long_read(&ks->pages_pinned));
+	ITEM("guest_walks", vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, guest_walks)));
+	ITEM("guest_page_faults",
+	     vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, guest_page_faults)));
+	ITEM("guest_cr3_loads", vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, cr3_loads)));
+	ITEM("guest_invlpgs", vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, invlpgs)));
+	ITEM("tlb_misses", vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, tlb_misses)));
 	ITEM("swap_outs", atomic_long_read(&rs->pswpout));
 	ITEM("swap_ins", atomic_long_read(&rs->pswpin));
 	ITEM("reclaimed", atomic_long_read(&rs->pgsteal));
@@ -77,14 +99,16 @@ void vmm_print_stats(struct vmm *vm, FILE *f, bool json)
 {
 	struct stat_item items[MAX_ITEMS];
 	int n = collect(vm, items);
+	const char *mode = kvm_mmu_mode_name(vm->kvm->mmu_mode);
 
 	if (json) {
-		fprintf(f, "{");
+		fprintf(f, "{\"mmu_mode\": \"%s\"", mode);
 		for (int i = 0; i < n; i++)
-			fprintf(f, "%s\"%s\": %ld", i ? ", " : "", items[i].name, items[i].value);
+			fprintf(f, ", \"%s\": %ld", items[i].name, items[i].value);
 		fprintf(f, "}\n");
 		return;
 	}
+	fprintf(f, "%-32s %14s\n", "mmu_mode", mode);
 	fprintf(f, "%-32s %14s\n", "event", "count");
 	for (int i = 0; i < n; i++)
 		fprintf(f, "%-32s %14ld\n", items[i].name, items[i].value);

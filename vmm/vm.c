@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/trace.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
 #include "mm/swap.h"
@@ -28,6 +29,7 @@ void vmm_config_init(struct vmm_config *cfg)
 	cfg->mem_bytes = 64UL << 20;
 	cfg->pool_bytes = 64UL << 20;
 	cfg->nr_vcpus = 1;
+	cfg->mmu = VMM_MMU_AUTO;
 }
 
 static int vmm_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -233,8 +235,49 @@ static int vmm_create_vcpus(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * TDP is the soft vCPU's: the kvm backend's guest runs on the SPTE tables
+ * themselves, with no room for tables of its own until the shadow MMU.
+ */
+int vmm_mmu_mode(const struct vmm_config *cfg, enum kvm_mmu_mode *mode, char *err, size_t errlen)
+{
+	bool kvm = cfg->backend == VMM_BACKEND_KVM;
+
+	if (cfg->mmu == VMM_MMU_AUTO) {
+		*mode = kvm ? KVM_MMU_FLAT : KVM_MMU_TDP;
+		return 0;
+	}
+	if (cfg->mmu == KVM_MMU_SHADOW)
+		return vmm_errf(err, errlen, -EINVAL,
+				"--mmu shadow: the shadow MMU is not built yet; use flat or tdp");
+	if (cfg->mmu == KVM_MMU_TDP && kvm)
+		return vmm_errf(
+			err, errlen, -EINVAL,
+			"--mmu tdp runs on the soft backend only; the kvm backend has flat");
+	if (cfg->mmu != KVM_MMU_FLAT && cfg->mmu != KVM_MMU_TDP)
+		return vmm_errf(err, errlen, -EINVAL, "no MMU mode %d", cfg->mmu);
+	*mode = cfg->mmu;
+	return 0;
+}
+
+/* The mode, on the trace's timeline: an instant of the thread building the VM. */
+static void vmm_trace_mmu_mode(enum kvm_mmu_mode mode)
+{
+	static const char *const names[] = {
+		[KVM_MMU_FLAT] = "mmu mode: flat",
+		[KVM_MMU_TDP] = "mmu mode: tdp",
+		[KVM_MMU_SHADOW] = "mmu mode: shadow",
+	};
+
+	trace_instant("mmu", names[mode], mode);
+}
+
 static int vmm_check_config(const struct vmm_config *cfg, char *err, size_t errlen)
 {
+	enum kvm_mmu_mode mode;
+
+	if (vmm_mmu_mode(cfg, &mode, err, errlen))
+		return -EINVAL;
 	if (!cfg->image)
 		return vmm_errf(err, errlen, -EINVAL, "no guest image given");
 	if (!cfg->nr_vcpus || cfg->nr_vcpus > NR_CPUS)
@@ -304,6 +347,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 		goto fail;
 	}
 	vm->kvm->legacy = cfg->legacy;
+	vmm_mmu_mode(cfg, &vm->kvm->mmu_mode, err, errlen);
+	vm->cfg.mmu = vm->kvm->mmu_mode;
+	vmm_trace_mmu_mode(vm->kvm->mmu_mode);
 	ret = kvm_set_memory_region(vm->kvm, 0, 0, GUEST_RAM_BASE, cfg->mem_bytes, vm->ram_hva);
 	if (ret) {
 		vmm_errf(err, errlen, ret, "cannot register guest RAM as a memslot: %s",

@@ -63,6 +63,7 @@ struct vmm_config {
 	const char *swap_file; /* swap file for reclaim, or NULL */
 	unsigned long legacy;  /* LEGACY_BIT()s */
 	bool pin;	       /* the pinning baseline */
+	int mmu;	       /* enum kvm_mmu_mode, or VMM_MMU_AUTO */
 	const char *pressure;  /* --pressure LIST, or NULL */
 	/* Tests: a guest access the host refuses returns to vmm_vcpu_run(). */
 	bool memory_fault_exit;
@@ -71,7 +72,15 @@ struct vmm_config {
 	bool quiet; /* no "backend: ..." line */
 };
 
+/* --mmu unset: tdp on the soft backend, flat on kvm (vmm_mmu_mode()). */
+#define VMM_MMU_AUTO (-1)
+
 void vmm_config_init(struct vmm_config *cfg);
+/*
+ * The MMU mode @cfg asks for on its backend, VMM_MMU_AUTO resolved; or
+ * -EINVAL with the reason in @err for a mode the backend cannot run.
+ */
+int vmm_mmu_mode(const struct vmm_config *cfg, enum kvm_mmu_mode *mode, char *err, size_t errlen);
 
 enum vmm_reg {
 	VMM_RAX,

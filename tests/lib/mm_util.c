@@ -7,6 +7,7 @@
 
 #include "mm/internal.h"
 #include "mm/sanitizer.h"
+#include "mm/migrate.h"
 #include "mm/swap.h"
 #include "tests/lib/mm_util.h"
 
@@ -332,6 +333,39 @@ bool mm_pageout(struct mm_struct *mm, unsigned long addr)
 	TEST_ASSERT_EQ(isolate_lru_page(page), 0);
 	list_add(&page->lru, &list);
 	return reclaim_pages(mm->pool, &list) == 1;
+}
+
+/* The page at @addr taken off its LRU list, holding the isolation reference only; or NULL. */
+static struct page *mm_isolate_page_at(struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page = mm_lookup_page(mm, addr);
+
+	if (!page)
+		return NULL;
+	if (isolate_lru_page(page)) {
+		put_page(page);
+		return NULL;
+	}
+	put_page(page); /* the isolation reference stands for ours */
+	return page;
+}
+
+bool mm_try_pageout(struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page = mm_isolate_page_at(mm, addr);
+	LIST_HEAD(list);
+
+	if (!page)
+		return false;
+	list_add(&page->lru, &list);
+	return reclaim_pages(mm->pool, &list) == 1;
+}
+
+bool mm_try_migrate(struct mm_struct *mm, unsigned long addr)
+{
+	struct page *page = mm_isolate_page_at(mm, addr);
+
+	return page && !migrate_page_to_new(page, true, MIGRATE_SYNC);
 }
 
 unsigned long __mm_pte_val(struct mm_struct *mm, unsigned long addr)

@@ -119,6 +119,13 @@ struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr);
 struct page *mm_page_at(struct mm_struct *mm, unsigned long addr);
 /* Isolate the page mapped at @addr and reclaim it, whatever its references; true if freed. */
 bool mm_pageout(struct mm_struct *mm, unsigned long addr);
+/*
+ * The same for a page others may be working on too (kswapd, a vCPU's
+ * faults): reclaim, or migrate to a new frame, the page mapped at @addr
+ * if it is there and on an LRU list; true if it was freed or moved.
+ */
+bool mm_try_pageout(struct mm_struct *mm, unsigned long addr);
+bool mm_try_migrate(struct mm_struct *mm, unsigned long addr);
 /* The raw PTE of @addr right now (0 if none or no table), read under the PTE lock. */
 unsigned long mm_pte_val(struct mm_struct *mm, unsigned long addr);
 /* The pfn of the frame @addr maps right now, or -1 if none. */

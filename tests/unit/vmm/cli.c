@@ -101,10 +101,27 @@ TEST(bad_options)
 	EXPECT(&r, VMM_EXIT_USAGE, "bad --backend 'qemu'");
 	nopin_run(&r, "--pressure", "reclaim=fast", image("hello"), NULL);
 	EXPECT(&r, VMM_EXIT_USAGE, "the period must be like 50ms");
+	nopin_run(&r, "--mmu", "ept", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "bad --mmu 'ept': use flat, tdp or shadow");
 	nopin_run(&r, "--frobnicate", image("hello"), NULL);
 	EXPECT(&r, VMM_EXIT_USAGE, "frobnicate");
 	nopin_run(&r, NULL);
 	EXPECT(&r, VMM_EXIT_USAGE, "no guest image given");
+}
+
+/* The MMU mode: tdp by default on soft, flat on request; shadow and tdp on kvm are refused. */
+TEST(mmu_mode_is_chosen_and_reported)
+{
+	struct cli_result r;
+
+	nopin_run(&r, "--stats", image("hello"), NULL);
+	EXPECT(&r, 0, "mmu_mode                                    tdp\n");
+	nopin_run(&r, "--mmu", "flat", "--stats=json", image("hello"), NULL);
+	EXPECT(&r, 0, "{\"mmu_mode\": \"flat\", ");
+	nopin_run(&r, "--mmu", "shadow", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "--mmu shadow: the shadow MMU is not built yet");
+	nopin_run(&r, "--backend", "kvm", "--mmu", "tdp", image("hello"), NULL);
+	EXPECT(&r, VMM_EXIT_USAGE, "--mmu tdp runs on the soft backend only");
 }
 
 TEST(missing_image)
@@ -199,6 +216,7 @@ TEST(trace_and_stats_are_written)
 	TEST_ASSERT(!strncmp(json, "{\"displayTimeUnit\"", 18), "a trace-event object");
 	TEST_ASSERT(strstr(json, "\"args\": {\"name\": \"vCPU 0\"}"), "a vCPU track");
 	TEST_ASSERT(strstr(json, "\"name\": \"fault (write)\""), "fault spans");
+	TEST_ASSERT(strstr(json, "\"name\": \"mmu mode: tdp\""), "the MMU mode");
 	TEST_ASSERT(strstr(json + n - 6, "]}"), "closed JSON");
 	close(fd);
 	unlink(path);
