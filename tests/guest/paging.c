@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A guest on page tables of its own, on the soft vCPU in TDP mode: the test
+ * builds the tables in guest RAM through the host mm and loads CR3, INVLPGs
+ * and switches address spaces from the host side between the guest's
+ * stages (the guest ABI's own hypercalls and instructions for these come
+ * with the guest runtime).  The guest checks its results itself:
+ *
+ *  1. one GPA at three virtual addresses: a write through each is read
+ *     through the others;
+ *  2-4. code in a page reached through two virtual addresses, and rewritten
+ *     through a third (the decode cache is keyed by guest-physical page):
+ *     a branch decoded through one runs right through the other, a store
+ *     through an alias reaches the code, and a remap with INVLPG runs what
+ *     the page maps now;
+ *  5. an instruction whose immediate is a guest PTE: the walk's A update
+ *     rewrites it, and the next run of the instruction sees that;
+ *  6-8. two address spaces over one virtual address, switched by CR3;
+ *  9. a 2 MiB page, aliased by the identity map.
+ *
+ * Then the guest's faults that stop it, each named in the stop message,
+ * and the aliases and large pages again while the host reclaims and
+ * migrates the guest's table pages under it.
+ */
+#include "tests/lib/ucall.h"
+
+/*
+ * Guest RAM is [1 MiB, 17 MiB).  The identity map covers [0, 16 MiB) with
+ * 2 MiB pages and the stacks at the top with 4 KiB pages; the scratch pages
+ * at 16 MiB are reached only through the test's virtual addresses.
+ */
+#define MB (1UL << 20)
+#define RAM_END (GUEST_RAM_BASE + 16 * MB)
+#define IDENTITY_2M_END (16 * MB)
+#define STACKS (RAM_END - 512 * 1024) /* identity-mapped 4 KiB pages to RAM_END */
+#define SCRATCH(n) (16 * MB + (n)*4096UL)
+#define TABLES (12 * MB) /* the host's table pages, 256 of them */
+
+#define ALIAS1 0x0000100000000000UL
+#define ALIAS2 0x0000200000003000UL
+#define ALIAS3 0xffff900000005000UL /* the upper half */
+#define CODE_V1 0x0000300000000000UL
+#define CODE_V2 0x0000300000200000UL
+#define CODE_RW_P 0x0000310000000000UL /* data aliases of the code pages */
+#define CODE_RW_Q 0x0000310000001000UL
+#define SPACE_VA 0x0000400000000000UL /* a page in address space A, another in B */
+#define BIG_VA 0x0000500000000000UL   /* a 2 MiB page ... */
+#define BIG_GPA (4 * MB)	      /* ... over identity-mapped RAM */
+#define AD_CODE_VA 0x0000600000000000UL
+#define AD_Z 0x0000610000000000UL /* its page table is the code page */
+#define AD_INDEX 16		  /* the PTE the code's immediate is */
+#define RO_VA 0x0000700000000000UL
+#define HOLE_VA 0x0000700000200000UL /* under the same PDPTE, no PDE */
+#define FAR_VA 0x0000710000000000UL  /* its page table is outside RAM */
+
+#define DATA_PAGE SCRATCH(0)
+#define CODE_P SCRATCH(1)
+#define CODE_Q SCRATCH(2)
+#define SPACE_A_PAGE SCRATCH(3)
+#define SPACE_B_PAGE SCRATCH(4)
+#define AD_TABLE SCRATCH(5)
+#define AD_DATA SCRATCH(6)
+
+/* The pressure test's words: the guest's round, and the host's "enough". */
+#define PROGRESS (8 * MB)
+#define STOP_FLAG (8 * MB + 8)
+
+#ifdef NOPIN_GUEST
+
+#include "guest.h"
+
+/*
+ * Two position-independent routines, as bytes in .rodata for the guest to
+ * copy into its code pages: a loop with a backward branch, and a relative
+ * call.
+ */
+__asm__(".pushsection .rodata\n"
+	".globl code_a, code_a_end, code_b, code_b_end\n"
+	"code_a:\n" /* long code_a(long n): sum of 3i + 1 for i < n */
+	"	xor %eax, %eax\n"
+	"	xor %ecx, %ecx\n"
+	"1:	cmp %rdi, %rcx\n"
+	"	jge 2f\n"
+	"	lea 1(%rcx,%rcx,2), %rdx\n"
+	"	add %rdx, %rax\n"
+	"	inc %rcx\n"
+	"	jmp 1b\n"
+	"2:	ret\n"
+	"code_a_end:\n"
+	"code_b:\n" /* long code_b(long n): n * 1000 + 7 */
+	"	call 3f\n"
+	"	ret\n"
+	"3:	imul $1000, %rdi, %rax\n"
+	"	add $7, %rax\n"
+	"	ret\n"
+	"code_b_end:\n"
+	".popsection\n");
+extern const char code_a[], code_a_end[], code_b[], code_b_end[];
+
+typedef long (*code_fn)(long);
+
+static long call_at(unsigned long va, long n)
+{
+	return ((code_fn)va)(n);
+}
+
+static long expect_a(long n)
+{
+	return 3 * n * (n - 1) / 2 + n;
+}
+
+static void write_read_aliases(unsigned long round)
+{
+	static const unsigned long alias[] = { ALIAS1, ALIAS2, ALIAS3 };
+
+	for (unsigned long i = 0; i < 3; i++) {
+		volatile unsigned long *w = (unsigned long *)(alias[i] + 8 * (i + round % 64));
+
+		*w = round * 100 + i;
+		for (unsigned long j = 0; j < 3; j++)
+			GUEST_ASSERT(*(volatile unsigned long *)(alias[j] + 8 * (i + round % 64)) ==
+				     round * 100 + i);
+	}
+}
+
+static void write_read_big(unsigned long round)
+{
+	for (unsigned long off = 0; off < 2 * MB; off += 64 * 1024 + 8) {
+		volatile unsigned long *big = (unsigned long *)(BIG_VA + off);
+		volatile unsigned long *ident = (unsigned long *)(BIG_GPA + off);
+
+		*big = off ^ round;
+		GUEST_ASSERT(*ident == (off ^ round));
+		*ident = ~off;
+		GUEST_ASSERT(*big == ~off);
+	}
+}
+
+__attribute__((used, noinline)) void guest_code(void)
+{
+	unsigned long len_a = code_a_end - code_a, len_b = code_b_end - code_b;
+	unsigned long pte, pte_a;
+
+	write_read_aliases(1);
+	GUEST_SYNC(1);
+
+	/* Code in page P, run through V1; its bytes written through a data alias. */
+	memcpy((void *)CODE_RW_P, code_a, len_a);
+	memcpy((void *)CODE_RW_Q, code_b, len_b);
+	GUEST_ASSERT(call_at(CODE_V1, 100) == expect_a(100));
+	GUEST_SYNC(2); /* the host unmaps V1 */
+	/* Decoded through V1, run through V2: its branches must stay in V2. */
+	GUEST_ASSERT(call_at(CODE_V2, 77) == expect_a(77));
+	/* Rewritten through the data alias: V2 runs the new code. */
+	memcpy((void *)CODE_RW_P, code_b, len_b);
+	GUEST_ASSERT(call_at(CODE_V2, 5) == 5007);
+	memcpy((void *)CODE_RW_P, code_a, len_a);
+	GUEST_ASSERT(call_at(CODE_V2, 5) == expect_a(5));
+	GUEST_SYNC(3); /* the host remaps V2 to page Q, and INVLPGs it */
+	GUEST_ASSERT(call_at(CODE_V2, 6) == 6007);
+	GUEST_SYNC(4);
+
+	/* movabs $PTE, %rax; ret: its immediate is the PTE of AD_Z's page. */
+	pte = call_at(AD_CODE_VA + 8 * AD_INDEX - 2, 0);
+	GUEST_ASSERT(pte & 1);
+	GUEST_ASSERT(!(pte & 0x20));
+	(void)*(volatile unsigned long *)(AD_Z + AD_INDEX * 4096UL); /* the walk sets A */
+	pte_a = call_at(AD_CODE_VA + 8 * AD_INDEX - 2, 0);
+	GUEST_ASSERT(pte_a == (pte | 0x20));
+	GUEST_SYNC(5);
+
+	*(volatile unsigned long *)SPACE_VA = 0xa;
+	GUEST_SYNC(6); /* the host loads address space B */
+	GUEST_ASSERT(*(volatile unsigned long *)SPACE_VA == 0);
+	*(volatile unsigned long *)SPACE_VA = 0xb;
+	GUEST_SYNC(7); /* ... and A again */
+	GUEST_ASSERT(*(volatile unsigned long *)SPACE_VA == 0xa);
+	GUEST_SYNC(8);
+
+	write_read_big(9);
+	GUEST_SYNC(9);
+	GUEST_DONE();
+}
+
+/* One access the host asked for: rdi = address, rsi = write. */
+__attribute__((used, noinline)) void guest_touch(unsigned long va, unsigned long write)
+{
+	if (write)
+		*(volatile unsigned long *)va = 1;
+	else
+		(void)*(volatile unsigned long *)va;
+	GUEST_DONE();
+}
+
+__attribute__((used, noinline)) void guest_loop(void)
+{
+	for (unsigned long round = 1; !*(volatile unsigned long *)STOP_FLAG; round++) {
+		*(volatile unsigned long *)PROGRESS = round;
+		write_read_aliases(round);
+		if (!(round % 64))
+			write_read_big(round);
+	}
+	GUEST_DONE();
+}
+
+#else /* the host side */
+
+#include <sched.h>
+#include <string.h>
+
+#include "base/kthread.h"
+#include "tests/lib/guest_tables.h"
+#include "tests/lib/mm_util.h"
+#include "tests/lib/test_util.h"
+
+struct paging_vm {
+	struct vmm *vm;
+	struct vmm_vcpu *vcpu;
+	struct guest_tables gt;
+	gpa_t cr3;
+};
+
+static void ram_read(void *ctx, gpa_t gpa, void *buf, size_t len)
+{
+	TEST_ASSERT(!vmm_read_guest(ctx, gpa, buf, len), "read guest %#lx", (unsigned long)gpa);
+}
+
+static void ram_write(void *ctx, gpa_t gpa, const void *buf, size_t len)
+{
+	TEST_ASSERT(!vmm_write_guest(ctx, gpa, buf, len), "write guest %#lx", (unsigned long)gpa);
+}
+
+static const struct guest_tables_ops ram_ops = { .read = ram_read, .write = ram_write };
+
+static void map_4k(struct paging_vm *p, gpa_t cr3, gva_t va, gpa_t gpa, uint64_t flags)
+{
+	guest_map(&p->gt, cr3, va, gpa, flags, PG_LEVEL_4K);
+}
+
+/* The identity map of RAM: what the image, its data and the stacks need. */
+static void map_identity(struct paging_vm *p, gpa_t cr3)
+{
+	for (gpa_t gpa = 0; gpa < IDENTITY_2M_END; gpa += 2 * MB)
+		guest_map(&p->gt, cr3, gpa, gpa, PT_WRITABLE_MASK, PG_LEVEL_2M);
+	for (gpa_t gpa = STACKS; gpa < RAM_END; gpa += PAGE_SIZE)
+		map_4k(p, cr3, gpa, gpa, PT_WRITABLE_MASK);
+}
+
+/* A VM whose vCPU starts at @fn on tables that map RAM and the test's pages. */
+static void paging_vm_create(struct paging_vm *p, const char *fn)
+{
+	p->vm = __vm_create_with_one_vcpu(NOPIN_TEST_GUEST_ELF, &p->vcpu, fn, 16 * MB, 32 * MB);
+	TEST_ASSERT_EQ(p->vm->kvm->mmu_mode, KVM_MMU_TDP);
+	guest_tables_init(&p->gt, &ram_ops, p->vm, TABLES, 256);
+	p->cr3 = guest_table_alloc(&p->gt);
+	map_identity(p, p->cr3);
+	map_4k(p, p->cr3, ALIAS1, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
+	map_4k(p, p->cr3, ALIAS2, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
+	map_4k(p, p->cr3, ALIAS3, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
+	guest_map(&p->gt, p->cr3, BIG_VA, BIG_GPA, PT_WRITABLE_MASK, PG_LEVEL_2M);
+	TEST_ASSERT_EQ(kvm_vcpu_load_cr3(p->vcpu->kvcpu, p->cr3), 0);
+}
+
+static void set_args(struct paging_vm *p, unsigned long a0, unsigned long a1)
+{
+	struct vmm_regs regs;
+
+	p->vm->backend->get_regs(p->vcpu, &regs);
+	regs.gpr[VMM_RDI] = a0;
+	regs.gpr[VMM_RSI] = a1;
+	p->vm->backend->set_regs(p->vcpu, &regs);
+}
+
+static void run_to(struct paging_vm *p, unsigned long cmd, unsigned long stage)
+{
+	enum vmm_run_exit r = vcpu_run(p->vcpu);
+	struct ucall uc;
+
+	TEST_ASSERT(r == VMM_RUN_UCALL, "stage %lu: run ended with %d: %s", stage, r,
+		    p->vm->stop_message);
+	TEST_ASSERT_EQ(get_ucall(p->vcpu, &uc), cmd);
+	if (cmd == UCALL_SYNC)
+		TEST_ASSERT_EQ(uc.args[0], stage);
+}
+
+/*
+ * The code page of stage 5, which is also the page table of AD_Z: bytes
+ * 48 b8 (movabs $imm64, %rax) end just before entry AD_INDEX, which is
+ * the immediate, and c3 (ret) follows it.  The entries around the
+ * immediate are not present, or never walked.
+ */
+static void build_ad_page(struct paging_vm *p)
+{
+	uint8_t code[] = { 0x48, 0xb8 };
+	uint8_t ret = 0xc3;
+	uint64_t pte = AD_DATA | PT_PRESENT_MASK | PT_WRITABLE_MASK;
+	gpa_t pde = guest_pte_gpa(&p->gt, p->cr3, AD_Z, PG_LEVEL_2M);
+
+	ram_write(p->vm, AD_TABLE + 8 * AD_INDEX - 2, code, sizeof(code));
+	ram_write(p->vm, AD_TABLE + 8 * AD_INDEX, &pte, sizeof(pte));
+	ram_write(p->vm, AD_TABLE + 8 * AD_INDEX + 8, &ret, 1);
+	guest_pte_write(&p->gt, pde, AD_TABLE | GUEST_TABLE_BITS);
+	map_4k(p, p->cr3, AD_CODE_VA, AD_TABLE, 0);
+}
+
+TEST(paging_stages)
+{
+	struct kvm_vcpu *kv;
+	struct paging_vm p;
+	gpa_t cr3_b;
+
+	paging_vm_create(&p, "guest_code");
+	kv = p.vcpu->kvcpu;
+	map_4k(&p, p.cr3, CODE_V1, CODE_P, 0);
+	map_4k(&p, p.cr3, CODE_V2, CODE_P, 0);
+	map_4k(&p, p.cr3, CODE_RW_P, CODE_P, PT_WRITABLE_MASK | PT64_NX_MASK);
+	map_4k(&p, p.cr3, CODE_RW_Q, CODE_Q, PT_WRITABLE_MASK | PT64_NX_MASK);
+	map_4k(&p, p.cr3, SPACE_VA, SPACE_A_PAGE, PT_WRITABLE_MASK);
+	build_ad_page(&p);
+	/* Address space B: the same identity map, another page at SPACE_VA. */
+	cr3_b = guest_table_alloc(&p.gt);
+	map_identity(&p, cr3_b);
+	map_4k(&p, cr3_b, SPACE_VA, SPACE_B_PAGE, PT_WRITABLE_MASK);
+
+	run_to(&p, UCALL_SYNC, 1);
+	run_to(&p, UCALL_SYNC, 2);
+	guest_pte_write(&p.gt, guest_pte_gpa(&p.gt, p.cr3, CODE_V1, PG_LEVEL_4K), 0);
+	kvm_vcpu_invlpg(kv, CODE_V1);
+	run_to(&p, UCALL_SYNC, 3);
+	map_4k(&p, p.cr3, CODE_V2, CODE_Q, 0);
+	kvm_vcpu_invlpg(kv, CODE_V2);
+	run_to(&p, UCALL_SYNC, 4);
+	run_to(&p, UCALL_SYNC, 5);
+	run_to(&p, UCALL_SYNC, 6);
+	TEST_ASSERT_EQ(kvm_vcpu_load_cr3(kv, cr3_b), 0);
+	run_to(&p, UCALL_SYNC, 7);
+	TEST_ASSERT_EQ(kvm_vcpu_load_cr3(kv, p.cr3), 0);
+	run_to(&p, UCALL_SYNC, 8);
+	run_to(&p, UCALL_SYNC, 9);
+	run_to(&p, UCALL_DONE, 10);
+	vmm_destroy(p.vm);
+}
+
+/* Run guest_touch(@va, @write), which must stop the guest with @expect in the message. */
+static void expect_stop(void (*setup)(struct paging_vm *p), gva_t va, bool write,
+			const char *expect)
+{
+	struct paging_vm p;
+	enum vmm_run_exit r;
+
+	paging_vm_create(&p, "guest_touch");
+	if (setup)
+		setup(&p);
+	set_args(&p, va, write);
+	r = vcpu_run(p.vcpu);
+	TEST_ASSERT(r == VMM_RUN_STOPPED, "the guest stopped, not %d", r);
+	TEST_ASSERT(strstr(p.vm->stop_message, expect), "no '%s' in: %s", expect,
+		    p.vm->stop_message);
+	vmm_destroy(p.vm);
+}
+
+static void map_ro(struct paging_vm *p)
+{
+	map_4k(p, p->cr3, RO_VA, DATA_PAGE, 0);
+}
+
+static void map_far(struct paging_vm *p)
+{
+	gpa_t pde = guest_pte_gpa(&p->gt, p->cr3, FAR_VA, PG_LEVEL_2M);
+
+	guest_pte_write(&p->gt, pde, 0x40000000UL | GUEST_TABLE_BITS);
+}
+
+/*
+ * A guest with no #PF handler stops with a message naming the address,
+ * the level and the reason, and the instruction (in the interpreter's part).
+ */
+TEST(unhandled_write_to_read_only_page_stops)
+{
+	expect_stop(map_ro, RO_VA + 0x18, true,
+		    "guest page fault: write of virtual address 0x700000000018: PTE read-only "
+		    "(level 1), error code 0x3; rip ");
+}
+
+TEST(unhandled_read_of_unmapped_page_stops)
+{
+	expect_stop(map_ro, HOLE_VA, false,
+		    "guest page fault: read of virtual address 0x700000200000: PDE not present "
+		    "(level 2), error code 0");
+}
+
+TEST(page_table_outside_ram_stops)
+{
+	expect_stop(map_far, FAR_VA, false,
+		    "the guest's page table at guest address 0x40000000 (walking to "
+		    "0x710000000000) is outside guest RAM");
+}
+
+TEST(non_canonical_address_stops)
+{
+	expect_stop(NULL, 0x0000800000000000UL, false,
+		    "guest read of virtual address 0x800000000000: non-canonical address (a #GP)");
+}
+
+/*
+ * The host's side of the pressure test: reclaim and migrate the guest's
+ * table pages, and its data page, a round each time the guest has gone
+ * one round further, until each was done a few times; then tell the
+ * guest to stop.
+ */
+struct pressure_arg {
+	struct paging_vm *p;
+	unsigned long rounds, out, moved;
+};
+
+static int table_pressure(void *data)
+{
+	struct pressure_arg *a = data;
+	struct vmm *vm = a->p->vm;
+	unsigned long stop = 1, seen = 0, now;
+
+	while (!kthread_should_stop()) {
+		ram_read(vm, PROGRESS, &now, sizeof(now));
+		if (now == seen) {
+			sched_yield();
+			continue;
+		}
+		seen = now;
+		for (gpa_t gpa = TABLES; gpa <= a->p->gt.next; gpa += PAGE_SIZE) {
+			gpa_t page = gpa < a->p->gt.next ? gpa : DATA_PAGE;
+			unsigned long hva = vm->ram_hva + (page - GUEST_RAM_BASE);
+
+			if (a->rounds % 2)
+				a->out += mm_try_pageout(vm->mm, hva);
+			else
+				a->moved += mm_try_migrate(vm->mm, hva);
+		}
+		if (++a->rounds >= 8 && a->out >= 16 && a->moved >= 16)
+			ram_write(vm, STOP_FLAG, &stop, sizeof(stop));
+	}
+	return 0;
+}
+
+TEST(paging_under_table_pressure)
+{
+	struct pressure_arg a = { 0 };
+	struct paging_vm p;
+	struct kthread *k;
+
+	test_swapon(8192);
+	paging_vm_create(&p, "guest_loop");
+	a.p = &p;
+	k = kthread_run(table_pressure, &a, "table-pressure");
+	run_to(&p, UCALL_DONE, 0);
+	kthread_stop(k);
+	TEST_ASSERT(a.rounds >= 8, "the host got to work (%lu rounds)", a.rounds);
+	TEST_ASSERT(atomic_long_read(&p.vm->kvm->stat.sptes_zapped) > 0, "SPTEs zapped");
+	vmm_destroy(p.vm);
+}
+
+#endif
