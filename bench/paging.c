@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What guest paging costs the soft vCPU's translation, TDP beside flat in
+ * one run, through the access engine (kvm_vcpu_access_gva() beside
+ * kvm_vcpu_write()/__kvm_vcpu_read(), mmu/access.c), per page or access:
+ *
+ *   secondary fault   a first write to each of PAGES pages whose host pages
+ *                     are present: flat, one fault each; tdp, one fault
+ *                     each with the guest's tables mapped already, and
+ *                     with the tables' SPTEs zapped too (the walk faults
+ *                     them back, one per table page, 1 for 512 pages).
+ *   TLB miss          reads cycling over PAGES pages (more than the 64
+ *                     TLB entries: each misses), every SPTE present: flat,
+ *                     one SPTE walk; tdp, the guest's 4-level walk (4 SPTE
+ *                     walks for the tables, then the page's), and with
+ *                     2 MiB guest pages (3 levels).
+ *   TLB hit           reads of one address over and over, flat and tdp.
+ *
+ * The guest's tables map PAGES pages at VA, built in guest RAM through
+ * the host mm.  Best of ROUNDS.  Debug builds run lockdep on every lock;
+ * use a Release build for figures worth quoting.
+ *
+ *	bench_paging [PAGES]	(default 4096, a multiple of 512)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench/bench.h"
+#include "mmu/paging_walk.h"
+#include "mmu/spte.h"
+
+#define ROUNDS 5
+#define MB (1UL << 20)
+#define GPA (2 * MB)		/* 2 MiB aligned: the data pages, then the tables */
+#define VA 0x0000123400000000UL /* 1 GiB aligned */
+#define HITS 100000
+#define TABLE_BITS (PT_PRESENT_MASK | PT_WRITABLE_MASK | PT_USER_MASK)
+
+struct env {
+	struct frame_pool *pool;
+	struct mm_struct *mm;
+	struct kvm *kvm;
+	struct kvm_vcpu *vcpu;
+	unsigned long hva, pages;
+	gpa_t tables; /* PML4, PDPT, PD, then the page tables */
+};
+
+static void env_init(struct env *e, unsigned long pages)
+{
+	unsigned long slot_pages = pages + pages / PT64_ENT_PER_PAGE + 3;
+	long r;
+
+	e->pool = frame_pool_create((2 * slot_pages + 1024) * PAGE_SIZE, 0);
+	e->mm = e->pool ? mm_alloc(e->pool, "bench") : NULL;
+	if (!e->mm)
+		die_err("pool/mm", -ENOMEM);
+	e->kvm = kvm_create_vm(e->mm, 0);
+	if (IS_ERR(e->kvm))
+		die_err("kvm_create_vm", PTR_ERR(e->kvm));
+	e->kvm->mmu_mode = KVM_MMU_TDP;
+	e->pages = pages;
+	e->tables = GPA + pages * PAGE_SIZE;
+	e->hva = vm_mmap(e->mm, 0, slot_pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+	if (IS_ERR_VALUE(e->hva))
+		die_err("vm_mmap", (long)e->hva);
+	r = kvm_set_memory_region(e->kvm, 0, 0, GPA, slot_pages * PAGE_SIZE, e->hva);
+	if (r)
+		die_err("kvm_set_memory_region", r);
+	e->vcpu = kvm_create_vcpu(e->kvm, 0, NULL);
+	if (IS_ERR(e->vcpu))
+		die_err("kvm_create_vcpu", PTR_ERR(e->vcpu));
+	/* Every host page present, so that only the secondary MMU is measured. */
+	for (unsigned long i = 0; i < slot_pages; i++)
+		access_remote_vm(e->mm, e->hva + i * PAGE_SIZE, &i, 1, FOLL_WRITE);
+}
+
+static void env_fini(struct env *e)
+{
+	kvm_destroy_vcpu(e->vcpu);
+	kvm_destroy_vm(e->kvm);
+	mmput(e->mm);
+	frame_pool_destroy(e->pool);
+}
+
+static void put_pte(struct env *e, gpa_t gpa, uint64_t pte)
+{
+	access_remote_vm(e->mm, e->hva + (gpa - GPA), &pte, sizeof(pte), FOLL_WRITE);
+}
+
+/* VA + i pages -> GPA + i pages, with 4 KiB or 2 MiB leaves; then CR3. */
+static void build_tables(struct env *e, bool large)
+{
+	gpa_t pml4 = e->tables, pdpt = pml4 + PAGE_SIZE, pd = pdpt + PAGE_SIZE;
+	unsigned long i;
+
+	put_pte(e, pml4 + PT64_INDEX(VA, 4) * 8, pdpt | TABLE_BITS);
+	put_pte(e, pdpt + PT64_INDEX(VA, 3) * 8, pd | TABLE_BITS);
+	for (i = 0; i < e->pages / PT64_ENT_PER_PAGE; i++) {
+		gpa_t pt = pd + (i + 1) * PAGE_SIZE;
+
+		if (large) {
+			put_pte(e, pd + i * 8, (GPA + i * 2 * MB) | PT_PAGE_SIZE_MASK | TABLE_BITS);
+			continue;
+		}
+		put_pte(e, pd + i * 8, pt | TABLE_BITS);
+		for (unsigned long j = 0; j < PT64_ENT_PER_PAGE; j++)
+			put_pte(e, pt + j * 8,
+				(GPA + (i * PT64_ENT_PER_PAGE + j) * PAGE_SIZE) | TABLE_BITS);
+	}
+	if (kvm_vcpu_load_cr3(e->vcpu, pml4))
+		die_err("kvm_vcpu_load_cr3", -EINVAL);
+}
+
+/* One access per page, in guest mode all along; by GPA (flat) or by VA (tdp). */
+static double pass_ns(struct env *e, bool tdp, uint32_t access)
+{
+	struct guest_walker w;
+	uint64_t val = 1;
+	double t0 = now_ns();
+	int r = 0;
+
+	for (unsigned long i = 0; i < e->pages && !r; i++) {
+		if (tdp)
+			r = __kvm_vcpu_access_gva(e->vcpu, VA + i * PAGE_SIZE, &val, sizeof(val),
+						  access, &w);
+		else if (access & PFERR_WRITE_MASK)
+			r = __kvm_vcpu_write(e->vcpu, GPA + i * PAGE_SIZE, &val, sizeof(val));
+		else
+			r = __kvm_vcpu_read(e->vcpu, GPA + i * PAGE_SIZE, &val, sizeof(val));
+	}
+	kvm_vcpu_exit_guest(e->vcpu);
+	if (r)
+		die_err("guest access", r);
+	return (now_ns() - t0) / e->pages;
+}
+
+static double hits_ns(struct env *e, bool tdp)
+{
+	struct guest_walker w;
+	uint64_t val;
+	double t0;
+	int r = 0;
+
+	pass_ns(e, tdp, 0);
+	t0 = now_ns();
+	for (int i = 0; i < HITS && !r; i++)
+		r = tdp ? __kvm_vcpu_access_gva(e->vcpu, VA + 64, &val, sizeof(val), 0, &w) :
+			  __kvm_vcpu_read(e->vcpu, GPA + 64, &val, sizeof(val));
+	kvm_vcpu_exit_guest(e->vcpu);
+	if (r)
+		die_err("guest access", r);
+	return (now_ns() - t0) / HITS;
+}
+
+/* Zap the data pages' SPTEs only: the guest's tables stay mapped. */
+static void zap_data(struct env *e)
+{
+	write_lock(&e->kvm->mmu_lock);
+	if (kvm_mmu_zap_gfn_range(e->kvm, gpa_to_gfn(GPA), gpa_to_gfn(e->tables)))
+		kvm_flush_remote_tlbs(e->kvm);
+	write_unlock(&e->kvm->mmu_lock);
+}
+
+enum {
+	FAULT_FLAT,
+	FAULT_TDP,
+	FAULT_TDP_TABLES,
+	MISS_FLAT,
+	MISS_TDP,
+	MISS_TDP_2M,
+	HIT_FLAT,
+	HIT_TDP,
+	NR_FIGURES
+};
+
+static void min_of(double *best, double t)
+{
+	if (t < *best)
+		*best = t;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 4096;
+	double f[NR_FIGURES];
+	struct env e;
+
+	if (!pages || pages % PT64_ENT_PER_PAGE)
+		die_err("PAGES must be a multiple of 512", (long)pages);
+	for (int i = 0; i < NR_FIGURES; i++)
+		f[i] = 1e18;
+	for (int r = 0; r < ROUNDS; r++) {
+		env_init(&e, pages);
+		min_of(&f[FAULT_FLAT], pass_ns(&e, false, PFERR_WRITE_MASK));
+		min_of(&f[MISS_FLAT], pass_ns(&e, false, 0));
+		min_of(&f[HIT_FLAT], hits_ns(&e, false));
+
+		build_tables(&e, false);
+		kvm_mmu_zap_all(e.kvm);
+		min_of(&f[FAULT_TDP_TABLES], pass_ns(&e, true, PFERR_WRITE_MASK));
+		zap_data(&e);
+		min_of(&f[FAULT_TDP], pass_ns(&e, true, PFERR_WRITE_MASK));
+		min_of(&f[MISS_TDP], pass_ns(&e, true, 0));
+		min_of(&f[HIT_TDP], hits_ns(&e, true));
+
+		build_tables(&e, true);
+		pass_ns(&e, true, 0);
+		min_of(&f[MISS_TDP_2M], pass_ns(&e, true, 0));
+		env_fini(&e);
+	}
+	printf("guest paging, %lu pages, best of %d (ns per page or access)\n", pages, ROUNDS);
+	printf("%-56s %10s %10s\n", "", "flat", "tdp");
+	printf("%-56s %10.0f %10.0f\n", "secondary fault, first write (tables mapped)",
+	       f[FAULT_FLAT], f[FAULT_TDP]);
+	printf("%-56s %10s %10.0f\n", "secondary fault, first write, tables' SPTEs zapped too", "",
+	       f[FAULT_TDP_TABLES]);
+	printf("%-56s %10.0f %10.0f\n", "TLB miss, every SPTE present (tdp: a 4-level walk)",
+	       f[MISS_FLAT], f[MISS_TDP]);
+	printf("%-56s %10s %10.0f\n", "TLB miss, 2 MiB guest pages (a 3-level walk)", "",
+	       f[MISS_TDP_2M]);
+	printf("%-56s %10.0f %10.0f\n", "TLB hit", f[HIT_FLAT], f[HIT_TDP]);
+	return 0;
+}
