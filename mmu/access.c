@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The access engine: a vCPU's software TLB and the loads and stores a test
- * or benchmark thread makes by guest-physical address, through the TLB, the
- * SPTE tables and, on a miss, the fault path.  The soft vCPU (vmm/soft/)
+ * or benchmark thread makes by guest-physical address (or, with
+ * kvm_vcpu_access_gva(), by guest-virtual address through the guest's
+ * tables, mmu/paging.c), through the TLB, the SPTE tables and, on a miss,
+ * the fault path.  The soft vCPU (vmm/soft/)
  * makes every guest access the same way:
  *
  *	kvm_vcpu_enter_guest(vcpu);

@@ -71,7 +71,7 @@ static void describe_fault_gpa(struct soft_vcpu *s, const struct kvm_tlb_xlate *
  * on the way to it): the secondary fault, as after an EPT violation.
  */
 static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, const struct kvm_tlb_xlate *xl,
-					   uint64_t gva, uint64_t rip)
+					   uint64_t gva, enum soft_access access, uint64_t rip)
 {
 	struct kvm_vcpu *kv = s->vcpu->kvcpu;
 	bool write = xl->fault_write;
@@ -96,7 +96,8 @@ static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, const struct kvm
 	kvm_vcpu_enter_guest(kv);
 	describe_fault_gpa(s, xl, gva, what, sizeof(what));
 	snprintf(s->fault, sizeof(s->fault), "the host refused a %s of %s at rip %#lx: %s",
-		 write ? "write" : "read", what, (unsigned long)rip, strerror(-ret));
+		 xl->fault_level ? (write ? "write" : "read") : access_name(access), what,
+		 (unsigned long)rip, strerror(-ret));
 	return SOFT_XLATE_OUTSIDE;
 }
 
@@ -185,7 +186,7 @@ static enum soft_xlate_ret soft_translate_paged(struct soft_vcpu *s, uint64_t gv
 		return soft_xlate_done(s, &xl, len, access == SOFT_ACCESS_WRITE, out);
 	case -EAGAIN:
 		if (gpa_in_ram(s->vcpu->vm, xl.fault_gpa, 1))
-			return soft_page_fault(s, &xl, gva, rip);
+			return soft_page_fault(s, &xl, gva, access, rip);
 		describe_fault_gpa(s, &xl, gva, what, sizeof(what));
 		snprintf(s->fault, sizeof(s->fault), "%s is outside guest RAM", what);
 		return SOFT_XLATE_OUTSIDE;
@@ -216,7 +217,7 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 		return SOFT_XLATE_OUTSIDE;
 	ret = kvm_vcpu_translate(kv, gva, write, &xl);
 	if (ret == -EAGAIN)
-		return soft_page_fault(s, &xl, gva, rip);
+		return soft_page_fault(s, &xl, gva, access, rip);
 	if (ret)
 		return soft_freed_frame(s, gva);
 	return soft_xlate_done(s, &xl, len, write, out);
