@@ -50,7 +50,9 @@ const struct kvm_vcpu_ops kvm_access_vcpu_ops = {
  * Set the accessed bit (and dirty, for a write) in the leaf, as the
  * hardware walker does: with a cmpxchg that fails if the entry changed
  * (zapped) since it was read.  Returns the entry as set, or 0 if the
- * access is not allowed by it.
+ * access is not allowed by it.  A write through a leaf that only write
+ * tracking keeps read-only is allowed: the caller emulates it, and D
+ * records it for the host page all the same.
  */
 static uint64_t spte_mark_access(uint64_t *sptep, bool write)
 {
@@ -59,7 +61,7 @@ static uint64_t spte_mark_access(uint64_t *sptep, bool write)
 	for (;;) {
 		uint64_t new;
 
-		if (!is_shadow_present_pte(spte) || (write && !is_writable_pte(spte)))
+		if (!is_shadow_present_pte(spte) || (write && !spte_mmu_writable(spte)))
 			return 0;
 		new = spte | PT_ACCESSED_MASK | (write ? PT_DIRTY_MASK : 0);
 		if (new == spte || try_cmpxchg_acq_rel(sptep, &spte, new))
@@ -67,18 +69,16 @@ static uint64_t spte_mark_access(uint64_t *sptep, bool write)
 	}
 }
 
-int kvm_vcpu_spte_frame(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_spte_frame *f)
+int kvm_vcpu_sptep_frame(struct kvm_vcpu *vcpu, uint64_t *sptep, gpa_t gpa, bool write,
+			 struct kvm_spte_frame *f)
 {
 	struct frame_access acc = { .addr = gpa, .write = write, .who = vcpu->name };
-	uint64_t *sptep = kvm_mmu_walk_lockless(vcpu->kvm, gpa_to_gfn(gpa));
-	uint64_t spte;
+	uint64_t spte = spte_mark_access(sptep, write);
 
-	if (!sptep)
-		return -EAGAIN;
-	spte = spte_mark_access(sptep, write);
 	if (!spte)
 		return -EAGAIN;
 	f->spte = spte;
+	f->tracked = write && !is_writable_pte(spte);
 	f->hva = page_address(pfn_to_page(vcpu->kvm->pool, spte_to_pfn(spte)));
 	f->stamp = spte_frame_stamp(vcpu->kvm, spte);
 	/* A frame gone under its SPTE: the bug of rule 2, retry instead of pin. */
@@ -89,11 +89,21 @@ int kvm_vcpu_spte_frame(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm
 	return frame_check_stamp(vcpu->kvm->pool, &f->stamp, &acc) ? 0 : -EFAULT;
 }
 
+int kvm_vcpu_spte_frame(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_spte_frame *f)
+{
+	uint64_t *sptep = kvm_mmu_walk_lockless(vcpu->kvm, gpa_to_gfn(gpa));
+
+	if (!sptep)
+		return -EAGAIN;
+	return kvm_vcpu_sptep_frame(vcpu, sptep, gpa, write, f);
+}
+
 void kvm_tlb_hit(const struct kvm_tlb_entry *e, gpa_t gpa, struct kvm_tlb_xlate *xl)
 {
 	xl->hva = (char *)e->hva + (gpa & ~PAGE_MASK);
 	xl->stamp = e->stamp;
 	xl->writable = e->writable;
+	xl->track_write = false;
 	xl->gpa = gpa;
 }
 
@@ -127,6 +137,9 @@ int kvm_vcpu_translate(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_
 		.user = true,
 		.level = PG_LEVEL_4K,
 	};
+	kvm_tlb_hit(e, gpa, xl);
+	xl->track_write = f.tracked;
+	return 0;
 hit:
 	kvm_tlb_hit(e, gpa, xl);
 	return 0;
@@ -206,10 +219,14 @@ static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, uint64_t addr, void *buf,
 		return -EFAULT;
 	if (!buf)
 		return 0;
-	if (write)
-		memcpy(xl.hva, buf, len);
-	else
+	if (!write) {
 		memcpy(buf, xl.hva, len);
+		return 0;
+	}
+	memcpy(xl.hva, buf, len);
+	/* A guest page table the shadow MMU shadows: written first, then the shadows follow. */
+	if (xl.track_write)
+		kvm_vcpu_track_write(vcpu, xl.gpa, len);
 	return 0;
 }
 

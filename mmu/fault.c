@@ -30,7 +30,7 @@
 #include "base/bug.h"
 #include "base/legacy.h"
 #include "base/sched_point.h"
-#include "mmu/spte.h"
+#include "mmu/shadow.h"
 
 /*
  * Fault injection: make every Nth locked retry check fail, to prove the
@@ -172,7 +172,10 @@ static int __kvm_mmu_page_fault(struct kvm *kvm, struct kvm_mmu_memory_cache *mc
 	if (check_seq && mmu_invalidate_retry_gfn(kvm, mmu_seq, gfn)) {
 		r = -EAGAIN;
 	} else {
-		kvm_mmu_map(kvm, mc, gfn, page, writable, write);
+		/* A guest page table the shadow MMU shadows: its writes are emulated. */
+		bool tracked = kvm_gfn_write_protected(kvm, slot, gfn);
+
+		__kvm_mmu_map(kvm, mc, gfn, page, writable, tracked, write);
 		atomic_long_inc(&kvm->stat.pf_fixed);
 	}
 	write_unlock(&kvm->mmu_lock);

@@ -74,6 +74,19 @@ struct kvm_memory_slot {
 	short id;
 	/* Pin mode only: the page each gfn is pinned on, or NULL. */
 	struct page **pinned;
+	/*
+	 * The shadow MMU's, per gfn (mmu/shadow.c): every shadow leaf that
+	 * maps it (KVM's rmap), and how many shadow pages shadow a guest
+	 * table there (KVM's gfn_write_track): while not zero, no shadow
+	 * entry of the gfn is writable.
+	 */
+	struct kvm_rmap_head *rmap;
+	unsigned short *gfn_write_track;
+};
+
+/* A list of SPTE pointers: one inline, or a chain of pte_list_desc (mmu/shadow.h). */
+struct kvm_rmap_head {
+	unsigned long val;
 };
 
 /*
@@ -158,6 +171,25 @@ struct kvm_mmu_memory_cache {
 	struct page *objects[KVM_MMU_CACHE_PAGES];
 };
 
+/* The shadow MMU's shadow-page headers and rmap descriptors, allocated likewise. */
+#define KVM_MMU_CACHE_OBJS 8
+struct kvm_mmu_obj_cache {
+	int nobjs;
+	void *objects[KVM_MMU_CACHE_OBJS];
+};
+
+/*
+ * A shadow root and the CR3 it shadows (KVM's kvm_mmu_root_info).  The
+ * vCPU holds a root count on sp while it is current or cached.
+ */
+struct kvm_mmu_page;
+struct kvm_mmu_root_info {
+	gpa_t pgd; /* the guest's CR3, bits 11:0 clear */
+	struct kvm_mmu_page *sp;
+};
+/* Previous roots a vCPU keeps, as KVM does, so that a CR3 switch back costs nothing. */
+#define KVM_MMU_NUM_PREV_ROOTS 3
+
 struct kvm_vcpu_stat {
 	atomic_long_t tlb_hits;
 	atomic_long_t tlb_misses;
@@ -169,6 +201,10 @@ struct kvm_vcpu_stat {
 	atomic_long_t guest_page_faults; /* walks the guest's tables refused */
 	atomic_long_t cr3_loads;
 	atomic_long_t invlpgs;
+	/* The shadow MMU (mmu/shadow*.c). */
+	atomic_long_t shadow_faults;	/* shadow leaves installed by FNAME(fetch) */
+	atomic_long_t cached_root_hits; /* CR3 loads that found their root cached */
+	atomic_long_t tracked_writes;	/* guest writes to write-tracked gfns */
 };
 
 /*
@@ -199,7 +235,12 @@ struct kvm_vcpu {
 	const struct kvm_vcpu_ops *ops;
 	struct kvm_tlb_entry tlb[KVM_TLB_ENTRIES];
 	gpa_t cr3; /* the guest's page-table root, or KVM_CR3_IDENTITY */
+	/* SHADOW: the shadow of cr3 (sp NULL until the first miss), and the cache. */
+	struct kvm_mmu_root_info root;
+	struct kvm_mmu_root_info prev_roots[KVM_MMU_NUM_PREV_ROOTS];
 	struct kvm_mmu_memory_cache mmu_page_cache;
+	struct kvm_mmu_obj_cache mmu_shadow_page_cache;
+	struct kvm_mmu_obj_cache mmu_pte_list_desc_cache;
 	struct kvm_vcpu_stat stat;
 	char name[16]; /* "vCPU 0", for reports */
 	void *private; /* the backend's */
@@ -223,7 +264,17 @@ struct kvm_stat {
 	atomic_long_t dirty_transferred; /* SPTE dirty bits moved to the host page */
 	atomic_long_t pages_pinned;	 /* pin mode */
 	atomic_long_t tables_allocated;
+	/* The shadow MMU. */
+	atomic_long_t shadow_pages; /* live shadow pages */
+	atomic_long_t shadow_pages_zapped;
+	atomic_long_t shadow_pages_freed;
+	atomic_long_t shadow_sptes_zapped; /* leaves zapped through the rmap */
+	atomic_long_t shadow_pte_writes;   /* kvm_mmu_track_write() calls */
 };
+
+/* Buckets of kvm->mmu_page_hash. */
+#define KVM_MMU_HASH_SHIFT 10
+#define KVM_NUM_MMU_PAGES (1 << KVM_MMU_HASH_SHIFT)
 
 /* kvm_create_vm() flags */
 #define KVM_VM_PIN_MODE 0x1u /* the baseline: long-term pins, no notifier */
@@ -256,6 +307,15 @@ struct kvm {
 	struct page *root;
 	spinlock_t tables_lock; /* every table page, on page->lru */
 	struct list_head tables;
+
+	/*
+	 * The shadow MMU (mmu/shadow.c), under mmu_lock: every shadow page,
+	 * by the gfn of the guest table it shadows, and on a list.  Zapped
+	 * pages wait on zapped_mmu_pages for a remote flush before they are
+	 * freed (kvm_mmu_commit_zap_page()).
+	 */
+	struct hlist_head *mmu_page_hash;
+	struct list_head active_mmu_pages;
 
 	struct mutex vcpu_lock;
 	struct kvm_vcpu *vcpus[NR_CPUS];
@@ -405,6 +465,12 @@ struct kvm_tlb_xlate {
 	struct frame_stamp stamp;
 	bool writable;
 	gpa_t gpa; /* the byte's guest-physical address */
+	/*
+	 * SHADOW: a write to a gfn the shadow MMU write-tracks (it holds a
+	 * guest page table): hva is the page's, writable, but the caller must
+	 * call kvm_vcpu_track_write() once the write is done.
+	 */
+	bool track_write;
 	/* -EAGAIN: the GPA to fault in, for a write or not, and whose it is. */
 	gpa_t fault_gpa;
 	bool fault_write;
@@ -455,6 +521,34 @@ int kvm_vcpu_access_gva(struct kvm_vcpu *vcpu, gva_t gva, void *buf, size_t len,
 			struct guest_walker *w);
 int __kvm_vcpu_access_gva(struct kvm_vcpu *vcpu, gva_t gva, void *buf, size_t len, uint32_t access,
 			  struct guest_walker *w);
+
+/* ---- the shadow MMU [mmu/shadow.c, mmu/shadow_fault.c] ---- */
+
+/*
+ * A vCPU wrote @len bytes at @gpa through a translation with track_write
+ * (a write-tracked gfn: a guest page table some shadow page shadows):
+ * update the shadows derived from what it wrote (KVM's kvm_mmu_pte_write,
+ * after kvm_page_track_write).  Call it after the write is in guest
+ * memory and before the vCPU translates for its next instruction; the
+ * soft vCPU's interpreter writes in place and calls it at the next
+ * instruction boundary, the kvm backend emulates the faulting store with
+ * the same interpreter and calls it after.  Leaves and re-enters guest
+ * mode as kvm_vcpu_page_fault() does.
+ */
+void kvm_vcpu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, unsigned int len);
+/* The same from outside guest mode, on any thread (a VMM device's write, a test). */
+void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int len);
+/* How many shadow pages shadow a guest table at @gfn (0: not write-tracked). */
+unsigned int kvm_gfn_write_track_count(struct kvm *kvm, gfn_t gfn);
+/* How many shadow leaves map @gfn (its rmap). */
+unsigned int kvm_gfn_rmap_count(struct kvm *kvm, gfn_t gfn);
+/*
+ * The shadow leaf of @gva in the vCPU's current root right now (0 if
+ * none), a lockless read for tests and the kvm backend's fault handler.
+ */
+uint64_t kvm_vcpu_shadow_spte(struct kvm_vcpu *vcpu, gva_t gva);
+/* Drop the vCPU's shadow roots (at vCPU destruction). */
+void kvm_mmu_unload(struct kvm_vcpu *vcpu);
 
 /* ---- SPTEs for tests and the flush of a slot [mmu/spte.c] ---- */
 

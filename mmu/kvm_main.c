@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "base/bug.h"
-#include "mmu/spte.h"
+#include "mmu/shadow.h"
 
 static void kvm_init_locks(struct kvm *kvm)
 {
@@ -40,6 +40,9 @@ struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned int flags)
 	kvm->memslots = calloc(1, sizeof(*kvm->memslots));
 	if (!kvm->memslots)
 		goto out_srcu;
+	r = kvm_mmu_init_shadow(kvm);
+	if (r)
+		goto out_slots;
 	r = kvm_mmu_alloc_root(kvm);
 	if (r)
 		goto out_slots;
@@ -53,6 +56,7 @@ struct kvm *kvm_create_vm(struct mm_struct *mm, unsigned int flags)
 out_tables:
 	kvm_mmu_free_tables(kvm);
 out_slots:
+	kvm_mmu_destroy_shadow(kvm);
 	free(kvm->memslots);
 out_srcu:
 	cleanup_srcu_struct(&kvm->srcu);
@@ -76,6 +80,7 @@ void kvm_destroy_vm(struct kvm *kvm)
 	kvm_mmu_zap_all(kvm);
 	kvm_free_memslots(kvm);
 	kvm_mmu_free_tables(kvm);
+	kvm_mmu_destroy_shadow(kvm);
 	cleanup_srcu_struct(&kvm->srcu);
 	mmdrop(kvm->mm);
 	free(kvm);
@@ -94,6 +99,9 @@ struct kvm_vcpu *kvm_create_vcpu(struct kvm *kvm, int id, const struct kvm_vcpu_
 	vcpu->vcpu_id = id;
 	vcpu->mode = OUTSIDE_GUEST_MODE;
 	vcpu->cr3 = KVM_CR3_IDENTITY;
+	vcpu->root.pgd = INVALID_GPA;
+	for (int i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
+		vcpu->prev_roots[i].pgd = INVALID_GPA;
 	vcpu->ops = ops ? ops : &kvm_access_vcpu_ops;
 	snprintf(vcpu->name, sizeof(vcpu->name), "vCPU %d", id);
 
@@ -123,6 +131,7 @@ void kvm_destroy_vcpu(struct kvm_vcpu *vcpu)
 	kvm->online_vcpus--;
 	write_unlock(&kvm->mmu_lock);
 	mutex_unlock(&kvm->vcpu_lock);
+	kvm_mmu_unload(vcpu);
 	kvm_mmu_free_memory_cache(&vcpu->mmu_page_cache);
 	free(vcpu);
 }

@@ -18,7 +18,7 @@
 #include "base/bug.h"
 #include "base/legacy.h"
 #include "base/sched_point.h"
-#include "mmu/spte.h"
+#include "mmu/shadow.h"
 
 static struct kvm *mmu_notifier_to_kvm(struct mmu_notifier *mn)
 {
@@ -127,10 +127,20 @@ static struct kvm_mmu_notifier_return __kvm_handle_hva_range(struct kvm *kvm,
 	return r;
 }
 
+/*
+ * The flat SPTEs by a range walk; in SHADOW mode the shadow leaves too,
+ * every alias of every gfn through its rmap (rule 1, invalidate before
+ * free).
+ */
 static bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
 {
+	bool flush;
+
 	kvm_mmu_invalidate_range_add(kvm, range->start, range->end);
-	return kvm_mmu_zap_gfn_range(kvm, range->start, range->end);
+	flush = kvm_mmu_zap_gfn_range(kvm, range->start, range->end);
+	if (kvm->mmu_mode == KVM_MMU_SHADOW)
+		flush |= kvm_shadow_zap_gfn_range(kvm, range->slot, range->start, range->end);
+	return flush;
 }
 
 /* Trace span names: the window between start and end, by what the host does. */
@@ -204,14 +214,24 @@ static void kvm_mmu_notifier_invalidate_range_end(struct mmu_notifier *mn,
 	trace_end("mmu", invalidate_trace_name(range));
 }
 
+static bool kvm_mmu_age_range(struct kvm *kvm, struct kvm_gfn_range *range, bool clear)
+{
+	bool young = kvm_mmu_age_gfn_range(kvm, range->start, range->end, clear);
+
+	if (kvm->mmu_mode == KVM_MMU_SHADOW)
+		young |=
+			kvm_shadow_age_gfn_range(kvm, range->slot, range->start, range->end, clear);
+	return young;
+}
+
 static bool kvm_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
-	return kvm_mmu_age_gfn_range(kvm, range->start, range->end, true);
+	return kvm_mmu_age_range(kvm, range, true);
 }
 
 static bool kvm_test_age_gfn(struct kvm *kvm, struct kvm_gfn_range *range)
 {
-	return kvm_mmu_age_gfn_range(kvm, range->start, range->end, false);
+	return kvm_mmu_age_range(kvm, range, false);
 }
 
 static int kvm_mmu_notifier_clear_flush_young(struct mmu_notifier *mn, struct mm_struct *mm,

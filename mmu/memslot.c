@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "base/bug.h"
-#include "mmu/spte.h"
+#include "mmu/shadow.h"
 
 struct kvm_memory_slot *gfn_to_memslot(struct kvm *kvm, gfn_t gfn)
 {
@@ -85,17 +85,29 @@ static void kvm_swap_active_memslots(struct kvm *kvm, struct kvm_memslots *new)
 	free(old);
 }
 
-/* Zap the SPTEs of @slot's range and flush (kvm_arch_flush_shadow_memslot()). */
+/*
+ * Zap the SPTEs of @slot's range and flush (kvm_arch_flush_shadow_memslot()),
+ * and every shadow page: they are keyed by gfn, and the slot's rmap and
+ * write-track counts go with it.
+ */
 static void kvm_flush_shadow_memslot(struct kvm *kvm, const struct kvm_memory_slot *slot)
 {
+	LIST_HEAD(invalid_list);
+	bool flush;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
 	write_lock(&kvm->mmu_lock);
-	if (kvm_mmu_zap_gfn_range(kvm, slot->base_gfn, slot->base_gfn + slot->npages))
-		kvm_flush_remote_tlbs(kvm);
+	flush = kvm_mmu_zap_gfn_range(kvm, slot->base_gfn, slot->base_gfn + slot->npages);
+	flush |= kvm_mmu_zap_all_shadow(kvm, &invalid_list);
+	kvm_mmu_remote_flush_or_zap(kvm, &invalid_list, flush);
 	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->srcu, idx);
 }
 
-static void kvm_unpin_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
+static void kvm_free_memslot(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
+	kvm_free_shadow_memslot(slot);
 	if (!slot->pinned)
 		return;
 	for (unsigned long i = 0; i < slot->npages; i++) {
@@ -144,13 +156,16 @@ static int kvm_delete_or_move_memslot(struct kvm *kvm, int id, gfn_t new_base)
 
 	slot = id_to_memslot(final, id);
 	if (new_base == INVALID_GPA) {
-		kvm_unpin_memslot(kvm, slot);
+		old = *slot;
 		*slot = final->slots[--final->nr];
 	} else {
 		slot->base_gfn = new_base;
 	}
 	kvm_sort_memslots(final);
 	kvm_swap_active_memslots(kvm, final);
+	/* Only now: a callback inside the invalid generation may still walk the rmap. */
+	if (new_base == INVALID_GPA)
+		kvm_free_memslot(kvm, &old);
 	return 0;
 }
 
@@ -170,9 +185,14 @@ static int kvm_create_memslot(struct kvm *kvm, int id, uint32_t flags, gfn_t bas
 		.flags = flags,
 		.id = id,
 	};
+	if (kvm_alloc_shadow_memslot(slot)) {
+		free(slots);
+		return -ENOMEM;
+	}
 	if (kvm_pin_mode(kvm)) {
 		slot->pinned = calloc(npages, sizeof(*slot->pinned));
 		if (!slot->pinned) {
+			kvm_free_shadow_memslot(slot);
 			free(slots);
 			return -ENOMEM;
 		}
@@ -237,7 +257,7 @@ void kvm_free_memslots(struct kvm *kvm)
 	if (!slots)
 		return;
 	kvm_for_each_memslot(slot, slots)
-		kvm_unpin_memslot(kvm, slot);
+		kvm_free_memslot(kvm, slot);
 	free(slots);
 	kvm->memslots = NULL;
 }

@@ -31,7 +31,7 @@
 
 #include "base/trace.h"
 #include "mmu/paging_walk.h"
-#include "mmu/spte.h"
+#include "mmu/shadow.h"
 
 const char *kvm_mmu_mode_name(enum kvm_mmu_mode mode)
 {
@@ -70,6 +70,8 @@ int kvm_vcpu_load_cr3(struct kvm_vcpu *vcpu, gpa_t cr3)
 		return -EINVAL;
 	atomic_long_inc(&vcpu->stat.cr3_loads);
 	trace_instant("mmu", "guest CR3 load", cr3);
+	if (vcpu->kvm->mmu_mode == KVM_MMU_SHADOW)
+		kvm_mmu_new_pgd(vcpu, cr3);
 	vcpu->cr3 = cr3;
 	/* No global pages: a CR3 load drops every translation. */
 	kvm_vcpu_flush_guest_tlb(vcpu);
@@ -92,6 +94,8 @@ void kvm_vcpu_invlpg(struct kvm_vcpu *vcpu, gva_t gva)
 
 	atomic_long_inc(&vcpu->stat.invlpgs);
 	trace_instant("mmu", "guest INVLPG", gva);
+	if (vcpu->kvm->mmu_mode == KVM_MMU_SHADOW && vcpu->cr3 != KVM_CR3_IDENTITY)
+		kvm_mmu_invlpg(vcpu, gva);
 	for (int i = 0; i < KVM_TLB_ENTRIES; i++) {
 		struct kvm_tlb_entry *e = &vcpu->tlb[i];
 
@@ -106,11 +110,6 @@ void kvm_vcpu_flush_guest_tlb(struct kvm_vcpu *vcpu)
 }
 
 /* ---- TDP: the guest's tables, read through the SPTE tables ---- */
-
-struct tdp_walk {
-	struct kvm_vcpu *vcpu;
-	struct kvm_tlb_xlate *xl; /* where a secondary fault is asked for */
-};
 
 /* The host address of the guest PTE at @gpa, in a table of @level. */
 static int tdp_pte(struct tdp_walk *t, gpa_t gpa, int level, bool write, uint64_t **ptep)
@@ -155,20 +154,20 @@ static int tdp_cmpxchg_pte(void *ctx, gpa_t gpa, int level, uint64_t *old, uint6
 	return 1;
 }
 
-static const struct guest_walk_ops tdp_walk_ops = {
+const struct guest_walk_ops tdp_walk_ops = {
 	.read_pte = tdp_read_pte,
 	.cmpxchg_pte = tdp_cmpxchg_pte,
 };
 
 /* The soft vCPU's paging: long mode with EFER.NXE. */
-static void vcpu_guest_paging(const struct kvm_vcpu *vcpu, struct guest_paging *pg)
+void vcpu_guest_paging(const struct kvm_vcpu *vcpu, struct guest_paging *pg)
 {
 	pg->cr3 = vcpu->cr3;
 	pg->nxe = true;
 	pg->maxphyaddr = GUEST_MAXPHYADDR;
 }
 
-static bool tlb_allows(const struct kvm_tlb_entry *e, gfn_t vpn, uint32_t access)
+bool tlb_allows(const struct kvm_tlb_entry *e, gfn_t vpn, uint32_t access)
 {
 	return e->valid && e->paged && e->vpn == vpn &&
 	       (!(access & PFERR_WRITE_MASK) || e->writable) &&
@@ -212,6 +211,8 @@ int kvm_vcpu_translate_gva(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access,
 
 	if (vcpu->cr3 == KVM_CR3_IDENTITY)
 		return kvm_vcpu_translate(vcpu, gva, write, xl);
+	if (vcpu->kvm->mmu_mode == KVM_MMU_SHADOW)
+		return kvm_shadow_translate_gva(vcpu, gva, access, xl, w);
 	e = kvm_tlb_entry(vcpu, vpn);
 	if (likely(tlb_allows(e, vpn, access))) {
 		atomic_long_inc(&vcpu->stat.tlb_hits);

@@ -7,6 +7,7 @@
  * load at the level where it is absent, so zapping a range nothing maps
  * costs (almost) nothing and a sparse range costs what it holds.
  */
+#include "mmu/shadow.h"
 #include "mmu/spte.h"
 
 #include "base/bug.h"
@@ -21,7 +22,7 @@ static uint64_t *table_of(struct page *table)
  * The table an upper entry points at.  A frame that is no longer a
  * secondary table is a stale walk: reported, and the walk stops.
  */
-static struct page *spte_table(struct kvm *kvm, uint64_t spte)
+struct page *kvm_mmu_spte_table(struct kvm *kvm, uint64_t spte)
 {
 	struct page *page = pfn_to_page(kvm->pool, spte_to_pfn(spte));
 
@@ -116,8 +117,8 @@ struct frame_stamp spte_frame_stamp(struct kvm *kvm, uint64_t spte)
 	};
 }
 
-void kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, struct page *page,
-		 bool writable, bool dirty)
+void __kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, struct page *page,
+		   bool writable, bool tracked, bool dirty)
 {
 	unsigned long pfn = page_to_pfn(page);
 	struct page *table = kvm->root;
@@ -139,7 +140,7 @@ void kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, st
 			/* Release: the zeroed table is seen before the link to it. */
 			smp_store_release(sptep, spte);
 		}
-		table = spte_table(kvm, spte);
+		table = kvm_mmu_spte_table(kvm, spte);
 		if (!table)
 			return;
 	}
@@ -148,12 +149,42 @@ void kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, st
 	/* A permission upgrade of the same frame keeps what the vCPU recorded. */
 	if (is_shadow_present_pte(old) && spte_to_pfn(old) == pfn)
 		dirty |= old & PT_DIRTY_MASK;
-	new = make_spte(pfn, READ_ONCE(page->gen), writable, dirty);
+	new = make_spte(pfn, READ_ONCE(page->gen), writable && !tracked, dirty);
+	if (writable && tracked)
+		new |= SPTE_MMU_WRITABLE;
 	smp_store_release(sptep, new);
 }
 
+void kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, struct page *page,
+		 bool writable, bool dirty)
+{
+	__kvm_mmu_map(kvm, mc, gfn, page, writable, false, dirty);
+}
+
+/*
+ * The leaf stays, with its frame and what the vCPU recorded: only W goes,
+ * so the next write through it is the MMU's to emulate (its
+ * SPTE_MMU_WRITABLE says the host allows it).
+ */
+bool kvm_mmu_write_protect_gfn(struct kvm *kvm, gfn_t gfn)
+{
+	uint64_t *sptep = kvm_mmu_walk_lockless(kvm, gfn);
+	uint64_t spte;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	if (!sptep)
+		return false;
+	spte = spte_read(sptep);
+	do {
+		if (!is_shadow_present_pte(spte) || !is_writable_pte(spte))
+			return false;
+	} while (
+		!try_cmpxchg_acq_rel(sptep, &spte, (spte & ~PT_WRITABLE_MASK) | SPTE_MMU_WRITABLE));
+	return true;
+}
+
 /* Move what the secondary MMU recorded to the host page it is dropping. */
-static void transfer_spte_state(struct kvm *kvm, uint64_t spte)
+void kvm_mmu_transfer_spte_state(struct kvm *kvm, uint64_t spte)
 {
 	struct page *page = pfn_to_page(kvm->pool, spte_to_pfn(spte));
 	struct frame_stamp stamp = spte_frame_stamp(kvm, spte);
@@ -202,7 +233,7 @@ static bool walk_range(struct spte_walk *w, struct page *table, int level, gfn_t
 			ret |= w->leaf(w, &sptes[i], spte);
 			continue;
 		}
-		child = spte_table(w->kvm, spte);
+		child = kvm_mmu_spte_table(w->kvm, spte);
 		if (child)
 			ret |= walk_range(w, child, level - 1, base + i * size);
 	}
@@ -224,7 +255,7 @@ static bool zap_leaf(struct spte_walk *w, uint64_t *sptep, uint64_t spte)
 	spte = xchg_acq_rel(sptep, 0);
 	if (!is_shadow_present_pte(spte))
 		return false;
-	transfer_spte_state(w->kvm, spte);
+	kvm_mmu_transfer_spte_state(w->kvm, spte);
 	atomic_long_inc(&w->kvm->stat.sptes_zapped);
 	return true;
 }
@@ -270,7 +301,7 @@ uint64_t *kvm_mmu_walk_lockless(struct kvm *kvm, gfn_t gfn)
 
 		if (!is_shadow_present_pte(spte))
 			return NULL;
-		table = spte_table(kvm, spte);
+		table = kvm_mmu_spte_table(kvm, spte);
 		if (!table)
 			return NULL;
 	}
@@ -286,11 +317,15 @@ uint64_t kvm_mmu_spte(struct kvm *kvm, gfn_t gfn)
 
 void kvm_mmu_zap_all(struct kvm *kvm)
 {
+	LIST_HEAD(invalid_list);
 	bool flush;
+	int idx;
 
+	idx = srcu_read_lock(&kvm->srcu);
 	write_lock(&kvm->mmu_lock);
 	flush = kvm_mmu_zap_gfn_range(kvm, 0, KVM_MAX_GFN);
-	if (flush)
-		kvm_flush_remote_tlbs(kvm);
+	flush |= kvm_mmu_zap_all_shadow(kvm, &invalid_list);
+	kvm_mmu_remote_flush_or_zap(kvm, &invalid_list, flush);
 	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->srcu, idx);
 }

@@ -31,7 +31,15 @@
  * museum switch allows that) is caught even if the frame was reused.
  */
 #define SPTE_GEN_SHIFT 52
-#define SPTE_GEN_MASK 0x7ffULL
+#define SPTE_GEN_MASK 0x3ffULL
+/*
+ * KVM's mmu-writable bit: the leaf would be writable (the host PTE allows
+ * the write, and so do the guest's tables for a shadow leaf) but for
+ * write tracking (mmu/shadow_rmap.c), which keeps W clear.  A write
+ * through such a leaf is not a fault but the MMU's to emulate: it goes
+ * to the frame, and kvm_vcpu_track_write() follows it.
+ */
+#define SPTE_MMU_WRITABLE (1ULL << 62)
 /* What a non-leaf entry carries besides the next table. */
 #define SPTE_TABLE_BITS (PT_PRESENT_MASK | PT_WRITABLE_MASK | PT_USER_MASK | PT_ACCESSED_MASK)
 
@@ -70,6 +78,12 @@ static inline unsigned int spte_gen(uint64_t spte)
 	return (spte >> SPTE_GEN_SHIFT) & SPTE_GEN_MASK;
 }
 
+/* Writable, or would be but for write tracking. */
+static inline bool spte_mmu_writable(uint64_t spte)
+{
+	return spte & (PT_WRITABLE_MASK | SPTE_MMU_WRITABLE);
+}
+
 static inline uint64_t make_spte(unsigned long pfn, unsigned int gen, bool writable, bool dirty)
 {
 	/*
@@ -102,6 +116,15 @@ void kvm_mmu_free_memory_cache(struct kvm_mmu_memory_cache *mc);
 /* Install the leaf SPTE of @gfn (mmu_lock held for write). */
 void kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, struct page *page,
 		 bool writable, bool dirty);
+/* The same, with W withheld (SPTE_MMU_WRITABLE instead) if @tracked. */
+void __kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, struct page *page,
+		   bool writable, bool tracked, bool dirty);
+/* The table an upper SPTE links; NULL (reported) if its frame is no secondary table. */
+struct page *kvm_mmu_spte_table(struct kvm *kvm, uint64_t spte);
+/* Move a zapped leaf's dirty and accessed bits to the host page. */
+void kvm_mmu_transfer_spte_state(struct kvm *kvm, uint64_t spte);
+/* Clear W of @gfn's leaf (write tracking); true if it was writable. */
+bool kvm_mmu_write_protect_gfn(struct kvm *kvm, gfn_t gfn);
 /*
  * The stamp of the frame a leaf maps, as it was when the leaf was made; a
  * frame freed or reused since then fails frame_check_stamp().
@@ -129,15 +152,20 @@ struct kvm_spte_frame {
 	uint64_t spte; /* the leaf, with A (and D) set */
 	void *hva;     /* page_address() of its frame */
 	struct frame_stamp stamp;
+	bool tracked; /* a write through a write-tracked leaf: the MMU's to emulate */
 };
 
 /*
  * In guest mode: the lockless walk to @gpa's SPTE, A (and D for @write)
  * set in it, and its frame's stamp checked.  0; -EAGAIN when no SPTE
  * allows the access (a secondary fault); -EFAULT when the frame was freed
- * under it (reported).
+ * under it (reported).  A write through a leaf that only write tracking
+ * keeps read-only is allowed with f->tracked set.
  */
 int kvm_vcpu_spte_frame(struct kvm_vcpu *vcpu, gpa_t gpa, bool write, struct kvm_spte_frame *f);
+/* The same for the leaf at @sptep, of guest-physical @gpa. */
+int kvm_vcpu_sptep_frame(struct kvm_vcpu *vcpu, uint64_t *sptep, gpa_t gpa, bool write,
+			 struct kvm_spte_frame *f);
 struct kvm_tlb_entry *kvm_tlb_entry(struct kvm_vcpu *vcpu, gfn_t vpn);
 /* Answer for the byte at @gpa from entry @e. */
 void kvm_tlb_hit(const struct kvm_tlb_entry *e, gpa_t gpa, struct kvm_tlb_xlate *xl);

@@ -11,109 +11,16 @@
 #include "base/legacy.h"
 #include "mm/swap.h"
 #include "mmu/spte.h"
-#include "tests/lib/guest_tables.h"
-#include "tests/lib/kvm_util.h"
+#include "tests/lib/paging_vm.h"
 
-#define MB (1UL << 20)
-/* Slot 0 is [TEST_GPA, TEST_GPA + 1 MiB): data in the low half, tables in the high half. */
-#define DATA_GPA(n) (TEST_GPA + (n)*PAGE_SIZE)
-#define TABLES_GPA (TEST_GPA + TEST_SLOT_SIZE / 2)
-
-/* Virtual addresses far from their GPAs, each with its own PML4 entry. */
-#define VA_A 0x0000123400000000UL
-#define VA_B 0x0000567800000000UL
-#define VA_HIGH 0xffff888000000000UL
-
-struct tdp_vm {
-	struct test_vm t;
-	struct guest_tables gt;
-	gpa_t cr3;
-};
-
-static void host_read(void *ctx, gpa_t gpa, void *buf, size_t len)
+static void tdp_vm_create(struct paging_vm *v)
 {
-	struct test_vm *t = ctx;
-
-	mm_read(t->mm, t->hva + (gpa - t->gpa), buf, len);
-}
-
-static void host_write(void *ctx, gpa_t gpa, const void *buf, size_t len)
-{
-	struct test_vm *t = ctx;
-
-	mm_write(t->mm, t->hva + (gpa - t->gpa), buf, len);
-}
-
-static const struct guest_tables_ops host_ops = { .read = host_read, .write = host_write };
-
-static unsigned long hva_of(struct tdp_vm *v, gpa_t gpa)
-{
-	return v->t.hva + (gpa - v->t.gpa);
-}
-
-/* A VM in TDP mode with one empty PML4, not loaded yet. */
-static void tdp_vm_create(struct tdp_vm *v)
-{
-	test_vm_create(&v->t, 16 * MB, 0);
-	v->t.kvm->mmu_mode = KVM_MMU_TDP;
-	guest_tables_init(&v->gt, &host_ops, &v->t, TABLES_GPA, TEST_SLOT_SIZE / 2 / PAGE_SIZE);
-	v->cr3 = guest_table_alloc(&v->gt);
-}
-
-static void map(struct tdp_vm *v, gva_t gva, gpa_t gpa, uint64_t flags)
-{
-	guest_map(&v->gt, v->cr3, gva, gpa, flags, PG_LEVEL_4K);
-}
-
-static void load_cr3(struct kvm_vcpu *vcpu, gpa_t cr3)
-{
-	TEST_ASSERT_EQ(kvm_vcpu_load_cr3(vcpu, cr3), 0);
-}
-
-static uint64_t gva_read64(struct kvm_vcpu *vcpu, gva_t gva)
-{
-	struct guest_walker w;
-	uint64_t val = 0;
-	int r = kvm_vcpu_access_gva(vcpu, gva, &val, sizeof(val), 0, &w);
-
-	TEST_ASSERT(r == 0, "read of %#lx: %d (%s)", (unsigned long)gva, r,
-		    r == GUEST_WALK_EXCEPTION ? w.fault.reason : "");
-	return val;
-}
-
-static void gva_write64(struct kvm_vcpu *vcpu, gva_t gva, uint64_t val)
-{
-	struct guest_walker w;
-	int r = kvm_vcpu_access_gva(vcpu, gva, &val, sizeof(val), PFERR_WRITE_MASK, &w);
-
-	TEST_ASSERT(r == 0, "write of %#lx: %d (%s)", (unsigned long)gva, r,
-		    r == GUEST_WALK_EXCEPTION ? w.fault.reason : "");
-}
-
-/* An access the guest's tables refuse, with this error code and reason. */
-static void expect_guest_fault(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access,
-			       uint32_t error_code, const char *reason)
-{
-	struct guest_walker w;
-	uint64_t val = 0;
-	int r = kvm_vcpu_access_gva(vcpu, gva, &val, sizeof(val), access, &w);
-
-	TEST_ASSERT(r == GUEST_WALK_EXCEPTION, "access %#x of %#lx: %d, expected a #PF (%s)",
-		    access, (unsigned long)gva, r, reason);
-	TEST_ASSERT_EQ(w.fault.address, gva);
-	TEST_ASSERT_EQ(w.fault.error_code, error_code);
-	TEST_ASSERT(!strcmp(w.fault.reason, reason), "reason '%s', expected '%s'", w.fault.reason,
-		    reason);
-}
-
-static long walks(struct kvm_vcpu *vcpu)
-{
-	return kvm_stat_read(&vcpu->stat.guest_walks);
+	paging_vm_create(v, KVM_MMU_TDP);
 }
 
 TEST(cr3_loads_need_tdp_and_ram)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 
 	tdp_vm_create(&v);
 	v.t.kvm->mmu_mode = KVM_MMU_FLAT;
@@ -134,7 +41,7 @@ TEST(cr3_loads_need_tdp_and_ram)
 /* Until the guest loads a CR3, a guest-virtual address is its guest-physical one. */
 TEST(identity_map_until_a_cr3_load)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 
 	tdp_vm_create(&v);
 	vcpu_write64(v.t.vcpu, DATA_GPA(3), 33);
@@ -150,11 +57,11 @@ TEST(identity_map_until_a_cr3_load)
  */
 TEST(walk_faults_in_every_table_page)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 	long faults;
 
 	tdp_vm_create(&v);
-	map(&v, VA_A, DATA_GPA(5), PT_WRITABLE_MASK);
+	paging_map(&v, VA_A, DATA_GPA(5), PT_WRITABLE_MASK);
 	mm_write(v.t.mm, hva_of(&v, DATA_GPA(5)) + 8, &(uint64_t){ 0x5555 }, 8);
 	load_cr3(v.t.vcpu, v.cr3);
 	faults = kvm_stat_read(&v.t.kvm->stat.faults);
@@ -181,11 +88,11 @@ TEST(tlb_caches_by_virtual_page)
 {
 	struct kvm_tlb_xlate xl;
 	struct guest_walker w;
-	struct tdp_vm v;
+	struct paging_vm v;
 	long w0;
 
 	tdp_vm_create(&v);
-	map(&v, VA_A, DATA_GPA(1), PT_WRITABLE_MASK);
+	paging_map(&v, VA_A, DATA_GPA(1), PT_WRITABLE_MASK);
 	load_cr3(v.t.vcpu, v.cr3);
 	gva_write64(v.t.vcpu, VA_A, 1);
 	w0 = walks(v.t.vcpu);
@@ -213,12 +120,12 @@ TEST(tlb_caches_by_virtual_page)
  */
 TEST(gpa_and_gva_entries_do_not_mix)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 
 	tdp_vm_create(&v);
 	vcpu_write64(v.t.vcpu, DATA_GPA(1), 1);
 	vcpu_write64(v.t.vcpu, DATA_GPA(2), 2);
-	map(&v, DATA_GPA(1), DATA_GPA(2), 0);
+	paging_map(&v, DATA_GPA(1), DATA_GPA(2), 0);
 	load_cr3(v.t.vcpu, v.cr3);
 	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, DATA_GPA(1)), 2UL);
 	TEST_ASSERT_EQ(vcpu_read64(v.t.vcpu, DATA_GPA(1)), 1UL);
@@ -230,11 +137,11 @@ TEST(gpa_and_gva_entries_do_not_mix)
 TEST(aliases_see_each_others_writes)
 {
 	const gva_t alias[] = { VA_A + 0x5000, VA_B + 0x7000, VA_HIGH + 0x3000 };
-	struct tdp_vm v;
+	struct paging_vm v;
 
 	tdp_vm_create(&v);
 	for (unsigned int i = 0; i < ARRAY_SIZE(alias); i++)
-		map(&v, alias[i], DATA_GPA(9), PT_WRITABLE_MASK);
+		paging_map(&v, alias[i], DATA_GPA(9), PT_WRITABLE_MASK);
 	load_cr3(v.t.vcpu, v.cr3);
 	for (unsigned int i = 0; i < ARRAY_SIZE(alias); i++) {
 		gva_write64(v.t.vcpu, alias[i] + 8 * i, 100 + i);
@@ -251,12 +158,12 @@ TEST(aliases_see_each_others_writes)
  */
 TEST(first_write_after_a_read_sets_dirty)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 	gpa_t pte_gpa;
 	long w0;
 
 	tdp_vm_create(&v);
-	map(&v, VA_A, DATA_GPA(2), PT_WRITABLE_MASK);
+	paging_map(&v, VA_A, DATA_GPA(2), PT_WRITABLE_MASK);
 	pte_gpa = guest_pte_gpa(&v.gt, v.cr3, VA_A, PG_LEVEL_4K);
 	vcpu_write64(v.t.vcpu, DATA_GPA(2), 0); /* the SPTE is writable and dirty */
 	load_cr3(v.t.vcpu, v.cr3);
@@ -274,11 +181,11 @@ TEST(first_write_after_a_read_sets_dirty)
 
 TEST(guest_rights_are_checked_on_hits_too)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 
 	tdp_vm_create(&v);
 	/* Read-only and no execute, though dirty and with a writable SPTE. */
-	map(&v, VA_A, DATA_GPA(4), PT64_NX_MASK | PT_DIRTY_MASK);
+	paging_map(&v, VA_A, DATA_GPA(4), PT64_NX_MASK | PT_DIRTY_MASK);
 	vcpu_write64(v.t.vcpu, DATA_GPA(4), 0);
 	load_cr3(v.t.vcpu, v.cr3);
 	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, VA_A), 0UL); /* cached now */
@@ -298,20 +205,20 @@ TEST(guest_rights_are_checked_on_hits_too)
  */
 TEST(invlpg_drops_that_page_only)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 	long w0;
 
 	tdp_vm_create(&v);
 	vcpu_write64(v.t.vcpu, DATA_GPA(1), 1);
 	vcpu_write64(v.t.vcpu, DATA_GPA(2), 2);
 	vcpu_write64(v.t.vcpu, DATA_GPA(3), 3);
-	map(&v, VA_A, DATA_GPA(1), 0);
-	map(&v, VA_A + PAGE_SIZE, DATA_GPA(2), 0);
+	paging_map(&v, VA_A, DATA_GPA(1), 0);
+	paging_map(&v, VA_A + PAGE_SIZE, DATA_GPA(2), 0);
 	load_cr3(v.t.vcpu, v.cr3);
 	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, VA_A), 1UL);
 	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, VA_A + PAGE_SIZE), 2UL);
 
-	map(&v, VA_A, DATA_GPA(3), 0);
+	paging_map(&v, VA_A, DATA_GPA(3), 0);
 	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, VA_A), 1UL); /* stale until invalidated */
 	kvm_vcpu_invlpg(v.t.vcpu, VA_A + 0x123);
 	w0 = walks(v.t.vcpu);
@@ -331,7 +238,7 @@ TEST(invlpg_drops_that_page_only)
 TEST(invlpg_drops_all_of_a_large_page)
 {
 	const gpa_t big = 4 * MB; /* 2 MiB aligned, in a slot of its own */
-	struct tdp_vm v;
+	struct paging_vm v;
 	unsigned long hva;
 	gpa_t pde;
 
@@ -358,12 +265,12 @@ TEST(invlpg_drops_all_of_a_large_page)
 /* Two address spaces over the same virtual address, switched by CR3 loads. */
 TEST(cr3_switches_address_spaces)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 	gpa_t cr3_b;
 
 	tdp_vm_create(&v);
 	cr3_b = guest_table_alloc(&v.gt);
-	map(&v, VA_A, DATA_GPA(1), PT_WRITABLE_MASK);
+	paging_map(&v, VA_A, DATA_GPA(1), PT_WRITABLE_MASK);
 	guest_map(&v.gt, cr3_b, VA_A, DATA_GPA(2), PT_WRITABLE_MASK, PG_LEVEL_4K);
 	load_cr3(v.t.vcpu, v.cr3);
 	gva_write64(v.t.vcpu, VA_A, 0xaaaa);
@@ -386,13 +293,13 @@ TEST(cr3_switches_address_spaces)
  */
 static void zap_table_page(bool flush)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 	gpa_t pt;
 
 	tdp_vm_create(&v);
 	if (!flush)
 		v.t.kvm->legacy = LEGACY_BIT(LEGACY_NO_REMOTE_FLUSH);
-	map(&v, VA_A, DATA_GPA(6), PT_WRITABLE_MASK);
+	paging_map(&v, VA_A, DATA_GPA(6), PT_WRITABLE_MASK);
 	pt = guest_table_of(&v.gt, v.cr3, VA_A, PG_LEVEL_4K);
 	load_cr3(v.t.vcpu, v.cr3);
 	gva_write64(v.t.vcpu, VA_A, 66);
@@ -421,13 +328,13 @@ TEST(zapped_table_page_without_flush_leaves_them)
 /* Reclaim swaps the guest's tables out; the next walk faults them back in. */
 TEST(table_pages_reclaimed)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 	gpa_t table[5];
 	long faults;
 
 	tdp_vm_create(&v);
 	test_swapon(256);
-	map(&v, VA_A, DATA_GPA(7), PT_WRITABLE_MASK);
+	paging_map(&v, VA_A, DATA_GPA(7), PT_WRITABLE_MASK);
 	load_cr3(v.t.vcpu, v.cr3);
 	gva_write64(v.t.vcpu, VA_A, 77);
 	for (int level = 4; level >= 1; level--)
@@ -450,12 +357,12 @@ TEST(table_pages_reclaimed)
  */
 TEST(accessed_bit_survives_reclaim_of_its_table)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 	gpa_t pt, pte_gpa;
 
 	tdp_vm_create(&v);
 	test_swapon(256);
-	map(&v, VA_A, DATA_GPA(8), 0);
+	paging_map(&v, VA_A, DATA_GPA(8), 0);
 	pte_gpa = guest_pte_gpa(&v.gt, v.cr3, VA_A, PG_LEVEL_4K);
 	pt = pte_gpa & PAGE_MASK;
 	TEST_ASSERT(mm_pageout(v.t.mm, hva_of(&v, pt)), "out");
@@ -470,10 +377,10 @@ TEST(accessed_bit_survives_reclaim_of_its_table)
 /* Migration moves a table page under the guest: the walk follows it. */
 TEST(table_pages_migrated)
 {
-	struct tdp_vm v;
+	struct paging_vm v;
 
 	tdp_vm_create(&v);
-	map(&v, VA_A, DATA_GPA(10), PT_WRITABLE_MASK);
+	paging_map(&v, VA_A, DATA_GPA(10), PT_WRITABLE_MASK);
 	load_cr3(v.t.vcpu, v.cr3);
 	gva_write64(v.t.vcpu, VA_A, 1010);
 	for (int level = 4; level >= 1; level--) {
