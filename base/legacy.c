@@ -38,7 +38,16 @@ static const struct {
 					 "sequence check" },
 	[LEGACY_NO_REMOTE_FLUSH] = { "no_remote_flush", 3,
 				     "invalidation zaps SPTEs without flushing vCPU TLBs" },
+	[LEGACY_SHADOW_ZAP_ONE_ALIAS] = { "shadow_zap_one_alias", 1,
+					  "invalidation zaps one shadow leaf per gfn, not "
+					  "every alias" },
+	[LEGACY_WRITABLE_TRACKED_REFAULT] = { "writable_tracked_refault", 0,
+					      "a re-fault of a write-tracked gfn installs a "
+					      "writable leaf" },
 };
+
+/* The shadow MMU's invariant that no protocol rule covers (docs/design.md, "Shadow MMU"). */
+static const char shadow_coherence[] = "shadowed guest tables write-protected";
 
 const char *protocol_rule_name(int rule)
 {
@@ -53,6 +62,13 @@ const char *legacy_name(enum legacy_switch sw)
 int legacy_rule(enum legacy_switch sw)
 {
 	return (unsigned)sw < NR_LEGACY_SWITCHES ? legacy_switches[sw].rule : 0;
+}
+
+const char *legacy_broken(enum legacy_switch sw)
+{
+	if ((unsigned)sw >= NR_LEGACY_SWITCHES)
+		return "?";
+	return legacy_rule(sw) ? protocol_rule_name(legacy_rule(sw)) : shadow_coherence;
 }
 
 const char *legacy_bug(enum legacy_switch sw)

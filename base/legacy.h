@@ -19,6 +19,8 @@ enum legacy_switch {
 	LEGACY_MLOCK_TRYLOCK,		    /* rule 8, mlock under the PTE lock */
 	LEGACY_NO_INVALIDATE_RETRY,	    /* rule 2, retry instead of pin */
 	LEGACY_NO_REMOTE_FLUSH,		    /* rule 3, flush before return */
+	LEGACY_SHADOW_ZAP_ONE_ALIAS,	    /* rule 1, invalidate before free */
+	LEGACY_WRITABLE_TRACKED_REFAULT,    /* shadow coherence (not a protocol rule) */
 	NR_LEGACY_SWITCHES,
 };
 
@@ -30,8 +32,14 @@ const char *protocol_rule_name(int rule);
 
 /* The switch's name as --legacy takes it, e.g. "newest_anon_vma". */
 const char *legacy_name(enum legacy_switch sw);
-/* The number of the protocol rule the switch breaks (1-8). */
+/*
+ * The number of the protocol rule the switch breaks (1-8), or 0 for one
+ * that breaks no host-memory rule but the shadow MMU's coherence with
+ * the guest's tables (legacy_broken() names it).
+ */
 int legacy_rule(enum legacy_switch sw);
+/* What the switch breaks: its rule's short name, or the invariant's. */
+const char *legacy_broken(enum legacy_switch sw);
 /* What the switch brings back, one line for --help and reports. */
 const char *legacy_bug(enum legacy_switch sw);
 /* Parse a name; -EINVAL if it names no switch. */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "base/bug.h"
+#include "base/legacy.h"
 #include "mmu/shadow.h"
 
 static bool rmap_is_desc(const struct kvm_rmap_head *head)
@@ -172,7 +173,10 @@ void kvm_shadow_drop_leaf(struct kvm *kvm, uint64_t *sptep, gfn_t gfn)
 		pte_list_remove(sptep, gfn_to_rmap(slot, gfn));
 }
 
-/* Every alias of @gfn. */
+/*
+ * Every alias of @gfn.  The museum's shadow_zap_one_alias stops after the
+ * first, as a shadow MMU that kept one reverse pointer per gfn would.
+ */
 static bool kvm_zap_rmap(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn)
 {
 	struct kvm_rmap_head *head = gfn_to_rmap(slot, gfn);
@@ -183,6 +187,8 @@ static bool kvm_zap_rmap(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gf
 	while ((sptep = rmap_get_first(head, &iter))) {
 		kvm_shadow_drop_leaf(kvm, sptep, gfn);
 		flush = true;
+		if (legacy_on(kvm->legacy, LEGACY_SHADOW_ZAP_ONE_ALIAS))
+			break;
 	}
 	return flush;
 }
@@ -241,9 +247,18 @@ bool kvm_gfn_is_write_tracked(struct kvm *kvm, struct kvm_memory_slot *slot, gfn
 	return slot->gfn_write_track && READ_ONCE(slot->gfn_write_track[gfn - slot->base_gfn]);
 }
 
-/* What a fault installs for @gfn: read-only while it is tracked. */
+/*
+ * What a fault installs for @gfn: read-only while it is tracked.  The
+ * museum's writable_tracked_refault forgets that on the way back in, as
+ * a shadow MMU that write-protected a table page only when it first
+ * shadowed it would: the leaf made after the host took the page away and
+ * brought it back is writable, and the guest's next write to its table
+ * goes unseen.
+ */
 bool kvm_gfn_write_protected(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn)
 {
+	if (legacy_on(kvm->legacy, LEGACY_WRITABLE_TRACKED_REFAULT))
+		return false;
 	return kvm_gfn_is_write_tracked(kvm, slot, gfn);
 }
 

@@ -44,9 +44,14 @@ static void run_usage(FILE *f)
 		"  --swap FILE              swap file for reclaim of anonymous RAM\n"
 		"  --legacy NAME            bring back a historical bug that breaks one protocol\n"
 		"                           rule (repeatable; docs/design.md, \"The museum\"):\n");
-	for (unsigned int i = 0; i < NR_LEGACY_SWITCHES; i++)
-		fprintf(f, "      %-29s rule %d, %s\n          %s\n", legacy_name(i),
-			legacy_rule(i), protocol_rule_name(legacy_rule(i)), legacy_bug(i));
+	for (unsigned int i = 0; i < NR_LEGACY_SWITCHES; i++) {
+		if (legacy_rule(i))
+			fprintf(f, "      %-29s rule %d, %s\n          %s\n", legacy_name(i),
+				legacy_rule(i), legacy_broken(i), legacy_bug(i));
+		else
+			fprintf(f, "      %-29s %s\n          %s\n", legacy_name(i),
+				legacy_broken(i), legacy_bug(i));
+	}
 	fprintf(f,
 		"  --pin                    pin guest pages (the baseline nopin avoids)\n"
 		"  --pressure LIST          host threads working on guest RAM while it runs:\n"
