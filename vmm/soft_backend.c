@@ -2,8 +2,10 @@
 /*
  * The soft backend: the Capstone interpreter of vmm/soft/ with every guest
  * access going through the secondary MMU's per-vCPU software TLB, and,
- * once the guest has loaded a CR3 of its own (TDP), through its page
- * tables too (mmu/paging.c).
+ * once the guest has loaded a CR3 of its own, through its page tables too
+ * (TDP, mmu/paging.c) or through the shadow tables made from them (the
+ * shadow MMU, mmu/shadow_fault.c), whose writes to their own tables this
+ * file hands to the shadow MMU after the instruction.
  *
  * The vCPU is "in guest mode" (mmu/tlb.c) while the interpreter runs: its
  * translations are lockless SPTE walks, and a remote flush kicks it.  A
@@ -32,6 +34,16 @@ struct soft_vcpu {
 	uint32_t pio_data;
 	/* Why a translation stopped the guest, for the run loop's message. */
 	char fault[256];
+	/*
+	 * Writes to write-tracked guest page tables (the shadow MMU's) that
+	 * the instruction under way translated: it writes them in place, and
+	 * the shadows follow at the next instruction boundary.
+	 */
+	struct {
+		uint64_t gpa;
+		unsigned int len;
+	} tracked[4];
+	unsigned int nr_tracked;
 };
 
 static struct soft_vcpu *to_soft(struct vmm_vcpu *vcpu)
@@ -101,6 +113,31 @@ static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, const struct kvm
 	return SOFT_XLATE_OUTSIDE;
 }
 
+/*
+ * The instruction that translated them has written (or was retried, and
+ * wrote nothing, which costs a zap): the shadows made from what it wrote
+ * go now, after the write, as KVM calls its write tracker after it wrote
+ * guest memory.  An instruction translates everything before it writes,
+ * so this waits for the next one's fetch, or for the run to end.
+ */
+static void soft_track_writes(struct soft_vcpu *s)
+{
+	for (unsigned int i = 0; i < s->nr_tracked; i++)
+		kvm_vcpu_track_write(s->vcpu->kvcpu, s->tracked[i].gpa, s->tracked[i].len);
+	s->nr_tracked = 0;
+}
+
+/* A write the shadow MMU must hear of once it is done (mmu/kvm_host.h, track_write). */
+static void soft_note_tracked_write(struct soft_vcpu *s, uint64_t gpa, unsigned int len)
+{
+	/* At most one destination per instruction, in two pages; room to spare. */
+	if (WARN_ON_ONCE(s->nr_tracked == ARRAY_SIZE(s->tracked)))
+		return;
+	s->tracked[s->nr_tracked].gpa = gpa;
+	s->tracked[s->nr_tracked].len = len;
+	s->nr_tracked++;
+}
+
 /* A translation is made: check its frame, then hand it to the interpreter. */
 static enum soft_xlate_ret soft_xlate_done(struct soft_vcpu *s, const struct kvm_tlb_xlate *xl,
 					   unsigned int len, bool write, struct soft_xlate *out)
@@ -116,6 +153,8 @@ static enum soft_xlate_ret soft_xlate_done(struct soft_vcpu *s, const struct kvm
 		kvm_vcpu_clear_tlb(kv);
 		return SOFT_XLATE_RETRY;
 	}
+	if (write && xl->track_write)
+		soft_note_tracked_write(s, xl->gpa, len);
 	out->hva = xl->hva;
 	out->gpa = xl->gpa;
 	return SOFT_XLATE_OK;
@@ -207,9 +246,17 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 	struct kvm_tlb_xlate xl;
 	int ret;
 
-	/* A new instruction: a refusal an earlier one did not stop on is forgotten. */
-	if (unlikely(s->fault[0]) && access == SOFT_ACCESS_FETCH && gva == rip)
-		s->fault[0] = '\0';
+	/*
+	 * A new instruction: a refusal an earlier one did not stop on is
+	 * forgotten, and the page-table writes of the last one reach the
+	 * shadow MMU.
+	 */
+	if (access == SOFT_ACCESS_FETCH && gva == rip) {
+		if (unlikely(s->fault[0]))
+			s->fault[0] = '\0';
+		if (unlikely(s->nr_tracked))
+			soft_track_writes(s);
+	}
 	if (kv->cr3 != KVM_CR3_IDENTITY)
 		return soft_translate_paged(s, gva, len, access, rip, out);
 	/* On the identity map, guest virtual == guest physical (docs/design.md, Guest ABI). */
@@ -339,6 +386,7 @@ static void soft_run(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
 	kvm_vcpu_enter_guest(vcpu->kvcpu);
 	reason = soft_cpu_run(&s->cpu, 0);
 	kvm_vcpu_exit_guest(vcpu->kvcpu);
+	soft_track_writes(s);
 
 	switch (reason) {
 	case SOFT_EXIT_PIO:

@@ -236,8 +236,8 @@ static int vmm_create_vcpus(struct vmm *vm, char *err, size_t errlen)
 }
 
 /*
- * TDP is the soft vCPU's: the kvm backend's guest runs on the SPTE tables
- * themselves, with no room for tables of its own until the shadow MMU.
+ * TDP and, for now, the shadow MMU are the soft vCPU's: the kvm backend's
+ * guest runs on the SPTE tables themselves until it runs on shadow roots.
  */
 int vmm_mmu_mode(const struct vmm_config *cfg, enum kvm_mmu_mode *mode, char *err, size_t errlen)
 {
@@ -247,14 +247,15 @@ int vmm_mmu_mode(const struct vmm_config *cfg, enum kvm_mmu_mode *mode, char *er
 		*mode = kvm ? KVM_MMU_FLAT : KVM_MMU_TDP;
 		return 0;
 	}
-	if (cfg->mmu == KVM_MMU_SHADOW)
+	if (cfg->mmu == KVM_MMU_SHADOW && kvm)
 		return vmm_errf(err, errlen, -EINVAL,
-				"--mmu shadow: the shadow MMU is not built yet; use flat or tdp");
+				"--mmu shadow runs on the soft backend only for now; the kvm "
+				"backend has flat");
 	if (cfg->mmu == KVM_MMU_TDP && kvm)
 		return vmm_errf(
 			err, errlen, -EINVAL,
 			"--mmu tdp runs on the soft backend only; the kvm backend has flat");
-	if (cfg->mmu != KVM_MMU_FLAT && cfg->mmu != KVM_MMU_TDP)
+	if (cfg->mmu != KVM_MMU_FLAT && cfg->mmu != KVM_MMU_TDP && cfg->mmu != KVM_MMU_SHADOW)
 		return vmm_errf(err, errlen, -EINVAL, "no MMU mode %d", cfg->mmu);
 	*mode = cfg->mmu;
 	return 0;

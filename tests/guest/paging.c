@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A guest on page tables of its own, on the soft vCPU in TDP mode: the test
+ * A guest on page tables of its own, on the soft vCPU in TDP mode and in
+ * shadow mode (each test runs in both): the test
  * builds the tables in guest RAM through the host mm and loads CR3, INVLPGs
  * and switches address spaces from the host side between the guest's
  * stages (the guest ABI's own hypercalls and instructions for these come
@@ -17,6 +18,9 @@
  *     rewrites it, and the next run of the instruction sees that;
  *  6-8. two address spaces over one virtual address, switched by CR3;
  *  9. a 2 MiB page, aliased by the identity map.
+ *
+ * A guest that rewrites its own PTE through an alias of its page table
+ * (in shadow mode, an emulated write the shadow MMU must hear of).
  *
  * Then the guest's faults that stop it, each named in the stop message,
  * and the aliases and large pages again while the host reclaims and
@@ -53,6 +57,9 @@
 #define HOLE_VA 0x0000700000200000UL /* under the same PDPTE, no PDE */
 #define FAR_VA 0x0000710000000000UL  /* its page table is outside RAM */
 
+#define REMAP_VA 0x0000720000000000UL	 /* remapped by the guest ... */
+#define PT_ALIAS_VA 0x0000730000000000UL /* ... through its page table, mapped here */
+
 #define DATA_PAGE SCRATCH(0)
 #define CODE_P SCRATCH(1)
 #define CODE_Q SCRATCH(2)
@@ -60,6 +67,8 @@
 #define SPACE_B_PAGE SCRATCH(4)
 #define AD_TABLE SCRATCH(5)
 #define AD_DATA SCRATCH(6)
+#define REMAP_OLD SCRATCH(7)
+#define REMAP_NEW SCRATCH(8)
 
 /* The pressure test's words: the guest's round, and the host's "enough". */
 #define PROGRESS (8 * MB)
@@ -192,6 +201,22 @@ __attribute__((used, noinline)) void guest_touch(unsigned long va, unsigned long
 	GUEST_DONE();
 }
 
+/*
+ * Rewrite the PTE of REMAP_VA through PT_ALIAS_VA, an alias of its page
+ * table: @pte_off is the PTE's offset there, @pte its new value.  After
+ * the host's CR3 reload (a TLB flush) the new page must be what REMAP_VA
+ * reads: in shadow mode the store reached the MMU, which dropped the
+ * shadow made from the old PTE.
+ */
+__attribute__((used, noinline)) void guest_remap(unsigned long pte_off, unsigned long pte)
+{
+	GUEST_ASSERT(*(volatile unsigned long *)REMAP_VA == 0x01d);
+	*(volatile unsigned long *)(PT_ALIAS_VA + pte_off) = pte;
+	GUEST_SYNC(1); /* the host reloads CR3 */
+	GUEST_ASSERT(*(volatile unsigned long *)REMAP_VA == 0x2e3);
+	GUEST_DONE();
+}
+
 __attribute__((used, noinline)) void guest_loop(void)
 {
 	for (unsigned long round = 1; !*(volatile unsigned long *)STOP_FLAG; round++) {
@@ -246,11 +271,12 @@ static void map_identity(struct paging_vm *p, gpa_t cr3)
 		map_4k(p, cr3, gpa, gpa, PT_WRITABLE_MASK);
 }
 
-/* A VM whose vCPU starts at @fn on tables that map RAM and the test's pages. */
-static void paging_vm_create(struct paging_vm *p, const char *fn)
+/* A VM in @mode whose vCPU starts at @fn on tables that map RAM and the test's pages. */
+static void paging_vm_create(struct paging_vm *p, const char *fn, enum kvm_mmu_mode mode)
 {
-	p->vm = __vm_create_with_one_vcpu(NOPIN_TEST_GUEST_ELF, &p->vcpu, fn, 16 * MB, 32 * MB);
-	TEST_ASSERT_EQ(p->vm->kvm->mmu_mode, KVM_MMU_TDP);
+	p->vm = __vm_create_with_one_vcpu_mmu(NOPIN_TEST_GUEST_ELF, &p->vcpu, fn, 16 * MB, 32 * MB,
+					      mode);
+	TEST_ASSERT_EQ(p->vm->kvm->mmu_mode, mode);
 	guest_tables_init(&p->gt, &ram_ops, p->vm, TABLES, 256);
 	p->cr3 = guest_table_alloc(&p->gt);
 	map_identity(p, p->cr3);
@@ -303,13 +329,13 @@ static void build_ad_page(struct paging_vm *p)
 	map_4k(p, p->cr3, AD_CODE_VA, AD_TABLE, 0);
 }
 
-TEST(paging_stages)
+static void paging_stages(enum kvm_mmu_mode mode)
 {
 	struct kvm_vcpu *kv;
 	struct paging_vm p;
 	gpa_t cr3_b;
 
-	paging_vm_create(&p, "guest_code");
+	paging_vm_create(&p, "guest_code", mode);
 	kv = p.vcpu->kvcpu;
 	map_4k(&p, p.cr3, CODE_V1, CODE_P, 0);
 	map_4k(&p, p.cr3, CODE_V2, CODE_P, 0);
@@ -341,14 +367,56 @@ TEST(paging_stages)
 	vmm_destroy(p.vm);
 }
 
+TEST(paging_stages_tdp)
+{
+	paging_stages(KVM_MMU_TDP);
+}
+
+TEST(paging_stages_shadow)
+{
+	paging_stages(KVM_MMU_SHADOW);
+}
+
+/* The guest rewrites its own PTE through an alias of its page table. */
+static void guest_writes_its_page_table(enum kvm_mmu_mode mode)
+{
+	uint64_t old = 0x01d, new = 0x2e3;
+	struct paging_vm p;
+	gpa_t pte_gpa;
+
+	paging_vm_create(&p, "guest_remap", mode);
+	ram_write(p.vm, REMAP_OLD, &old, sizeof(old));
+	ram_write(p.vm, REMAP_NEW, &new, sizeof(new));
+	map_4k(&p, p.cr3, REMAP_VA, REMAP_OLD, 0);
+	pte_gpa = guest_pte_gpa(&p.gt, p.cr3, REMAP_VA, PG_LEVEL_4K);
+	map_4k(&p, p.cr3, PT_ALIAS_VA, pte_gpa & PAGE_MASK, PT_WRITABLE_MASK | PT64_NX_MASK);
+	set_args(&p, pte_gpa & ~PAGE_MASK, REMAP_NEW | PT_PRESENT_MASK);
+	run_to(&p, UCALL_SYNC, 1);
+	TEST_ASSERT_EQ(kvm_vcpu_load_cr3(p.vcpu->kvcpu, p.cr3), 0);
+	run_to(&p, UCALL_DONE, 2);
+	if (mode == KVM_MMU_SHADOW)
+		TEST_ASSERT_EQ(atomic_long_read(&p.vcpu->kvcpu->stat.tracked_writes), 1L);
+	vmm_destroy(p.vm);
+}
+
+TEST(guest_writes_its_page_table_tdp)
+{
+	guest_writes_its_page_table(KVM_MMU_TDP);
+}
+
+TEST(guest_writes_its_page_table_shadow)
+{
+	guest_writes_its_page_table(KVM_MMU_SHADOW);
+}
+
 /* Run guest_touch(@va, @write), which must stop the guest with @expect in the message. */
-static void expect_stop(void (*setup)(struct paging_vm *p), gva_t va, bool write,
-			const char *expect)
+static void expect_stop(enum kvm_mmu_mode mode, void (*setup)(struct paging_vm *p), gva_t va,
+			bool write, const char *expect)
 {
 	struct paging_vm p;
 	enum vmm_run_exit r;
 
-	paging_vm_create(&p, "guest_touch");
+	paging_vm_create(&p, "guest_touch", mode);
 	if (setup)
 		setup(&p);
 	set_args(&p, va, write);
@@ -375,31 +443,71 @@ static void map_far(struct paging_vm *p)
  * A guest with no #PF handler stops with a message naming the address,
  * the level and the reason, and the instruction (in the interpreter's part).
  */
-TEST(unhandled_write_to_read_only_page_stops)
+static void unhandled_write_to_read_only_page_stops(enum kvm_mmu_mode mode)
 {
-	expect_stop(map_ro, RO_VA + 0x18, true,
+	expect_stop(mode, map_ro, RO_VA + 0x18, true,
 		    "guest page fault: write of virtual address 0x700000000018: PTE read-only "
 		    "(level 1), error code 0x3; rip ");
 }
 
-TEST(unhandled_read_of_unmapped_page_stops)
+TEST(unhandled_write_to_read_only_page_stops_tdp)
 {
-	expect_stop(map_ro, HOLE_VA, false,
+	unhandled_write_to_read_only_page_stops(KVM_MMU_TDP);
+}
+
+TEST(unhandled_write_to_read_only_page_stops_shadow)
+{
+	unhandled_write_to_read_only_page_stops(KVM_MMU_SHADOW);
+}
+
+static void unhandled_read_of_unmapped_page_stops(enum kvm_mmu_mode mode)
+{
+	expect_stop(mode, map_ro, HOLE_VA, false,
 		    "guest page fault: read of virtual address 0x700000200000: PDE not present "
 		    "(level 2), error code 0");
 }
 
-TEST(page_table_outside_ram_stops)
+TEST(unhandled_read_of_unmapped_page_stops_tdp)
 {
-	expect_stop(map_far, FAR_VA, false,
+	unhandled_read_of_unmapped_page_stops(KVM_MMU_TDP);
+}
+
+TEST(unhandled_read_of_unmapped_page_stops_shadow)
+{
+	unhandled_read_of_unmapped_page_stops(KVM_MMU_SHADOW);
+}
+
+static void page_table_outside_ram_stops(enum kvm_mmu_mode mode)
+{
+	expect_stop(mode, map_far, FAR_VA, false,
 		    "the guest's page table at guest address 0x40000000 (walking to "
 		    "0x710000000000) is outside guest RAM");
 }
 
-TEST(non_canonical_address_stops)
+TEST(page_table_outside_ram_stops_tdp)
 {
-	expect_stop(NULL, 0x0000800000000000UL, false,
+	page_table_outside_ram_stops(KVM_MMU_TDP);
+}
+
+TEST(page_table_outside_ram_stops_shadow)
+{
+	page_table_outside_ram_stops(KVM_MMU_SHADOW);
+}
+
+static void non_canonical_address_stops(enum kvm_mmu_mode mode)
+{
+	expect_stop(mode, NULL, 0x0000800000000000UL, false,
 		    "guest read of virtual address 0x800000000000: non-canonical address (a #GP)");
+}
+
+TEST(non_canonical_address_stops_tdp)
+{
+	non_canonical_address_stops(KVM_MMU_TDP);
+}
+
+TEST(non_canonical_address_stops_shadow)
+{
+	non_canonical_address_stops(KVM_MMU_SHADOW);
 }
 
 /*
@@ -441,14 +549,14 @@ static int table_pressure(void *data)
 	return 0;
 }
 
-TEST(paging_under_table_pressure)
+static void paging_under_table_pressure(enum kvm_mmu_mode mode)
 {
 	struct pressure_arg a = { 0 };
 	struct paging_vm p;
 	struct kthread *k;
 
 	test_swapon(8192);
-	paging_vm_create(&p, "guest_loop");
+	paging_vm_create(&p, "guest_loop", mode);
 	a.p = &p;
 	k = kthread_run(table_pressure, &a, "table-pressure");
 	run_to(&p, UCALL_DONE, 0);
@@ -456,6 +564,16 @@ TEST(paging_under_table_pressure)
 	TEST_ASSERT(a.rounds >= 8, "the host got to work (%lu rounds)", a.rounds);
 	TEST_ASSERT(atomic_long_read(&p.vm->kvm->stat.sptes_zapped) > 0, "SPTEs zapped");
 	vmm_destroy(p.vm);
+}
+
+TEST(paging_under_table_pressure_tdp)
+{
+	paging_under_table_pressure(KVM_MMU_TDP);
+}
+
+TEST(paging_under_table_pressure_shadow)
+{
+	paging_under_table_pressure(KVM_MMU_SHADOW);
 }
 
 #endif

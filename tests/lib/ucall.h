@@ -44,6 +44,9 @@ void __attribute__((noreturn)) ucall_assert(const char *file, unsigned long line
  */
 struct vmm *__vm_create_with_one_vcpu(const char *elf, struct vmm_vcpu **vcpu, const char *fn,
 				      size_t mem, size_t pool);
+/* The same in MMU mode @mmu (enum kvm_mmu_mode, or VMM_MMU_AUTO). */
+struct vmm *__vm_create_with_one_vcpu_mmu(const char *elf, struct vmm_vcpu **vcpu, const char *fn,
+					  size_t mem, size_t pool, int mmu);
 #define vm_create_with_one_vcpu(vcpu, fn)                                                          \
 	__vm_create_with_one_vcpu(NOPIN_TEST_GUEST_ELF, vcpu, #fn, 16UL << 20, 32UL << 20)
 

@@ -20,6 +20,29 @@ enum vmm_backend_kind test_backend(void)
 	return VMM_BACKEND_KVM;
 }
 
+/*
+ * NOPIN_TEST_MMU=flat|tdp|shadow runs every image and guest test in that
+ * mode (unset: the backend's default): images without tables run on the
+ * identity CR3 in each.
+ */
+int test_mmu(void)
+{
+	static const char *const names[] = {
+		[KVM_MMU_FLAT] = "flat",
+		[KVM_MMU_TDP] = "tdp",
+		[KVM_MMU_SHADOW] = "shadow",
+	};
+	const char *name = getenv("NOPIN_TEST_MMU");
+
+	if (!name || !*name)
+		return VMM_MMU_AUTO;
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	TEST_FAIL("NOPIN_TEST_MMU=%s: expected flat, tdp or shadow", name);
+	return VMM_MMU_AUTO;
+}
+
 void guest_config(struct vmm_config *cfg, const char *image)
 {
 	static char path[4096]; /* one image per test process (each case forks) */
@@ -30,6 +53,7 @@ void guest_config(struct vmm_config *cfg, const char *image)
 	cfg->mem_bytes = 8UL << 20;
 	cfg->pool_bytes = 16UL << 20;
 	cfg->backend = test_backend();
+	cfg->mmu = test_mmu();
 	cfg->quiet = true;
 }
 
@@ -101,6 +125,12 @@ out:
 struct vmm *__vm_create_with_one_vcpu(const char *elf, struct vmm_vcpu **vcpup, const char *fn,
 				      size_t mem, size_t pool)
 {
+	return __vm_create_with_one_vcpu_mmu(elf, vcpup, fn, mem, pool, test_mmu());
+}
+
+struct vmm *__vm_create_with_one_vcpu_mmu(const char *elf, struct vmm_vcpu **vcpup, const char *fn,
+					  size_t mem, size_t pool, int mmu)
+{
 	unsigned long entry = __guest_symbol(elf, fn);
 	struct vmm_config cfg;
 	struct vmm_regs regs;
@@ -116,6 +146,7 @@ struct vmm *__vm_create_with_one_vcpu(const char *elf, struct vmm_vcpu **vcpup, 
 	cfg.pool_bytes = pool;
 	cfg.memory_fault_exit = true;
 	cfg.quiet = true;
+	cfg.mmu = mmu;
 	ret = vmm_create(&cfg, &vm, err, sizeof(err));
 	TEST_ASSERT(ret == 0, "vmm_create(%s): %s", elf, err);
 	*vcpup = &vm->vcpus[0];

@@ -35,6 +35,8 @@ struct guest_run {
 void guest_config(struct vmm_config *cfg, const char *image);
 /* The backend NOPIN_TEST_BACKEND asks for; a bad value fails the test. */
 enum vmm_backend_kind test_backend(void);
+/* The MMU mode NOPIN_TEST_MMU asks for (enum kvm_mmu_mode), or VMM_MMU_AUTO. */
+int test_mmu(void);
 /* Build, run and destroy the VM; fails the test if it cannot be built. */
 void guest_run(const struct vmm_config *cfg, struct guest_run *run);
 
