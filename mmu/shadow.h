@@ -62,7 +62,8 @@ static inline struct kvm_mmu_page *sptep_to_sp(struct kvm *kvm, uint64_t *sptep)
 /* The gfn the leaf at index @i of @sp maps. */
 static inline gfn_t kvm_mmu_page_get_gfn(const struct kvm_mmu_page *sp, unsigned int i)
 {
-	return sp->role.direct ? sp->gfn + i : sp->gfns[i];
+	/* A vCPU reads it locklessly, after the leaf (shadow_hit()). */
+	return sp->role.direct ? sp->gfn + i : READ_ONCE(sp->gfns[i]);
 }
 
 /* ---- pte lists, the rmap [mmu/shadow_rmap.c] ---- */

@@ -96,6 +96,9 @@ static int shadow_hit(struct kvm_vcpu *vcpu, gva_t gva, uint64_t *sptep, int gue
 
 	if (r)
 		return r;
+	/* Re-made for another gfn between the two reads: look again. */
+	if (unlikely(kvm_mmu_page_get_gfn(sp, sptep - sp_sptes(sp)) != gfn))
+		return -EAGAIN;
 	*e = (struct kvm_tlb_entry){
 		.vpn = vpn,
 		.gfn = gfn,
@@ -162,8 +165,12 @@ static void child_key(const struct kvm_mmu_page *sp, const struct guest_walker *
 	*gfn = gpa_to_gfn(w->gpa) & ~(spte_level_pages(level) - 1);
 }
 
-/* The leaf: the flat SPTE's frame, the rights of the whole translation. */
-static void shadow_set_leaf(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, unsigned int i,
+/*
+ * The leaf: the flat SPTE's frame, the rights of the whole translation.
+ * True if it replaced a leaf of another frame, which a vCPU's TLB may
+ * hold and no rmap will find any more: the caller flushes.
+ */
+static bool shadow_set_leaf(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, unsigned int i,
 			    const struct guest_walker *w, struct kvm_memory_slot *slot,
 			    uint64_t flat)
 {
@@ -183,14 +190,17 @@ static void shadow_set_leaf(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, unsi
 	if (writable)
 		spte |= kvm_gfn_write_protected(kvm, slot, gfn) ? SPTE_MMU_WRITABLE :
 								  PT_WRITABLE_MASK;
-	if (is_shadow_present_pte(spte_read(sptep)))
+	uint64_t old = spte_read(sptep);
+
+	if (is_shadow_present_pte(old))
 		kvm_shadow_drop_leaf(kvm, sptep, kvm_mmu_page_get_gfn(sp, i));
 	if (!sp->role.direct)
-		sp->gfns[i] = gfn;
+		WRITE_ONCE(sp->gfns[i], gfn);
 	pte_list_add(&vcpu->mmu_pte_list_desc_cache, sptep, gfn_to_rmap(slot, gfn));
 	/* Release: the gfn is seen before the leaf (shadow_hit() reads it locklessly). */
 	smp_store_release(sptep, spte);
 	atomic_long_inc(&vcpu->stat.shadow_faults);
+	return is_shadow_present_pte(old) && spte_to_pfn(old) != spte_to_pfn(spte);
 }
 
 /*
@@ -240,7 +250,8 @@ static int shadow_fetch(struct kvm_vcpu *vcpu, gva_t gva, const struct guest_wal
 		if (!sp->role.direct && gpte_changed(vcpu, w, level))
 			return -EAGAIN;
 		if (level == PG_LEVEL_4K) {
-			shadow_set_leaf(vcpu, sp, PT64_INDEX(gva, level), w, slot, flat);
+			if (shadow_set_leaf(vcpu, sp, PT64_INDEX(gva, level), w, slot, flat))
+				kvm_flush_remote_tlbs(kvm);
 			return 0;
 		}
 		if (is_shadow_present_pte(spte_read(sptep))) {
