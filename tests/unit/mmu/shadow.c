@@ -7,7 +7,10 @@
  * across reclaim and migration of the table page, roots per CR3 and the
  * cache of previous roots, INVLPG, and release.
  */
+#include <sched.h>
+
 #include "base/kthread.h"
+#include "base/prandom.h"
 #include "base/legacy.h"
 #include "base/sched_point.h"
 #include "mm/mmu_notifier.h"
@@ -582,5 +585,110 @@ TEST(release_zaps_every_shadow_page)
 	kvm_vcpu_exit_guest(v.t.vcpu);
 	kvm_mmu_unload(v.t.vcpu);
 	TEST_ASSERT_EQ(shadow_pages(&v), 0L);
+	test_vm_destroy(&v.t);
+}
+
+/*
+ * Two vCPU threads in guest mode on one address space, one of them
+ * rewriting PTEs through an alias of the page table (emulated writes),
+ * while a host thread swaps out and migrates the data pages and the table
+ * page, until it has made RACE_INVALIDATIONS.  Each data page holds its own number, so any read through any
+ * mapping must give 0-3; a leaf that outlived its frame would be reported
+ * by the sanitizer, a lock taken in guest mode by lockdep, a race by TSan.
+ */
+#define RACE_PAGES 16
+#define RACE_ROUNDS 3000       /* accesses per vCPU, at least */
+#define RACE_INVALIDATIONS 100 /* and until the host has made as many */
+
+struct race {
+	struct paging_vm *v;
+	gva_t va_pt;
+	gpa_t pt;
+	int stop;
+};
+
+struct race_vcpu {
+	struct race *race;
+	struct kvm_vcpu *vcpu;
+	bool writer;
+	uint64_t seed;
+	long bad;
+};
+
+static int race_vcpu_fn(void *data)
+{
+	struct race_vcpu *rv = data;
+	struct race *race = rv->race;
+	struct guest_walker w;
+
+	for (int i = 0; i < RACE_ROUNDS || !smp_load_acquire(&race->stop); i++) {
+		unsigned int n = prandom_u64(&rv->seed) % RACE_PAGES;
+		uint64_t val = ~0UL;
+
+		if (rv->writer && !(i % 4)) {
+			uint64_t pte = DATA_GPA(prandom_u64(&rv->seed) % 4) | PT_PRESENT_MASK |
+				       PT_WRITABLE_MASK;
+
+			TEST_ASSERT_EQ(__kvm_vcpu_access_gva(rv->vcpu, race->va_pt + 8 * n, &pte,
+							     sizeof(pte), PFERR_WRITE_MASK, &w),
+				       0);
+			continue;
+		}
+		TEST_ASSERT_EQ(__kvm_vcpu_access_gva(rv->vcpu, VA_A + n * PAGE_SIZE, &val,
+						     sizeof(val), 0, &w),
+			       0);
+		rv->bad += val >= 4;
+	}
+	kvm_vcpu_exit_guest(rv->vcpu);
+	return 0;
+}
+
+static int race_host_fn(void *data)
+{
+	struct race *race = data;
+	uint64_t seed = 7;
+
+	while (!smp_load_acquire(&race->stop)) {
+		unsigned int n = prandom_u64(&seed) % 5;
+		gpa_t gpa = n < 4 ? DATA_GPA(n) : race->pt;
+
+		if (prandom_u64(&seed) % 2)
+			mm_try_pageout(race->v->t.mm, hva_of(race->v, gpa));
+		else
+			mm_try_migrate(race->v->t.mm, hva_of(race->v, gpa));
+	}
+	return 0;
+}
+
+TEST(faults_writes_and_invalidations_race)
+{
+	struct race_vcpu rv[2];
+	struct kthread *k[3];
+	struct race race;
+	struct paging_vm v;
+
+	shadow_vm_create(&v);
+	test_swapon(1024);
+	for (int i = 0; i < 4; i++)
+		vcpu_write64(v.t.vcpu, DATA_GPA(i), i);
+	for (int n = 0; n < RACE_PAGES; n++)
+		paging_map(&v, VA_A + n * PAGE_SIZE, DATA_GPA(n % 4), PT_WRITABLE_MASK);
+	race = (struct race){ .v = &v, .va_pt = map_own_table(&v) };
+	race.pt = guest_table_of(&v.gt, v.cr3, VA_A, PG_LEVEL_4K);
+	rv[0] = (struct race_vcpu){ .race = &race, .vcpu = v.t.vcpu, .writer = true, .seed = 1 };
+	rv[1] = (struct race_vcpu){ .race = &race, .vcpu = test_vcpu(v.t.kvm, 1), .seed = 2 };
+	for (int i = 0; i < 2; i++)
+		load_cr3(rv[i].vcpu, v.cr3);
+	k[2] = kthread_run(race_host_fn, &race, "host");
+	k[0] = kthread_run(race_vcpu_fn, &rv[0], "vcpu0");
+	k[1] = kthread_run(race_vcpu_fn, &rv[1], "vcpu1");
+	while (kvm_stat_read(&v.t.kvm->stat.invalidations) < RACE_INVALIDATIONS)
+		sched_yield();
+	smp_store_release(&race.stop, 1);
+	for (int i = 0; i < 3; i++)
+		kthread_join(k[i]);
+	TEST_ASSERT_EQ(rv[0].bad + rv[1].bad, 0L);
+	TEST_ASSERT(kvm_stat_read(&rv[0].vcpu->stat.tracked_writes) > 0, "emulated writes");
+	kvm_destroy_vcpu(rv[1].vcpu);
 	test_vm_destroy(&v.t);
 }
