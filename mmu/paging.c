@@ -111,6 +111,11 @@ void kvm_vcpu_flush_guest_tlb(struct kvm_vcpu *vcpu)
 
 /* ---- TDP: the guest's tables, read through the SPTE tables ---- */
 
+struct tdp_walk {
+	struct kvm_vcpu *vcpu;
+	struct kvm_tlb_xlate *xl; /* where a secondary fault is asked for */
+};
+
 /* The host address of the guest PTE at @gpa, in a table of @level. */
 static int tdp_pte(struct tdp_walk *t, gpa_t gpa, int level, bool write, uint64_t **ptep)
 {
@@ -154,13 +159,13 @@ static int tdp_cmpxchg_pte(void *ctx, gpa_t gpa, int level, uint64_t *old, uint6
 	return 1;
 }
 
-const struct guest_walk_ops tdp_walk_ops = {
+static const struct guest_walk_ops tdp_walk_ops = {
 	.read_pte = tdp_read_pte,
 	.cmpxchg_pte = tdp_cmpxchg_pte,
 };
 
 /* The soft vCPU's paging: long mode with EFER.NXE. */
-void vcpu_guest_paging(const struct kvm_vcpu *vcpu, struct guest_paging *pg)
+static void vcpu_guest_paging(const struct kvm_vcpu *vcpu, struct guest_paging *pg)
 {
 	pg->cr3 = vcpu->cr3;
 	pg->nxe = true;
@@ -198,14 +203,38 @@ static void tdp_fill(struct kvm_tlb_entry *e, gfn_t vpn, const struct guest_walk
 	};
 }
 
+int kvm_vcpu_walk_gva(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access, struct kvm_tlb_xlate *xl,
+		      struct guest_walker *w, struct kvm_spte_frame *f)
+{
+	bool write = access & PFERR_WRITE_MASK;
+	struct tdp_walk t = { .vcpu = vcpu, .xl = xl };
+	struct guest_paging pg;
+	int r;
+
+	atomic_long_inc(&vcpu->stat.guest_walks);
+	vcpu_guest_paging(vcpu, &pg);
+	r = guest_walk_addr(w, &pg, &tdp_walk_ops, &t, gva, access);
+	if (r == GUEST_WALK_EXCEPTION) {
+		atomic_long_inc(&vcpu->stat.guest_page_faults);
+		trace_instant("mmu", "guest page fault", gva);
+	}
+	if (r)
+		return r;
+	r = kvm_vcpu_spte_frame(vcpu, w->gpa, write, f);
+	if (r) {
+		xl->fault_gpa = w->gpa;
+		xl->fault_write = write;
+		xl->fault_level = 0;
+	}
+	return r;
+}
+
 int kvm_vcpu_translate_gva(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access,
 			   struct kvm_tlb_xlate *xl, struct guest_walker *w)
 {
 	bool write = access & PFERR_WRITE_MASK;
-	struct tdp_walk t = { .vcpu = vcpu, .xl = xl };
 	gfn_t vpn = gva >> PAGE_SHIFT;
 	struct kvm_tlb_entry *e;
-	struct guest_paging pg;
 	struct kvm_spte_frame f;
 	int r;
 
@@ -220,22 +249,9 @@ int kvm_vcpu_translate_gva(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access,
 		return 0;
 	}
 	atomic_long_inc(&vcpu->stat.tlb_misses);
-	atomic_long_inc(&vcpu->stat.guest_walks);
-	vcpu_guest_paging(vcpu, &pg);
-	r = guest_walk_addr(w, &pg, &tdp_walk_ops, &t, gva, access);
-	if (r == GUEST_WALK_EXCEPTION) {
-		atomic_long_inc(&vcpu->stat.guest_page_faults);
-		trace_instant("mmu", "guest page fault", gva);
-	}
+	r = kvm_vcpu_walk_gva(vcpu, gva, access, xl, w, &f);
 	if (r)
 		return r;
-	r = kvm_vcpu_spte_frame(vcpu, w->gpa, write, &f);
-	if (r) {
-		xl->fault_gpa = w->gpa;
-		xl->fault_write = write;
-		xl->fault_level = 0;
-		return r;
-	}
 	tdp_fill(e, vpn, w, &f);
 	kvm_tlb_hit(e, w->gpa, xl);
 	return 0;

@@ -167,12 +167,14 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, gva_t gva);
 /* ---- the vCPU's side [mmu/shadow_fault.c] ---- */
 
 /* [mmu/paging.c]: the guest walk through the flat SPTEs, as TDP makes it. */
-struct tdp_walk {
-	struct kvm_vcpu *vcpu;
-	struct kvm_tlb_xlate *xl; /* where a secondary fault is asked for */
-};
-extern const struct guest_walk_ops tdp_walk_ops;
-void vcpu_guest_paging(const struct kvm_vcpu *vcpu, struct guest_paging *pg);
+/*
+ * In guest mode: walk the guest's tables for @gva, every table page
+ * through its flat SPTE, A/D set, then the page's own flat SPTE for the
+ * access (*@f).  0; -EAGAIN with xl->fault_* (a secondary fault there
+ * first); GUEST_WALK_EXCEPTION; -EFAULT.
+ */
+int kvm_vcpu_walk_gva(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access, struct kvm_tlb_xlate *xl,
+		      struct guest_walker *w, struct kvm_spte_frame *f);
 bool tlb_allows(const struct kvm_tlb_entry *e, gfn_t vpn, uint32_t access);
 
 /* SHADOW's kvm_vcpu_translate_gva(). */

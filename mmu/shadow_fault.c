@@ -296,9 +296,6 @@ static int shadow_page_fault(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access,
 			     struct kvm_tlb_xlate *xl, struct guest_walker *w)
 {
 	struct kvm *kvm = vcpu->kvm;
-	bool write = access & PFERR_WRITE_MASK;
-	struct tdp_walk t = { .vcpu = vcpu, .xl = xl };
-	struct guest_paging pg;
 	struct kvm_spte_frame f;
 	unsigned long mmu_seq;
 	bool in_guest;
@@ -307,23 +304,9 @@ static int shadow_page_fault(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access,
 	/* Before the walk reads anything (rule 2, retry instead of pin). */
 	mmu_seq = READ_ONCE(kvm->mmu_invalidate_seq);
 	smp_rmb();
-	atomic_long_inc(&vcpu->stat.guest_walks);
-	vcpu_guest_paging(vcpu, &pg);
-	r = guest_walk_addr(w, &pg, &tdp_walk_ops, &t, gva, access);
-	if (r == GUEST_WALK_EXCEPTION) {
-		atomic_long_inc(&vcpu->stat.guest_page_faults);
-		trace_instant("mmu", "guest page fault", gva);
-	}
+	r = kvm_vcpu_walk_gva(vcpu, gva, access, xl, w, &f);
 	if (r)
 		return r;
-	/* The page's flat SPTE, with the host's leave for the access. */
-	r = kvm_vcpu_spte_frame(vcpu, w->gpa, write, &f);
-	if (r) {
-		xl->fault_gpa = w->gpa;
-		xl->fault_write = write;
-		xl->fault_level = 0;
-		return r;
-	}
 	/* mmu_lock is no lock for guest mode: a flush under it waits for us. */
 	in_guest = READ_ONCE(vcpu->mode) != OUTSIDE_GUEST_MODE;
 	if (in_guest)

@@ -251,6 +251,15 @@ static gva_t map_own_table(struct paging_vm *v)
 	return va_pt;
 }
 
+/* VA_A on page 1 (page 2 holds 2), and its page table mapped at the address returned. */
+static gva_t remap_setup(struct paging_vm *v)
+{
+	vcpu_write64(v->t.vcpu, DATA_GPA(1), 1);
+	vcpu_write64(v->t.vcpu, DATA_GPA(2), 2);
+	paging_map(v, VA_A, DATA_GPA(1), PT_WRITABLE_MASK);
+	return map_own_table(v);
+}
+
 TEST(guest_pte_write_is_emulated)
 {
 	struct paging_vm v;
@@ -258,10 +267,7 @@ TEST(guest_pte_write_is_emulated)
 	gpa_t pt;
 
 	shadow_vm_create(&v);
-	vcpu_write64(v.t.vcpu, DATA_GPA(1), 1);
-	vcpu_write64(v.t.vcpu, DATA_GPA(2), 2);
-	paging_map(&v, VA_A, DATA_GPA(1), PT_WRITABLE_MASK);
-	va_pt = map_own_table(&v);
+	va_pt = remap_setup(&v);
 	pt = guest_table_of(&v.gt, v.cr3, VA_A, PG_LEVEL_4K);
 	load_cr3(v.t.vcpu, v.cr3);
 	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, VA_A), 1UL);
@@ -290,10 +296,7 @@ TEST(shadowing_a_table_write_protects_its_aliases)
 	gva_t va_pt;
 
 	shadow_vm_create(&v);
-	vcpu_write64(v.t.vcpu, DATA_GPA(1), 1);
-	vcpu_write64(v.t.vcpu, DATA_GPA(2), 2);
-	paging_map(&v, VA_A, DATA_GPA(1), PT_WRITABLE_MASK);
-	va_pt = map_own_table(&v);
+	va_pt = remap_setup(&v);
 	load_cr3(v.t.vcpu, v.cr3);
 	/* The last entry of VA_A's page table, unused: written while it is plain data. */
 	gva_write64(v.t.vcpu, va_pt + PAGE_SIZE - 8, 0);
@@ -390,10 +393,7 @@ static void tracking_survives(bool migrate)
 
 	shadow_vm_create(&v);
 	test_swapon(256);
-	vcpu_write64(v.t.vcpu, DATA_GPA(1), 1);
-	vcpu_write64(v.t.vcpu, DATA_GPA(2), 2);
-	paging_map(&v, VA_A, DATA_GPA(1), PT_WRITABLE_MASK);
-	va_pt = map_own_table(&v);
+	va_pt = remap_setup(&v);
 	pt = guest_table_of(&v.gt, v.cr3, VA_A, PG_LEVEL_4K);
 	load_cr3(v.t.vcpu, v.cr3);
 	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, VA_A), 1UL);
