@@ -184,6 +184,23 @@ int kvm_vcpu_page_fault(struct kvm_vcpu *vcpu, gpa_t gpa, bool write)
 }
 
 /*
+ * A store to a guest page table: an aligned 8-byte one is a single
+ * access, as on the processor, since another vCPU's walk may be setting
+ * an A or D bit in the same entry by cmpxchg.
+ */
+static void guest_table_store(void *hva, const void *buf, size_t len)
+{
+	uint64_t val;
+
+	if (len != sizeof(val) || ((unsigned long)hva & (sizeof(val) - 1))) {
+		memcpy(hva, buf, len);
+		return;
+	}
+	memcpy(&val, buf, sizeof(val));
+	WRITE_ONCE(*(uint64_t *)hva, val);
+}
+
+/*
  * One access within a page, in guest mode, faulting as often as it takes:
  * by guest-physical address, or, with @w, by guest-virtual address
  * through the guest's tables (which may refuse it: GUEST_WALK_EXCEPTION).
@@ -223,10 +240,13 @@ static int kvm_vcpu_access_page(struct kvm_vcpu *vcpu, uint64_t addr, void *buf,
 		memcpy(buf, xl.hva, len);
 		return 0;
 	}
-	memcpy(xl.hva, buf, len);
 	/* A guest page table the shadow MMU shadows: written first, then the shadows follow. */
-	if (xl.track_write)
+	if (xl.track_write) {
+		guest_table_store(xl.hva, buf, len);
 		kvm_vcpu_track_write(vcpu, xl.gpa, len);
+		return 0;
+	}
+	memcpy(xl.hva, buf, len);
 	return 0;
 }
 
