@@ -330,6 +330,11 @@ void kvm_mmu_new_pgd(struct kvm_vcpu *vcpu, gpa_t cr3)
 		vcpu->root = evict;
 		return;
 	}
+	/* No shadow of the current CR3 was made: nothing to keep. */
+	if (!cur.sp) {
+		vcpu->root = (struct kvm_mmu_root_info){ .pgd = INVALID_GPA };
+		return;
+	}
 	evict = vcpu->prev_roots[KVM_MMU_NUM_PREV_ROOTS - 1];
 	for (i = KVM_MMU_NUM_PREV_ROOTS - 1; i > 0; i--)
 		vcpu->prev_roots[i] = vcpu->prev_roots[i - 1];
@@ -472,6 +477,9 @@ void kvm_mmu_track_write(struct kvm *kvm, gpa_t gpa, unsigned int len)
 	write_lock(&kvm->mmu_lock);
 	hlist_for_each_entry(sp, sp_bucket(kvm, gfn), hash_link)
 		n += sp->gfn == gfn && !sp->role.direct;
+	/* No table there any more: its leaves may be writable again, as they would be made now. */
+	if (!n)
+		kvm_write_unprotect_gfn(kvm, gfn);
 	if (n) {
 		/*
 		 * Collected first: a zap can unhash another of them (a table

@@ -125,6 +125,8 @@ bool kvm_gfn_write_protected(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_
  */
 bool kvm_write_track_add_gfn(struct kvm *kvm, gfn_t gfn);
 void kvm_write_track_remove_gfn(struct kvm *kvm, gfn_t gfn);
+/* Give W back to the leaves of @gfn that tracking alone kept read-only (no longer tracked). */
+void kvm_write_unprotect_gfn(struct kvm *kvm, gfn_t gfn);
 
 /* ---- shadow pages [mmu/shadow.c] ---- */
 

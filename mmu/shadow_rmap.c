@@ -283,6 +283,33 @@ static bool kvm_rmap_write_protect(struct kvm_memory_slot *slot, gfn_t gfn)
 	return flush;
 }
 
+/* W back instead of SPTE_MMU_WRITABLE; adding a right needs no flush. */
+static void spte_unprotect(uint64_t *sptep)
+{
+	uint64_t spte = spte_read(sptep);
+
+	do {
+		if (!(spte & SPTE_MMU_WRITABLE))
+			return;
+	} while (
+		!try_cmpxchg_acq_rel(sptep, &spte, (spte & ~SPTE_MMU_WRITABLE) | PT_WRITABLE_MASK));
+}
+
+void kvm_write_unprotect_gfn(struct kvm *kvm, gfn_t gfn)
+{
+	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+	struct rmap_iterator iter;
+	uint64_t *sptep;
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	if (!slot || !slot->rmap || kvm_gfn_is_write_tracked(kvm, slot, gfn))
+		return;
+	sptep = kvm_mmu_walk_lockless(kvm, gfn);
+	if (sptep)
+		spte_unprotect(sptep);
+	for_each_rmap_spte(gfn_to_rmap(slot, gfn), &iter, sptep) spte_unprotect(sptep);
+}
+
 bool kvm_write_track_add_gfn(struct kvm *kvm, gfn_t gfn)
 {
 	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);

@@ -360,7 +360,7 @@ TEST(guest_pde_write_unlinks_the_subtree)
 {
 	struct paging_vm v;
 	gpa_t pde_gpa, pt;
-	long zapped;
+	long zapped, writes;
 
 	shadow_vm_create(&v);
 	vcpu_write64(v.t.vcpu, DATA_GPA(1), 1);
@@ -375,6 +375,12 @@ TEST(guest_pde_write_unlinks_the_subtree)
 	vcpu_write64(v.t.vcpu, pde_gpa, 0);
 	TEST_ASSERT_EQ(kvm_stat_read(&v.t.kvm->stat.shadow_pages_zapped), zapped + 1);
 	TEST_ASSERT_EQ(track_count(&v, pt), 0U); /* nothing shadows the page table now */
+	/* Its first write is still emulated, and gives the leaf W back; the next is plain. */
+	writes = kvm_stat_read(&v.t.vcpu->stat.tracked_writes);
+	vcpu_write64(v.t.vcpu, pt, 0);
+	TEST_ASSERT(is_writable_pte(kvm_mmu_spte(v.t.kvm, gpa_to_gfn(pt))), "W given back");
+	vcpu_write64(v.t.vcpu, pt + 8, 0);
+	TEST_ASSERT_EQ(kvm_stat_read(&v.t.vcpu->stat.tracked_writes), writes + 1);
 	load_cr3(v.t.vcpu, v.cr3);
 	expect_guest_fault(v.t.vcpu, VA_A, 0, 0, "PDE not present");
 	test_vm_destroy(&v.t);
