@@ -18,8 +18,13 @@
 #define X86_AF (1UL << 4)
 #define X86_ZF (1UL << 6)
 #define X86_SF (1UL << 7)
+#define X86_TF (1UL << 8)
+#define X86_IF (1UL << 9)
 #define X86_DF (1UL << 10)
 #define X86_OF (1UL << 11)
+#define X86_NT (1UL << 14)
+#define X86_RF (1UL << 16)
+#define X86_VM (1UL << 17)
 #define X86_ARITH_FLAGS (X86_CF | X86_PF | X86_AF | X86_ZF | X86_SF | X86_OF)
 
 enum soft_cc_op {
