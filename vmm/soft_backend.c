@@ -314,6 +314,17 @@ static void soft_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs)
 	soft_cpu_set_rflags(cpu, regs->rflags);
 }
 
+BUILD_BUG_ON(SOFT_VEC_DE != DE_VECTOR || SOFT_VEC_UD != UD_VECTOR);
+BUILD_BUG_ON(SOFT_VEC_GP != GP_VECTOR || SOFT_VEC_PF != PF_VECTOR);
+BUILD_BUG_ON(SOFT_SEL_CODE != GUEST_CS || SOFT_SEL_DATA != GUEST_SS);
+
+/* HC_SET_EXCEPTION_HANDLER: the interpreter delivers the exception itself. */
+static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector, uint64_t rip,
+				      uint64_t stack)
+{
+	return soft_cpu_set_exception_handler(&to_soft(vcpu)->cpu, vector, rip, stack);
+}
+
 /* IN is completed inside the interpreter (soft_pio); nothing is left to do. */
 static void soft_complete_pio_in(struct vmm_vcpu *vcpu, uint32_t val)
 {
@@ -328,4 +339,6 @@ const struct vmm_backend_ops vmm_soft_backend = {
 	.get_regs = soft_get_regs,
 	.set_regs = soft_set_regs,
 	.complete_pio_in = soft_complete_pio_in,
+	.set_exception_handler = soft_set_exception_handler,
+	.guest_page_tables = true,
 };
