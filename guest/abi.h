@@ -48,7 +48,10 @@
 #define GP_VECTOR 13
 #define PF_VECTOR 14
 
-/* CS and SS in an exception frame, and what iretq returns to: the VMM's GDT. */
+/*
+ * CS and SS in an exception frame, and what iretq returns to: the VMM's
+ * GDT.  SS may also be null in a frame of code that was itself a handler.
+ */
 #define GUEST_CS 0x08
 #define GUEST_SS 0x10
 
