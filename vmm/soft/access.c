@@ -61,7 +61,8 @@ int soft_xlate_failed(struct soft_exec *e, enum soft_xlate_ret ret, uint64_t gva
 	if (ret == SOFT_XLATE_RETRY)
 		return X_RETRY;
 	if (ret == SOFT_XLATE_PAGE_FAULT) {
-		e->fault.cr2 = gva;
+		if (!e->delivering) /* else a double fault: e->fault stays the first */
+			e->fault.cr2 = gva;
 		cpu->exit.addr = gva;
 		return soft_fault(e, SOFT_VEC_PF, x->error_code, "a %s of %u bytes at %#lx",
 				  access_name[acc], len, (unsigned long)gva);
