@@ -99,17 +99,16 @@ static inline bool soft_flag_pf(const struct soft_flags *f)
 	return f->op == SOFT_CC_EFLAGS ? f->rflags & X86_PF : !__builtin_parity(f->res & 0xff);
 }
 
+/* The size is only the recorded operation's: RFLAGS set whole (SOFT_CC_EFLAGS) has none. */
 static inline bool soft_flag_of(const struct soft_flags *f)
 {
-	uint64_t sign = soft_sign_bit(f->size);
-
 	switch (f->op) {
 	case SOFT_CC_ADD:
 	case SOFT_CC_INC:
-		return (f->src1 ^ f->res) & (f->src2 ^ f->res) & sign;
+		return (f->src1 ^ f->res) & (f->src2 ^ f->res) & soft_sign_bit(f->size);
 	case SOFT_CC_SUB:
 	case SOFT_CC_DEC:
-		return (f->src1 ^ f->src2) & (f->src1 ^ f->res) & sign;
+		return (f->src1 ^ f->src2) & (f->src1 ^ f->res) & soft_sign_bit(f->size);
 	case SOFT_CC_LOGIC:
 		return false;
 	default:
