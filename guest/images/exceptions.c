@@ -16,7 +16,7 @@
  * #GP handler, takes it back and faults, which must stop the guest with a
  * message naming the vector, the rip and the instruction.
  * noncanonical_load() and never_runs() are for tests of a handler that one
- * vCPU has and another has not.
+ * vCPU has and another has not, load_identity_cr3() for one of HC_LOAD_CR3.
  */
 #include "guest.h"
 
@@ -190,6 +190,12 @@ __attribute__((used, noinline, noreturn)) void noncanonical_load(void)
 {
 	__asm__ volatile("mov (%0), %%rax" : : "r"(NONCANONICAL) : "rax", "memory");
 	guest_exit(4);
+}
+
+/* HC_LOAD_CR3 of the identity tables, for a test: the exit status is its -errno, or 0. */
+__attribute__((used, noinline, noreturn)) void load_identity_cr3(void)
+{
+	guest_exit((int)-guest_load_cr3(GUEST_CR3_IDENTITY));
 }
 
 __attribute__((used, noinline, noreturn)) void unhandled_gp(void)

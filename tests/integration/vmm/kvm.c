@@ -355,3 +355,31 @@ TEST(flush_drops_an_exception_held_for_the_guests_handler)
 		    "the flush stub ran");
 	vmm_destroy(vm);
 }
+
+/*
+ * The backend runs the guest on the VMM's tables until its shadow MMU
+ * exists: HC_LOAD_CR3 is refused whatever the MMU's mode (tdp here, which
+ * the MMU itself would take), and says so.
+ */
+TEST(cr3_load_is_refused_until_the_shadow_mmu)
+{
+	unsigned long entry;
+	struct vmm_config cfg;
+	struct vmm_regs regs;
+	char err[512];
+	struct vmm *vm;
+	int status;
+
+	kvm_config(&cfg, "exceptions", 1);
+	entry = __guest_symbol(cfg.image, "load_identity_cr3");
+	TEST_ASSERT(entry, "load_identity_cr3 in %s", cfg.image);
+	TEST_ASSERT(!vmm_create(&cfg, &vm, err, sizeof(err)), "vmm_create: %s", err);
+	vm->kvm->mmu_mode = KVM_MMU_TDP;
+	vm->backend->get_regs(&vm->vcpus[0], &regs);
+	regs.rip = entry;
+	vm->backend->set_regs(&vm->vcpus[0], &regs);
+	status = vmm_run(vm);
+	TEST_ASSERT(vm->guest_exited && status == GUEST_EOPNOTSUPP, "status %d (%s)", status,
+		    vm->stop_message);
+	vmm_destroy(vm);
+}
