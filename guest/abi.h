@@ -16,10 +16,44 @@
 /* `out %eax, %dx`: the 32-bit exit status; ends the whole VM. */
 #define PORT_EXIT 0x501
 /*
- * `out %eax, %dx` with eax = a HC_* number and the arguments in rdi, rsi:
- * the VMM reads the registers at the port exit and writes its answer to rax.
+ * `out %eax, %dx` with eax = a HC_* number and the arguments in rdi, rsi
+ * and rcx (dx holds the port): the VMM reads the registers at the port
+ * exit and writes its answer to rax, 0 or a negative errno (GUEST_E*)
+ * unless the call says otherwise.
  */
 #define PORT_HYPERCALL 0x510
+
+/* The errnos hypercalls answer with, negated: Linux's numbers. */
+#define GUEST_EFAULT 14
+#define GUEST_EINVAL 22
+#define GUEST_ENOSYS 38
+#define GUEST_EOPNOTSUPP 95
+
+/*
+ * The VMM's top 16 MiB of the address space: its own pages on the kvm
+ * backend (docs/design.md, "The guest ABI").  No handler or stack there.
+ */
+#define GUEST_VMM_TOP 0xffffffffff000000UL
+
+/* HC_LOAD_CR3's rdi for the VMM's identity tables (guest-virtual = guest-physical). */
+#define GUEST_CR3_IDENTITY (~0UL)
+
+/*
+ * The exceptions HC_SET_EXCEPTION_HANDLER takes, by vector (KVM's names).
+ * #DE, #UD and #GP have no error code but #GP's; #PF's is the
+ * architecture's, with CR2 its address.
+ */
+#define DE_VECTOR 0
+#define UD_VECTOR 6
+#define GP_VECTOR 13
+#define PF_VECTOR 14
+
+/*
+ * CS and SS in an exception frame, and what iretq returns to: the VMM's
+ * GDT.  SS may also be null in a frame of code that was itself a handler.
+ */
+#define GUEST_CS 0x08
+#define GUEST_SS 0x10
 
 enum guest_hypercall {
 	/* rdi = GPA of a struct ucall: GUEST_SYNC/ASSERT/DONE of the test harness. */
@@ -34,6 +68,26 @@ enum guest_hypercall {
 	HC_PAGE_REPORT_FREE = 3,
 	/* [rdi, rdi + rsi) is in use again: the host stops discarding it. */
 	HC_PAGE_REUSE = 4,
+	/*
+	 * Run on the page tables whose PML4 is at GPA rdi, or, for
+	 * GUEST_CR3_IDENTITY, on the VMM's identity tables; this vCPU's TLB
+	 * is flushed.  -GUEST_EOPNOTSUPP in flat mode (`--mmu flat`), and on
+	 * the kvm backend until its shadow MMU exists; -GUEST_EINVAL for a
+	 * GPA that is not a page of RAM.
+	 */
+	HC_LOAD_CR3 = 5,
+	/* Drop what this vCPU's TLB holds for the virtual address rdi. */
+	HC_INVLPG = 6,
+	/* Drop everything this vCPU's TLB holds. */
+	HC_FLUSH_TLB = 7,
+	/*
+	 * This vCPU delivers exception rdi (a *_VECTOR above) to the handler
+	 * at rsi, on the stack whose top is rcx, as a 64-bit interrupt gate
+	 * with an IST slot does; rsi = 0 takes it back (the exception stops
+	 * the guest again).  -GUEST_EINVAL for another vector, or a handler
+	 * or stack that is not canonical or is in the VMM's top 16 MiB.
+	 */
+	HC_SET_EXCEPTION_HANDLER = 8,
 };
 
 enum ucall_cmd {

@@ -2,7 +2,10 @@
 /*
  * Port devices: the console (0xE9), exit (0x501) and hypercall (0x510)
  * ports of the Guest ABI (guest/README.md), in a small table that other
- * devices join with vmm_register_port().
+ * devices join with vmm_register_port().  The hypercalls run on the
+ * calling vCPU's thread, out of guest mode, as its own instructions would:
+ * CR3 loads and TLB flushes go to the vCPU's side of the MMU
+ * (mmu/paging.c), exception handlers to the backend.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -77,6 +80,42 @@ static long check_ram_range(struct vmm *vm, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
+BUILD_BUG_ON(GUEST_CR3_IDENTITY != KVM_CR3_IDENTITY);
+BUILD_BUG_ON(GUEST_EINVAL != EINVAL || GUEST_EOPNOTSUPP != EOPNOTSUPP);
+BUILD_BUG_ON(GUEST_EFAULT != EFAULT || GUEST_ENOSYS != ENOSYS);
+
+/*
+ * The kvm backend runs the guest on the VMM's tables until its shadow MMU
+ * exists, so only a backend that can run it on its own takes a CR3.
+ */
+static long hc_load_cr3(struct vmm_vcpu *vcpu, uint64_t cr3)
+{
+	if (!vcpu->vm->backend->guest_page_tables)
+		return -EOPNOTSUPP;
+	return kvm_vcpu_load_cr3(vcpu->kvcpu, cr3);
+}
+
+/* Where a handler or its stack may be: canonical, and not the VMM's top 16 MiB. */
+static bool guest_va_usable(uint64_t va)
+{
+	return va < 0x0000800000000000UL || (va >= 0xffff800000000000UL && va < GUEST_VMM_TOP);
+}
+
+static long hc_set_exception_handler(struct vmm_vcpu *vcpu, uint64_t vector, uint64_t rip,
+				     uint64_t stack)
+{
+	const struct vmm_backend_ops *backend = vcpu->vm->backend;
+
+	if (vector != DE_VECTOR && vector != UD_VECTOR && vector != GP_VECTOR &&
+	    vector != PF_VECTOR)
+		return -EINVAL;
+	if (rip && (!guest_va_usable(rip) || !guest_va_usable(stack)))
+		return -EINVAL;
+	if (!backend->set_exception_handler)
+		return -EOPNOTSUPP;
+	return backend->set_exception_handler(vcpu, vector, rip, rip ? stack : 0);
+}
+
 static int hypercall_pio(struct vmm_vcpu *vcpu, uint16_t port, unsigned int size, bool in,
 			 uint32_t *data)
 {
@@ -110,6 +149,21 @@ static int hypercall_pio(struct vmm_vcpu *vcpu, uint16_t port, unsigned int size
 		vcpu->ucall_gpa = regs.gpr[VMM_RDI];
 		vcpu->ucall_pending = true;
 		ret = 0;
+		break;
+	case HC_LOAD_CR3:
+		ret = hc_load_cr3(vcpu, regs.gpr[VMM_RDI]);
+		break;
+	case HC_INVLPG:
+		kvm_vcpu_invlpg(vcpu->kvcpu, regs.gpr[VMM_RDI]);
+		ret = 0;
+		break;
+	case HC_FLUSH_TLB:
+		kvm_vcpu_flush_guest_tlb(vcpu->kvcpu);
+		ret = 0;
+		break;
+	case HC_SET_EXCEPTION_HANDLER:
+		ret = hc_set_exception_handler(vcpu, regs.gpr[VMM_RDI], regs.gpr[VMM_RSI],
+					       regs.gpr[VMM_RCX]);
 		break;
 	default:
 		ret = -ENOSYS;

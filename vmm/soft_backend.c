@@ -32,7 +32,11 @@ struct soft_vcpu {
 	uint16_t pio_port;
 	uint8_t pio_size;
 	uint32_t pio_data;
-	/* Why a translation stopped the guest, for the run loop's message. */
+	/*
+	 * Why the last translation failed, for the run loop's message (empty
+	 * if it did not): a refusal of the host's, or the guest's own tables'
+	 * #PF when the guest has no handler for it.
+	 */
 	char fault[256];
 	/*
 	 * Writes to write-tracked guest page tables (the shadow MMU's) that
@@ -270,6 +274,39 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 	return soft_xlate_done(s, &xl, len, write, out);
 }
 
+/*
+ * Every translation the interpreter asks for: s->fault is only ever the
+ * reason of the last one, never of one whose #PF the guest's handler took.
+ */
+static enum soft_xlate_ret soft_translate_op(void *opaque, uint64_t gva, unsigned int len,
+					     enum soft_access access, uint64_t rip,
+					     struct soft_xlate *out)
+{
+	struct soft_vcpu *s = opaque;
+
+	s->fault[0] = '\0';
+	return soft_translate(opaque, gva, len, access, rip, out);
+}
+
+/*
+ * `mov %reg, %cr3` and `invlpg`, as HC_LOAD_CR3 and HC_INVLPG: the MMU
+ * drops what the vCPU's software TLB holds.  The decode cache is keyed by
+ * guest-physical page, so it stays right whatever the guest's tables map.
+ */
+static int soft_load_cr3(void *opaque, uint64_t cr3)
+{
+	struct soft_vcpu *s = opaque;
+
+	return kvm_vcpu_load_cr3(s->vcpu->kvcpu, cr3);
+}
+
+static void soft_invlpg(void *opaque, uint64_t gva)
+{
+	struct soft_vcpu *s = opaque;
+
+	kvm_vcpu_invlpg(s->vcpu->kvcpu, gva);
+}
+
 static int soft_pio(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val)
 {
 	struct soft_vcpu *s = opaque;
@@ -289,8 +326,10 @@ static int soft_pio(void *opaque, uint16_t port, unsigned int size, bool in, uin
 }
 
 static const struct soft_mem_ops soft_vmm_mem_ops = {
-	.translate = soft_translate,
+	.translate = soft_translate_op,
 	.pio = soft_pio,
+	.load_cr3 = soft_load_cr3,
+	.invlpg = soft_invlpg,
 };
 
 /* kvm_vcpu_ops: how the remote flush reaches this vCPU. */
@@ -377,12 +416,21 @@ static void soft_vcpu_destroy(struct vmm_vcpu *vcpu)
 	vcpu->backend_data = NULL;
 }
 
+/* A stop whose reason a translation wrote in s->fault. */
+static bool soft_stopped_in_translation(const struct soft_exit *exit)
+{
+	return exit->error == SOFT_ERR_OUTSIDE || exit->error == SOFT_ERR_DOUBLE_FAULT ||
+	       (exit->error == SOFT_ERR_EXCEPTION && exit->vector == SOFT_VEC_PF);
+}
+
 static void soft_run(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
 {
 	struct soft_vcpu *s = to_soft(vcpu);
 	enum soft_exit_reason reason;
 
 	s->fault[0] = '\0';
+	/* What `mov %cr3, %reg` reads: an HC_LOAD_CR3 since the last run changed it. */
+	s->cpu.cr3 = vcpu->kvcpu->cr3;
 	kvm_vcpu_enter_guest(vcpu->kvcpu);
 	reason = soft_cpu_run(&s->cpu, 0);
 	kvm_vcpu_exit_guest(vcpu->kvcpu);
@@ -400,7 +448,7 @@ static void soft_run(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
 		break;
 	case SOFT_EXIT_ERROR:
 		exit->reason = VMM_EXIT_ERROR;
-		if (s->fault[0])
+		if (s->fault[0] && soft_stopped_in_translation(&s->cpu.exit))
 			snprintf(exit->message, sizeof(exit->message), "%s\n%s", s->fault,
 				 s->cpu.exit.message);
 		else
@@ -435,6 +483,17 @@ static void soft_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs)
 	soft_cpu_set_rflags(cpu, regs->rflags);
 }
 
+BUILD_BUG_ON(SOFT_VEC_DE != DE_VECTOR || SOFT_VEC_UD != UD_VECTOR);
+BUILD_BUG_ON(SOFT_VEC_GP != GP_VECTOR || SOFT_VEC_PF != PF_VECTOR);
+BUILD_BUG_ON(SOFT_SEL_CODE != GUEST_CS || SOFT_SEL_DATA != GUEST_SS);
+
+/* HC_SET_EXCEPTION_HANDLER: the interpreter delivers the exception itself. */
+static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector, uint64_t rip,
+				      uint64_t stack)
+{
+	return soft_cpu_set_exception_handler(&to_soft(vcpu)->cpu, vector, rip, stack);
+}
+
 /* IN is completed inside the interpreter (soft_pio); nothing is left to do. */
 static void soft_complete_pio_in(struct vmm_vcpu *vcpu, uint32_t val)
 {
@@ -449,4 +508,6 @@ const struct vmm_backend_ops vmm_soft_backend = {
 	.get_regs = soft_get_regs,
 	.set_regs = soft_set_regs,
 	.complete_pio_in = soft_complete_pio_in,
+	.set_exception_handler = soft_set_exception_handler,
+	.guest_page_tables = true,
 };

@@ -146,6 +146,15 @@ struct vmm_backend_ops {
 	void (*set_regs)(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
 	/* Complete an IN: put @val in the destination register. */
 	void (*complete_pio_in)(struct vmm_vcpu *vcpu, uint32_t val);
+	/*
+	 * HC_SET_EXCEPTION_HANDLER, checked by vmm/devices.c: this vCPU
+	 * delivers @vector to the guest's handler @rip on the stack @stack
+	 * (its top); @rip 0: the exception stops the guest again.  0 or -errno.
+	 */
+	int (*set_exception_handler)(struct vmm_vcpu *vcpu, unsigned int vector, uint64_t rip,
+				     uint64_t stack);
+	/* Can the guest run on its own page tables here (HC_LOAD_CR3)? */
+	bool guest_page_tables;
 };
 
 extern const struct vmm_backend_ops vmm_soft_backend;

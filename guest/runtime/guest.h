@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The guest runtime: console output, exit, hypercalls, the free RAM between
- * the image and the stacks, and the few libc functions gcc may call.
+ * the image and the stacks, exception handlers and the paging hypercalls,
+ * and the few libc functions gcc may call.
  */
 #ifndef NOPIN_GUEST_RUNTIME_H
 #define NOPIN_GUEST_RUNTIME_H
@@ -28,15 +29,22 @@ static inline void outl(uint16_t port, uint32_t val)
 	__asm__ volatile("outl %0, %1" : : "a"(val), "Nd"(port));
 }
 
-static inline unsigned long hypercall(unsigned long nr, unsigned long a0, unsigned long a1)
+/* A hypercall: its arguments in rdi, rsi and rcx (dx is the port), its answer in rax. */
+static inline unsigned long hypercall3(unsigned long nr, unsigned long a0, unsigned long a1,
+				       unsigned long a2)
 {
 	unsigned long ret = nr;
 
 	__asm__ volatile("outl %%eax, %w1"
 			 : "+a"(ret)
-			 : "Nd"(PORT_HYPERCALL), "D"(a0), "S"(a1)
+			 : "Nd"(PORT_HYPERCALL), "D"(a0), "S"(a1), "c"(a2)
 			 : "memory");
 	return ret;
+}
+
+static inline unsigned long hypercall(unsigned long nr, unsigned long a0, unsigned long a1)
+{
+	return hypercall3(nr, a0, a1, 0);
 }
 
 static inline void cpu_relax(void)
@@ -57,8 +65,53 @@ int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 
 unsigned long clock_ns(void);
+
+/*
+ * What an exception handler gets (runtime/exceptions.S builds it): the
+ * interrupted code's registers, written back when the handler returns,
+ * and the CPU's frame, whose rip the handler may move (past the faulting
+ * instruction, say); iretq goes there.  error_code is 0 for a vector that
+ * has none; cr2 is only a #PF's address.
+ */
+struct exception_frame {
+	unsigned long cr2;
+	unsigned long rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	unsigned long r8, r9, r10, r11, r12, r13, r14, r15;
+	unsigned long vector, error_code;
+	unsigned long rip, cs, rflags, rsp, ss; /* as the CPU pushed them */
+};
+
+typedef void (*exception_handler_t)(struct exception_frame *frame);
+
+/*
+ * This vCPU runs @fn on exception @vector (abi.h: DE_VECTOR, UD_VECTOR,
+ * GP_VECTOR, PF_VECTOR), on a stack of the vector's own, the lowest 16 KiB
+ * of the vCPU's stack; NULL takes it back.  A guest has one handler per
+ * vector, which each vCPU registers for itself.  A handler may fault with
+ * another vector, not with its own (its stack starts over each time, as
+ * an IST stack does).  0, or the hypercall's -errno.
+ */
+long guest_set_exception_handler(unsigned int vector, exception_handler_t fn);
+/* The same on a stack of the caller's, for code that did not enter through guest_main(). */
+long __guest_set_exception_handler(unsigned int vector, exception_handler_t fn,
+				   unsigned long stack_top);
+/* The hypercalls of guest paging (abi.h): 0 or a negative errno. */
+long guest_load_cr3(unsigned long cr3);
+long guest_invlpg(unsigned long va);
+long guest_flush_tlb(void);
+
+/* The last #PF's address: a native instruction on both backends. */
+static inline unsigned long guest_read_cr2(void)
+{
+	unsigned long cr2;
+
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	return cr2;
+}
 /* RAM from the end of the image to the lowest vCPU stack, page-aligned. */
 unsigned long ram_free_start(void);
 unsigned long ram_free_end(void);
+/* The end of RAM: the top of vCPU 0's stack (docs/design.md, "The guest ABI"). */
+unsigned long ram_end(void);
 
 #endif

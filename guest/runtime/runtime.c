@@ -45,7 +45,12 @@ unsigned long ram_free_start(void)
 
 unsigned long ram_free_end(void)
 {
-	return GUEST_RAM_BASE + ram_bytes - (unsigned long)nr_cpus * GUEST_STACK_SIZE;
+	return ram_end() - (unsigned long)nr_cpus * GUEST_STACK_SIZE;
+}
+
+unsigned long ram_end(void)
+{
+	return GUEST_RAM_BASE + ram_bytes;
 }
 
 void *memset(void *s, int c, size_t n)

@@ -14,7 +14,10 @@
  * revoked) writes CR2, the error code and the faulting RIP to the fault
  * mailbox at the bottom of its stack page and writes a private port: the
  * VMM runs the same kvm_mmu_page_fault() the soft vCPU uses, and the stub's
- * iretq retries the access.  Leaf SPTEs have no G bit.
+ * iretq retries the access.  Leaf SPTEs have no G bit.  Each vCPU has its
+ * own IDT, so the #DE, #UD and #GP a guest registers a handler for go
+ * there through the gate, on an IST slot holding the guest's stack, with
+ * no exit at all (tables.c); any other exception stops the guest.
  *
  * A remote flush kicks the vCPU out of KVM_RUN (a signal, and
  * immediate_exit for the kick that lands between two runs).  Before the
@@ -157,8 +160,8 @@ static int devkvm_setup_sregs(struct vmm_vcpu *vcpu, struct devkvm_err *err)
 					 .present = 1 };
 	sregs.gdt.base = DEVKVM_GDT_VA;
 	sregs.gdt.limit = DEVKVM_SEL_TSS(DEVKVM_MAX_VCPUS) - 1;
-	sregs.idt.base = DEVKVM_IDT_VA;
-	sregs.idt.limit = 256 * 16 - 1;
+	sregs.idt.base = DEVKVM_IDT_VA_OF(vcpu->id);
+	sregs.idt.limit = DEVKVM_IDT_STRIDE - 1;
 	sregs.cr0 = 0x80010033; /* PE MP ET NE WP PG */
 	sregs.cr4 = 0x6a0;	/* PAE PGE OSFXSR OSXMMEXCPT */
 	sregs.efer = 0x500;	/* LME LMA */
@@ -235,6 +238,34 @@ static void devkvm_vcpu_destroy(struct vmm_vcpu *vcpu)
 	vcpu->backend_data = NULL;
 }
 
+/*
+ * HC_SET_EXCEPTION_HANDLER: #DE, #UD and #GP go to the guest's handler
+ * through this vCPU's own IDT gate, so the CPU delivers them (tables.c).
+ * #PF is the VMM's gate, the secondary fault path: the guest's handler is
+ * kept for the shadow MMU, which will inject the faults the guest's own
+ * tables raise; in flat mode there are none.
+ */
+static int devkvm_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector, uint64_t rip,
+					uint64_t stack)
+{
+	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
+	int ret;
+
+	if (vector == PF_VECTOR) {
+		k->guest_pf_rip = rip;
+		k->guest_pf_stack = stack;
+		return 0;
+	}
+	ret = devkvm_set_guest_gate(vcpu->vm->backend_vm, vcpu->id, vector, rip, stack);
+	if (ret)
+		return ret;
+	if (rip)
+		k->guest_gates |= 1u << vector;
+	else
+		k->guest_gates &= ~(1u << vector);
+	return 0;
+}
+
 /* ---- for tests (devkvm.h) ---- */
 
 const struct devkvm_flush_mailbox *devkvm_vcpu_flush_mailbox(struct vmm_vcpu *vcpu)
@@ -245,6 +276,22 @@ const struct devkvm_flush_mailbox *devkvm_vcpu_flush_mailbox(struct vmm_vcpu *vc
 bool devkvm_vcpu_in_guest(struct vmm_vcpu *vcpu)
 {
 	return smp_load_mb(devkvm_vcpu_of(vcpu)->in_guest);
+}
+
+int devkvm_vcpu_hold_exception(struct vmm_vcpu *vcpu, unsigned int vector, uint32_t error_code)
+{
+	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
+	struct kvm_vcpu_events ev;
+	struct devkvm_err err;
+	int ret = devkvm_ioctl(k->fd, KVM_GET_VCPU_EVENTS, &ev, &err);
+
+	if (ret)
+		return ret;
+	ev.exception.injected = 1;
+	ev.exception.nr = vector;
+	ev.exception.has_error_code = 1;
+	ev.exception.error_code = error_code;
+	return devkvm_ioctl(k->fd, KVM_SET_VCPU_EVENTS, &ev, &err);
 }
 
 const struct vmm_backend_ops vmm_kvm_backend = {
@@ -258,4 +305,5 @@ const struct vmm_backend_ops vmm_kvm_backend = {
 	.get_regs = devkvm_get_regs,
 	.set_regs = devkvm_set_regs,
 	.complete_pio_in = devkvm_complete_pio_in,
+	.set_exception_handler = devkvm_set_exception_handler,
 };

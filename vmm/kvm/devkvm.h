@@ -2,7 +2,8 @@
 /*
  * What the kvm backend shows of a vCPU beyond struct vmm_backend_ops, for
  * tests that check the remote flush: the mailbox its guest flush stub
- * writes (stubs.h), and whether the vCPU is inside KVM_RUN.
+ * writes (stubs.h), whether the vCPU is inside KVM_RUN, and an exception
+ * KVM holds for it.
  *
  * A remote flush kicks the vCPU out of KVM_RUN; before the vCPU acknowledges
  * the kick (kvm_vcpu_exit_guest()), it serves the flush request: it writes a
@@ -15,6 +16,7 @@
 #define NOPIN_VMM_KVM_DEVKVM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vmm/kvm/stubs.h"
 
@@ -24,5 +26,10 @@ struct vmm_vcpu;
 const struct devkvm_flush_mailbox *devkvm_vcpu_flush_mailbox(struct vmm_vcpu *vcpu);
 /* Is @vcpu's thread inside the KVM_RUN that runs guest code (not a flush handler's)? */
 bool devkvm_vcpu_in_guest(struct vmm_vcpu *vcpu);
+/*
+ * Make KVM hold exception @vector (error code @error_code) for @vcpu's
+ * next entry, as when an exit cut its delivery short.  0 or -errno.
+ */
+int devkvm_vcpu_hold_exception(struct vmm_vcpu *vcpu, unsigned int vector, uint32_t error_code);
 
 #endif

@@ -119,6 +119,13 @@ static int devkvm_settle(struct vmm_vcpu *vcpu)
  * the kick came) would be taken before the flush stub's first instruction.
  * Let the guest take it first: its stub exits before any guest instruction
  * runs, and that exit is the one the VMM serves after the flush.
+ *
+ * Not one whose gate is the guest's own handler (a #GP the guest handles,
+ * say): taking it would run the handler, any guest code, before the flush.
+ * It is dropped instead.  Every such vector is a fault, reported with rip
+ * on the faulting instruction, which raises it again when the guest goes
+ * on from there after the flush, as it does after an exit that interrupted
+ * the delivery.
  */
 static int devkvm_take_pending_exception(struct vmm_vcpu *vcpu)
 {
@@ -133,6 +140,14 @@ static int devkvm_take_pending_exception(struct vmm_vcpu *vcpu)
 	}
 	if (!ev.exception.injected && !ev.exception.pending)
 		return 0;
+	if (ev.exception.nr < 32 && (k->guest_gates & (1u << ev.exception.nr))) {
+		ev.exception.injected = 0;
+		ev.exception.pending = 0;
+		ret = devkvm_ioctl(k->fd, KVM_SET_VCPU_EVENTS, &ev, &err);
+		if (ret)
+			snprintf(k->flush_err, sizeof(k->flush_err), "TLB flush: %s", err.msg);
+		return ret;
+	}
 	if (k->exit_unserved && !devkvm_exit_is_kick(&k->exit)) {
 		devkvm_flush_failed(vcpu, 0,
 				    "an exception is pending behind an exit not served yet");

@@ -49,6 +49,14 @@ struct devkvm_vcpu {
 	bool exit_unserved;  /* exit is this trip's: the VMM has not served it yet */
 	uint64_t flush_gen;  /* the last flush asked of the guest's stub */
 	char flush_err[640]; /* why the stub could not run: the vCPU stops */
+	/* The vectors whose gate is the guest's own handler (bit per vector). */
+	uint32_t guest_gates;
+	/*
+	 * The guest's #PF handler and stack (HC_SET_EXCEPTION_HANDLER): kept
+	 * for the shadow MMU to inject the faults of the guest's own tables
+	 * (run.c); the #PF gate stays the VMM's, the secondary fault path.
+	 */
+	uint64_t guest_pf_rip, guest_pf_stack;
 };
 
 static inline struct devkvm_vcpu *devkvm_vcpu_of(struct vmm_vcpu *vcpu)
@@ -90,6 +98,13 @@ void devkvm_describe_rip(struct vmm_vcpu *vcpu, char *buf, size_t len);
 int devkvm_top_create(struct vmm *vm, struct devkvm_vm *b, unsigned int nr_vcpus);
 /* Unmap and free them, whatever devkvm_top_create() got to. */
 void devkvm_top_destroy(struct vmm *vm, struct devkvm_vm *b);
+/*
+ * vCPU @i's gate of #DE, #UD or #GP to the guest's handler @rip on the
+ * stack @stack (native delivery), or back to the stub for @rip 0.
+ * 0 or -EINVAL.
+ */
+int devkvm_set_guest_gate(struct devkvm_vm *b, unsigned int i, unsigned int vector, uint64_t rip,
+			  uint64_t stack);
 
 /* ---- [flush.c] ---- */
 

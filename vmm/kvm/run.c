@@ -71,7 +71,19 @@ static const char *const devkvm_exception_names[32] = {
 
 /* ---- serving the exit ---- */
 
-/* The #PF stub's exit: the secondary fault path, then back to the stub's iretq. */
+/*
+ * The #PF stub's exit: the secondary fault path, then back to the stub's
+ * iretq.  Every #PF here is the VMM's: in flat mode the guest's accesses
+ * translate on the VMM's tables, so none is the guest's own.  The shadow
+ * MMU will find here the faults the guest's own tables raise, and inject
+ * them into the guest's #PF handler (k->guest_pf_rip, on its stack
+ * k->guest_pf_stack) through the registers, as devkvm_enter_flush_stub()
+ * enters the flush stub: rax and rcx back from the stub's frame on IST1,
+ * the architectural frame with the error code written below the guest's
+ * stack top aligned to 16 bytes, rip, rsp and rflags (IF, TF clear) set,
+ * and CR2 through the sregs.  The guest's handler then returns to the
+ * faulting instruction itself; the stub's iretq is never taken.
+ */
 static bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
 {
 	const struct devkvm_fault_mailbox *mb = devkvm_fault_mailbox_of(vcpu);

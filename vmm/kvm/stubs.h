@@ -9,8 +9,11 @@
  * itself may rely on is docs/design.md's Guest ABI.
  *
  *	DEVKVM_GDT_VA	  null, code, data, then a 16-byte TSS descriptor per vCPU
- *	DEVKVM_IDT_VA	  256 gates, every present one on IST1
- *	DEVKVM_TSS_VA	  a TSS per vCPU, DEVKVM_TSS_STRIDE apart: IST1, IST2
+ *	DEVKVM_IDT_VA	  two pages: an IDT of the 32 exception vectors per vCPU,
+ *			  DEVKVM_IDT_STRIDE apart; a present gate goes to a stub
+ *			  on IST1, or to the guest's handler on the vector's IST
+ *	DEVKVM_TSS_VA	  a TSS per vCPU, DEVKVM_TSS_STRIDE apart: IST1 and IST2
+ *			  the stubs', IST3-5 the guest's #DE, #UD and #GP handlers'
  *	DEVKVM_STUB_VA	  the stubs; the trampolines from DEVKVM_TRAMPOLINES_OFFSET
  *	DEVKVM_STACKS_VA  two pages per vCPU: IST1, the fault mailbox at its
  *			  bottom; IST2, the flush mailbox at its bottom
@@ -23,14 +26,26 @@
 #define DEVKVM_TOP_VA _AC(0xffffffffff000000, UL)
 #define DEVKVM_GDT_VA (DEVKVM_TOP_VA + 0x0000)
 #define DEVKVM_IDT_VA (DEVKVM_TOP_VA + 0x1000)
-#define DEVKVM_TSS_VA (DEVKVM_TOP_VA + 0x2000)
-#define DEVKVM_STUB_VA (DEVKVM_TOP_VA + 0x3000)
-#define DEVKVM_STACKS_VA (DEVKVM_TOP_VA + 0x4000)
+#define DEVKVM_TSS_VA (DEVKVM_TOP_VA + 0x3000)
+#define DEVKVM_STUB_VA (DEVKVM_TOP_VA + 0x4000)
+#define DEVKVM_STACKS_VA (DEVKVM_TOP_VA + 0x5000)
 #define DEVKVM_PAGE_SIZE 0x1000 /* a stack is one: a stub finds its mailbox by rounding rsp down */
 #define DEVKVM_MAX_VCPUS 16
-#define DEVKVM_TOP_PAGES (4 + 2 * DEVKVM_MAX_VCPUS)
+#define DEVKVM_TOP_PAGES (5 + 2 * DEVKVM_MAX_VCPUS)
 #define DEVKVM_TSS_SIZE 0x68
 #define DEVKVM_TSS_STRIDE 0x80
+
+/* vCPU @i's IDT: the exception vectors only (no interrupt reaches a guest). */
+#define DEVKVM_IDT_VECTORS 32
+#define DEVKVM_IDT_STRIDE (16 * DEVKVM_IDT_VECTORS)
+#define DEVKVM_IDT_VA_OF(i) (DEVKVM_IDT_VA + DEVKVM_IDT_STRIDE * (i))
+
+/* The TSS's IST slots: the stubs' two stacks, then the guest's handlers' (tables.c). */
+#define DEVKVM_IST_FAULT 1
+#define DEVKVM_IST_FLUSH 2
+#define DEVKVM_IST_GUEST_DE 3
+#define DEVKVM_IST_GUEST_UD 4
+#define DEVKVM_IST_GUEST_GP 5
 
 /* vCPU @i's stacks, each mailbox at the bottom of its own. */
 #define DEVKVM_FAULT_MAILBOX_VA(i) (DEVKVM_STACKS_VA + (2 * (i)) * DEVKVM_PAGE_SIZE)
@@ -98,6 +113,8 @@ BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, resume_rip) != DEVKVM_FLUSH_R
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, trampoline) != DEVKVM_FLUSH_TRAMPOLINE);
 BUILD_BUG_ON(DEVKVM_TRAMPOLINES_OFFSET + DEVKVM_MAX_VCPUS * DEVKVM_TRAMPOLINE_SIZE >
 	     DEVKVM_PAGE_SIZE);
+BUILD_BUG_ON(DEVKVM_IDT_VA_OF(DEVKVM_MAX_VCPUS) > DEVKVM_TSS_VA);
+BUILD_BUG_ON(DEVKVM_MAX_VCPUS *DEVKVM_TSS_STRIDE > DEVKVM_PAGE_SIZE);
 
 /* stubs.S: the stub page's contents, copied whole to DEVKVM_STUB_VA. */
 extern const char devkvm_stub_start[], devkvm_stub_end[];

@@ -2,9 +2,10 @@
 /*
  * The VMM's top 16 MiB of the guest's address space (layout: stubs.h):
  * its page tables under root entry 511, beside the guest's, and what they
- * map: the GDT, the IDT's gates into the stubs, a TSS per vCPU giving its
- * two IST stacks, and the stub page, stubs.S copied in.  Built once, when
- * the VM is.
+ * map: the GDT, an IDT per vCPU with gates into the stubs, a TSS per vCPU
+ * giving its IST stacks, and the stub page, stubs.S copied in.  Built once,
+ * when the VM is; afterwards only a vCPU's gates for the guest's own
+ * exception handlers change, on that vCPU's thread, out of KVM_RUN.
  */
 #include <errno.h>
 #include <string.h>
@@ -51,34 +52,93 @@ static void devkvm_set_gate(uint8_t *idt, int vec, uint64_t addr, int ist)
 	memcpy(g + 8, (uint32_t[]){ addr >> 32 }, 4);
 }
 
+/* The VMM's byte at guest address @va in the top 16 MiB. */
+static uint8_t *devkvm_top_byte(struct devkvm_vm *b, unsigned long va)
+{
+	return (uint8_t *)devkvm_top_page(b, va) + (va & (PAGE_SIZE - 1));
+}
+
+/* IST slot @ist of vCPU @i's TSS (1-7): the stack top the CPU switches to. */
+static void devkvm_set_ist(struct devkvm_vm *b, unsigned int i, int ist, uint64_t top)
+{
+	memcpy(devkvm_top_byte(b, DEVKVM_TSS_VA + i * DEVKVM_TSS_STRIDE) + 0x24 + 8 * (ist - 1),
+	       &top, 8);
+}
+
 /* vCPU @i's descriptor and TSS: IST1 for the exceptions, IST2 for the flush stub. */
 static void devkvm_set_tss(struct devkvm_vm *b, unsigned int i)
 {
 	uint64_t *gdt = devkvm_top_page(b, DEVKVM_GDT_VA);
-	uint8_t *t = (uint8_t *)devkvm_top_page(b, DEVKVM_TSS_VA) + i * DEVKVM_TSS_STRIDE;
+	uint8_t *t = devkvm_top_byte(b, DEVKVM_TSS_VA + i * DEVKVM_TSS_STRIDE);
 	uint64_t base = DEVKVM_TSS_VA + i * DEVKVM_TSS_STRIDE, limit = DEVKVM_TSS_SIZE - 1;
-	uint64_t ist1 = DEVKVM_IST1_TOP(i), ist2 = DEVKVM_IST2_TOP(i);
 
 	gdt[3 + 2 * i] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x8bULL << 40) |
 			 (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
 	gdt[4 + 2 * i] = base >> 32;
-	memcpy(t + 0x24, &ist1, 8);
-	memcpy(t + 0x2c, &ist2, 8);
+	devkvm_set_ist(b, i, DEVKVM_IST_FAULT, DEVKVM_IST1_TOP(i));
+	devkvm_set_ist(b, i, DEVKVM_IST_FLUSH, DEVKVM_IST2_TOP(i));
 	t[0x66] = DEVKVM_TSS_SIZE; /* no I/O bitmap */
+}
+
+/* vCPU @i's gate of @vec into the VMM's stub, as the VM starts. */
+static void devkvm_set_stub_gate(struct devkvm_vm *b, unsigned int i, int vec)
+{
+	devkvm_set_gate(devkvm_top_byte(b, DEVKVM_IDT_VA_OF(i)), vec, devkvm_idt_entries[vec],
+			DEVKVM_IST_FAULT);
+}
+
+/* The IST slot of the guest's handler for @vector, or 0 if the guest cannot have one. */
+static int devkvm_guest_ist(unsigned int vector)
+{
+	switch (vector) {
+	case DE_VECTOR:
+		return DEVKVM_IST_GUEST_DE;
+	case UD_VECTOR:
+		return DEVKVM_IST_GUEST_UD;
+	case GP_VECTOR:
+		return DEVKVM_IST_GUEST_GP;
+	}
+	return 0;
+}
+
+/*
+ * HC_SET_EXCEPTION_HANDLER for #DE, #UD or #GP: vCPU @i's gate of @vector
+ * goes to the guest's handler @rip, on the vector's IST slot holding
+ * @stack, so the CPU itself delivers the exception with the architectural
+ * frame and the guest's iretq returns from it; @rip 0 puts the stub back
+ * (an exception that stops the guest).  The vCPU is out of KVM_RUN, on its
+ * own thread: the CPU reads the gate and the slot at the next delivery.
+ * 0, or -EINVAL for a vector delivered otherwise.
+ */
+int devkvm_set_guest_gate(struct devkvm_vm *b, unsigned int i, unsigned int vector, uint64_t rip,
+			  uint64_t stack)
+{
+	int ist = devkvm_guest_ist(vector);
+
+	if (!ist)
+		return -EINVAL;
+	if (!rip) {
+		devkvm_set_stub_gate(b, i, vector);
+		devkvm_set_ist(b, i, ist, 0);
+		return 0;
+	}
+	devkvm_set_ist(b, i, ist, stack);
+	devkvm_set_gate(devkvm_top_byte(b, DEVKVM_IDT_VA_OF(i)), vector, rip, ist);
+	return 0;
 }
 
 static void devkvm_build_tables(struct devkvm_vm *b, unsigned int nr_vcpus)
 {
 	uint64_t *gdt = devkvm_top_page(b, DEVKVM_GDT_VA);
-	uint8_t *idt = devkvm_top_page(b, DEVKVM_IDT_VA);
 
 	gdt[1] = 0x00af9b000000ffffULL; /* 64-bit code */
 	gdt[2] = 0x00cf93000000ffffULL; /* data */
-	for (unsigned int i = 0; i < nr_vcpus; i++)
+	for (unsigned int i = 0; i < nr_vcpus; i++) {
 		devkvm_set_tss(b, i);
-	for (int vec = 0; vec < DEVKVM_NR_GATES; vec++)
-		if (devkvm_idt_entries[vec])
-			devkvm_set_gate(idt, vec, devkvm_idt_entries[vec], 1);
+		for (int vec = 0; vec < DEVKVM_NR_GATES; vec++)
+			if (devkvm_idt_entries[vec])
+				devkvm_set_stub_gate(b, i, vec);
+	}
 	memcpy(devkvm_top_page(b, DEVKVM_STUB_VA), devkvm_stub_start,
 	       devkvm_stub_end - devkvm_stub_start);
 	/* Where the flush stub returns to (flush.c); the trampolines read resume_rip. */

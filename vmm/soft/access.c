@@ -35,24 +35,52 @@ int soft_stop(struct soft_exec *e, enum soft_error err, const char *fmt, ...)
 	return X_STOP;
 }
 
-/* The slow path of soft_xlate(): a retry, or an access outside every memslot. */
-int soft_xlate_failed(struct soft_exec *e, enum soft_xlate_ret ret, uint64_t gva, unsigned int len,
-		      enum soft_access acc)
+void soft_describe(struct soft_exec *e, char *buf, size_t len)
 {
 	struct soft_cpu *cpu = e->cpu;
 	char dis[128];
 
-	if (ret == SOFT_XLATE_RETRY)
-		return X_RETRY;
-	cpu->exit.addr = gva;
 	if (e->insn)
 		soft_disasm(cpu->cache.decoder, e->insn, cpu->rip, dis, sizeof(dis));
 	else
 		snprintf(dis, sizeof(dis), "(instruction fetch)");
-	return soft_stop(e, SOFT_ERR_OUTSIDE, "guest %s of %u bytes at %#lx %s, rip %#lx: %s",
-			 access_name[acc], len, (unsigned long)gva,
-			 ret == SOFT_XLATE_FAULT ? "failed" : "outside every memslot",
-			 (unsigned long)cpu->rip, dis);
+	snprintf(buf, len, "rip %#lx: %s", (unsigned long)cpu->rip, dis);
+}
+
+/*
+ * The slow path of soft_xlate(): a retry; a #PF the guest's own tables
+ * raise; or an access outside every memslot (or refused by the host), which
+ * stops the guest.
+ */
+int soft_xlate_failed(struct soft_exec *e, enum soft_xlate_ret ret, uint64_t gva, unsigned int len,
+		      enum soft_access acc, const struct soft_xlate *x)
+{
+	struct soft_cpu *cpu = e->cpu;
+	char where[192];
+
+	if (ret == SOFT_XLATE_RETRY)
+		return X_RETRY;
+	if (ret == SOFT_XLATE_PAGE_FAULT) {
+		if (!e->delivering) /* else a double fault: e->fault stays the first */
+			e->fault.cr2 = gva;
+		cpu->exit.addr = gva;
+		return soft_fault(e, SOFT_VEC_PF, x->error_code, "a %s of %u bytes at %#lx",
+				  access_name[acc], len, (unsigned long)gva);
+	}
+	cpu->exit.addr = gva;
+	soft_describe(e, where, sizeof(where));
+	return soft_stop(
+		e, SOFT_ERR_OUTSIDE, "guest %s of %u bytes at %#lx %s%s, %s", access_name[acc], len,
+		(unsigned long)gva, ret == SOFT_XLATE_FAULT ? "failed" : "outside every memslot",
+		e->delivering ? " while delivering an exception to its handler" : "", where);
+}
+
+/* bits 63..47 of @gva differ: #GP(0), as on the hardware (#SS for rsp/rbp is not modelled). */
+int soft_noncanonical(struct soft_exec *e, uint64_t gva, unsigned int len, enum soft_access acc)
+{
+	e->cpu->exit.addr = gva;
+	return soft_fault(e, SOFT_VEC_GP, 0, "a %s of %u bytes at non-canonical address %#lx",
+			  access_name[acc], len, (unsigned long)gva);
 }
 
 static bool aligned(const void *p, unsigned int size)

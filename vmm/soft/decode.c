@@ -116,6 +116,11 @@ static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned in
 	op->size = cop->size;
 	switch (cop->type) {
 	case X86_OP_REG:
+		if (id == X86_INS_MOV && cop->reg >= X86_REG_CR0 && cop->reg <= X86_REG_CR15) {
+			op->type = SOFT_OP_CR;
+			op->reg = cop->reg - X86_REG_CR0;
+			return true;
+		}
 		r = map_reg(cop->reg);
 		if (r < 0 || r == SOFT_REG_NONE || r == SOFT_REG_RIP)
 			return false;
@@ -276,9 +281,12 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 		return 0;
 	}
 	insn->nops = x->op_count;
-	for (i = 0; i < x->op_count; i++)
+	for (i = 0; i < x->op_count; i++) {
 		if (!convert_operand(&x->operands[i], ci, ci->id, &insn->op[i]))
 			insn->kind = SOFT_K_UNSUPPORTED;
+		else if (insn->op[i].type == SOFT_OP_CR && insn->kind == SOFT_K_NORMAL)
+			insn->kind = SOFT_K_MOV_CR;
+	}
 	return 0;
 }
 

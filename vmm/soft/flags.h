@@ -18,8 +18,13 @@
 #define X86_AF (1UL << 4)
 #define X86_ZF (1UL << 6)
 #define X86_SF (1UL << 7)
+#define X86_TF (1UL << 8)
+#define X86_IF (1UL << 9)
 #define X86_DF (1UL << 10)
 #define X86_OF (1UL << 11)
+#define X86_NT (1UL << 14)
+#define X86_RF (1UL << 16)
+#define X86_VM (1UL << 17)
 #define X86_ARITH_FLAGS (X86_CF | X86_PF | X86_AF | X86_ZF | X86_SF | X86_OF)
 
 enum soft_cc_op {
@@ -94,17 +99,16 @@ static inline bool soft_flag_pf(const struct soft_flags *f)
 	return f->op == SOFT_CC_EFLAGS ? f->rflags & X86_PF : !__builtin_parity(f->res & 0xff);
 }
 
+/* The size is only the recorded operation's: RFLAGS set whole (SOFT_CC_EFLAGS) has none. */
 static inline bool soft_flag_of(const struct soft_flags *f)
 {
-	uint64_t sign = soft_sign_bit(f->size);
-
 	switch (f->op) {
 	case SOFT_CC_ADD:
 	case SOFT_CC_INC:
-		return (f->src1 ^ f->res) & (f->src2 ^ f->res) & sign;
+		return (f->src1 ^ f->res) & (f->src2 ^ f->res) & soft_sign_bit(f->size);
 	case SOFT_CC_SUB:
 	case SOFT_CC_DEC:
-		return (f->src1 ^ f->src2) & (f->src1 ^ f->res) & sign;
+		return (f->src1 ^ f->src2) & (f->src1 ^ f->res) & soft_sign_bit(f->size);
 	case SOFT_CC_LOGIC:
 		return false;
 	default:

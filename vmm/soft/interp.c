@@ -6,6 +6,7 @@
  * register, flag or byte of memory; see access.h.
  */
 #include <capstone/capstone.h>
+#include <string.h>
 
 #include "base/compiler.h"
 #include "vmm/soft/access.h"
@@ -567,11 +568,7 @@ static int exec_imul(struct soft_exec *e)
 
 static int divide_error(struct soft_exec *e)
 {
-	char dis[128];
-
-	soft_disasm(e->cpu->cache.decoder, e->insn, e->cpu->rip, dis, sizeof(dis));
-	return soft_stop(e, SOFT_ERR_DIVIDE, "#DE (divide error) at rip %#lx: %s",
-			 (unsigned long)e->cpu->rip, dis);
+	return soft_fault(e, SOFT_VEC_DE, 0, "%s", "");
 }
 
 /* div/idiv: rdx:rax (ax for bytes) / src; flags are undefined and left alone. */
@@ -768,16 +765,27 @@ static int exec_pop(struct soft_exec *e)
 	return ret;
 }
 
+/* A branch to a non-canonical address faults on the branch, before it changes anything. */
+static int check_target(struct soft_exec *e, uint64_t target)
+{
+	if (__builtin_expect(soft_canonical(target), 1))
+		return X_OK;
+	return soft_fault(e, SOFT_VEC_GP, 0, "a branch to non-canonical address %#lx",
+			  (unsigned long)target);
+}
+
 /* The target of a jmp or call: relative immediate, register or memory. */
 static int branch_target(struct soft_exec *e, uint64_t *target)
 {
 	const struct soft_operand *op = &e->insn->op[0];
+	int ret;
 
 	if (op->type == SOFT_OP_IMM) {
 		*target = e->next_rip + op->val;
-		return X_OK;
+		return check_target(e, *target);
 	}
-	return op_read(e, op, 8, target);
+	ret = op_read(e, op, 8, target);
+	return ret ? ret : check_target(e, *target);
 }
 
 static int exec_call(struct soft_exec *e)
@@ -801,6 +809,8 @@ static int exec_ret(struct soft_exec *e)
 	uint64_t target;
 	int ret = soft_mem_read(e, cpu->gpr[SOFT_RSP], 8, &target);
 
+	if (!ret)
+		ret = check_target(e, target);
 	if (ret)
 		return ret;
 	cpu->gpr[SOFT_RSP] += 8 + (e->insn->nops ? (uint16_t)e->insn->op[0].val : 0);
@@ -973,16 +983,69 @@ static void exec_cpuid(struct soft_cpu *cpu)
 	reg_write(cpu, SOFT_RDX, 4, d);
 }
 
+/*
+ * An instruction outside the interpreted subset: #UD for a guest that has
+ * a handler for it (which may emulate the instruction, or skip it), a stop
+ * naming the instruction otherwise.
+ */
 static int unsupported(struct soft_exec *e)
 {
 	struct soft_cpu *cpu = e->cpu;
 	const uint8_t *b = e->insn->bytes;
 	char dis[128];
 
+	if (soft_has_handler(cpu, SOFT_VEC_UD))
+		return soft_raise(e, SOFT_VEC_UD, 0);
 	soft_disasm(cpu->cache.decoder, e->insn, cpu->rip, dis, sizeof(dis));
 	return soft_stop(e, SOFT_ERR_UNSUPPORTED,
 			 "unsupported instruction at rip %#lx: %s (bytes %02x %02x %02x %02x...)",
 			 (unsigned long)cpu->rip, dis, b[0], b[1], b[2], b[3]);
+}
+
+/*
+ * mov to and from CR2 and CR3 (the others are outside the subset).  A CR3
+ * load goes to the VMM (ops->load_cr3), which drops what the translations
+ * cached; one it refuses is #GP(0), with nothing changed.
+ */
+static int exec_mov_cr(struct soft_exec *e)
+{
+	const struct soft_operand *op = e->insn->op;
+	struct soft_cpu *cpu = e->cpu;
+	bool load = op[0].type == SOFT_OP_CR;
+	unsigned int cr = load ? op[0].reg : op[1].reg;
+	uint64_t v;
+	int ret;
+
+	if (!load && (cr == 2 || cr == 3)) {
+		reg_write(cpu, op[0].reg, 8, cr == 2 ? cpu->cr2 : cpu->cr3);
+		return X_OK;
+	}
+	v = cpu->gpr[op[1].reg];
+	if (cr == 2) {
+		cpu->cr2 = v;
+		return X_OK;
+	}
+	if (cr != 3 || !cpu->ops->load_cr3)
+		return unsupported(e);
+	ret = cpu->ops->load_cr3(cpu->opaque, v);
+	if (ret)
+		return soft_fault(e, SOFT_VEC_GP, 0, "CR3 %#lx refused (%s)", (unsigned long)v,
+				  strerror(-ret));
+	cpu->cr3 = v;
+	return X_OK;
+}
+
+/* invlpg: the VMM drops what it cached for the page; a non-canonical address is a no-op. */
+static int exec_invlpg(struct soft_exec *e)
+{
+	struct soft_cpu *cpu = e->cpu;
+	uint64_t gva = effective_address(e, &e->insn->op[0]);
+
+	if (!cpu->ops->invlpg)
+		return unsupported(e);
+	if (soft_canonical(gva))
+		cpu->ops->invlpg(cpu->opaque, gva);
+	return X_OK;
 }
 
 static int exec_cond(struct soft_exec *e)
@@ -1016,7 +1079,7 @@ int soft_execute(struct soft_exec *e)
 	int ret;
 
 	if (insn->kind != SOFT_K_NORMAL)
-		return unsupported(e);
+		return insn->kind == SOFT_K_MOV_CR ? exec_mov_cr(e) : unsupported(e);
 	switch (insn->id) {
 	case X86_INS_MOV:
 	case X86_INS_MOVABS:
@@ -1224,6 +1287,13 @@ int soft_execute(struct soft_exec *e)
 		reg_write(cpu, SOFT_RAX, 4, cpu->stats.insns);
 		reg_write(cpu, SOFT_RDX, 4, cpu->stats.insns >> 32);
 		return X_OK;
+	case X86_INS_UD2:
+	case X86_INS_UD2B:
+		return soft_fault(e, SOFT_VEC_UD, 0, "%s", "");
+	case X86_INS_IRETQ:
+		return soft_exec_iretq(e);
+	case X86_INS_INVLPG:
+		return exec_invlpg(e);
 	}
 	if (insn->id == X86_INS_JMP) {
 		ret = branch_target(e, &v);

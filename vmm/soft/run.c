@@ -106,9 +106,15 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch)
 		avail = SOFT_MAX_INSN_LEN;
 	memcpy(bytes, x.hva, avail);
 	if (avail < SOFT_MAX_INSN_LEN) {
-		/* The instruction may run into the next page: it is fetched too, if it is there. */
-		ret = cpu->ops->translate(cpu->opaque, cpu->rip + avail, 1, SOFT_ACCESS_FETCH,
-					  cpu->rip, &x2);
+		/*
+		 * The instruction may run into the next page: it is fetched
+		 * too, if it is there; if not, and the instruction needs it,
+		 * that fetch is what faults.
+		 */
+		ret = soft_canonical(cpu->rip + avail) ?
+			      cpu->ops->translate(cpu->opaque, cpu->rip + avail, 1,
+						  SOFT_ACCESS_FETCH, cpu->rip, &x2) :
+			      SOFT_XLATE_OUTSIDE;
 		if (ret == SOFT_XLATE_RETRY)
 			return X_RETRY;
 		if (ret == SOFT_XLATE_OK) {
@@ -123,6 +129,9 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch)
 		/* Bytes cut short by the end of a memslot: report the fetch outside it. */
 		if (next_outside)
 			return soft_xlate(e, cpu->rip + avail, 1, SOFT_ACCESS_FETCH, &x2);
+		/* Undecodable bytes are #UD on the hardware too. */
+		if (soft_has_handler(cpu, SOFT_VEC_UD))
+			return soft_raise(e, SOFT_VEC_UD, 0);
 		e->insn = scratch;
 		return soft_stop(e, SOFT_ERR_DECODE,
 				 "undecodable instruction at rip %#lx: bytes %02x %02x %02x %02x",
@@ -143,6 +152,12 @@ void soft_cpu_describe_insn(struct soft_cpu *cpu, char *buf, size_t len)
 	snprintf(buf, len, "rip %#lx: %s", (unsigned long)cpu->rip, text);
 }
 
+/*
+ * One instruction: fetched, executed, retired.  One that raises an
+ * exception is not retired: rip stays on it while its frame is pushed,
+ * and the step ends at the handler's first instruction, so the run loop
+ * looks at kicks and queued invalidations before that one as before any.
+ */
 static int step(struct soft_cpu *cpu)
 {
 	struct soft_exec e = { .cpu = cpu };
@@ -150,17 +165,19 @@ static int step(struct soft_cpu *cpu)
 	int ret;
 
 	ret = fetch(&e, &scratch);
-	if (ret)
-		return ret;
-	e.next_rip = cpu->rip + e.insn->len;
-	cpu->cur_insn = e.insn;
-	ret = soft_execute(&e);
+	if (!ret) {
+		e.next_rip = cpu->rip + e.insn->len;
+		cpu->cur_insn = e.insn;
+		ret = soft_execute(&e);
+	}
+	if (ret == X_FAULT) {
+		ret = soft_deliver(&e);
+	} else if (!ret) {
+		cpu->rip = e.next_rip;
+		cpu->stats.insns++;
+	}
 	cpu->cur_insn = NULL;
-	if (ret)
-		return ret;
-	cpu->rip = e.next_rip;
-	cpu->stats.insns++;
-	return X_OK;
+	return ret;
 }
 
 enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns)

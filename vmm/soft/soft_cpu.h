@@ -90,15 +90,39 @@ struct soft_mem_ops {
 	int (*pio)(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val);
 	/*
 	 * The guest's paging instructions: `mov %reg, %cr3` (0, or a negative
-	 * errno: #GP for the guest) and `invlpg`.  Each drops what the
-	 * translations cached, so the decode cache is the caller's to keep
-	 * right.  NULL: the instruction is not supported here.
+	 * errno: #GP for the guest) and `invlpg` (never called for a
+	 * non-canonical address, where it does nothing).  Each drops what the
+	 * translations cached; the decode cache needs nothing, as it is keyed
+	 * by guest-physical page.  NULL: the instruction is not supported here.
 	 */
 	int (*load_cr3)(void *opaque, uint64_t cr3);
 	void (*invlpg)(void *opaque, uint64_t gva);
 };
 
 #define SOFT_PIO_EXIT 1
+
+/* The exceptions the interpreter raises, by their vector. */
+enum soft_vector {
+	SOFT_VEC_DE = 0, /* divide error: divide by zero, quotient overflow */
+	SOFT_VEC_UD = 6, /* invalid opcode: ud2, or outside the subset if the guest has a handler */
+	SOFT_VEC_GP = 13, /* general protection: non-canonical address, refused CR3, bad iretq */
+	SOFT_VEC_PF = 14, /* page fault: SOFT_XLATE_PAGE_FAULT */
+};
+
+#define SOFT_NR_VECTORS 32
+
+/*
+ * The selectors of an exception frame, and the only ones iretq takes: the
+ * VMM's GDT (64-bit code, flat data), which the kvm backend loads too.
+ */
+#define SOFT_SEL_CODE 0x08
+#define SOFT_SEL_DATA 0x10
+
+/* Where an exception goes: its handler, on a stack of its own (as an IST slot). */
+struct soft_exception_handler {
+	uint64_t rip;	/* 0: none; the guest stops on the exception */
+	uint64_t stack; /* its top; the frame is pushed below it, 16-byte aligned */
+};
 
 enum soft_exit_reason {
 	SOFT_EXIT_NONE,
@@ -111,17 +135,20 @@ enum soft_exit_reason {
 
 enum soft_error {
 	SOFT_ERR_NONE,
-	SOFT_ERR_UNSUPPORTED, /* an instruction outside the interpreted subset */
-	SOFT_ERR_DECODE,      /* bytes Capstone cannot decode */
-	SOFT_ERR_DIVIDE,      /* #DE: divide by zero or quotient overflow */
-	SOFT_ERR_OUTSIDE,     /* an access outside every memslot */
-	SOFT_ERR_PIO,	      /* the pio callback failed */
+	SOFT_ERR_UNSUPPORTED,  /* an instruction outside the interpreted subset */
+	SOFT_ERR_DECODE,       /* bytes Capstone cannot decode */
+	SOFT_ERR_EXCEPTION,    /* a guest exception with no handler: exit.vector, error_code */
+	SOFT_ERR_DOUBLE_FAULT, /* an exception while delivering one (exit.vector: the first) */
+	SOFT_ERR_OUTSIDE,      /* an access outside every memslot */
+	SOFT_ERR_PIO,	       /* the pio callback failed */
 };
 
 struct soft_exit {
 	enum soft_exit_reason reason;
 	enum soft_error error;
-	uint64_t addr; /* SOFT_ERR_OUTSIDE: the guest address */
+	uint64_t addr; /* SOFT_ERR_OUTSIDE: the guest address; a #PF's: CR2 */
+	uint8_t vector;
+	uint32_t error_code;
 	uint16_t port;
 	uint8_t size;
 	bool in;
@@ -131,13 +158,17 @@ struct soft_exit {
 
 struct soft_stats {
 	uint64_t insns;
-	uint64_t retries; /* instructions abandoned on SOFT_XLATE_RETRY */
+	uint64_t retries;    /* instructions abandoned on SOFT_XLATE_RETRY */
+	uint64_t exceptions; /* delivered to the guest's handlers */
 };
 
 struct soft_cpu {
 	uint64_t gpr[SOFT_NR_GPRS];
 	uint64_t rip;
 	struct soft_flags flags;
+	uint64_t cr2; /* the address of the last #PF delivered */
+	uint64_t cr3; /* what `mov %cr3, %reg` reads: the last CR3 loaded */
+	struct soft_exception_handler handlers[SOFT_NR_VECTORS];
 
 	const struct soft_mem_ops *ops;
 	void *opaque;
@@ -170,6 +201,16 @@ void soft_cpu_kick(struct soft_cpu *cpu);
  */
 #define SOFT_INVALIDATE_ALL SOFT_CACHE_DROP_ALL
 void soft_cpu_invalidate_page(struct soft_cpu *cpu, uint64_t gpa);
+
+/*
+ * The guest's handler for @vector: @rip, entered on the stack whose top is
+ * @stack, as through a 64-bit interrupt gate with an IST slot; @rip 0
+ * removes it, so the exception stops the guest again.  The vCPU's own
+ * thread, between runs.  0, or -EINVAL for a vector past the exceptions
+ * or a non-canonical address.
+ */
+int soft_cpu_set_exception_handler(struct soft_cpu *cpu, unsigned int vector, uint64_t rip,
+				   uint64_t stack);
 
 /*
  * After a SOFT_EXIT_PIO for an IN: put @val in al/ax/eax (exit.size), for a

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What the matrix (matrix.c) does not check: every vCPU of a 2-vCPU guest
- * ran, and file-backed RAM holds the guest's writes in the file after the
- * run (nothing lost through writeback).
+ * ran, file-backed RAM holds the guest's writes in the file after the run
+ * (nothing lost through writeback), and an exception with no handler, one
+ * taken back or one only another vCPU has, stops the guest with a message
+ * that names it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 
 #include "guest/xorshift.h"
 #include "tests/lib/test_util.h"
+#include "tests/lib/ucall.h"
 #include "tests/lib/vmm_util.h"
 
 static void run_ok(struct vmm_config *cfg, struct guest_run *run, const char *expect)
@@ -70,4 +73,70 @@ TEST(file_backed_ram_holds_the_last_writes)
 	}
 	close(fd);
 	unlink(path);
+}
+
+/* Start vCPU @i at the exceptions image's function @fn. */
+static void start_at(struct vmm *vm, unsigned int i, const char *fn)
+{
+	unsigned long entry = __guest_symbol(vm->cfg.image, fn);
+	struct vmm_regs regs;
+
+	TEST_ASSERT(entry, "%s in %s", fn, vm->cfg.image);
+	vm->backend->get_regs(&vm->vcpus[i], &regs);
+	regs.rip = entry;
+	vm->backend->set_regs(&vm->vcpus[i], &regs);
+}
+
+/* The guest stopped on vCPU @i's #GP: the soft vCPU's message and the kvm stub's name the same. */
+static void expect_gp_stop(struct vmm *vm, int status, unsigned int i)
+{
+	static const char *const named[] = { "#GP",	  "general protection",
+					     "vector 13", "error code 0",
+					     "at rip 0x", "mov rax, qword ptr [" };
+	char who[16];
+
+	TEST_ASSERT(!vm->guest_exited && status == VMM_EXIT_GUEST_STOPPED, "stopped: %d (%s)",
+		    status, vm->stop_message);
+	snprintf(who, sizeof(who), "vCPU %u: ", i);
+	TEST_ASSERT(!strncmp(vm->stop_message, who, strlen(who)), "%s stopped it: %s", who,
+		    vm->stop_message);
+	for (unsigned int n = 0; n < ARRAY_SIZE(named); n++)
+		TEST_ASSERT(strstr(vm->stop_message, named[n]), "no '%s' in: %s", named[n],
+			    vm->stop_message);
+}
+
+TEST(exception_without_a_handler_stops_the_guest)
+{
+	struct vmm_config cfg;
+	char err[512];
+	struct vmm *vm;
+
+	guest_config(&cfg, "exceptions");
+	TEST_ASSERT(!vmm_create(&cfg, &vm, err, sizeof(err)), "vmm_create: %s", err);
+	start_at(vm, 0, "unhandled_gp"); /* registers a #GP handler, takes it back, faults */
+	expect_gp_stop(vm, vmm_run(vm), 0);
+	vmm_destroy(vm);
+}
+
+/*
+ * A handler is the vCPU's that registered it: vCPU 0 has one for #GP (and
+ * halts), vCPU 1 has none, so its #GP stops the guest.
+ */
+TEST(exception_handlers_are_per_vcpu)
+{
+	struct vmm_config cfg;
+	char err[512];
+	struct vmm *vm;
+
+	guest_config(&cfg, "exceptions");
+	cfg.nr_vcpus = 2;
+	TEST_ASSERT(!vmm_create(&cfg, &vm, err, sizeof(err)), "vmm_create: %s", err);
+	TEST_ASSERT_EQ(vm->backend->set_exception_handler(&vm->vcpus[0], GP_VECTOR,
+							  __guest_symbol(cfg.image, "never_runs"),
+							  GUEST_RAM_BASE + cfg.mem_bytes - 0x8000),
+		       0);
+	start_at(vm, 0, "guest_halt");
+	start_at(vm, 1, "noncanonical_load");
+	expect_gp_stop(vm, vmm_run(vm), 1);
+	vmm_destroy(vm);
 }

@@ -320,3 +320,66 @@ TEST(unexpected_exception_is_named)
 		    "one line naming the exception and the instruction: %s", vm->stop_message);
 	vmm_destroy(vm);
 }
+
+/* ---- the guest's own exception handlers ---- */
+
+/*
+ * A flush that finds KVM holding an exception for a gate of the guest's
+ * own handler drops it: delivering it would run the handler, any guest
+ * code, before the flush stub.  The #GP held here is made up (nothing
+ * faulted), so dropped it is gone for good, and hello runs to its end.
+ * Delivered, it would go to a handler outside RAM, whose fetch stops the
+ * guest.  The handler's stack is an unused page of the VMM's own, mapped
+ * from the start: a #PF on a guest stack page would take the #GP's place
+ * in the delivery and lose it, dropped or not.
+ */
+TEST(flush_drops_an_exception_held_for_the_guests_handler)
+{
+	struct vmm_config cfg;
+	struct vmm_vcpu *vcpu;
+	char err[512];
+	struct vmm *vm;
+	int status;
+
+	kvm_config(&cfg, "hello", 1);
+	TEST_ASSERT(!vmm_create(&cfg, &vm, err, sizeof(err)), "vmm_create: %s", err);
+	vcpu = &vm->vcpus[0];
+	TEST_ASSERT_EQ(vm->backend->set_exception_handler(vcpu, GP_VECTOR, 0x10,
+							  DEVKVM_IST2_TOP(DEVKVM_MAX_VCPUS - 1)),
+		       0);
+	TEST_ASSERT_EQ(devkvm_vcpu_hold_exception(vcpu, GP_VECTOR, 0), 0);
+	kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu->kvcpu); /* served before the first entry */
+	status = vmm_run(vm);
+	TEST_ASSERT(vm->guest_exited && status == 0, "status %d (%s)", status, vm->stop_message);
+	TEST_ASSERT(smp_load_acquire(&devkvm_vcpu_flush_mailbox(vcpu)->runs) > 0,
+		    "the flush stub ran");
+	vmm_destroy(vm);
+}
+
+/*
+ * The backend runs the guest on the VMM's tables until its shadow MMU
+ * exists: HC_LOAD_CR3 is refused whatever the MMU's mode (tdp here, which
+ * the MMU itself would take), and says so.
+ */
+TEST(cr3_load_is_refused_until_the_shadow_mmu)
+{
+	unsigned long entry;
+	struct vmm_config cfg;
+	struct vmm_regs regs;
+	char err[512];
+	struct vmm *vm;
+	int status;
+
+	kvm_config(&cfg, "exceptions", 1);
+	entry = __guest_symbol(cfg.image, "load_identity_cr3");
+	TEST_ASSERT(entry, "load_identity_cr3 in %s", cfg.image);
+	TEST_ASSERT(!vmm_create(&cfg, &vm, err, sizeof(err)), "vmm_create: %s", err);
+	vm->kvm->mmu_mode = KVM_MMU_TDP;
+	vm->backend->get_regs(&vm->vcpus[0], &regs);
+	regs.rip = entry;
+	vm->backend->set_regs(&vm->vcpus[0], &regs);
+	status = vmm_run(vm);
+	TEST_ASSERT(vm->guest_exited && status == GUEST_EOPNOTSUPP, "status %d (%s)", status,
+		    vm->stop_message);
+	vmm_destroy(vm);
+}

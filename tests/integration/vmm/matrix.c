@@ -8,11 +8,11 @@
  * really reclaimed and invalidated; the hash image's digest is checked
  * against a native computation, and on file-backed RAM against the file.
  *
- * hello runs quiet only: it is over in a few milliseconds, before any
- * pressure agent's first round (each sleeps its period, 10 ms or more,
- * before acting, and stops when the guest exits), and it touches too
- * little RAM for the pool to reclaim, so under pressure nothing would act
- * and the case would prove nothing.
+ * hello and exceptions run quiet only: each is over in a few
+ * milliseconds, before any pressure agent's first round (each sleeps its
+ * period, 10 ms or more, before acting, and stops when the guest exits),
+ * and touches too little RAM for the pool to reclaim, so under pressure
+ * nothing would act and the case would prove nothing.
  */
 #include <stdio.h>
 #include <string.h>
@@ -131,6 +131,30 @@ TEST(hello_2_anon_quiet)
 TEST(hello_2_file_quiet)
 {
 	run_case("hello", 2, true, false, "Hello from vCPU 0 of 2");
+}
+
+TEST(exceptions_1_anon_quiet)
+{
+	run_case("exceptions", 1, false, false,
+		 "exceptions: 1 vCPUs, each #DE 3 #UD 4 (1 nested) #GP 3, ok");
+}
+
+TEST(exceptions_1_file_quiet)
+{
+	run_case("exceptions", 1, true, false,
+		 "exceptions: 1 vCPUs, each #DE 3 #UD 4 (1 nested) #GP 3, ok");
+}
+
+TEST(exceptions_2_anon_quiet)
+{
+	run_case("exceptions", 2, false, false,
+		 "exceptions: 2 vCPUs, each #DE 3 #UD 4 (1 nested) #GP 3, ok");
+}
+
+TEST(exceptions_2_file_quiet)
+{
+	run_case("exceptions", 2, true, false,
+		 "exceptions: 2 vCPUs, each #DE 3 #UD 4 (1 nested) #GP 3, ok");
 }
 
 TEST(memtest_1_anon_quiet)

@@ -12,6 +12,13 @@
  * comparison masks the rest.  It keeps rbx, rbp, rsi, rdi and rsp as
  * pointers (never written at random), divides only where the quotient fits,
  * and branches only forward, so every sequence ends.
+ *
+ * Exceptions, where Unicorn has them: an iretq through a frame the sequence
+ * builds (Unicorn with the VMM's GDT); and a sequence may end in a divide
+ * by zero or a ud2, which Unicorn stops on at the faulting instruction and
+ * the soft vCPU delivers to a handler: the frame must hold Unicorn's rip,
+ * rsp and flags, and every other register must be Unicorn's (a fault is
+ * precise).  Unicorn has no canonical-address checks, so #GP is not here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +40,11 @@
 #define RBP_INIT 16UL		      /* the index register of SIB forms */
 #define RSI_INIT (DATA_BASE + 0x200)
 #define RDI_INIT (DATA_BASE + 0x1800)
+#define GDT_BASE 0x400000UL
+/* The soft vCPU's handler for #DE and #UD: a hlt after the last sequence, on its own stack. */
+#define HANDLER_VA (CODE_BASE + CODE_SIZE - 16)
+#define HANDLER_STACK (STACK_BASE + 0x100)
+#define FRAME_SIZE 40 /* SS, RSP, RFLAGS, CS, RIP: neither vector has an error code */
 
 #define CF 0x1u
 #define PF 0x4u
@@ -818,6 +830,76 @@ static void gen_string(struct gen *g)
 		g->defined = ALL;
 }
 
+/*
+ * iretq through a frame built on the stack, as a handler returns: the rsp
+ * before it, the VMM's selectors, arithmetic flags at random, and the rip
+ * just past the iretq.
+ */
+static void gen_iretq(struct gen *g)
+{
+	uint32_t flags = 0x2 | (prandom_u64(g->rng) & ALL);
+	int sp = wreg(g), ip = wreg(g);
+	unsigned int lea_end;
+	int32_t rel;
+
+	while (ip == sp)
+		ip = wreg(g);
+	b(g, 0x48 | (sp & 8 ? 1 : 0)); /* mov sp, rsp */
+	b(g, 0x89);
+	b(g, 0xe0 | (sp & 7));
+	b(g, 0x6a); /* push 0x10 (SS) */
+	b(g, 0x10);
+	if (sp & 8)
+		b(g, 0x41);
+	b(g, 0x50 + (sp & 7)); /* push sp (RSP) */
+	b(g, 0x68);	       /* push imm32 (RFLAGS) */
+	imm(g, flags, 4);
+	b(g, 0x6a); /* push 8 (CS) */
+	b(g, 0x08);
+	b(g, 0x48 | (ip & 8 ? 4 : 0)); /* lea ip, [rip + L] */
+	b(g, 0x8d);
+	b(g, 0x05 | (ip & 7) << 3);
+	imm(g, 0, 4);
+	lea_end = g->len;
+	if (ip & 8)
+		b(g, 0x41);
+	b(g, 0x50 + (ip & 7)); /* push ip (RIP) */
+	b(g, 0x48);	       /* iretq */
+	b(g, 0xcf);
+	rel = g->len - lea_end; /* L: */
+	memcpy(&g->code[lea_end - 4], &rel, 4);
+	g->defined = ALL;
+}
+
+/*
+ * End the sequence in a fault: div by a register just zeroed (#DE), or
+ * ud2 (#UD).  Returns the faulting instruction's address.
+ */
+static uint64_t gen_fault(struct gen *g, unsigned int *vector)
+{
+	static const int divisors[] = { 1, 8, 9, 10, 11, 12, 13, 14, 15 };
+	unsigned int size = rand_size(g);
+	int r = divisors[rnd(g, 9)];
+	uint64_t at;
+	uint8_t opc[1];
+
+	if (rnd(g, 2)) {
+		*vector = 6;
+		at = g->addr + g->len;
+		b(g, 0x0f);
+		b(g, 0x0b);
+		return at;
+	}
+	*vector = 0;
+	opc[0] = 0x31; /* xor r32, r32 */
+	emit(g, 4, false, opc, 1, r, rm_reg(r), 0, 0);
+	g->defined = ALL & ~AF;
+	at = g->addr + g->len;
+	opc[0] = size == 1 ? 0xf6 : 0xf7;
+	emit(g, size, size == 1, opc, 1, rnd(g, 2) ? 7 : 6, rm_reg(r), 0, 0);
+	return at;
+}
+
 /* nop forms, pause, fences, cld. */
 static void gen_misc(struct gen *g)
 {
@@ -872,7 +954,10 @@ static void gen_simple(struct gen *g)
 
 static void gen_one(struct gen *g)
 {
-	switch (rnd(g, 18)) {
+	switch (rnd(g, 19)) {
+	case 18:
+		gen_iretq(g);
+		break;
 	case 0:
 	case 1:
 		gen_alu(g);
@@ -969,14 +1054,40 @@ static const int uc_gpr[16] = {
 	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
 };
 
+/*
+ * Unicorn delivers no exception: it calls this, which stops it where the
+ * fault is.  Undelivered, a #DE stays QEMU's "exception in progress", so
+ * the next would be a #DF: after one, Unicorn goes back to its state
+ * before any (unicorn_fresh).
+ */
+static int unicorn_vector = -1;
+static uc_context *unicorn_fresh;
+
+static void unicorn_interrupt(uc_engine *uc, uint32_t intno, void *data)
+{
+	unicorn_vector = intno;
+	uc_emu_stop(uc);
+}
+
 static uc_engine *unicorn_open(void)
 {
+	static const uint64_t gdt[] = { 0, 0x00af9b000000ffffUL, 0x00cf93000000ffffUL };
+	uc_x86_mmr gdtr = { .base = GDT_BASE, .limit = sizeof(gdt) - 1 };
 	uc_engine *uc;
+	uc_hook hook;
 
 	TEST_ASSERT_EQ(uc_open(UC_ARCH_X86, UC_MODE_64, &uc), UC_ERR_OK);
 	TEST_ASSERT_EQ(uc_mem_map(uc, CODE_BASE, CODE_SIZE, UC_PROT_ALL), UC_ERR_OK);
 	TEST_ASSERT_EQ(uc_mem_map(uc, DATA_BASE, DATA_SIZE, UC_PROT_ALL), UC_ERR_OK);
 	TEST_ASSERT_EQ(uc_mem_map(uc, STACK_BASE, STACK_SIZE, UC_PROT_ALL), UC_ERR_OK);
+	/* The VMM's GDT, for iretq: null, 64-bit code at 0x08, data at 0x10. */
+	TEST_ASSERT_EQ(uc_mem_map(uc, GDT_BASE, 0x1000, UC_PROT_ALL), UC_ERR_OK);
+	TEST_ASSERT_EQ(uc_mem_write(uc, GDT_BASE, gdt, sizeof(gdt)), UC_ERR_OK);
+	TEST_ASSERT_EQ(uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr), UC_ERR_OK);
+	TEST_ASSERT_EQ(uc_hook_add(uc, &hook, UC_HOOK_INTR, unicorn_interrupt, NULL, 1, 0),
+		       UC_ERR_OK);
+	TEST_ASSERT_EQ(uc_context_alloc(uc, &unicorn_fresh), UC_ERR_OK);
+	TEST_ASSERT_EQ(uc_context_save(uc, unicorn_fresh), UC_ERR_OK);
 	return uc;
 }
 
@@ -1022,6 +1133,31 @@ static void disassemble(struct soft_cpu *cpu, const uint8_t *code, unsigned int 
 	}
 }
 
+/*
+ * After a sequence that ended in a fault, the soft vCPU is on its handler's
+ * hlt with the frame below HANDLER_STACK: check the frame's selectors and
+ * RF, then put the registers where Unicorn stopped (rsp, rip and flags
+ * from the frame) and the frame's bytes back to what Unicorn has there, so
+ * the rest compares as for a sequence that ran to its end.
+ */
+static bool soft_unwind_fault(struct flat *m, struct soft_cpu *cpu, const uint8_t *ustack,
+			      uint64_t *rip, uint64_t *fl)
+{
+	unsigned int off = HANDLER_STACK - FRAME_SIZE - STACK_BASE;
+	uint64_t frame[5]; /* RIP, CS, RFLAGS, RSP, SS */
+
+	if (cpu->rip != HANDLER_VA + 1 || cpu->gpr[RSP] != HANDLER_STACK - FRAME_SIZE)
+		return false;
+	memcpy(frame, &m->stack[off], sizeof(frame));
+	memcpy(&m->stack[off], &ustack[off], sizeof(frame));
+	if (frame[1] != 0x08 || frame[4] != 0x10 || !(frame[2] & X86_RF))
+		return false;
+	*rip = frame[0];
+	*fl = frame[2] & ~X86_RF;
+	cpu->gpr[RSP] = frame[3];
+	return true;
+}
+
 /* Run @nr sequences of @seed on both CPUs and compare; returns retries injected. */
 static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 {
@@ -1029,7 +1165,7 @@ static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 	uint64_t rng = seed, irng = seed ^ 0x5555;
 	struct flat *m = calloc(1, sizeof(*m));
 	uc_engine *uc = unicorn_open();
-	unsigned long injected;
+	unsigned long injected, faults = 0;
 	struct soft_cpu cpu;
 	unsigned int i, r;
 
@@ -1038,18 +1174,25 @@ static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 	TEST_ASSERT(m->code, "calloc code");
 	m->rng = inject ? &irng : NULL;
 	TEST_ASSERT_EQ(soft_cpu_init(&cpu, &flat_ops, m), 0);
-	TEST_ASSERT(nr <= MAX_SEQS, "too many sequences");
+	TEST_ASSERT(nr < MAX_SEQS, "too many sequences");
+	m->code[HANDLER_VA - CODE_BASE] = 0xf4;
+	TEST_ASSERT_EQ(soft_cpu_set_exception_handler(&cpu, 0, HANDLER_VA, HANDLER_STACK), 0);
+	TEST_ASSERT_EQ(soft_cpu_set_exception_handler(&cpu, 6, HANDLER_VA, HANDLER_STACK), 0);
 
 	for (i = 0; i < nr; i++) {
 		uint64_t addr = CODE_BASE + i * SEQ_STRIDE, end, gpr[16], ugpr[16], urip, ufl, fl;
 		struct gen g = {
 			.code = m->code + i * SEQ_STRIDE, .addr = addr, .rng = &rng, .defined = ALL
 		};
-		unsigned int n = 1 + prandom_u64(&rng) % 16, mask;
-		uint64_t fl0 = 0x2 | (prandom_u64(&rng) & ALL);
+		unsigned int n = 1 + prandom_u64(&rng) % 16, mask, vector = ~0u;
+		uint64_t fl0 = 0x2 | (prandom_u64(&rng) & ALL), fault_at = 0, rip;
+		bool ok;
+		uc_err err;
 
 		while (n-- && g.len < SEQ_STRIDE - 128)
 			gen_one(&g);
+		if (!rnd(&g, 4))
+			fault_at = gen_fault(&g, &vector);
 		end = addr + g.len;
 		g.code[g.len] = 0xf4; /* hlt: where the soft vCPU stops */
 		mask = g.defined;
@@ -1072,21 +1215,26 @@ static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 			memcpy(&m->stack[r], &v, 8);
 		}
 
-		/* Unicorn */
+		/* Unicorn: it stops on a #DE in its hook, on a ud2 with an error. */
 		TEST_ASSERT_EQ(uc_mem_write(uc, addr, g.code, g.len + 1), UC_ERR_OK);
 		TEST_ASSERT_EQ(uc_mem_write(uc, DATA_BASE, m->data, DATA_SIZE), UC_ERR_OK);
 		TEST_ASSERT_EQ(uc_mem_write(uc, STACK_BASE, m->stack, STACK_SIZE), UC_ERR_OK);
 		for (r = 0; r < 16; r++)
 			uc_reg_write(uc, uc_gpr[r], &gpr[r]);
 		uc_reg_write(uc, UC_X86_REG_EFLAGS, &fl0);
-		TEST_ASSERT(uc_emu_start(uc, addr, end, 0, 0) == UC_ERR_OK,
-			    "unicorn failed, seq %u", i);
+		unicorn_vector = -1;
+		err = uc_emu_start(uc, addr, end, 0, 0);
+		TEST_ASSERT(vector == 6 ? err == UC_ERR_INSN_INVALID :
+					  err == UC_ERR_OK && unicorn_vector == (int)vector,
+			    "unicorn: %s, vector %d, seq %u", uc_strerror(err), unicorn_vector, i);
 		for (r = 0; r < 16; r++)
 			uc_reg_read(uc, uc_gpr[r], &ugpr[r]);
 		uc_reg_read(uc, UC_X86_REG_RIP, &urip);
 		uc_reg_read(uc, UC_X86_REG_EFLAGS, &ufl);
 		uc_mem_read(uc, DATA_BASE, udata, DATA_SIZE);
 		uc_mem_read(uc, STACK_BASE, ustack, STACK_SIZE);
+		if (unicorn_vector >= 0)
+			TEST_ASSERT_EQ(uc_context_restore(uc, unicorn_fresh), UC_ERR_OK);
 
 		/* soft vCPU */
 		memcpy(cpu.gpr, gpr, sizeof(gpr));
@@ -1096,15 +1244,22 @@ static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 			disassemble(&cpu, g.code, g.len, addr);
 			TEST_FAIL("seq %u: exit %d: %s", i, cpu.exit.reason, cpu.exit.message);
 		}
+		rip = cpu.rip;
 		fl = soft_cpu_get_rflags(&cpu);
+		if (fault_at) {
+			faults++;
+			ok = soft_unwind_fault(m, &cpu, ustack, &rip, &fl) && rip == fault_at &&
+			     urip == fault_at;
+		} else {
+			ok = rip == end + 1;
+		}
 
-		if (memcmp(cpu.gpr, ugpr, sizeof(ugpr)) || cpu.rip != end + 1 ||
-		    ((fl ^ ufl) & mask) || memcmp(m->data, udata, DATA_SIZE) ||
-		    memcmp(m->stack, ustack, STACK_SIZE)) {
+		if (!ok || memcmp(cpu.gpr, ugpr, sizeof(ugpr)) || ((fl ^ ufl) & mask) ||
+		    memcmp(m->data, udata, DATA_SIZE) || memcmp(m->stack, ustack, STACK_SIZE)) {
 			disassemble(&cpu, g.code, g.len, addr);
 			dump("init   ", gpr, addr, fl0);
 			dump("unicorn", ugpr, urip, ufl);
-			dump("soft   ", cpu.gpr, cpu.rip, fl);
+			dump("soft   ", cpu.gpr, rip, fl);
 			for (r = 0; r < DATA_SIZE; r++)
 				if (m->data[r] != udata[r])
 					fprintf(stderr, "data +%#x: soft %02x unicorn %02x\n", r,
@@ -1113,14 +1268,18 @@ static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 				if (m->stack[r] != ustack[r])
 					fprintf(stderr, "stack +%#x: soft %02x unicorn %02x\n", r,
 						m->stack[r], ustack[r]);
-			TEST_FAIL("seq %u of seed %#lx differs (flag mask %#x)", i,
-				  (unsigned long)seed, mask);
+			TEST_FAIL("seq %u of seed %#lx differs (flag mask %#x, fault at %#lx)", i,
+				  (unsigned long)seed, mask, (unsigned long)fault_at);
 		}
 		/* The VMM's invalidate-page call, so the cache stays small. */
 		soft_cpu_invalidate_page(&cpu, addr);
 		soft_cpu_invalidate_page(&cpu, end);
 	}
 	TEST_ASSERT(cpu.cache.misses > 0 && cpu.cache.invalidations > 0, "cache unused");
+	TEST_ASSERT(faults > nr / 8 && cpu.stats.exceptions == faults,
+		    "%lu of %u sequences ended in a fault, %lu delivered", faults, nr,
+		    (unsigned long)cpu.stats.exceptions);
+	uc_context_free(unicorn_fresh);
 	uc_close(uc);
 	soft_cpu_destroy(&cpu);
 	injected = m->injected;

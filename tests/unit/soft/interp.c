@@ -153,7 +153,8 @@ TEST(divide_error_is_a_clean_stop)
 	struct ram *r = ram_new(&cpu, CODE(0x31, 0xc9, 0xf7, 0xf1)); /* xor ecx,ecx; div ecx */
 
 	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_ERROR);
-	TEST_ASSERT_EQ(cpu.exit.error, SOFT_ERR_DIVIDE);
+	TEST_ASSERT_EQ(cpu.exit.error, SOFT_ERR_EXCEPTION);
+	TEST_ASSERT_EQ(cpu.exit.vector, SOFT_VEC_DE);
 	TEST_ASSERT_EQ(cpu.rip, RAM_BASE + 2);
 	expect_message(&cpu, "#DE");
 	expect_message(&cpu, "div ecx");
@@ -165,7 +166,7 @@ TEST(divide_error_is_a_clean_stop)
 	cpu.gpr[SOFT_RAX] = 1UL << 63;
 	cpu.gpr[SOFT_RCX] = -1UL;
 	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_ERROR);
-	TEST_ASSERT_EQ(cpu.exit.error, SOFT_ERR_DIVIDE);
+	TEST_ASSERT_EQ(cpu.exit.error, SOFT_ERR_EXCEPTION);
 	expect_message(&cpu, "idiv rcx");
 	ram_free(&cpu, r);
 }

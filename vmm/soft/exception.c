@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest exceptions, as an x86-64 CPU in long mode delivers them through a
+ * 64-bit interrupt gate with an IST slot: the guest registers a handler
+ * and a stack per vector (soft_cpu_set_exception_handler()); an exception
+ * pushes SS, RSP, RFLAGS, CS, RIP and the error code below that stack's
+ * 16-byte aligned top, clears IF, TF, NT and RF, and jumps to the handler,
+ * whose iretq pops the frame back.  An exception with no handler stops
+ * the guest, naming it.
+ *
+ * Faults are precise: an instruction raises its exception before it
+ * changes anything (the rule of access.h that makes SOFT_XLATE_RETRY
+ * safe), so the frame's rip is the faulting instruction and re-executing
+ * it there is the same instruction again.  A fault while the frame is
+ * being pushed (the handler's stack unmapped, say) is a double fault,
+ * which the soft vCPU does not deliver: the guest stops, naming both.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "vmm/soft/access.h"
+
+static const char *const vector_name[SOFT_NR_VECTORS] = {
+	[SOFT_VEC_DE] = "#DE (divide error",
+	[SOFT_VEC_UD] = "#UD (invalid opcode",
+	[SOFT_VEC_GP] = "#GP (general protection",
+	[SOFT_VEC_PF] = "#PF (page fault",
+};
+
+/* The vectors for which the CPU pushes an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC. */
+static bool has_error_code(unsigned int vector)
+{
+	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+}
+
+/* "#GP (general protection, vector 13, error code 0)" */
+static void describe_vector(unsigned int vector, uint32_t error_code, char *buf, size_t len)
+{
+	const char *name = vector_name[vector] ? vector_name[vector] : "(exception";
+	int n = snprintf(buf, len, "%s, vector %u", name, vector);
+
+	if (n >= 0 && (size_t)n < len && has_error_code(vector))
+		n += snprintf(buf + n, len - n, ", error code %#x", error_code);
+	if (n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, ")");
+}
+
+int soft_cpu_set_exception_handler(struct soft_cpu *cpu, unsigned int vector, uint64_t rip,
+				   uint64_t stack)
+{
+	if (vector >= SOFT_NR_VECTORS)
+		return -EINVAL;
+	if (rip && (!soft_canonical(rip) || !soft_canonical(stack)))
+		return -EINVAL;
+	cpu->handlers[vector] =
+		(struct soft_exception_handler){ .rip = rip, .stack = rip ? stack : 0 };
+	return 0;
+}
+
+int soft_raise(struct soft_exec *e, unsigned int vector, uint32_t error_code)
+{
+	e->fault.vector = vector;
+	e->fault.error_code = has_error_code(vector) ? error_code : 0;
+	return X_FAULT;
+}
+
+/* A second exception while the first's frame was being pushed: stop, naming both. */
+static int double_fault(struct soft_exec *e, unsigned int vector, uint32_t error_code,
+			const char *why)
+{
+	char first[96], second[96], where[192];
+
+	describe_vector(e->fault.vector, e->fault.error_code, first, sizeof(first));
+	describe_vector(vector, error_code, second, sizeof(second));
+	soft_describe(e, where, sizeof(where));
+	e->cpu->exit.vector = e->fault.vector;
+	e->cpu->exit.error_code = e->fault.error_code;
+	return soft_stop(e, SOFT_ERR_DOUBLE_FAULT,
+			 "double fault: %s while delivering %s to its handler at %#lx, stack %#lx, "
+			 "%s: %s",
+			 second, first, (unsigned long)e->cpu->handlers[e->fault.vector].rip,
+			 (unsigned long)e->cpu->handlers[e->fault.vector].stack, where, why);
+}
+
+int soft_fault(struct soft_exec *e, unsigned int vector, uint32_t error_code, const char *fmt, ...)
+{
+	struct soft_cpu *cpu = e->cpu;
+	char why[160], name[96], where[192];
+	va_list ap;
+
+	if (!e->delivering && soft_has_handler(cpu, vector))
+		return soft_raise(e, vector, error_code);
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (e->delivering)
+		return double_fault(e, vector, error_code, why);
+	describe_vector(vector, error_code, name, sizeof(name));
+	soft_describe(e, where, sizeof(where));
+	cpu->exit.vector = vector;
+	cpu->exit.error_code = error_code;
+	return soft_stop(e, SOFT_ERR_EXCEPTION, "%s at %s%s%s", name, where, why[0] ? ": " : "",
+			 why);
+}
+
+/*
+ * Push e->fault's frame on its handler's stack and enter the handler.
+ * Every slot of the frame is translated for writing before anything is
+ * stored, so a retry (or a double fault) leaves the guest as it was.
+ * RFLAGS is pushed with RF set, as the hardware does for a fault (the soft
+ * vCPU has no instruction breakpoints for RF to suppress).
+ */
+int soft_deliver(struct soft_exec *e)
+{
+	struct soft_cpu *cpu = e->cpu;
+	const struct soft_fault *f = &e->fault;
+	const struct soft_exception_handler *h = &cpu->handlers[f->vector];
+	uint64_t rflags = soft_cpu_get_rflags(cpu), top = h->stack & ~15UL, frame[6];
+	struct soft_dest slot[6];
+	unsigned int n = 0, i;
+	int ret;
+
+	frame[n++] = SOFT_SEL_DATA; /* SS */
+	frame[n++] = cpu->gpr[SOFT_RSP];
+	frame[n++] = rflags | X86_RF;
+	frame[n++] = SOFT_SEL_CODE; /* CS */
+	frame[n++] = cpu->rip;
+	if (has_error_code(f->vector))
+		frame[n++] = f->error_code;
+	e->delivering = true;
+	for (i = 0; i < n; i++) {
+		ret = soft_dest_prepare(e, top - 8 * (i + 1), 8, &slot[i]);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < n; i++)
+		soft_dest_store(e, &slot[i], frame[i]);
+	e->delivering = false;
+	if (f->vector == SOFT_VEC_PF)
+		cpu->cr2 = f->cr2;
+	cpu->gpr[SOFT_RSP] = top - 8 * n;
+	soft_cpu_set_rflags(cpu, rflags & ~(X86_IF | X86_TF | X86_NT | X86_RF | X86_VM));
+	cpu->rip = h->rip;
+	cpu->stats.exceptions++;
+	return X_OK;
+}
+
+/* What iretq loads of the frame's RFLAGS at CPL 0: all but VM and the reserved bits. */
+#define IRET_RFLAGS_MASK 0x3d7fd5UL
+
+/*
+ * iretq in 64-bit mode to the same privilege: pops RIP, CS, RFLAGS, RSP
+ * and SS.  The only code segment is the VMM's (CPL 0, 64-bit), and SS is
+ * its data segment or null; anything else is #GP(selector), as a return to
+ * a segment the GDT does not have.  RF is dropped at once: it would only
+ * suppress an instruction breakpoint on the first instruction, and the
+ * soft vCPU has none.  TF and IF are kept but do nothing: the soft vCPU
+ * neither single-steps nor takes interrupts.
+ */
+int soft_exec_iretq(struct soft_exec *e)
+{
+	struct soft_cpu *cpu = e->cpu;
+	uint64_t sp = cpu->gpr[SOFT_RSP], v[5]; /* RIP, CS, RFLAGS, RSP, SS */
+	uint16_t cs, ss;
+	int ret;
+
+	for (unsigned int i = 0; i < 5; i++) {
+		ret = soft_mem_read(e, sp + 8 * i, 8, &v[i]);
+		if (ret)
+			return ret;
+	}
+	cs = v[1];
+	ss = v[4];
+	if (cpu->flags.rflags & X86_NT)
+		return soft_fault(e, SOFT_VEC_GP, 0, "iretq with NT set (a task return)");
+	if (cs != SOFT_SEL_CODE)
+		return soft_fault(e, SOFT_VEC_GP, cs & 0xfffc,
+				  "iretq to CS %#x: only %#x, the 64-bit code segment at CPL 0, is "
+				  "there",
+				  cs, SOFT_SEL_CODE);
+	if (ss != SOFT_SEL_DATA && ss != 0)
+		return soft_fault(e, SOFT_VEC_GP, ss & 0xfffc,
+				  "iretq to SS %#x: only %#x, the data segment, or null is there",
+				  ss, SOFT_SEL_DATA);
+	if (!soft_canonical(v[0]))
+		return soft_fault(e, SOFT_VEC_GP, 0, "iretq to non-canonical rip %#lx",
+				  (unsigned long)v[0]);
+	cpu->gpr[SOFT_RSP] = v[3];
+	soft_cpu_set_rflags(cpu, v[2] & IRET_RFLAGS_MASK & ~X86_RF);
+	e->next_rip = v[0];
+	return X_OK;
+}
