@@ -99,7 +99,8 @@ void kvm_vcpu_invlpg(struct kvm_vcpu *vcpu, gva_t gva)
 	for (int i = 0; i < KVM_TLB_ENTRIES; i++) {
 		struct kvm_tlb_entry *e = &vcpu->tlb[i];
 
-		if (e->valid && e->paged && !((e->vpn ^ vpn) >> ((e->level - 1) * PT64_LEVEL_BITS)))
+		/* On the identity map a page's vpn is its gfn: INVLPG drops it too. */
+		if (e->valid && !((e->vpn ^ vpn) >> ((e->level - 1) * PT64_LEVEL_BITS)))
 			e->valid = false;
 	}
 }

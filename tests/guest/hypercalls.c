@@ -101,7 +101,8 @@ __attribute__((used, noinline)) void guest_tdp(void)
 
 	GUEST_ASSERT(__guest_set_exception_handler(GP_VECTOR, gp_handler, stack) == 0);
 	GUEST_ASSERT(read_cr3() == GUEST_CR3_IDENTITY);
-	GUEST_ASSERT(guest_load_cr3(GUEST_RAM_BASE + 0x123) == -GUEST_EINVAL);
+	/* An address bit at or above MAXPHYADDR; bits 11:0 are flags, not an error. */
+	GUEST_ASSERT(guest_load_cr3(1UL << 50) == -GUEST_EINVAL);
 	GUEST_ASSERT(guest_load_cr3(GUEST_RAM_BASE - 0x1000) == -GUEST_EINVAL);
 
 	tlb_page[0] = 1;
@@ -118,7 +119,7 @@ __attribute__((used, noinline)) void guest_tdp(void)
 	GUEST_SYNC2(4, tlb_page);
 
 	/* A CR3 the MMU refuses: #GP, CR3 unchanged. */
-	rip = native_load_cr3(GUEST_RAM_BASE + 0x123);
+	rip = native_load_cr3(1UL << 50);
 	expect_gp_at(rip, 1);
 	GUEST_ASSERT(read_cr3() == GUEST_CR3_IDENTITY);
 	GUEST_DONE();
@@ -173,7 +174,8 @@ static void expect_tlb_stages(struct vmm_vcpu *vcpu, unsigned long stages)
 TEST(flat_mode)
 {
 	struct vmm_vcpu *vcpu;
-	struct vmm *vm = vm_create_with_one_vcpu(&vcpu, guest_flat);
+	struct vmm *vm = __vm_create_with_one_vcpu_mmu(NOPIN_TEST_GUEST_ELF, &vcpu, "guest_flat",
+						       16UL << 20, 32UL << 20, KVM_MMU_FLAT);
 
 	TEST_ASSERT_EQ(vm->kvm->mmu_mode, KVM_MMU_FLAT);
 	expect_tlb_stages(vcpu, 3);
@@ -189,10 +191,10 @@ TEST(flat_mode)
 TEST(tdp_mode)
 {
 	struct vmm_vcpu *vcpu;
-	struct vmm *vm = vm_create_with_one_vcpu(&vcpu, guest_tdp);
+	struct vmm *vm = __vm_create_with_one_vcpu_mmu(NOPIN_TEST_GUEST_ELF, &vcpu, "guest_tdp",
+						       16UL << 20, 32UL << 20, KVM_MMU_TDP);
 	struct ucall uc;
 
-	vm->kvm->mmu_mode = KVM_MMU_TDP; /* before the vCPU first runs */
 	expect_tlb_stages(vcpu, 4);
 	TEST_ASSERT_EQ(vcpu->kvcpu->cr3, KVM_CR3_IDENTITY);
 	TEST_ASSERT_EQ(vcpu_run(vcpu), VMM_RUN_UCALL);
