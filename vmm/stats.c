@@ -28,7 +28,7 @@ static const char *const event_names[] = {
 	[MMU_NOTIFY_EXCLUSIVE] = "invalidations_exclusive",
 };
 
-#define MAX_ITEMS 48
+#define MAX_ITEMS 64
 
 /* One counter of struct kvm_vcpu_stat, at @offset, summed over the vCPUs. */
 static long vcpu_stat_sum(struct vmm *vm, size_t offset)
@@ -70,6 +70,15 @@ static int collect(struct vmm *vm, struct stat_item *it)
 	ITEM("guest_cr3_loads", vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, cr3_loads)));
 	ITEM("guest_invlpgs", vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, invlpgs)));
 	ITEM("tlb_misses", vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, tlb_misses)));
+	ITEM("shadow_faults", vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, shadow_faults)));
+	ITEM("shadow_cached_root_hits",
+	     vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, cached_root_hits)));
+	ITEM("shadow_tracked_writes",
+	     vcpu_stat_sum(vm, offsetof(struct kvm_vcpu_stat, tracked_writes)));
+	ITEM("shadow_pages", atomic_long_read(&ks->shadow_pages));
+	ITEM("shadow_pages_zapped", atomic_long_read(&ks->shadow_pages_zapped));
+	ITEM("shadow_pages_freed", atomic_long_read(&ks->shadow_pages_freed));
+	ITEM("shadow_sptes_zapped", atomic_long_read(&ks->shadow_sptes_zapped));
 	ITEM("swap_outs", atomic_long_read(&rs->pswpout));
 	ITEM("swap_ins", atomic_long_read(&rs->pswpin));
 	ITEM("reclaimed", atomic_long_read(&rs->pgsteal));
