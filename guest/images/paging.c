@@ -67,10 +67,10 @@ static struct cpu *cpu_of(unsigned long sp)
 	return &cpus[(ram_end() - sp) / GUEST_STACK_SIZE];
 }
 
+/* The first failure ends the guest: a frame or mapping that is wrong could loop. */
 static void fail(struct cpu *c, const char *what, unsigned long got, unsigned long want)
 {
-	printf("paging: vCPU %u: %s %lx, expected %lx: FAILED\n", c->id, what, got, want);
-	guest_exit(1);
+	guest_check_failed("paging", c->id, what, got, want);
 }
 
 static void check(struct cpu *c, const char *what, unsigned long got, unsigned long want)
@@ -119,7 +119,11 @@ static void cow_fault(struct cpu *c, struct exception_frame *f)
 	check(c, "copy-on-write error code", f->error_code, PFERR_PRESENT | PFERR_WRITE);
 	copy_frame(copy, old & PTE_ADDR_MASK);
 	map(c, c->cr3, va, copy, PAGE_SIZE, PTE_W);
-	/* The read-only translation may be cached: iretq must retry on the new one. */
+	/*
+	 * The #PF dropped the faulting address's translation already, as the
+	 * processor does; a kernel still flushes a present entry it changed,
+	 * and so does this one.
+	 */
 	guest_invlpg(va);
 	c->cow_faults++;
 }

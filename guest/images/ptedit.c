@@ -61,10 +61,10 @@ static unsigned int shared_changed;  /* the slot the last edit changed */
 static unsigned long generation, ack[MAX_CPUS];
 static unsigned int setup_done, edits_done, finished;
 
+/* The first failure ends the guest: a frame or mapping that is wrong could loop. */
 static void fail(struct cpu *c, const char *what, unsigned long got, unsigned long want)
 {
-	printf("ptedit: vCPU %u: %s %lx, expected %lx: FAILED\n", c->id, what, got, want);
-	guest_exit(1);
+	guest_check_failed("ptedit", c->id, what, got, want);
 }
 
 static void check(struct cpu *c, const char *what, unsigned long got, unsigned long want)

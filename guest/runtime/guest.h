@@ -66,6 +66,11 @@ size_t strlen(const char *s);
 
 unsigned long clock_ns(void);
 
+/* An image's self-check failed: "<image>: vCPU <cpu>: <what> <got>, expected <want>: FAILED", exit 1. */
+__attribute__((noreturn)) void guest_check_failed(const char *image, unsigned int cpu,
+						  const char *what, unsigned long got,
+						  unsigned long want);
+
 /*
  * What an exception handler gets (runtime/exceptions.S builds it): the
  * interrupted code's registers, written back when the handler returns,
