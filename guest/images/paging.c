@@ -10,6 +10,8 @@
  *    the new frame; unmapped, a read and a write fault into the #PF
  *    handler with CR2 the address and error code 0 and W; read-only, a
  *    write faults with P and W;
+ *  - no-execute: code called through a page runs; with NX the call
+ *    faults with P and I/D at its first byte;
  *  - address spaces: a second PML4 sharing the identity tables maps the
  *    same virtual page to another frame; CR3 switches between the two;
  *  - a 2 MiB page over a 2 MiB chunk of RAM that every vCPU shares, each
@@ -39,6 +41,7 @@
 #define ALIAS1 0x0000200000003000UL
 #define ALIAS2 0xffff900000005000UL /* the upper half */
 #define REMAP_VA 0x0000300000000000UL
+#define EXEC_VA 0x0000380000000000UL
 #define SPACE_VA 0x0000400000000000UL
 #define BIG_VA 0x0000500000000000UL
 #define COW_VA 0x0000600000000000UL
@@ -49,7 +52,7 @@ struct cpu {
 	unsigned long cr3, cr3_b;
 	unsigned long alias, space_a, space_b;
 	unsigned long cow_orig[COW_PAGES];
-	unsigned long cow_faults, demand_reads, demand_writes;
+	unsigned long cow_faults, demand_reads, demand_writes, fetch_faults;
 	bool demand_write; /* what the touch that faults next does */
 };
 
@@ -141,13 +144,26 @@ static void demand_fault(struct cpu *c, struct exception_frame *f)
 		c->demand_reads++;
 }
 
+/* A call into the no-execute page faulted at its first byte: return 7 to the caller. */
+static void fetch_fault(struct cpu *c, struct exception_frame *f)
+{
+	check(c, "fetch error code", f->error_code, PFERR_PRESENT | PFERR_FETCH);
+	check(c, "fetch rip", f->rip, EXEC_VA);
+	f->rax = 7;
+	f->rip = peek(f->rsp);
+	f->rsp += 8;
+	c->fetch_faults++;
+}
+
 static void on_page_fault(struct exception_frame *f)
 {
 	struct cpu *c = cpu_of(f->rsp);
 
 	if (probe_fixup(f))
 		return;
-	if (in_region(f->cr2, COW_VA, COW_PAGES))
+	if (f->cr2 == EXEC_VA)
+		fetch_fault(c, f);
+	else if (in_region(f->cr2, COW_VA, COW_PAGES))
 		cow_fault(c, f);
 	else if (in_region(f->cr2, DEMAND_VA, DEMAND_PAGES))
 		demand_fault(c, f);
@@ -219,6 +235,28 @@ static void remap_unmap(struct cpu *c)
 	expect_fault(c, probe_write(REMAP_VA + 48, 6, &pf), &pf, REMAP_VA + 48,
 		     PFERR_PRESENT | PFERR_WRITE);
 	check(c, "a refused write", peek(one + 48), tag(c, 1));
+}
+
+/*
+ * A page of code, `mov $42, %eax; ret`, written through the identity map
+ * and called at EXEC_VA; mapped again with NX, the call faults on the
+ * fetch, and the handler returns for it.
+ */
+static void no_execute(struct cpu *c)
+{
+	static const unsigned char code[] = { 0xb8, 42, 0, 0, 0, 0xc3 };
+	unsigned long (*call)(void) = (unsigned long (*)(void))EXEC_VA;
+	unsigned long gpa = frame(c);
+	volatile unsigned char *p = (unsigned char *)gpa;
+
+	for (unsigned int i = 0; i < sizeof(code); i++)
+		p[i] = code[i];
+	map(c, c->cr3, EXEC_VA, gpa, PAGE_SIZE, 0);
+	check(c, "a call into an executable page", call(), 42);
+	map(c, c->cr3, EXEC_VA, gpa, PAGE_SIZE, PTE_NX);
+	guest_invlpg(EXEC_VA);
+	check(c, "a call into a no-execute page", call(), 7);
+	check(c, "fetch faults", c->fetch_faults, 1);
 }
 
 static void load_cr3(struct cpu *c, unsigned long cr3)
@@ -356,6 +394,8 @@ static void print_results(unsigned int ncpus)
 	printf("paging: remap with INVLPG ok; #PF unmapped read 0x0, write 0x%lx, "
 	       "read-only write 0x%lx, ok\n",
 	       PFERR_WRITE, PFERR_PRESENT | PFERR_WRITE);
+	printf("paging: no-execute: a call faults with error code 0x%lx, ok\n",
+	       PFERR_PRESENT | PFERR_FETCH);
 	printf("paging: address spaces: one virtual page in 2 PML4s, %u CR3 switches, ok\n",
 	       2 * SWITCHES);
 	printf("paging: 2 MiB page: 512 pieces through it and the identity map, ok\n");
@@ -386,6 +426,7 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 	setup(c);
 	aliases(c);
 	remap_unmap(c);
+	no_execute(c);
 	address_spaces(c);
 	map(c, c->cr3, BIG_VA, big_chunk, PAGE_SIZE_2M, PTE_W);
 	big_page(c, ncpus, 0);

@@ -147,6 +147,7 @@ static void run_paging_case(const char *image, unsigned int vcpus, bool pressure
 	"D on write, ok\n"                                                                         \
 	"paging: remap with INVLPG ok; #PF unmapped read 0x0, write 0x2, read-only write 0x3, "    \
 	"ok\n"                                                                                     \
+	"paging: no-execute: a call faults with error code 0x11, ok\n"                             \
 	"paging: address spaces: one virtual page in 2 PML4s, 16 CR3 switches, ok\n"               \
 	"paging: 2 MiB page: 512 pieces through it and the identity map, ok\n"                     \
 	"paging: copy-on-write: 16 #PF copies, originals intact, ok\n"                             \
