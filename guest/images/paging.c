@@ -16,7 +16,8 @@
  *    same virtual page to another frame; CR3 switches between the two;
  *  - a 2 MiB page over a 2 MiB chunk of RAM that every vCPU shares, each
  *    its own 4 KiB pieces, written through it and read through the
- *    identity map and back;
+ *    identity map and back; then split into 4 KiB pages that each map
+ *    a piece further on (one INVLPG), and joined again (a TLB flush);
  *  - copy-on-write: read-only pages whose first write faults, and the
  *    handler copies the frame, maps the copy writable, INVLPGs and returns
  *    to the write, which goes to the copy; the originals stay;
@@ -36,6 +37,7 @@
 #define COW_PAGES 16
 #define DEMAND_PAGES 192
 #define ROUNDS 16
+#define TLB_PIECES 32 /* fewer than a TLB holds (KVM_TLB_ENTRIES, 64, in the VMM) */
 
 #define ALIAS0 0x0000100000000000UL
 #define ALIAS1 0x0000200000003000UL
@@ -305,6 +307,47 @@ static void big_page(struct cpu *c, unsigned int ncpus, unsigned long round)
 	}
 }
 
+/*
+ * The 2 MiB page split: its PDE now points to a page table of 4 KiB
+ * pages, each ncpus pieces further on (this vCPU's pieces map its own).
+ * One INVLPG must drop every 4 KiB piece the TLB holds of the 2 MiB
+ * page: the first TLB_PIECES pieces are read just before the split, so
+ * the TLB has them, and first after it.  Joined back into the 2 MiB leaf,
+ * the TLB's 4 KiB entries are 512 pages of their own, which one INVLPG
+ * would not drop, as on the processor: a TLB flush does.
+ */
+static void split_check(struct cpu *c, unsigned int ncpus, unsigned long shift, unsigned long end)
+{
+	for (unsigned long off = c->id * PAGE_SIZE; off < end; off += ncpus * PAGE_SIZE)
+		check(c, "a piece of the 2 MiB page", peek(BIG_VA + off + 16),
+		      tag(c, 0xf00000 | (off + shift) % PAGE_SIZE_2M));
+}
+
+static void split_big_page(struct cpu *c, unsigned int ncpus)
+{
+	unsigned long pt = frame(c), pde = leaf(c, BIG_VA, 2), shift = ncpus * PAGE_SIZE;
+	unsigned int level;
+	unsigned long *pdep = pte_lookup(c->cr3, BIG_VA, &level);
+
+	for (unsigned long i = 0; i < 512; i++)
+		poke(pt + 8 * i,
+		     (big_chunk + (i * PAGE_SIZE + shift) % PAGE_SIZE_2M) | PTE_P | PTE_W);
+	for (unsigned long off = c->id * PAGE_SIZE; off < PAGE_SIZE_2M; off += ncpus * PAGE_SIZE)
+		poke(big_chunk + off + 16, tag(c, 0xf00000 | off));
+	split_check(c, ncpus, 0, PAGE_SIZE_2M);
+	split_check(c, ncpus, 0, TLB_PIECES * PAGE_SIZE);
+	pte_write(pdep, pt | PTE_P | PTE_W | PTE_U);
+	guest_invlpg(BIG_VA);
+	split_check(c, ncpus, shift, PAGE_SIZE_2M);
+	split_check(c, ncpus, shift, TLB_PIECES * PAGE_SIZE);
+	check(c, "a leaf of the split page", leaf(c, BIG_VA + c->id * PAGE_SIZE, 1) & PTE_ADDR_MASK,
+	      big_chunk + c->id * PAGE_SIZE + shift);
+	/* Joined, the other 4 KiB translations are not the page's of BIG_VA: flush them all. */
+	pte_write(pdep, pde);
+	guest_flush_tlb();
+	split_check(c, ncpus, 0, PAGE_SIZE_2M);
+}
+
 static void copy_on_write(struct cpu *c)
 {
 	for (unsigned long i = 0; i < COW_PAGES; i++) {
@@ -399,6 +442,8 @@ static void print_results(unsigned int ncpus)
 	printf("paging: address spaces: one virtual page in 2 PML4s, %u CR3 switches, ok\n",
 	       2 * SWITCHES);
 	printf("paging: 2 MiB page: 512 pieces through it and the identity map, ok\n");
+	printf("paging: 2 MiB page split into 4 KiB pages with one INVLPG, joined with a TLB "
+	       "flush, ok\n");
 	printf("paging: copy-on-write: %u #PF copies, originals intact, ok\n", COW_PAGES);
 	for (unsigned int i = 0; i < ncpus; i++)
 		printf("paging: demand paging: vCPU %u: %lu read faults, %lu write faults, ok\n", i,
@@ -431,6 +476,7 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 	map(c, c->cr3, BIG_VA, big_chunk, PAGE_SIZE_2M, PTE_W);
 	big_page(c, ncpus, 0);
 	check(c, "A/D of the 2 MiB leaf", leaf(c, BIG_VA, 2) & (PTE_A | PTE_D), PTE_A | PTE_D);
+	split_big_page(c, ncpus);
 	copy_on_write(c);
 	demand_paging(c);
 	for (unsigned long r = 1; r <= ROUNDS; r++)

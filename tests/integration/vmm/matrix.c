@@ -150,6 +150,7 @@ static void run_paging_case(const char *image, unsigned int vcpus, bool pressure
 	"paging: no-execute: a call faults with error code 0x11, ok\n"                             \
 	"paging: address spaces: one virtual page in 2 PML4s, 16 CR3 switches, ok\n"               \
 	"paging: 2 MiB page: 512 pieces through it and the identity map, ok\n"                     \
+	"paging: 2 MiB page split into 4 KiB pages with one INVLPG, joined with a TLB flush, ok\n" \
 	"paging: copy-on-write: 16 #PF copies, originals intact, ok\n"                             \
 	"paging: demand paging: vCPU 0: 96 read faults, 96 write faults, ok\n"
 
