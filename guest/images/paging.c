@@ -425,7 +425,7 @@ static void setup(struct cpu *c)
 		fail(c, "a PML4: RAM left", 0, PAGE_SIZE);
 	check(c, "identity_map_ram()", identity_map_ram(c->cr3), 0);
 	check(c, "a #PF handler", guest_set_exception_handler(PF_VECTOR, on_page_fault), 0);
-	load_cr3(c, c->cr3);
+	load_own_cr3("paging", c->cr3);
 }
 
 static void print_results(unsigned int ncpus)
@@ -456,8 +456,11 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 {
 	struct cpu *c = &cpus[cpu];
 
-	if (ncpus > MAX_CPUS)
+	if (ncpus > MAX_CPUS) {
+		if (cpu == 0)
+			printf("paging: at most %d vCPUs: FAILED\n", MAX_CPUS);
 		return cpu == 0 ? 2 : 0;
+	}
 	c->id = cpu;
 	/* The shared 2 MiB chunk first, before the tables take the RAM it is aligned in. */
 	if (cpu == 0) {

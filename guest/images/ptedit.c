@@ -320,8 +320,11 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 {
 	struct cpu *c = &cpus[cpu];
 
-	if (ncpus > MAX_CPUS)
+	if (ncpus > MAX_CPUS) {
+		if (cpu == 0)
+			printf("ptedit: at most %d vCPUs: FAILED\n", MAX_CPUS);
 		return cpu == 0 ? 2 : 0;
+	}
 	if (cpu == 0) {
 		c->id = 0;
 		setup(c, ncpus);
@@ -330,7 +333,7 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 	while (!__atomic_load_n(&setup_done, __ATOMIC_ACQUIRE))
 		cpu_relax();
 	check(c, "a #PF handler", guest_set_exception_handler(PF_VECTOR, on_page_fault), 0);
-	check(c, "HC_LOAD_CR3", guest_load_cr3(cr3), 0);
+	load_own_cr3("ptedit", cr3);
 	if (cpu == 0)
 		run_editor(c, ncpus);
 	else

@@ -173,6 +173,8 @@ unsigned long pte_read(const unsigned long *pte);
 void pte_write(unsigned long *pte, unsigned long val);
 /* Map all of RAM at its own address, writable: 2 MiB pages where they fit. */
 long identity_map_ram(unsigned long pml4);
+/* Load the image's own tables; a refusal says why ("<image>: ... FAILED") and exits 1. */
+void load_own_cr3(const char *image, unsigned long pml4);
 
 /*
  * A load or a store that may fault.  The image's #PF handler calls

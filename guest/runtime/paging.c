@@ -182,6 +182,18 @@ long identity_map_ram(unsigned long pml4)
 	return 0;
 }
 
+void load_own_cr3(const char *image, unsigned long pml4)
+{
+	long ret = guest_load_cr3(pml4);
+
+	if (!ret)
+		return;
+	/* A guest MMU is the VMM's choice: say which one refuses. */
+	printf("%s: HC_LOAD_CR3 of %lx: %ld%s: FAILED\n", image, pml4, ret,
+	       ret == -GUEST_EOPNOTSUPP ? " (the MMU runs flat: no tables of the guest's)" : "");
+	guest_exit(1);
+}
+
 /*
  * The probes' instructions, between labels the fixup knows.  A fault
  * there resumes after the instruction with rdx = 1, rcx = the error code
