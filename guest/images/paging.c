@@ -456,11 +456,8 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 {
 	struct cpu *c = &cpus[cpu];
 
-	if (ncpus > MAX_CPUS) {
-		if (cpu == 0)
-			printf("paging: at most %d vCPUs: FAILED\n", MAX_CPUS);
-		return cpu == 0 ? 2 : 0;
-	}
+	if (ncpus > MAX_CPUS)
+		guest_check_failed("paging", cpu, "vCPUs", ncpus, MAX_CPUS);
 	c->id = cpu;
 	/* The shared 2 MiB chunk first, before the tables take the RAM it is aligned in. */
 	if (cpu == 0) {

@@ -320,11 +320,8 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 {
 	struct cpu *c = &cpus[cpu];
 
-	if (ncpus > MAX_CPUS) {
-		if (cpu == 0)
-			printf("ptedit: at most %d vCPUs: FAILED\n", MAX_CPUS);
-		return cpu == 0 ? 2 : 0;
-	}
+	if (ncpus > MAX_CPUS)
+		guest_check_failed("ptedit", cpu, "vCPUs", ncpus, MAX_CPUS);
 	if (cpu == 0) {
 		c->id = 0;
 		setup(c, ncpus);
