@@ -66,6 +66,11 @@ size_t strlen(const char *s);
 
 unsigned long clock_ns(void);
 
+/* An image's self-check failed: "<image>: vCPU <cpu>: <what> <got>, expected <want>: FAILED", exit 1. */
+__attribute__((noreturn)) void guest_check_failed(const char *image, unsigned int cpu,
+						  const char *what, unsigned long got,
+						  unsigned long want);
+
 /*
  * What an exception handler gets (runtime/exceptions.S builds it): the
  * interrupted code's registers, written back when the handler returns,
@@ -113,5 +118,86 @@ unsigned long ram_free_start(void);
 unsigned long ram_free_end(void);
 /* The end of RAM: the top of vCPU 0's stack (docs/design.md, "The guest ABI"). */
 unsigned long ram_end(void);
+
+/*
+ * Page tables of the guest's own (runtime/paging.c): 4-level x86-64
+ * tables in guest RAM, which the guest reaches through an identity map
+ * (guest-virtual = guest-physical), the VMM's before its first CR3 load,
+ * its own after.  A table has one writer at a time: the caller sees to it
+ * (the walks of other vCPUs only set A and D, by cmpxchg).
+ */
+#define GUEST_ENOMEM 12
+
+#define PTE_P (1UL << 0)   /* present */
+#define PTE_W (1UL << 1)   /* writable */
+#define PTE_U (1UL << 2)   /* user */
+#define PTE_A (1UL << 5)   /* accessed: set by a walk that used the entry */
+#define PTE_D (1UL << 6)   /* dirty: set in the leaf by a write */
+#define PTE_PS (1UL << 7)  /* a 2 MiB (PDE) or 1 GiB (PDPTE) leaf */
+#define PTE_NX (1UL << 63) /* no execute */
+#define PTE_ADDR_MASK 0x000ffffffffff000UL
+
+#define PAGE_SIZE_2M (1UL << 21)
+
+/* #PF error code bits. */
+#define PFERR_PRESENT (1UL << 0)
+#define PFERR_WRITE (1UL << 1)
+#define PFERR_FETCH (1UL << 4)
+
+/* @bytes of RAM aligned to @align (a power of two), not zeroed; 0 when none is left. */
+unsigned long alloc_frames(unsigned long bytes, unsigned long align);
+/* One zeroed 4 KiB frame, or 0. */
+unsigned long alloc_frame(void);
+/* Fill a 4 KiB frame, or copy one, a word at a time. */
+void fill_frame(unsigned long gpa, unsigned long word);
+void copy_frame(unsigned long dst, unsigned long src);
+
+/* A new, empty PML4: its GPA, or 0. */
+unsigned long pgtable_new(void);
+/*
+ * Map @va to @gpa under @pml4 as a page of @size (PAGE_SIZE or
+ * PAGE_SIZE_2M) with @flags (PTE_W, PTE_U, PTE_NX...; P and PS are
+ * added), making the tables above it.  Replaces a leaf already there: the
+ * caller invalidates the old translation (guest_invlpg()).  0 or -errno.
+ */
+long map_page(unsigned long pml4, unsigned long va, unsigned long gpa, unsigned long size,
+	      unsigned long flags);
+/* Clear the leaf of @va; the caller invalidates it.  0, or -GUEST_EINVAL if none. */
+long unmap_page(unsigned long pml4, unsigned long va);
+/* The leaf entry of @va (its level in @level: 1, 2 or 3), or NULL. */
+unsigned long *pte_lookup(unsigned long pml4, unsigned long va, unsigned int *level);
+/* The level-1 entry of @va, making the tables above it; NULL if out of RAM or under a large page. */
+unsigned long *pte_alloc(unsigned long pml4, unsigned long va);
+/* An entry as a walk sees it, and a store of one: one 8-byte access each. */
+unsigned long pte_read(const unsigned long *pte);
+void pte_write(unsigned long *pte, unsigned long val);
+/* Map all of RAM at its own address, writable: 2 MiB pages where they fit. */
+long identity_map_ram(unsigned long pml4);
+/* Load the image's own tables; a refusal says why ("<image>: ... FAILED") and exits 1. */
+void load_own_cr3(const char *image, unsigned long pml4);
+
+/*
+ * A load or a store that may fault.  The image's #PF handler calls
+ * probe_fixup() first: for a probe's instruction it returns true and
+ * the probe returns -GUEST_EFAULT with the fault's error code and CR2 in
+ * @fault.
+ */
+struct probe_fault {
+	unsigned long error_code, cr2;
+};
+long probe_read(unsigned long va, unsigned long *val, struct probe_fault *fault);
+long probe_write(unsigned long va, unsigned long val, struct probe_fault *fault);
+bool probe_fixup(struct exception_frame *frame);
+
+/* Plain accesses through a virtual address, never merged or moved by the compiler. */
+static inline unsigned long peek(unsigned long va)
+{
+	return *(volatile unsigned long *)va;
+}
+
+static inline void poke(unsigned long va, unsigned long val)
+{
+	*(volatile unsigned long *)va = val;
+}
 
 #endif

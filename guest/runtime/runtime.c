@@ -38,6 +38,13 @@ unsigned long clock_ns(void)
 	return hypercall(HC_CLOCK_NS, 0, 0);
 }
 
+void guest_check_failed(const char *image, unsigned int cpu, const char *what, unsigned long got,
+			unsigned long want)
+{
+	printf("%s: vCPU %u: %s %lx, expected %lx: FAILED\n", image, cpu, what, got, want);
+	guest_exit(1);
+}
+
 unsigned long ram_free_start(void)
 {
 	return ((unsigned long)_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
