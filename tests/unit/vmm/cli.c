@@ -87,6 +87,36 @@ TEST(ram_as_large_as_the_pool_swaps)
 	TEST_ASSERT(swap_outs > 0, "no page went to swap:\n%s", r.out);
 }
 
+/* One counter of a --stats table. */
+static unsigned long stat_of(const struct cli_result *r, const char *name)
+{
+	char key[64];
+	const char *line;
+	unsigned long v = 0;
+
+	snprintf(key, sizeof(key), "\n%s ", name);
+	line = strstr(r->out, key);
+	TEST_ASSERT(line && sscanf(line + strlen(key), "%lu", &v) == 1, "no %s in:\n%s", name,
+		    r->out);
+	return v;
+}
+
+/* In shadow mode --stats shows what the shadow MMU did for a guest on its own tables. */
+TEST(stats_show_the_shadow_mmu)
+{
+	struct cli_result r;
+
+	nopin_run(&r, "--backend", "soft", "--mmu", "shadow", "--stats", image("paging"), NULL);
+	EXPECT(&r, 0, "paging: ok");
+	TEST_ASSERT(stat_of(&r, "shadow_faults") > 0, "shadow leaves installed");
+	TEST_ASSERT(stat_of(&r, "shadow_pages") > 0, "shadow pages live at the end");
+	TEST_ASSERT(stat_of(&r, "shadow_cached_root_hits") > 0, "CR3 switches back hit the cache");
+	TEST_ASSERT(stat_of(&r, "shadow_tracked_writes") > 0, "PTE writes were tracked");
+	TEST_ASSERT(stat_of(&r, "shadow_sptes_zapped") > 0, "INVLPG and writes zapped leaves");
+	stat_of(&r, "shadow_pages_zapped");
+	stat_of(&r, "shadow_pages_freed");
+}
+
 TEST(bad_options)
 {
 	struct cli_result r;
