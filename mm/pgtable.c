@@ -36,7 +36,7 @@ pgprot_t vm_get_page_prot(unsigned long vm_flags)
  */
 bool vma_wants_writenotify(struct vm_area_struct *vma)
 {
-	if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED))
+	if ((READ_ONCE(vma->vm_flags) & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED))
 		return false;
 	return vma->vm_file && !test_bit(AS_SHMEM, &vma->vm_file->f_mapping->flags);
 }
@@ -44,7 +44,8 @@ bool vma_wants_writenotify(struct vm_area_struct *vma)
 /* Departs from the kernel, which caches this in vma->vm_page_prot. */
 pgprot_t vma_page_prot(struct vm_area_struct *vma)
 {
-	pgprot_t prot = vm_get_page_prot(vma->vm_flags);
+	/* Rmap walkers (remove_migration_pte()) call this without mmap_lock: one read. */
+	pgprot_t prot = vm_get_page_prot(READ_ONCE(vma->vm_flags));
 
 	if (vma_wants_writenotify(vma))
 		prot = __pgprot(pgprot_val(prot) & ~_PAGE_RW);

@@ -972,7 +972,8 @@ static bool page_referenced_one(struct page *page, struct vm_area_struct *vma,
 	pte = page_vma_mapped_pte(page, vma, address, &ptl);
 	if (!pte)
 		return true;
-	if (vma->vm_flags & VM_LOCKED) {
+	/* mprotect/mlock change vm_flags under mmap_lock, which rmap walks do not hold. */
+	if (READ_ONCE(vma->vm_flags) & VM_LOCKED) {
 		mlock_page(page);
 		pte_unmap_unlock(pte, ptl);
 		pra->vm_flags |= VM_LOCKED;
@@ -986,7 +987,7 @@ static bool page_referenced_one(struct page *page, struct vm_area_struct *vma,
 	pte_unmap_unlock(pte, ptl);
 	if (referenced) {
 		pra->referenced++;
-		pra->vm_flags |= vma->vm_flags;
+		pra->vm_flags |= READ_ONCE(vma->vm_flags);
 	}
 	return true;
 }
@@ -1075,7 +1076,7 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma, unsi
 	if (!pte)
 		goto out;
 
-	locked_vma = vma->vm_flags & VM_LOCKED;
+	locked_vma = READ_ONCE(vma->vm_flags) & VM_LOCKED; /* no mmap_lock here */
 	if (locked_vma && !(tua->flags & TTU_IGNORE_MLOCK)) {
 		ret = false; /* the page stays: no need to look further */
 		if (legacy_on(mm->legacy, LEGACY_MLOCK_TRYLOCK)) {
