@@ -4,9 +4,10 @@
  * none of guest/runtime) on its own page tables: aliases, two address
  * spaces switched by HC_LOAD_CR3, a remap with HC_INVLPG and a remap by a
  * PTE store through an alias of the table page, each checked by the guest
- * itself.  Quiet and under --pressure all with RAM twice the pool, in tdp
- * and shadow mode, its whole console is the same text and it exits 0; the
- * harness fails a case that left a sanitizer report.  Under pressure the
+ * itself.  On 1 and 2 vCPUs (each on tables of its own), quiet and under
+ * --pressure all with RAM twice the pool, in tdp and shadow mode, its
+ * whole console is the same text and it exits 0; the harness fails a case
+ * that left a sanitizer report.  Under pressure the
  * counters show the host invalidated its pages, and in shadow mode that
  * zaps went through the rmap and its table writes were emulated.
  *
@@ -33,29 +34,31 @@ static void kvm_shadow_ready(void)
 }
 
 /* Everything the guest prints when every check passed. */
-static void expected_console(char *buf, size_t len, unsigned long mem_bytes)
+static void expected_console(char *buf, size_t len, const struct vmm_config *cfg)
 {
 	int n = snprintf(buf, len,
-			 "abi: %lu MiB of RAM, 16 pages at 3 addresses, 2 address spaces, "
-			 "8 table aliases\n",
-			 mem_bytes >> 20);
+			 "abi: %u vCPUs, %zu MiB of RAM; each: 16 pages at 3 addresses, "
+			 "2 address spaces, 8 table aliases\n",
+			 cfg->nr_vcpus, cfg->mem_bytes >> 20);
 
 	for (int r = 0; r < NR_ROUNDS; r++)
 		n += snprintf(buf + n, len - n, "abi: round %d ok\n", r);
 	snprintf(buf + n, len - n, "abi: ok\n");
 }
 
-static void abi_config(struct vmm_config *cfg, enum kvm_mmu_mode mmu, bool pressure)
+static void abi_config(struct vmm_config *cfg, enum kvm_mmu_mode mmu, unsigned int vcpus,
+		       bool pressure)
 {
 	guest_config(cfg, "abi_only");
 	cfg->mmu = mmu;
+	cfg->nr_vcpus = vcpus;
 	cfg->mem_bytes = 8UL << 20;
 	cfg->pool_bytes = pressure ? 4UL << 20 : 16UL << 20;
 	if (pressure)
 		cfg->pressure = "all";
 }
 
-static void run_abi_guest(enum kvm_mmu_mode mmu, bool pressure)
+static void run_abi_guest(enum kvm_mmu_mode mmu, unsigned int vcpus, bool pressure)
 {
 	char expect[2048];
 	struct vmm_config cfg;
@@ -65,9 +68,9 @@ static void run_abi_guest(enum kvm_mmu_mode mmu, bool pressure)
 		kvm_shadow_ready();
 	else
 		TEST_REQUIRE(test_backend() == VMM_BACKEND_SOFT);
-	abi_config(&cfg, mmu, pressure);
+	abi_config(&cfg, mmu, vcpus, pressure);
 	guest_run(&cfg, &run);
-	expected_console(expect, sizeof(expect), cfg.mem_bytes);
+	expected_console(expect, sizeof(expect), &cfg);
 	TEST_ASSERT(run.guest_exited && run.status == 0, "status %d (%s)\n%s", run.status,
 		    run.stop_message, run.console);
 	TEST_ASSERT(!strcmp(run.console, expect), "the console:\n%s\nexpected:\n%s", run.console,
@@ -85,24 +88,44 @@ static void run_abi_guest(enum kvm_mmu_mode mmu, bool pressure)
 		    "the guest's table writes were emulated");
 }
 
-TEST(tdp_quiet)
+TEST(tdp_1_quiet)
 {
-	run_abi_guest(KVM_MMU_TDP, false);
+	run_abi_guest(KVM_MMU_TDP, 1, false);
 }
 
-TEST(tdp_pressure)
+TEST(tdp_1_pressure)
 {
-	run_abi_guest(KVM_MMU_TDP, true);
+	run_abi_guest(KVM_MMU_TDP, 1, true);
 }
 
-TEST(shadow_quiet)
+TEST(tdp_2_quiet)
 {
-	run_abi_guest(KVM_MMU_SHADOW, false);
+	run_abi_guest(KVM_MMU_TDP, 2, false);
 }
 
-TEST(shadow_pressure)
+TEST(tdp_2_pressure)
 {
-	run_abi_guest(KVM_MMU_SHADOW, true);
+	run_abi_guest(KVM_MMU_TDP, 2, true);
+}
+
+TEST(shadow_1_quiet)
+{
+	run_abi_guest(KVM_MMU_SHADOW, 1, false);
+}
+
+TEST(shadow_1_pressure)
+{
+	run_abi_guest(KVM_MMU_SHADOW, 1, true);
+}
+
+TEST(shadow_2_quiet)
+{
+	run_abi_guest(KVM_MMU_SHADOW, 2, false);
+}
+
+TEST(shadow_2_pressure)
+{
+	run_abi_guest(KVM_MMU_SHADOW, 2, true);
 }
 
 /* Flat mode has no guest tables: the guest says the VMM refused them, and fails. */
@@ -111,11 +134,11 @@ TEST(flat_refuses_the_tables)
 	struct vmm_config cfg;
 	struct guest_run run;
 
-	abi_config(&cfg, KVM_MMU_FLAT, false);
+	abi_config(&cfg, KVM_MMU_FLAT, 1, false);
 	guest_run(&cfg, &run);
 	TEST_ASSERT(run.guest_exited && run.status == 1, "status %d (%s)\n%s", run.status,
 		    run.stop_message, run.console);
-	TEST_ASSERT(strstr(run.console, "abi: FAIL: round 0: HC_LOAD_CR3 at ") &&
+	TEST_ASSERT(strstr(run.console, "abi: FAIL: vCPU 0, round 0: HC_LOAD_CR3 at ") &&
 			    strstr(run.console, "(the VMM refused the guest's page tables)"),
 		    "the console:\n%s", run.console);
 }
