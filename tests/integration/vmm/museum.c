@@ -100,16 +100,22 @@ TEST(no_invalidate_retry_reports_the_guest_access)
 	legacy_run_reports(LEGACY_NO_INVALIDATE_RETRY);
 }
 
+/* Run @cfg: the guest exits 0 having printed @ok, its verdict on itself. */
+static void run_verified(const struct vmm_config *cfg, struct guest_run *run, const char *ok)
+{
+	guest_run(cfg, run);
+	TEST_ASSERT(run->guest_exited && run->status == 0, "status %d: %s\n%s", run->status,
+		    run->stop_message, run->console);
+	TEST_ASSERT(strstr(run->console, ok), "verified:\n%s", run->console);
+}
+
 TEST(same_run_without_switches_is_clean)
 {
 	struct vmm_config cfg;
 	struct guest_run run;
 
 	pressure_config(&cfg);
-	guest_run(&cfg, &run);
-	TEST_ASSERT(run.guest_exited && run.status == 0, "status %d: %s\n%s", run.status,
-		    run.stop_message, run.console);
-	TEST_ASSERT(strstr(run.console, "random: ok"), "verified:\n%s", run.console);
+	run_verified(&cfg, &run, "random: ok");
 	TEST_ASSERT(atomic_long_read(&run.stat.invalidations) > 0, "the host invalidated");
 }
 
@@ -175,10 +181,7 @@ TEST(writable_tracked_refault_needs_the_host_to_take_the_table)
 	cfg.pressure = NULL;
 	cfg.pool_bytes = 16UL << 20;
 	cfg.legacy = LEGACY_BIT(LEGACY_WRITABLE_TRACKED_REFAULT);
-	guest_run(&cfg, &run);
-	TEST_ASSERT(run.guest_exited && run.status == 0, "status %d (%s)\n%s", run.status,
-		    run.stop_message, run.console);
-	TEST_ASSERT(strstr(run.console, "abi: ok"), "verified:\n%s", run.console);
+	run_verified(&cfg, &run, "abi: ok");
 }
 
 TEST(abi_guest_without_switches_is_clean)
@@ -187,10 +190,7 @@ TEST(abi_guest_without_switches_is_clean)
 	struct guest_run run;
 
 	abi_shadow_config(&cfg);
-	guest_run(&cfg, &run);
-	TEST_ASSERT(run.guest_exited && run.status == 0, "status %d (%s)\n%s", run.status,
-		    run.stop_message, run.console);
-	TEST_ASSERT(strstr(run.console, "abi: ok"), "verified:\n%s", run.console);
+	run_verified(&cfg, &run, "abi: ok");
 	TEST_ASSERT(atomic_long_read(&run.stat.shadow_sptes_zapped) > 0, "the host zapped aliases");
 }
 
