@@ -34,20 +34,29 @@ pgprot_t vm_get_page_prot(unsigned long vm_flags)
  * learns of every page that must be written back.  shmem pages are
  * swap-backed and need no such notice.
  */
-bool vma_wants_writenotify(struct vm_area_struct *vma)
+static bool __vma_wants_writenotify(struct vm_area_struct *vma, unsigned long vm_flags)
 {
-	if ((READ_ONCE(vma->vm_flags) & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED))
+	if ((vm_flags & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED))
 		return false;
 	return vma->vm_file && !test_bit(AS_SHMEM, &vma->vm_file->f_mapping->flags);
 }
 
-/* Departs from the kernel, which caches this in vma->vm_page_prot. */
+bool vma_wants_writenotify(struct vm_area_struct *vma)
+{
+	return __vma_wants_writenotify(vma, vma->vm_flags);
+}
+
+/*
+ * Departs from the kernel, which caches this in vma->vm_page_prot.  An
+ * rmap walk (remove_migration_pte()) asks while mprotect may change
+ * vm_flags (vma_modify_flags()): one load, so one answer.
+ */
 pgprot_t vma_page_prot(struct vm_area_struct *vma)
 {
-	/* Rmap walkers (remove_migration_pte()) call this without mmap_lock: one read. */
-	pgprot_t prot = vm_get_page_prot(READ_ONCE(vma->vm_flags));
+	unsigned long vm_flags = READ_ONCE(vma->vm_flags);
+	pgprot_t prot = vm_get_page_prot(vm_flags);
 
-	if (vma_wants_writenotify(vma))
+	if (__vma_wants_writenotify(vma, vm_flags))
 		prot = __pgprot(pgprot_val(prot) & ~_PAGE_RW);
 	return prot;
 }

@@ -965,6 +965,7 @@ static bool page_referenced_one(struct page *page, struct vm_area_struct *vma,
 				unsigned long address, void *arg)
 {
 	struct page_referenced_arg *pra = arg;
+	unsigned long vm_flags;
 	spinlock_t *ptl;
 	pte_t *pte;
 	int referenced = 0;
@@ -972,8 +973,9 @@ static bool page_referenced_one(struct page *page, struct vm_area_struct *vma,
 	pte = page_vma_mapped_pte(page, vma, address, &ptl);
 	if (!pte)
 		return true;
-	/* mprotect/mlock change vm_flags under mmap_lock, which rmap walks do not hold. */
-	if (READ_ONCE(vma->vm_flags) & VM_LOCKED) {
+	/* mprotect/mlock may change them now: one load (vma_modify_flags()). */
+	vm_flags = READ_ONCE(vma->vm_flags);
+	if (vm_flags & VM_LOCKED) {
 		mlock_page(page);
 		pte_unmap_unlock(pte, ptl);
 		pra->vm_flags |= VM_LOCKED;
@@ -987,7 +989,7 @@ static bool page_referenced_one(struct page *page, struct vm_area_struct *vma,
 	pte_unmap_unlock(pte, ptl);
 	if (referenced) {
 		pra->referenced++;
-		pra->vm_flags |= READ_ONCE(vma->vm_flags);
+		pra->vm_flags |= vm_flags;
 	}
 	return true;
 }
@@ -1076,7 +1078,7 @@ static bool try_to_unmap_one(struct page *page, struct vm_area_struct *vma, unsi
 	if (!pte)
 		goto out;
 
-	locked_vma = READ_ONCE(vma->vm_flags) & VM_LOCKED; /* no mmap_lock here */
+	locked_vma = READ_ONCE(vma->vm_flags) & VM_LOCKED; /* as page_referenced_one() */
 	if (locked_vma && !(tua->flags & TTU_IGNORE_MLOCK)) {
 		ret = false; /* the page stays: no need to look further */
 		if (legacy_on(mm->legacy, LEGACY_MLOCK_TRYLOCK)) {
@@ -1128,7 +1130,7 @@ out:
 
 static bool invalid_munlock_vma(struct vm_area_struct *vma, void *arg)
 {
-	return !(vma->vm_flags & VM_LOCKED);
+	return !(READ_ONCE(vma->vm_flags) & VM_LOCKED); /* as page_referenced_one() */
 }
 
 static int page_not_mapped(struct page *page)

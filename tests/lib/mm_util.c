@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Helpers for tests of the host address space; see mm_util.h. */
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/compiler.h"
 #include "mm/internal.h"
 #include "mm/sanitizer.h"
 #include "mm/migrate.h"
@@ -406,4 +408,32 @@ long mm_pfn_at(struct mm_struct *mm, unsigned long addr)
 	pfn = mm_pte_pfn(mm, addr);
 	mmap_read_unlock(mm);
 	return pfn;
+}
+
+static void *prot_flipper_fn(void *arg)
+{
+	struct prot_flipper *f = arg;
+
+	for (int i = 0; !READ_ONCE(f->stop); i++) {
+		TEST_ASSERT_EQ(do_mprotect(f->mm, f->addr, f->len,
+					   i & 1 ? PROT_READ : PROT_READ | PROT_WRITE),
+			       0);
+		WRITE_ONCE(f->started, 1);
+	}
+	return NULL;
+}
+
+void prot_flipper_start(struct prot_flipper *f, struct mm_struct *mm, unsigned long addr,
+			size_t len)
+{
+	*f = (struct prot_flipper){ .mm = mm, .addr = addr, .len = len };
+	TEST_ASSERT_EQ(pthread_create(&f->thread, NULL, prot_flipper_fn, f), 0);
+	while (!READ_ONCE(f->started))
+		sched_yield();
+}
+
+void prot_flipper_stop(struct prot_flipper *f)
+{
+	WRITE_ONCE(f->stop, 1);
+	pthread_join(f->thread, NULL);
 }

@@ -20,6 +20,7 @@
 #ifndef NOPIN_TESTS_MM_UTIL_H
 #define NOPIN_TESTS_MM_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -138,5 +139,24 @@ long mm_pfn_at(struct mm_struct *mm, unsigned long addr);
  */
 unsigned long __mm_pte_val(struct mm_struct *mm, unsigned long addr);
 long mm_pte_pfn(struct mm_struct *mm, unsigned long addr);
+
+/*
+ * A thread flipping [addr, addr + len) of @mm between read-write and
+ * read-only by mprotect, as the pressure agent does, so an rmap walk meets
+ * vm_flags changing under it.  started and stop are relaxed: they order
+ * nothing TSan could see, so the flips race with the caller's walks.
+ */
+struct prot_flipper {
+	struct mm_struct *mm;
+	unsigned long addr;
+	size_t len;
+	int started, stop;
+	pthread_t thread;
+};
+
+/* Returns once the thread has flipped at least once. */
+void prot_flipper_start(struct prot_flipper *f, struct mm_struct *mm, unsigned long addr,
+			size_t len);
+void prot_flipper_stop(struct prot_flipper *f);
 
 #endif

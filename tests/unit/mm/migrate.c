@@ -522,3 +522,27 @@ TEST(swapcache_page_moves_with_its_slot)
 	TEST_ASSERT_EQ(swapoff(type), 0);
 	test_pool_destroy(pool);
 }
+
+/*
+ * The migration entry becomes a PTE with the VMA's protection, read while
+ * mprotect may write vm_flags (vma_page_prot()): one untorn load (TSan
+ * reports a plain one; prot_flipper, tests/lib/mm_util.h).
+ */
+TEST(migration_while_mprotect_changes_the_flags)
+{
+	struct frame_pool *pool = test_pool(POOL_SIZE);
+	struct mm_struct *mm = test_mm(pool);
+	unsigned long a = test_mmap_anon(mm, PAGE_SIZE, RW);
+	struct prot_flipper f;
+	int moved = 0;
+
+	mm_fill(mm, a, PAGE_SIZE, 7);
+	prot_flipper_start(&f, mm, a, PAGE_SIZE);
+	for (int i = 0; i < 1000; i++)
+		moved += mm_try_migrate(mm, a);
+	prot_flipper_stop(&f);
+	TEST_ASSERT(moved > 0, "the page never moved");
+	mm_check(mm, a, PAGE_SIZE, 7);
+	mmput(mm);
+	test_pool_destroy(pool);
+}

@@ -146,3 +146,35 @@ TEST(locked_vma_marks_mlocked)
 	mmput(mm);
 	test_pool_destroy(pool);
 }
+
+/*
+ * vm_flags read by rmap walks while mprotect writes them under mmap_lock,
+ * which the walks do not take: each an untorn load (TSan reports a plain
+ * one; prot_flipper, tests/lib/mm_util.h).  The VMA is mlocked, so every
+ * walk reads VM_LOCKED and keeps the page: page_referenced_one(),
+ * try_to_unmap_one(), and invalid_munlock_vma() on the way to it.
+ */
+TEST(rmap_walks_while_mprotect_changes_the_flags)
+{
+	struct frame_pool *pool = test_pool(POOL_SIZE);
+	struct mm_struct *mm = test_mm(pool);
+	unsigned long a = test_mmap_anon(mm, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	struct prot_flipper f;
+	unsigned long flags;
+	struct page *page;
+
+	TEST_ASSERT_EQ(do_mlock(mm, a, PAGE_SIZE, 0), 0);
+	page = mm_page_at(mm, a);
+	prot_flipper_start(&f, mm, a, PAGE_SIZE);
+	for (int i = 0; i < 3000; i++) {
+		referenced(page, &flags);
+		TEST_ASSERT(flags & VM_LOCKED, "vm_flags %#lx", flags);
+		lock_page(page);
+		TEST_ASSERT(!try_to_unmap(page, 0), "an mlocked page unmapped");
+		TEST_ASSERT(try_to_munlock(page), "not mlocked");
+		unlock_page(page);
+	}
+	prot_flipper_stop(&f);
+	mmput(mm);
+	test_pool_destroy(pool);
+}
