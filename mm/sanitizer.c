@@ -369,10 +369,18 @@ void check_new_page(struct page *page)
 
 /* ---- stamps ---- */
 
+/* An access of no size is a translation being made: a TLB fill or a walk of a table. */
 static void print_access(const struct frame_access *acc)
 {
-	report_printf("  access: %s of %u bytes at %#lx by %s\n", acc->write ? "write" : "read",
-		      acc->size, acc->addr, acc->who ? acc->who : "(unknown)");
+	const char *what = acc->write ? "write" : "read";
+	const char *who = acc->who ? acc->who : "(unknown)";
+
+	if (acc->size)
+		report_printf("  access: %s of %u bytes at %#lx by %s\n", what, acc->size,
+			      acc->addr, who);
+	else
+		report_printf("  access: translation for a %s at %#lx by %s\n", what, acc->addr,
+			      who);
 }
 
 /* A stale access's report ends alike: what the accessor adds, the stack, the count. */

@@ -5,7 +5,9 @@
  * survive every one of them; a correct user gets no report.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/current.h"
 #include "base/err.h"
@@ -384,6 +386,47 @@ TEST(stamp_after_free_is_use_after_free)
 	expect_one_report("use-after-free write");
 	TEST_ASSERT_EQ(counters(pool).use_after_free, 2UL);
 	frame_pool_destroy(pool);
+}
+
+/* What a stamp check of @acc on a freed frame prints, into @buf. */
+static void stamp_report_text(struct frame_access *acc, char *buf, size_t len)
+{
+	struct frame_pool *pool = make_pool(1, 0);
+	struct page *page = alloc_page(pool, GFP_KERNEL);
+	struct frame_stamp stamp = frame_stamp_of(page);
+	FILE *log = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	TEST_ASSERT(log && saved >= 0, "a log file");
+	put_page(page);
+	fflush(stderr);
+	dup2(fileno(log), 2);
+	TEST_ASSERT(!frame_check_stamp(pool, &stamp, acc), "freed frame");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	expect_one_report("use-after-free read");
+	rewind(log);
+	n = fread(buf, 1, len - 1, log);
+	buf[n] = '\0';
+	fclose(log);
+	frame_pool_destroy(pool);
+}
+
+/* An access gives its size; a translation (a TLB fill, a table walk) has none to give. */
+TEST(stamp_report_names_the_access)
+{
+	struct frame_access acc = { .addr = 0x101008, .size = 4, .who = "vCPU 1" };
+	char text[4096];
+
+	stamp_report_text(&acc, text, sizeof(text));
+	TEST_ASSERT(strstr(text, "access: read of 4 bytes at 0x101008 by vCPU 1"), "%s", text);
+	acc.size = 0;
+	stamp_report_text(&acc, text, sizeof(text));
+	TEST_ASSERT(strstr(text, "access: translation for a read at 0x101008 by vCPU 1"), "%s",
+		    text);
+	TEST_ASSERT(!strstr(text, "0 bytes"), "%s", text);
 }
 
 TEST(stamp_after_reuse_is_stale)
