@@ -162,6 +162,13 @@ struct kvm_vcpu_ops {
 	 * drops what it decoded from that page.
 	 */
 	void (*guest_written)(struct kvm_vcpu *vcpu, gpa_t gpa);
+	/*
+	 * Optional (KVM's flush_tlb_guest): the guest itself asked its TLB to
+	 * drop translations (INVLPG, its TLB flush, a CR3 load), on the
+	 * vCPU's own thread: the kvm backend's hardware TLB, before the guest
+	 * runs again.  The software TLB is done already.
+	 */
+	void (*flush_tlb_guest)(struct kvm_vcpu *vcpu);
 };
 
 /* SPTE table pages allocated before mmu_lock is taken (the kernel's kvm_mmu_memory_cache). */
@@ -573,6 +580,8 @@ uint64_t kvm_vcpu_shadow_spte(struct kvm_vcpu *vcpu, gva_t gva);
  * *@root_hpa the root table's address in the frame pool, or -ENOMEM.
  */
 int kvm_mmu_reload(struct kvm_vcpu *vcpu, hpa_t *root_hpa);
+/* The address of the vCPU's current shadow root, zapped or not, or 0 if it has none. */
+hpa_t kvm_mmu_root_hpa(struct kvm_vcpu *vcpu);
 /* Drop the vCPU's shadow roots (at vCPU destruction). */
 void kvm_mmu_unload(struct kvm_vcpu *vcpu);
 

@@ -103,11 +103,15 @@ void kvm_vcpu_invlpg(struct kvm_vcpu *vcpu, gva_t gva)
 		if (e->valid && !((e->vpn ^ vpn) >> ((e->level - 1) * PT64_LEVEL_BITS)))
 			e->valid = false;
 	}
+	if (vcpu->ops->flush_tlb_guest)
+		vcpu->ops->flush_tlb_guest(vcpu);
 }
 
 void kvm_vcpu_flush_guest_tlb(struct kvm_vcpu *vcpu)
 {
 	kvm_vcpu_clear_tlb(vcpu);
+	if (vcpu->ops->flush_tlb_guest)
+		vcpu->ops->flush_tlb_guest(vcpu);
 }
 
 /* ---- TDP: the guest's tables, read through the SPTE tables ---- */

@@ -315,6 +315,13 @@ struct kvm_mmu_page *kvm_mmu_load_root(struct kvm_vcpu *vcpu, bool *flush)
 	return sp;
 }
 
+hpa_t kvm_mmu_root_hpa(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_page *sp = vcpu->root.sp;
+
+	return sp ? (hpa_t)page_to_pfn(sp->spt) << PAGE_SHIFT : 0;
+}
+
 int kvm_mmu_reload(struct kvm_vcpu *vcpu, hpa_t *root_hpa)
 {
 	struct kvm *kvm = vcpu->kvm;
@@ -339,7 +346,7 @@ int kvm_mmu_reload(struct kvm_vcpu *vcpu, hpa_t *root_hpa)
 	if (!sp)
 		return -ENOMEM;
 out:
-	*root_hpa = (hpa_t)page_to_pfn(sp->spt) << PAGE_SHIFT;
+	*root_hpa = kvm_mmu_root_hpa(vcpu);
 	return 0;
 }
 
