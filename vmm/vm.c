@@ -240,14 +240,15 @@ static int vmm_create_vcpus(struct vmm *vm, char *err, size_t errlen)
  * guest-physical space, which the kvm backend's vCPU, running on the
  * VMM's tables, is not.  The shadow MMU runs on both: the kvm backend's
  * vCPU runs on the shadow root of its CR3.  Unset, soft takes tdp and kvm
- * flat, the mode every image without tables has always had there.
+ * shadow, so an image with tables of its own runs on either; one without
+ * runs on the identity CR3 as in flat mode.
  */
 int vmm_mmu_mode(const struct vmm_config *cfg, enum kvm_mmu_mode *mode, char *err, size_t errlen)
 {
 	bool kvm = cfg->backend == VMM_BACKEND_KVM;
 
 	if (cfg->mmu == VMM_MMU_AUTO) {
-		*mode = kvm ? KVM_MMU_FLAT : KVM_MMU_TDP;
+		*mode = kvm ? KVM_MMU_SHADOW : KVM_MMU_TDP;
 		return 0;
 	}
 	if (cfg->mmu == KVM_MMU_TDP && kvm)

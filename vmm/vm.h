@@ -72,7 +72,7 @@ struct vmm_config {
 	bool quiet; /* no "backend: ..." line */
 };
 
-/* --mmu unset: tdp on the soft backend, flat on kvm (vmm_mmu_mode()). */
+/* --mmu unset: tdp on the soft backend, shadow on kvm (vmm_mmu_mode()). */
 #define VMM_MMU_AUTO (-1)
 
 void vmm_config_init(struct vmm_config *cfg);
