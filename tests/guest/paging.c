@@ -370,6 +370,9 @@ __attribute__((used, noinline)) void guest_loop(void)
 	for (unsigned long round = 1; !*(volatile unsigned long *)STOP_FLAG; round++) {
 		*(volatile unsigned long *)PROGRESS = round;
 		write_read_aliases(round);
+		/* PML4 slot 511, which the root shares with the VMM's top on kvm. */
+		*(volatile unsigned long *)(TOP_KERNEL + 8) = round;
+		GUEST_ASSERT(*(volatile unsigned long *)(TOP_KERNEL + 8) == round);
 		if (!(round % 64))
 			write_read_big(round);
 	}
@@ -438,6 +441,7 @@ static void paging_vm_create(struct paging_vm *p, const char *fn, enum kvm_mmu_m
 	map_4k(p, p->cr3, ALIAS1, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
 	map_4k(p, p->cr3, ALIAS2, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
 	map_4k(p, p->cr3, ALIAS3, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
+	map_4k(p, p->cr3, TOP_KERNEL, KERNEL_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
 	guest_map(&p->gt, p->cr3, BIG_VA, BIG_GPA, PT_WRITABLE_MASK, PG_LEVEL_2M);
 	TEST_ASSERT_EQ(kvm_vcpu_load_cr3(p->vcpu->kvcpu, p->cr3), 0);
 }
@@ -580,7 +584,6 @@ static gpa_t own_tables_setup(struct paging_vm *p)
 	guest_pte_write(&p->gt, guest_pte_gpa(&p->gt, p->cr3, DEMAND_VA, PG_LEVEL_4K), 0);
 	map_4k(p, p->cr3, PT_ALIAS_VA, guest_table_of(&p->gt, p->cr3, RO_VA, PG_LEVEL_4K),
 	       PT_WRITABLE_MASK | PT64_NX_MASK);
-	map_4k(p, p->cr3, TOP_KERNEL, KERNEL_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
 	map_4k(p, p->cr3, TOP_REFUSED, TOP_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
 	map_4k(p, p->cr3, SPACE_VA, SPACE_A_PAGE, PT_WRITABLE_MASK);
 	ram_write(p->vm, DEMAND_PAGE + 8, &demand, sizeof(demand));
@@ -655,6 +658,7 @@ static void guest_on_its_own_tables_under_pressure(enum kvm_mmu_mode mode)
 		p.cr3 = guest_table_alloc(&p.gt);
 		map_identity(&p, p.cr3);
 		map_4k(&p, p.cr3, ALIAS1, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
+		map_4k(&p, p.cr3, TOP_KERNEL, KERNEL_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
 		TEST_ASSERT_EQ(kvm_vcpu_load_cr3(p.vcpu->kvcpu, p.cr3), 0);
 		own_tables_setup(&p);
 		run_to(&p, UCALL_DONE, 0);
@@ -858,6 +862,50 @@ static void paging_under_table_pressure(enum kvm_mmu_mode mode)
 	kthread_stop(k);
 	TEST_ASSERT(a.rounds >= 8, "the host got to work (%lu rounds)", a.rounds);
 	TEST_ASSERT(atomic_long_read(&p.vm->kvm->stat.sptes_zapped) > 0, "SPTEs zapped");
+	vmm_destroy(p.vm);
+}
+
+/*
+ * The host zaps every SPTE and shadow page (what release and a slot
+ * deletion do) a round each time the guest has gone one round further:
+ * the vCPU's root is zapped while it counts it, under a running guest.
+ * On kvm the hardware is on that root: its flush stub runs on it (the
+ * VMM's top stays in every root), the guest's next access faults, and
+ * the new root replaces it before the guest goes on.
+ */
+static int zap_all_rounds(void *data)
+{
+	struct pressure_arg *a = data;
+	struct vmm *vm = a->p->vm;
+	unsigned long stop = 1, seen = 0, now;
+
+	while (!kthread_should_stop()) {
+		ram_read(vm, PROGRESS, &now, sizeof(now));
+		if (now == seen) {
+			sched_yield();
+			continue;
+		}
+		seen = now;
+		kvm_mmu_zap_all(vm->kvm);
+		if (++a->rounds == 16)
+			ram_write(vm, STOP_FLAG, &stop, sizeof(stop));
+	}
+	return 0;
+}
+
+TEST(roots_zapped_under_a_running_guest_shadow)
+{
+	struct pressure_arg a = { 0 };
+	struct paging_vm p;
+	struct kthread *k;
+
+	paging_vm_create(&p, "guest_loop", KVM_MMU_SHADOW);
+	a.p = &p;
+	k = kthread_run(zap_all_rounds, &a, "zap-all");
+	run_to(&p, UCALL_DONE, 0);
+	kthread_stop(k);
+	TEST_ASSERT(a.rounds >= 16, "the host zapped (%lu rounds)", a.rounds);
+	TEST_ASSERT(atomic_long_read(&p.vm->kvm->stat.shadow_pages_zapped) >= 16, "roots zapped");
 	vmm_destroy(p.vm);
 }
 
