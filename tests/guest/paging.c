@@ -810,17 +810,17 @@ TEST(non_canonical_address_stops_shadow)
 }
 
 /*
- * The host's side of the pressure test: reclaim and migrate the guest's
- * table pages, and its data page, a round each time the guest has gone
- * one round further, until each was done a few times; then tell the
- * guest to stop.
+ * The host's side of the tests below: a round of @round each time the
+ * guest has gone one round further, until @round says it has done
+ * enough; then it tells the guest to stop.
  */
 struct pressure_arg {
 	struct paging_vm *p;
 	unsigned long rounds, out, moved;
+	bool (*round)(struct pressure_arg *a);
 };
 
-static int table_pressure(void *data)
+static int host_rounds(void *data)
 {
 	struct pressure_arg *a = data;
 	struct vmm *vm = a->p->vm;
@@ -833,33 +833,50 @@ static int table_pressure(void *data)
 			continue;
 		}
 		seen = now;
-		for (gpa_t gpa = TABLES; gpa <= a->p->gt.next; gpa += PAGE_SIZE) {
-			gpa_t page = gpa < a->p->gt.next ? gpa : DATA_PAGE;
-			unsigned long hva = vm->ram_hva + (page - GUEST_RAM_BASE);
-
-			if (a->rounds % 2)
-				a->out += mm_try_pageout(vm->mm, hva);
-			else
-				a->moved += mm_try_migrate(vm->mm, hva);
-		}
-		if (++a->rounds >= 8 && a->out >= 16 && a->moved >= 16)
+		if (a->round(a))
 			ram_write(vm, STOP_FLAG, &stop, sizeof(stop));
 	}
 	return 0;
 }
 
-static void paging_under_table_pressure(enum kvm_mmu_mode mode)
+/* guest_loop() in @mode, the host's rounds beside it. */
+static void run_with_host_rounds(struct pressure_arg *a, enum kvm_mmu_mode mode)
 {
-	struct pressure_arg a = { 0 };
-	struct paging_vm p;
 	struct kthread *k;
 
-	test_swapon(8192);
-	paging_vm_create(&p, "guest_loop", mode);
-	a.p = &p;
-	k = kthread_run(table_pressure, &a, "table-pressure");
-	run_to(&p, UCALL_DONE, 0);
+	paging_vm_create(a->p, "guest_loop", mode);
+	k = kthread_run(host_rounds, a, "host-rounds");
+	run_to(a->p, UCALL_DONE, 0);
 	kthread_stop(k);
+}
+
+/*
+ * Reclaim and migrate the guest's table pages, and its data page, until
+ * each was done a few times.
+ */
+static bool table_pressure_round(struct pressure_arg *a)
+{
+	struct vmm *vm = a->p->vm;
+
+	for (gpa_t gpa = TABLES; gpa <= a->p->gt.next; gpa += PAGE_SIZE) {
+		gpa_t page = gpa < a->p->gt.next ? gpa : DATA_PAGE;
+		unsigned long hva = vm->ram_hva + (page - GUEST_RAM_BASE);
+
+		if (a->rounds % 2)
+			a->out += mm_try_pageout(vm->mm, hva);
+		else
+			a->moved += mm_try_migrate(vm->mm, hva);
+	}
+	return ++a->rounds >= 8 && a->out >= 16 && a->moved >= 16;
+}
+
+static void paging_under_table_pressure(enum kvm_mmu_mode mode)
+{
+	struct paging_vm p;
+	struct pressure_arg a = { .p = &p, .round = table_pressure_round };
+
+	test_swapon(8192);
+	run_with_host_rounds(&a, mode);
 	TEST_ASSERT(a.rounds >= 8, "the host got to work (%lu rounds)", a.rounds);
 	TEST_ASSERT(atomic_long_read(&p.vm->kvm->stat.sptes_zapped) > 0, "SPTEs zapped");
 	vmm_destroy(p.vm);
@@ -867,43 +884,24 @@ static void paging_under_table_pressure(enum kvm_mmu_mode mode)
 
 /*
  * The host zaps every SPTE and shadow page (what release and a slot
- * deletion do) a round each time the guest has gone one round further:
- * the vCPU's root is zapped while it counts it, under a running guest.
- * On kvm the hardware is on that root: its flush stub runs on it (the
- * VMM's top stays in every root), the guest's next access faults, and
- * the new root replaces it before the guest goes on.
+ * deletion do) each round, 16 times: the vCPU's root is zapped while it
+ * counts it, under a running guest.  On kvm the hardware is on that
+ * root: its flush stub runs on it (the VMM's top stays in every root),
+ * the guest's next access faults, and the new root replaces it before
+ * the guest goes on.
  */
-static int zap_all_rounds(void *data)
+static bool zap_all_round(struct pressure_arg *a)
 {
-	struct pressure_arg *a = data;
-	struct vmm *vm = a->p->vm;
-	unsigned long stop = 1, seen = 0, now;
-
-	while (!kthread_should_stop()) {
-		ram_read(vm, PROGRESS, &now, sizeof(now));
-		if (now == seen) {
-			sched_yield();
-			continue;
-		}
-		seen = now;
-		kvm_mmu_zap_all(vm->kvm);
-		if (++a->rounds == 16)
-			ram_write(vm, STOP_FLAG, &stop, sizeof(stop));
-	}
-	return 0;
+	kvm_mmu_zap_all(a->p->vm->kvm);
+	return ++a->rounds >= 16;
 }
 
 TEST(roots_zapped_under_a_running_guest_shadow)
 {
-	struct pressure_arg a = { 0 };
 	struct paging_vm p;
-	struct kthread *k;
+	struct pressure_arg a = { .p = &p, .round = zap_all_round };
 
-	paging_vm_create(&p, "guest_loop", KVM_MMU_SHADOW);
-	a.p = &p;
-	k = kthread_run(zap_all_rounds, &a, "zap-all");
-	run_to(&p, UCALL_DONE, 0);
-	kthread_stop(k);
+	run_with_host_rounds(&a, KVM_MMU_SHADOW);
 	TEST_ASSERT(a.rounds >= 16, "the host zapped (%lu rounds)", a.rounds);
 	TEST_ASSERT(atomic_long_read(&p.vm->kvm->stat.shadow_pages_zapped) >= 16, "roots zapped");
 	vmm_destroy(p.vm);
