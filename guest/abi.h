@@ -31,7 +31,8 @@
 
 /*
  * The VMM's top 16 MiB of the address space: its own pages on the kvm
- * backend (docs/design.md, "The guest ABI").  No handler or stack there.
+ * backend (docs/design.md, "The guest ABI").  No handler or stack there,
+ * and never the guest's, whatever its own tables map.
  */
 #define GUEST_VMM_TOP 0xffffffffff000000UL
 
@@ -71,9 +72,8 @@ enum guest_hypercall {
 	/*
 	 * Run on the page tables whose PML4 is at GPA rdi, or, for
 	 * GUEST_CR3_IDENTITY, on the VMM's identity tables; this vCPU's TLB
-	 * is flushed.  -GUEST_EOPNOTSUPP in flat mode (`--mmu flat`), and on
-	 * the kvm backend until its shadow MMU exists; -GUEST_EINVAL for a
-	 * GPA that is not a page of RAM.
+	 * is flushed.  -GUEST_EOPNOTSUPP in flat mode (`--mmu flat`);
+	 * -GUEST_EINVAL for a GPA that is not a page of RAM.
 	 */
 	HC_LOAD_CR3 = 5,
 	/* Drop what this vCPU's TLB holds for the virtual address rdi. */

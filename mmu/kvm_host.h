@@ -162,6 +162,13 @@ struct kvm_vcpu_ops {
 	 * drops what it decoded from that page.
 	 */
 	void (*guest_written)(struct kvm_vcpu *vcpu, gpa_t gpa);
+	/*
+	 * Optional (KVM's flush_tlb_guest): the guest itself asked its TLB to
+	 * drop translations (INVLPG, its TLB flush, a CR3 load), on the
+	 * vCPU's own thread: the kvm backend's hardware TLB, before the guest
+	 * runs again.  The software TLB is done already.
+	 */
+	void (*flush_tlb_guest)(struct kvm_vcpu *vcpu);
 };
 
 /* SPTE table pages allocated before mmu_lock is taken (the kernel's kvm_mmu_memory_cache). */
@@ -272,6 +279,23 @@ struct kvm_stat {
 	atomic_long_t shadow_pte_writes;   /* kvm_mmu_track_write() calls */
 };
 
+/*
+ * The kvm backend's own pages at the top of the guest's address space,
+ * from KVM_VMM_TOP_GVA (docs/design.md, "The guest ABI": the VMM's top 16
+ * MiB), which every shadow root must reach too, whatever the guest's
+ * tables say: the flush stub runs on whatever root the vCPU is on.  The
+ * entries the VMM's own tables have on the way there, which the shadow
+ * pages on the same way carry in the same slots (role.vmm_top,
+ * mmu/shadow.h).  All zero on the soft backend, which has none.
+ */
+#define KVM_VMM_TOP_GVA 0xffffffffff000000ULL
+#define KVM_VMM_TOP_PDES 8 /* the PD slots of the top 16 MiB, 504-511 */
+struct kvm_vmm_top {
+	uint64_t pml4e;			/* root slot 511: the VMM's PDPT; 0: no top */
+	uint64_t pdpte;			/* its slot 511: the VMM's PD */
+	uint64_t pde[KVM_VMM_TOP_PDES]; /* the PD's slots 504-511 */
+};
+
 /* Buckets of kvm->mmu_page_hash. */
 #define KVM_MMU_HASH_SHIFT 10
 #define KVM_NUM_MMU_PAGES (1 << KVM_MMU_HASH_SHIFT)
@@ -316,6 +340,8 @@ struct kvm {
 	 */
 	struct hlist_head *mmu_page_hash;
 	struct list_head active_mmu_pages;
+	/* The backend's pages every shadow root maps; set before any vCPU runs. */
+	struct kvm_vmm_top vmm_top;
 
 	struct mutex vcpu_lock;
 	struct kvm_vcpu *vcpus[NR_CPUS];
@@ -547,6 +573,15 @@ unsigned int kvm_gfn_rmap_count(struct kvm *kvm, gfn_t gfn);
  * none), a lockless read for tests and the kvm backend's fault handler.
  */
 uint64_t kvm_vcpu_shadow_spte(struct kvm_vcpu *vcpu, gva_t gva);
+/*
+ * KVM's kvm_mmu_reload(), for a backend whose hardware walks the shadow
+ * root (the kvm backend, before each entry): make the root of the vCPU's
+ * CR3 now if it has none or it was zapped, out of guest mode.  0 with
+ * *@root_hpa the root table's address in the frame pool, or -ENOMEM.
+ */
+int kvm_mmu_reload(struct kvm_vcpu *vcpu, hpa_t *root_hpa);
+/* The address of the vCPU's current shadow root, zapped or not, or 0 if it has none. */
+hpa_t kvm_mmu_root_hpa(struct kvm_vcpu *vcpu);
 /* Drop the vCPU's shadow roots (at vCPU destruction). */
 void kvm_mmu_unload(struct kvm_vcpu *vcpu);
 

@@ -103,11 +103,15 @@ void kvm_vcpu_invlpg(struct kvm_vcpu *vcpu, gva_t gva)
 		if (e->valid && !((e->vpn ^ vpn) >> ((e->level - 1) * PT64_LEVEL_BITS)))
 			e->valid = false;
 	}
+	if (vcpu->ops->flush_tlb_guest)
+		vcpu->ops->flush_tlb_guest(vcpu);
 }
 
 void kvm_vcpu_flush_guest_tlb(struct kvm_vcpu *vcpu)
 {
 	kvm_vcpu_clear_tlb(vcpu);
+	if (vcpu->ops->flush_tlb_guest)
+		vcpu->ops->flush_tlb_guest(vcpu);
 }
 
 /* ---- TDP: the guest's tables, read through the SPTE tables ---- */
@@ -204,6 +208,24 @@ static void tdp_fill(struct kvm_tlb_entry *e, gfn_t vpn, const struct guest_walk
 	};
 }
 
+/*
+ * The VMM's top 16 MiB are never the guest's, whatever its tables say
+ * (docs/design.md, "The guest ABI"): on the kvm backend every shadow root
+ * keeps the VMM's pages there, so no guest mapping may be made of them,
+ * and on the soft vCPU an access there is refused the same way, a #PF
+ * with P clear that names no level of the guest's tables.
+ */
+static int vmm_top_fault(struct guest_walker *w, gva_t gva, uint32_t access)
+{
+	w->fault = (struct guest_walk_fault){
+		.vector = GUEST_WALK_PF,
+		.error_code = access & (PFERR_WRITE_MASK | PFERR_USER_MASK | PFERR_FETCH_MASK),
+		.address = gva,
+		.reason = "the VMM's top 16 MiB",
+	};
+	return GUEST_WALK_EXCEPTION;
+}
+
 int kvm_vcpu_walk_gva(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access, struct kvm_tlb_xlate *xl,
 		      struct guest_walker *w, struct kvm_spte_frame *f)
 {
@@ -214,7 +236,10 @@ int kvm_vcpu_walk_gva(struct kvm_vcpu *vcpu, gva_t gva, uint32_t access, struct 
 
 	atomic_long_inc(&vcpu->stat.guest_walks);
 	vcpu_guest_paging(vcpu, &pg);
-	r = guest_walk_addr(w, &pg, &tdp_walk_ops, &t, gva, access);
+	if (gva >= KVM_VMM_TOP_GVA)
+		r = vmm_top_fault(w, gva, access);
+	else
+		r = guest_walk_addr(w, &pg, &tdp_walk_ops, &t, gva, access);
 	if (r == GUEST_WALK_EXCEPTION) {
 		atomic_long_inc(&vcpu->stat.guest_page_faults);
 		trace_instant("mmu", "guest page fault", gva);

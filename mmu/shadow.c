@@ -104,6 +104,9 @@ static struct kvm_mmu_page *kvm_mmu_alloc_page(struct kvm_vcpu *vcpu, gfn_t gfn,
 	*sp = (struct kvm_mmu_page){ .gfn = gfn, .role = role };
 	sp->spt = mc->objects[--mc->nobjs];
 	sp->spt->private = (unsigned long)sp;
+	/* The frame is zeroed; the VMM's entries go in before anything links it. */
+	for (unsigned int i = 0; role.vmm_top && i < SPTE_ENT_PER_PAGE; i++)
+		sp_sptes(sp)[i] = sp_empty_spte(kvm, sp, i);
 	hlist_add_head(&sp->hash_link, sp_bucket(kvm, gfn));
 	list_add(&sp->link, &kvm->active_mmu_pages);
 	atomic_long_inc(&kvm->stat.shadow_pages);
@@ -145,12 +148,22 @@ static bool sp_unused(const struct kvm_mmu_page *sp)
 	return !sp->parent_ptes.val && !sp->root_count;
 }
 
+/* Empty the upper SPTE at @sptep: the VMM's entry back in its slot, or 0.  The old value. */
+static uint64_t sp_clear_link(struct kvm *kvm, uint64_t *sptep)
+{
+	struct kvm_mmu_page *parent = sptep_to_sp(kvm, sptep);
+
+	return xchg_acq_rel(sptep, sp_empty_spte(kvm, parent, sptep - sp_sptes(parent)));
+}
+
 void kvm_mmu_drop_link(struct kvm *kvm, uint64_t *sptep, struct list_head *invalid_list)
 {
-	uint64_t spte = xchg_acq_rel(sptep, 0);
+	struct kvm_mmu_page *parent = sptep_to_sp(kvm, sptep);
+	unsigned int i = sptep - sp_sptes(parent);
+	uint64_t spte = sp_clear_link(kvm, sptep);
 	struct kvm_mmu_page *child;
 
-	if (!is_shadow_present_pte(spte))
+	if (!sp_spte_is_shadow(kvm, parent, i, spte))
 		return;
 	child = spte_to_child_sp(kvm, spte);
 	pte_list_remove(sptep, &child->parent_ptes);
@@ -166,7 +179,7 @@ static bool kvm_mmu_page_unlink_children(struct kvm *kvm, struct kvm_mmu_page *s
 	bool leaf = false;
 
 	for (unsigned int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		if (!is_shadow_present_pte(spte_read(&sptes[i])))
+		if (!sp_spte_is_shadow(kvm, sp, i, spte_read(&sptes[i])))
 			continue;
 		if (sp->role.level == PG_LEVEL_4K) {
 			kvm_shadow_drop_leaf(kvm, &sptes[i], kvm_mmu_page_get_gfn(sp, i));
@@ -178,13 +191,13 @@ static bool kvm_mmu_page_unlink_children(struct kvm *kvm, struct kvm_mmu_page *s
 	return leaf;
 }
 
-static void kvm_mmu_unlink_parents(struct kvm_mmu_page *sp)
+static void kvm_mmu_unlink_parents(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
 	struct rmap_iterator iter;
 	uint64_t *sptep;
 
 	while ((sptep = rmap_get_first(&sp->parent_ptes, &iter))) {
-		xchg_acq_rel(sptep, 0);
+		sp_clear_link(kvm, sptep);
 		pte_list_remove(sptep, &sp->parent_ptes);
 	}
 }
@@ -203,7 +216,7 @@ bool kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
 	if (!sp->role.direct)
 		kvm_write_track_remove_gfn(kvm, sp->gfn);
 	flush = kvm_mmu_page_unlink_children(kvm, sp, invalid_list);
-	kvm_mmu_unlink_parents(sp);
+	kvm_mmu_unlink_parents(kvm, sp);
 	/* A root some vCPU counts stays, empty, until it lets go (kvm_mmu_put_root()). */
 	if (!sp->root_count)
 		list_move(&sp->link, invalid_list);
@@ -253,9 +266,12 @@ restart:
 
 /* ---- roots ---- */
 
-static union kvm_mmu_page_role root_role(void)
+/* Every root maps the VMM's top 16 MiB where the backend has one. */
+static union kvm_mmu_page_role root_role(struct kvm *kvm)
 {
-	return (union kvm_mmu_page_role){ .level = PT64_ROOT_4LEVEL, .access = ACC_ALL };
+	return (union kvm_mmu_page_role){ .level = PT64_ROOT_4LEVEL,
+					  .access = ACC_ALL,
+					  .vmm_top = !!kvm->vmm_top.pml4e };
 }
 
 static void kvm_mmu_put_root(struct kvm *kvm, struct kvm_mmu_root_info *root,
@@ -290,13 +306,48 @@ struct kvm_mmu_page *kvm_mmu_load_root(struct kvm_vcpu *vcpu, bool *flush)
 	kvm_mmu_put_root(kvm, root, &invalid_list);
 	/* The flush for anything this freed comes with the caller's: they are off every walk already. */
 	kvm_mmu_remote_flush_or_zap(kvm, &invalid_list, false);
-	sp = kvm_mmu_get_page(vcpu, gpa_to_gfn(pgd), root_role(), flush);
+	sp = kvm_mmu_get_page(vcpu, gpa_to_gfn(pgd), root_role(kvm), flush);
 	if (!sp)
 		return NULL;
 	sp->root_count++;
 	root->sp = sp;
 	root->pgd = pgd;
 	return sp;
+}
+
+hpa_t kvm_mmu_root_hpa(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_page *sp = vcpu->root.sp;
+
+	return sp ? (hpa_t)page_to_pfn(sp->spt) << PAGE_SHIFT : 0;
+}
+
+int kvm_mmu_reload(struct kvm_vcpu *vcpu, hpa_t *root_hpa)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmu_page *sp = vcpu->root.sp;
+	bool flush = false;
+	int r, idx;
+
+	/* The vCPU's own root count keeps sp; only "invalid" may change under us. */
+	if (sp && !READ_ONCE(sp->invalid) && vcpu->root.pgd == (vcpu->cr3 & PT64_BASE_ADDR_MASK))
+		goto out;
+	r = kvm_mmu_topup_shadow_caches(vcpu);
+	if (r)
+		return r;
+	idx = srcu_read_lock(&kvm->srcu);
+	write_lock(&kvm->mmu_lock);
+	sp = kvm_mmu_load_root(vcpu, &flush);
+	/* A new root write-protected its guest table: every vCPU drops what it may write through. */
+	if (flush)
+		kvm_flush_remote_tlbs(kvm);
+	write_unlock(&kvm->mmu_lock);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (!sp)
+		return -ENOMEM;
+out:
+	*root_hpa = kvm_mmu_root_hpa(vcpu);
+	return 0;
 }
 
 /*
@@ -405,7 +456,7 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, gva_t gva)
 		uint64_t spte = spte_read(sptep);
 		struct kvm_mmu_page *child;
 
-		if (!is_shadow_present_pte(spte))
+		if (!sp_spte_is_shadow(kvm, sp, PT64_INDEX(gva, level), spte))
 			break;
 		if (level == PG_LEVEL_4K) {
 			kvm_shadow_drop_leaf(kvm, sptep,
@@ -446,7 +497,7 @@ static bool kvm_mmu_zap_written(struct kvm *kvm, struct kvm_mmu_page *sp, unsign
 	for (unsigned int i = first; i <= last && !sp->invalid; i++) {
 		uint64_t *sptep = &sp_sptes(sp)[i];
 
-		if (!is_shadow_present_pte(spte_read(sptep)))
+		if (!sp_spte_is_shadow(kvm, sp, i, spte_read(sptep)))
 			continue;
 		flush = true;
 		if (sp->role.level == PG_LEVEL_4K)

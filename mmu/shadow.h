@@ -32,6 +32,8 @@ union kvm_mmu_page_role {
 		unsigned int level : 3;	 /* 4: a root ... 1: leaves */
 		unsigned int direct : 1; /* a piece of a guest large page, not a guest table */
 		unsigned int access : 3; /* ACC_* the guest's entries above grant */
+		/* On the way to the VMM's top 16 MiB: some slots are the VMM's (sp_vmm_slot()). */
+		unsigned int vmm_top : 1;
 	};
 };
 
@@ -64,6 +66,49 @@ static inline gfn_t kvm_mmu_page_get_gfn(const struct kvm_mmu_page *sp, unsigned
 {
 	/* A vCPU reads it locklessly, after the leaf (shadow_hit()). */
 	return sp->role.direct ? sp->gfn + i : READ_ONCE(sp->gfns[i]);
+}
+
+/*
+ * The VMM's top 16 MiB in the shadow tables (kvm->vmm_top, the kvm
+ * backend's).  A root, and a shadow page linked at slot 511 of a root or
+ * of such a level-3 page (a guest table, or a direct page of a guest
+ * 1 GiB page), has role.vmm_top: its slots that lead to the top, 511 at
+ * levels 4 and 3, 504-511 at level 2, hold the VMM's entries from its
+ * creation.  The guest may map the rest of PML4 slot 511 (a kernel at
+ * 0xffffffff80000000): a shadow link then replaces the VMM's entry at
+ * level 4 or 3, and the shadow page below carries it on.  The level-2
+ * slots are never the guest's (the walk refuses the top 16 MiB,
+ * kvm_vcpu_walk_gva()).  An emptied slot (a zap, an unlink) gets the
+ * VMM's entry back instead of 0, so even a zapped root reaches the
+ * VMM's stubs.
+ */
+static inline bool sp_vmm_slot(const struct kvm_mmu_page *sp, unsigned int i)
+{
+	return sp->role.vmm_top && sp->role.level > PG_LEVEL_4K &&
+	       i >= PT64_INDEX(KVM_VMM_TOP_GVA, sp->role.level);
+}
+
+/* What slot @i of @sp holds when the MMU has nothing there: the VMM's entry, or 0. */
+static inline uint64_t sp_empty_spte(const struct kvm *kvm, const struct kvm_mmu_page *sp,
+				     unsigned int i)
+{
+	if (!sp_vmm_slot(sp, i))
+		return 0;
+	switch (sp->role.level) {
+	case PT64_ROOT_4LEVEL:
+		return kvm->vmm_top.pml4e;
+	case PG_LEVEL_1G:
+		return kvm->vmm_top.pdpte;
+	default:
+		return kvm->vmm_top.pde[i - PT64_INDEX(KVM_VMM_TOP_GVA, PG_LEVEL_2M)];
+	}
+}
+
+/* Is @spte, in slot @i of @sp, the MMU's own: a leaf or a link, not empty nor the VMM's? */
+static inline bool sp_spte_is_shadow(const struct kvm *kvm, const struct kvm_mmu_page *sp,
+				     unsigned int i, uint64_t spte)
+{
+	return is_shadow_present_pte(spte) && spte != sp_empty_spte(kvm, sp, i);
 }
 
 /* ---- pte lists, the rmap [mmu/shadow_rmap.c] ---- */

@@ -36,25 +36,28 @@
 uint64_t *kvm_shadow_walk_lockless(struct kvm *kvm, struct kvm_mmu_page *root, gva_t gva,
 				   int *guest_level)
 {
-	struct page *table = root->spt;
+	struct kvm_mmu_page *sp = root;
 
 	*guest_level = PG_LEVEL_4K;
 	if (!is_canonical_gva(gva))
 		return NULL;
 	for (int level = PT64_ROOT_4LEVEL; level > PG_LEVEL_4K; level--) {
-		uint64_t spte = spte_read((uint64_t *)page_address(table) + PT64_INDEX(gva, level));
+		unsigned int i = PT64_INDEX(gva, level);
+		uint64_t spte = spte_read(&sp_sptes(sp)[i]);
+		struct page *table;
 
-		if (!is_shadow_present_pte(spte))
+		/* The VMM's entries lead to its own tables, which are no shadow pages. */
+		if (!sp_spte_is_shadow(kvm, sp, i, spte))
 			return NULL;
 		table = kvm_mmu_spte_table(kvm, spte);
 		if (!table)
 			return NULL;
+		sp = (struct kvm_mmu_page *)table->private;
 		/* The first direct page is a piece of a guest leaf at this level. */
-		if (*guest_level == PG_LEVEL_4K &&
-		    ((struct kvm_mmu_page *)table->private)->role.direct)
+		if (*guest_level == PG_LEVEL_4K && sp->role.direct)
 			*guest_level = level;
 	}
-	return (uint64_t *)page_address(table) + PT64_INDEX(gva, PG_LEVEL_4K);
+	return &sp_sptes(sp)[PT64_INDEX(gva, PG_LEVEL_4K)];
 }
 
 uint64_t kvm_vcpu_shadow_spte(struct kvm_vcpu *vcpu, gva_t gva)
@@ -143,13 +146,18 @@ static bool gpte_changed(struct kvm_vcpu *vcpu, const struct guest_walker *w, in
 				       (gpa & ~PAGE_MASK))) != w->ptes[level - 1];
 }
 
-/* The key of the shadow page under the entry of @sp for the walk @w. */
-static void child_key(const struct kvm_mmu_page *sp, const struct guest_walker *w, gfn_t *gfn,
-		      union kvm_mmu_page_role *role)
+/*
+ * The key of the shadow page under the entry of @sp for the walk @w of
+ * @gva.  The one under a slot of the VMM's, on the way to its top 16 MiB,
+ * carries the VMM's entries on (role.vmm_top).
+ */
+static void child_key(const struct kvm_mmu_page *sp, gva_t gva, const struct guest_walker *w,
+		      gfn_t *gfn, union kvm_mmu_page_role *role)
 {
 	int level = sp->role.level;
 
 	*role = (union kvm_mmu_page_role){ .level = level - 1 };
+	role->vmm_top = level > PG_LEVEL_2M && sp_vmm_slot(sp, PT64_INDEX(gva, level));
 	if (level > w->level) {
 		/* A guest table: the one the guest's entry at this level names. */
 		*gfn = gpa_to_gfn(w->ptes[level - 1] & PT64_BASE_ADDR_MASK);
@@ -254,11 +262,12 @@ static int shadow_fetch(struct kvm_vcpu *vcpu, gva_t gva, const struct guest_wal
 				kvm_flush_remote_tlbs(kvm);
 			return 0;
 		}
-		if (is_shadow_present_pte(spte_read(sptep))) {
+		if (sp_spte_is_shadow(kvm, sp, PT64_INDEX(gva, level), spte_read(sptep))) {
 			sp = spte_to_child_sp(kvm, spte_read(sptep));
 			continue;
 		}
-		child_key(sp, w, &child_gfn, &role);
+		/* Empty, or the VMM's entry, which the link replaces (child_key()). */
+		child_key(sp, gva, w, &child_gfn, &role);
 		child = kvm_mmu_get_page(vcpu, child_gfn, role, &flush);
 		if (!child)
 			return -ENOMEM;

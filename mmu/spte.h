@@ -87,9 +87,9 @@ static inline bool spte_mmu_writable(uint64_t spte)
 static inline uint64_t make_spte(unsigned long pfn, unsigned int gen, bool writable, bool dirty)
 {
 	/*
-	 * Guest RAM is executable, as a KVM memslot is by default: no NX, which
-	 * the kvm backend's vCPUs (EFER.NXE clear) would also take as a
-	 * reserved bit.
+	 * Guest RAM is executable, as a KVM memslot is by default: no NX.  The
+	 * kvm backend's vCPUs walk these on the identity CR3 (EFER.NXE is set
+	 * for the shadow leaves, which carry the guest's XD).
 	 */
 	uint64_t spte = ((uint64_t)pfn << PAGE_SHIFT) | PT_PRESENT_MASK | PT_USER_MASK |
 			PT_ACCESSED_MASK | (((uint64_t)gen & SPTE_GEN_MASK) << SPTE_GEN_SHIFT);

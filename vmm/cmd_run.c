@@ -40,7 +40,7 @@ static void run_usage(FILE *f)
 		"                           tdp, the guest's own tables walked through the\n"
 		"                           secondary MMU (soft backend; its default); shadow,\n"
 		"                           shadow tables the VMM builds from the guest's\n"
-		"                           (soft backend) (default: tdp on soft, flat on kvm)\n"
+		"                           (both backends) (default: tdp on soft, shadow on kvm)\n"
 		"  --mem-file PATH          back guest RAM by a shared mapping of PATH\n"
 		"  --swap FILE              swap file for reclaim of anonymous RAM\n"
 		"  --legacy NAME            bring back a historical bug that breaks one protocol\n"

@@ -85,8 +85,8 @@ BUILD_BUG_ON(GUEST_EINVAL != EINVAL || GUEST_EOPNOTSUPP != EOPNOTSUPP);
 BUILD_BUG_ON(GUEST_EFAULT != EFAULT || GUEST_ENOSYS != ENOSYS);
 
 /*
- * The kvm backend runs the guest on the VMM's tables until its shadow MMU
- * exists, so only a backend that can run it on its own takes a CR3.
+ * Only a backend whose vCPU can run on the guest's own tables takes a CR3
+ * (both can; in flat mode kvm_vcpu_load_cr3() refuses it).
  */
 static long hc_load_cr3(struct vmm_vcpu *vcpu, uint64_t cr3)
 {

@@ -13,7 +13,10 @@
  * (kvm_vcpu_page_fault(): out of guest mode, mmu/fault.c, in again) and
  * re-executes the instruction, as a hardware vCPU does after an EPT
  * violation.  What is left here is the VMM's part: which addresses are
- * RAM, and what a refused access means.
+ * RAM, and what a refused access means.  The kvm backend borrows the
+ * interpreter for one instruction at a time, on the same translations
+ * (vmm_soft_emulate_insn(): its guest's writes to write-tracked page
+ * tables).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -71,15 +74,7 @@ static const char *access_name(enum soft_access access)
 static void describe_fault_gpa(struct soft_vcpu *s, const struct kvm_tlb_xlate *xl, uint64_t gva,
 			       char *buf, size_t len)
 {
-	if (xl->fault_level)
-		snprintf(buf, len, "the guest's %s at guest address %#lx (walking to %#lx)",
-			 guest_table_name(xl->fault_level), (unsigned long)xl->fault_gpa,
-			 (unsigned long)gva);
-	else if (s->vcpu->kvcpu->cr3 != KVM_CR3_IDENTITY)
-		snprintf(buf, len, "guest address %#lx (virtual %#lx)",
-			 (unsigned long)xl->fault_gpa, (unsigned long)gva);
-	else
-		snprintf(buf, len, "guest address %#lx", (unsigned long)xl->fault_gpa);
+	vmm_describe_fault_gpa(s->vcpu, xl->fault_gpa, xl->fault_level, gva, buf, len);
 }
 
 /*
@@ -378,19 +373,30 @@ static const struct kvm_vcpu_ops soft_kvm_vcpu_ops = {
 	.guest_written = soft_kvm_guest_written,
 };
 
-static int soft_vcpu_create(struct vmm_vcpu *vcpu)
+/* A soft vCPU of @vcpu's, its interpreter on the VMM's translations; NULL with *@ret. */
+static struct soft_vcpu *soft_vcpu_alloc(struct vmm_vcpu *vcpu, int *ret)
 {
 	struct soft_vcpu *s = calloc(1, sizeof(*s));
+
+	*ret = -ENOMEM;
+	if (!s)
+		return NULL;
+	s->vcpu = vcpu;
+	*ret = soft_cpu_init(&s->cpu, &soft_vmm_mem_ops, s);
+	if (*ret) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int soft_vcpu_create(struct vmm_vcpu *vcpu)
+{
 	int ret;
+	struct soft_vcpu *s = soft_vcpu_alloc(vcpu, &ret);
 
 	if (!s)
-		return -ENOMEM;
-	s->vcpu = vcpu;
-	ret = soft_cpu_init(&s->cpu, &soft_vmm_mem_ops, s);
-	if (ret) {
-		free(s);
 		return ret;
-	}
 	vcpu->backend_data = s;
 	vcpu->kvcpu = kvm_create_vcpu(vcpu->vm->kvm, vcpu->id, &soft_kvm_vcpu_ops);
 	if (IS_ERR(vcpu->kvcpu)) {
@@ -464,23 +470,29 @@ static void soft_kick(struct vmm_vcpu *vcpu)
 	soft_cpu_kick(&to_soft(vcpu)->cpu);
 }
 
-static void soft_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs)
+static void soft_regs_to_vmm(struct soft_cpu *cpu, struct vmm_regs *regs)
 {
-	struct soft_cpu *cpu = &to_soft(vcpu)->cpu;
-
 	BUILD_BUG_ON((int)VMM_NR_GPRS != (int)SOFT_NR_GPRS);
 	memcpy(regs->gpr, cpu->gpr, sizeof(regs->gpr));
 	regs->rip = cpu->rip;
 	regs->rflags = soft_cpu_get_rflags(cpu);
 }
 
-static void soft_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs)
+static void soft_regs_from_vmm(struct soft_cpu *cpu, const struct vmm_regs *regs)
 {
-	struct soft_cpu *cpu = &to_soft(vcpu)->cpu;
-
 	memcpy(cpu->gpr, regs->gpr, sizeof(cpu->gpr));
 	cpu->rip = regs->rip;
 	soft_cpu_set_rflags(cpu, regs->rflags);
+}
+
+static void soft_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs)
+{
+	soft_regs_to_vmm(&to_soft(vcpu)->cpu, regs);
+}
+
+static void soft_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs)
+{
+	soft_regs_from_vmm(&to_soft(vcpu)->cpu, regs);
 }
 
 BUILD_BUG_ON(SOFT_VEC_DE != DE_VECTOR || SOFT_VEC_UD != UD_VECTOR);
@@ -492,6 +504,54 @@ static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector
 				      uint64_t stack)
 {
 	return soft_cpu_set_exception_handler(&to_soft(vcpu)->cpu, vector, rip, stack);
+}
+
+/*
+ * vmm_soft_emulate_insn(): a soft vCPU of its own for the one
+ * instruction, on the caller's vCPU and its translations.  Its decode
+ * cache lives for this instruction only, so no flush needs to reach it.
+ * A translation that took a secondary fault abandons the instruction
+ * (SOFT_XLATE_RETRY, nothing of it happened): it runs again, a few times
+ * at most, as a CPU would re-execute it.
+ */
+int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *msg, size_t len)
+{
+	enum soft_exit_reason reason = SOFT_EXIT_NONE;
+	int ret;
+	struct soft_vcpu *s = soft_vcpu_alloc(vcpu, &ret);
+
+	if (!s)
+		return ret;
+	soft_regs_from_vmm(&s->cpu, regs);
+	s->cpu.cr3 = vcpu->kvcpu->cr3;
+	for (int tries = 0; !s->cpu.stats.insns && tries < 16; tries++) {
+		s->fault[0] = '\0';
+		kvm_vcpu_enter_guest(vcpu->kvcpu);
+		reason = soft_cpu_run(&s->cpu, 1);
+		kvm_vcpu_exit_guest(vcpu->kvcpu);
+		soft_track_writes(s);
+		if (reason != SOFT_EXIT_LIMIT)
+			break;
+	}
+	if (s->cpu.stats.insns && reason == SOFT_EXIT_LIMIT) {
+		soft_regs_to_vmm(&s->cpu, regs);
+	} else {
+		char where[192];
+
+		soft_cpu_describe_insn(&s->cpu, where, sizeof(where));
+		if (reason == SOFT_EXIT_ERROR)
+			snprintf(msg, len, "cannot emulate the write to a guest page table: %s%s%s",
+				 s->fault, s->fault[0] ? "\n" : "", s->cpu.exit.message);
+		else
+			snprintf(msg, len,
+				 "cannot emulate the write to a guest page table at %s (soft exit "
+				 "%d)",
+				 where, reason);
+		ret = -EIO;
+	}
+	soft_cpu_destroy(&s->cpu);
+	free(s);
+	return ret;
 }
 
 /* IN is completed inside the interpreter (soft_pio); nothing is left to do. */

@@ -10,6 +10,7 @@
 
 #include "base/current.h"
 #include "mm/sanitizer.h"
+#include "mmu/paging_walk.h"
 #include "vmm/vm.h"
 
 void vmm_kick_all(struct vmm *vm)
@@ -81,6 +82,19 @@ static void vmm_vcpu_halt(struct vmm_vcpu *vcpu)
  * asked to see refusals (cfg.memory_fault_exit) is told where, and the
  * access retries when it resumes the vCPU; anything else stops the guest.
  */
+void vmm_describe_fault_gpa(struct vmm_vcpu *vcpu, uint64_t gpa, int level, uint64_t gva, char *buf,
+			    size_t len)
+{
+	if (level)
+		snprintf(buf, len, "the guest's %s at guest address %#lx (walking to %#lx)",
+			 guest_table_name(level), (unsigned long)gpa, (unsigned long)gva);
+	else if (vcpu->kvcpu->cr3 != KVM_CR3_IDENTITY)
+		snprintf(buf, len, "guest address %#lx (virtual %#lx)", (unsigned long)gpa,
+			 (unsigned long)gva);
+	else
+		snprintf(buf, len, "guest address %#lx", (unsigned long)gpa);
+}
+
 enum vmm_fault_action vmm_memory_fault(struct vmm_vcpu *vcpu, uint64_t gpa, bool write, int err)
 {
 	struct vmm *vm = vcpu->vm;

@@ -236,25 +236,25 @@ static int vmm_create_vcpus(struct vmm *vm, char *err, size_t errlen)
 }
 
 /*
- * TDP and, for now, the shadow MMU are the soft vCPU's: the kvm backend's
- * guest runs on the SPTE tables themselves until it runs on shadow roots.
+ * TDP is the soft vCPU's: it needs a CPU that walks the guest's tables in
+ * guest-physical space, which the kvm backend's vCPU, running on the
+ * VMM's tables, is not.  The shadow MMU runs on both: the kvm backend's
+ * vCPU runs on the shadow root of its CR3.  Unset, soft takes tdp and kvm
+ * shadow, so an image with tables of its own runs on either; one without
+ * runs on the identity CR3 as in flat mode.
  */
 int vmm_mmu_mode(const struct vmm_config *cfg, enum kvm_mmu_mode *mode, char *err, size_t errlen)
 {
 	bool kvm = cfg->backend == VMM_BACKEND_KVM;
 
 	if (cfg->mmu == VMM_MMU_AUTO) {
-		*mode = kvm ? KVM_MMU_FLAT : KVM_MMU_TDP;
+		*mode = kvm ? KVM_MMU_SHADOW : KVM_MMU_TDP;
 		return 0;
 	}
-	if (cfg->mmu == KVM_MMU_SHADOW && kvm)
-		return vmm_errf(err, errlen, -EINVAL,
-				"--mmu shadow runs on the soft backend only for now; the kvm "
-				"backend has flat");
 	if (cfg->mmu == KVM_MMU_TDP && kvm)
-		return vmm_errf(
-			err, errlen, -EINVAL,
-			"--mmu tdp runs on the soft backend only; the kvm backend has flat");
+		return vmm_errf(err, errlen, -EINVAL,
+				"--mmu tdp runs on the soft backend only; the kvm backend has flat "
+				"and shadow");
 	if (cfg->mmu != KVM_MMU_FLAT && cfg->mmu != KVM_MMU_TDP && cfg->mmu != KVM_MMU_SHADOW)
 		return vmm_errf(err, errlen, -EINVAL, "no MMU mode %d", cfg->mmu);
 	*mode = cfg->mmu;

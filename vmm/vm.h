@@ -72,7 +72,7 @@ struct vmm_config {
 	bool quiet; /* no "backend: ..." line */
 };
 
-/* --mmu unset: tdp on the soft backend, flat on kvm (vmm_mmu_mode()). */
+/* --mmu unset: tdp on the soft backend, shadow on kvm (vmm_mmu_mode()). */
 #define VMM_MMU_AUTO (-1)
 
 void vmm_config_init(struct vmm_config *cfg);
@@ -267,6 +267,29 @@ enum vmm_fault_action {
 	VMM_FAULT_STOP,	 /* stop the guest */
 };
 enum vmm_fault_action vmm_memory_fault(struct vmm_vcpu *vcpu, uint64_t gpa, bool write, int err);
+/*
+ * For a message: what needed the secondary fault at @gpa (@level 0: the
+ * page; 1-4: the guest's table of that level) on the way to @gva, "the
+ * guest's page table at guest address ... (walking to ...)" or "guest
+ * address ... (virtual ...)".
+ */
+void vmm_describe_fault_gpa(struct vmm_vcpu *vcpu, uint64_t gpa, int level, uint64_t gva, char *buf,
+			    size_t len);
+
+/* [vmm/soft_backend.c] */
+/*
+ * Emulate the one guest instruction at @regs->rip with the soft
+ * interpreter, for a backend whose CPU cannot make the access itself (the
+ * kvm backend's write to a write-tracked guest page table).  Its accesses
+ * go through the vCPU's translations as the soft backend's do
+ * (soft_translate(): the identity map or the guest's own tables, secondary
+ * faults taken and the instruction retried), a write to a write-tracked
+ * gfn is made in place and then reported with kvm_vcpu_track_write().
+ * The vCPU's own thread, out of guest mode.  0 with @regs after the
+ * instruction; -EIO when the interpreter cannot run it, with @msg saying
+ * why and naming the instruction.
+ */
+int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *msg, size_t len);
 /*
  * Run @vcpu on the calling thread (a test's) until a ucall, the end of the
  * run or a refused memory access, as the KVM selftests' vcpu_run() does.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A guest on page tables of its own, on the soft vCPU in TDP mode and in
- * shadow mode (each test runs in both): the test
+ * shadow mode (each test runs in both), and on the kvm backend in shadow
+ * mode (label nested; TDP is the soft vCPU's only): the test
  * builds the tables in guest RAM through the host mm and loads CR3, INVLPGs
  * and switches address spaces from the host side between the guest's
  * stages (the guest ABI's own hypercalls and instructions for these come
@@ -21,6 +22,15 @@
  *
  * A guest that rewrites its own PTE through an alias of its page table
  * (in shadow mode, an emulated write the shadow MMU must hear of).
+ *
+ * A guest that does it all itself, through the portable hypercalls: its
+ * #PF handler gets the architectural frame, error code and CR2, and fixes
+ * the fault by writing its own page table (a write-protected page made
+ * writable, a page mapped on demand); a remap with its own INVLPG; two
+ * address spaces switched by its own CR3 loads; a mapping at
+ * 0xffffffff80000000 beside the VMM's top; a mapping of the VMM's top 16
+ * MiB, which is refused.  And the same while every pressure agent works
+ * on RAM larger than the pool.
  *
  * Then the guest's faults that stop it, each named in the stop message,
  * and the aliases and large pages again while the host reclaims and
@@ -69,6 +79,16 @@
 #define AD_DATA SCRATCH(6)
 #define REMAP_OLD SCRATCH(7)
 #define REMAP_NEW SCRATCH(8)
+
+/* guest_own_tables(): pages of RO_VA's page table, which PT_ALIAS_VA maps for the guest. */
+#define DEMAND_VA (RO_VA + 0x1000)	       /* not present until the #PF handler maps it */
+#define OWN_REMAP_VA (RO_VA + 0x2000)	       /* REMAP_OLD, then REMAP_NEW */
+#define TOP_KERNEL 0xffffffff80000000UL	       /* PML4 slot 511, beside the VMM's top */
+#define TOP_REFUSED (GUEST_VMM_TOP + 0x200000) /* in the VMM's top, where it maps nothing */
+#define DEMAND_PAGE SCRATCH(11)
+#define KERNEL_PAGE SCRATCH(9)
+#define TOP_PAGE SCRATCH(10) /* what the guest's tables name for TOP_REFUSED */
+#define TOP_MARKER 0x70b0070b0UL
 
 /* The pressure test's words: the guest's round, and the host's "enough". */
 #define PROGRESS (8 * MB)
@@ -217,11 +237,142 @@ __attribute__((used, noinline)) void guest_remap(unsigned long pte_off, unsigned
 	GUEST_DONE();
 }
 
+/* ---- guest_own_tables() ---- */
+
+static unsigned char pf_stack[4096] __attribute__((aligned(16)));
+static volatile unsigned long pf_count, pf_cr2, pf_frame_cr2, pf_error, pf_rip, pf_cs, pf_ss;
+static volatile unsigned long pf_fix; /* what the handler does: one of the below */
+#define FIX_WRITABLE 1
+#define FIX_DEMAND 2
+#define FIX_SKIP 3 /* past a 3-byte mov (%rcx), %rax */
+
+/* Its own page table, through PT_ALIAS_VA: each store an emulated write in shadow mode. */
+static void set_pte(unsigned long va, unsigned long pte)
+{
+	*(volatile unsigned long *)(PT_ALIAS_VA + 8 * ((va >> 12) & 511)) = pte;
+	GUEST_ASSERT(guest_invlpg(va) == 0);
+}
+
+static void pf_handler(struct exception_frame *f)
+{
+	pf_count++;
+	pf_cr2 = guest_read_cr2();
+	pf_frame_cr2 = f->cr2;
+	pf_error = f->error_code;
+	pf_rip = f->rip;
+	pf_cs = f->cs;
+	pf_ss = f->ss;
+	if (pf_fix == FIX_WRITABLE)
+		set_pte(RO_VA, DATA_PAGE | 0x3);
+	else if (pf_fix == FIX_DEMAND)
+		set_pte(DEMAND_VA, DEMAND_PAGE | 0x3);
+	else
+		f->rip += 3;
+}
+
+/* A store of @val at @va, and the rip of the store. */
+static unsigned long store_at(unsigned long va, unsigned long val)
+{
+	unsigned long rip;
+
+	__asm__ volatile("lea 1f(%%rip), %0\n\t"
+			 "1: movq %2, (%1)"
+			 : "=&r"(rip)
+			 : "r"(va), "r"(val)
+			 : "memory");
+	return rip;
+}
+
+/* A load from @va with a 3-byte instruction, and its rip in *@rip. */
+static unsigned long load_at(unsigned long va, unsigned long *rip)
+{
+	unsigned long val = 0;
+
+	__asm__ volatile("lea 1f(%%rip), %1\n\t"
+			 "1: mov (%%rcx), %%rax"
+			 : "+a"(val), "=&r"(*rip)
+			 : "c"(va)
+			 : "memory");
+	return val;
+}
+
+static void expect_pf(unsigned long count, unsigned long cr2, unsigned long error,
+		      unsigned long rip)
+{
+	GUEST_ASSERT(pf_count == count);
+	GUEST_ASSERT(pf_cr2 == cr2 && pf_frame_cr2 == cr2);
+	GUEST_ASSERT(pf_error == error);
+	GUEST_ASSERT(pf_rip == rip);
+	GUEST_ASSERT(pf_cs == GUEST_CS && pf_ss == GUEST_SS);
+}
+
+/* Everything through the portable hypercalls: @cr3_a its tables, @cr3_b another space. */
+__attribute__((used, noinline)) void guest_own_tables(unsigned long cr3_a, unsigned long cr3_b)
+{
+	unsigned long rip, val;
+
+	GUEST_ASSERT(__guest_set_exception_handler(PF_VECTOR, pf_handler,
+						   (unsigned long)pf_stack + sizeof(pf_stack)) ==
+		     0);
+	/* Through RO_VA's page table first: shadowed, so each write to it below is tracked. */
+	GUEST_ASSERT(*(volatile unsigned long *)OWN_REMAP_VA == 0x01d);
+	/* A write to a read-only page: P and W in the error code; the handler makes it writable. */
+	pf_fix = FIX_WRITABLE;
+	rip = store_at(RO_VA + 0x18, 0x5eed);
+	expect_pf(1, RO_VA + 0x18, 0x3, rip);
+	GUEST_ASSERT(*(volatile unsigned long *)(ALIAS1 + 0x18) == 0x5eed);
+	/* A read of a page not present: error code 0; the handler maps it. */
+	pf_fix = FIX_DEMAND;
+	val = load_at(DEMAND_VA + 8, &rip);
+	expect_pf(2, DEMAND_VA + 8, 0, rip);
+	GUEST_ASSERT(val == 0xde);
+	/* A remap with its own INVLPG. */
+	set_pte(OWN_REMAP_VA, REMAP_NEW | 0x1);
+	GUEST_ASSERT(*(volatile unsigned long *)OWN_REMAP_VA == 0x2e3);
+	/* A kernel's address, in PML4 slot 511 beside the VMM's top. */
+	*(volatile unsigned long *)(TOP_KERNEL + 0x40) = 0x8080;
+	GUEST_ASSERT(*(volatile unsigned long *)(TOP_KERNEL + 0x40) == 0x8080);
+	/* The VMM's top 16 MiB: the guest's own mapping there is refused, a #PF. */
+	pf_fix = FIX_SKIP;
+	val = load_at(TOP_REFUSED, &rip);
+	expect_pf(3, TOP_REFUSED, 0, rip);
+	GUEST_ASSERT(val != TOP_MARKER);
+	/* Two address spaces, switched by its own CR3 loads. */
+	*(volatile unsigned long *)SPACE_VA = 0xa;
+	GUEST_ASSERT(guest_load_cr3(cr3_b) == 0);
+	GUEST_ASSERT(*(volatile unsigned long *)SPACE_VA == 0);
+	*(volatile unsigned long *)SPACE_VA = 0xb;
+	GUEST_ASSERT(guest_load_cr3(cr3_a) == 0);
+	GUEST_ASSERT(*(volatile unsigned long *)SPACE_VA == 0xa);
+	GUEST_ASSERT(guest_flush_tlb() == 0);
+	GUEST_ASSERT(*(volatile unsigned long *)SPACE_VA == 0xa);
+	GUEST_ASSERT(guest_load_cr3(cr3_b) == 0);
+	GUEST_ASSERT(*(volatile unsigned long *)SPACE_VA == 0xb);
+	GUEST_ASSERT(guest_load_cr3(cr3_a) == 0);
+	GUEST_DONE();
+}
+
+/* The TLB hypercalls one by one, a sync after each: the kvm backend's flush stub runs for each. */
+__attribute__((used, noinline)) void guest_tlb_hypercalls(unsigned long cr3)
+{
+	GUEST_SYNC(1);
+	GUEST_ASSERT(guest_invlpg(ALIAS1) == 0);
+	GUEST_SYNC(2);
+	GUEST_ASSERT(guest_flush_tlb() == 0);
+	GUEST_SYNC(3);
+	GUEST_ASSERT(guest_load_cr3(cr3) == 0);
+	GUEST_SYNC(4);
+	GUEST_DONE();
+}
+
 __attribute__((used, noinline)) void guest_loop(void)
 {
 	for (unsigned long round = 1; !*(volatile unsigned long *)STOP_FLAG; round++) {
 		*(volatile unsigned long *)PROGRESS = round;
 		write_read_aliases(round);
+		/* PML4 slot 511, which the root shares with the VMM's top on kvm. */
+		*(volatile unsigned long *)(TOP_KERNEL + 8) = round;
+		GUEST_ASSERT(*(volatile unsigned long *)(TOP_KERNEL + 8) == round);
 		if (!(round % 64))
 			write_read_big(round);
 	}
@@ -237,6 +388,8 @@ __attribute__((used, noinline)) void guest_loop(void)
 #include "tests/lib/guest_tables.h"
 #include "tests/lib/mm_util.h"
 #include "tests/lib/test_util.h"
+#include "tests/lib/vmm_util.h"
+#include "vmm/kvm/devkvm.h"
 
 struct paging_vm {
 	struct vmm *vm;
@@ -271,9 +424,14 @@ static void map_identity(struct paging_vm *p, gpa_t cr3)
 		map_4k(p, cr3, gpa, gpa, PT_WRITABLE_MASK);
 }
 
-/* A VM in @mode whose vCPU starts at @fn on tables that map RAM and the test's pages. */
+/*
+ * A VM in @mode whose vCPU starts at @fn on tables that map RAM and the
+ * test's pages, on the backend NOPIN_TEST_BACKEND names: TDP needs the
+ * soft vCPU, so a TDP case skips on kvm.
+ */
 static void paging_vm_create(struct paging_vm *p, const char *fn, enum kvm_mmu_mode mode)
 {
+	TEST_REQUIRE(mode != KVM_MMU_TDP || test_backend() == VMM_BACKEND_SOFT);
 	p->vm = __vm_create_with_one_vcpu_mmu(NOPIN_TEST_GUEST_ELF, &p->vcpu, fn, 16 * MB, 32 * MB,
 					      mode);
 	TEST_ASSERT_EQ(p->vm->kvm->mmu_mode, mode);
@@ -283,6 +441,7 @@ static void paging_vm_create(struct paging_vm *p, const char *fn, enum kvm_mmu_m
 	map_4k(p, p->cr3, ALIAS1, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
 	map_4k(p, p->cr3, ALIAS2, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
 	map_4k(p, p->cr3, ALIAS3, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
+	map_4k(p, p->cr3, TOP_KERNEL, KERNEL_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
 	guest_map(&p->gt, p->cr3, BIG_VA, BIG_GPA, PT_WRITABLE_MASK, PG_LEVEL_2M);
 	TEST_ASSERT_EQ(kvm_vcpu_load_cr3(p->vcpu->kvcpu, p->cr3), 0);
 }
@@ -409,6 +568,143 @@ TEST(guest_writes_its_page_table_shadow)
 	guest_writes_its_page_table(KVM_MMU_SHADOW);
 }
 
+/*
+ * guest_own_tables()'s tables: RO_VA read-only, and its page table mapped
+ * at PT_ALIAS_VA for the guest to edit; a page at 0xffffffff80000000; a
+ * page of the guest's own named at an address in the VMM's top 16 MiB;
+ * address space B.  Returns B's CR3.
+ */
+static gpa_t own_tables_setup(struct paging_vm *p)
+{
+	uint64_t demand = 0xde, old = 0x01d, new = 0x2e3, marker = TOP_MARKER;
+	gpa_t cr3_b;
+
+	map_4k(p, p->cr3, RO_VA, DATA_PAGE, 0);
+	map_4k(p, p->cr3, OWN_REMAP_VA, REMAP_OLD, 0);
+	guest_pte_write(&p->gt, guest_pte_gpa(&p->gt, p->cr3, DEMAND_VA, PG_LEVEL_4K), 0);
+	map_4k(p, p->cr3, PT_ALIAS_VA, guest_table_of(&p->gt, p->cr3, RO_VA, PG_LEVEL_4K),
+	       PT_WRITABLE_MASK | PT64_NX_MASK);
+	map_4k(p, p->cr3, TOP_REFUSED, TOP_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
+	map_4k(p, p->cr3, SPACE_VA, SPACE_A_PAGE, PT_WRITABLE_MASK);
+	ram_write(p->vm, DEMAND_PAGE + 8, &demand, sizeof(demand));
+	ram_write(p->vm, REMAP_OLD, &old, sizeof(old));
+	ram_write(p->vm, REMAP_NEW, &new, sizeof(new));
+	ram_write(p->vm, TOP_PAGE, &marker, sizeof(marker));
+	cr3_b = guest_table_alloc(&p->gt);
+	map_identity(p, cr3_b);
+	map_4k(p, cr3_b, SPACE_VA, SPACE_B_PAGE, PT_WRITABLE_MASK);
+	set_args(p, p->cr3, cr3_b);
+	return cr3_b;
+}
+
+static void own_tables_check(struct paging_vm *p)
+{
+	uint64_t val;
+
+	ram_read(p->vm, KERNEL_PAGE + 0x40, &val, sizeof(val));
+	TEST_ASSERT_EQ(val, 0x8080UL);
+	ram_read(p->vm, TOP_PAGE, &val, sizeof(val));
+	TEST_ASSERT_EQ(val, TOP_MARKER);
+	TEST_ASSERT(atomic_long_read(&p->vcpu->kvcpu->stat.cr3_loads) >= 5, "CR3 loads");
+	if (p->vm->kvm->mmu_mode == KVM_MMU_SHADOW)
+		TEST_ASSERT(atomic_long_read(&p->vcpu->kvcpu->stat.tracked_writes) >= 3,
+			    "the page-table writes were emulated (%ld)",
+			    atomic_long_read(&p->vcpu->kvcpu->stat.tracked_writes));
+}
+
+static void guest_on_its_own_tables(enum kvm_mmu_mode mode)
+{
+	struct paging_vm p;
+
+	paging_vm_create(&p, "guest_own_tables", mode);
+	own_tables_setup(&p);
+	run_to(&p, UCALL_DONE, 0);
+	own_tables_check(&p);
+	vmm_destroy(p.vm);
+}
+
+TEST(guest_on_its_own_tables_tdp)
+{
+	guest_on_its_own_tables(KVM_MMU_TDP);
+}
+
+TEST(guest_on_its_own_tables_shadow)
+{
+	guest_on_its_own_tables(KVM_MMU_SHADOW);
+}
+
+/*
+ * The same with every pressure agent at work and RAM larger than the
+ * pool, a few times over: the sanitizer reports nothing (the harness
+ * fails a case on any report), and the guest's own checks hold.
+ */
+static void guest_on_its_own_tables_under_pressure(enum kvm_mmu_mode mode)
+{
+	struct vmm_config cfg;
+	struct paging_vm p;
+
+	TEST_REQUIRE(mode != KVM_MMU_TDP || test_backend() == VMM_BACKEND_SOFT);
+	vmm_config_init(&cfg);
+	cfg.image = NOPIN_TEST_GUEST_ELF;
+	cfg.backend = test_backend();
+	cfg.mem_bytes = 16 * MB; /* the layout's: RAM_END */
+	cfg.pool_bytes = 8 * MB;
+	cfg.pressure = "all";
+	cfg.quiet = true;
+	cfg.mmu = mode;
+	for (int round = 0; round < 3; round++) {
+		p.vm = __vm_create_with_one_vcpu_cfg(&cfg, &p.vcpu, "guest_own_tables");
+		guest_tables_init(&p.gt, &ram_ops, p.vm, TABLES, 256);
+		p.cr3 = guest_table_alloc(&p.gt);
+		map_identity(&p, p.cr3);
+		map_4k(&p, p.cr3, ALIAS1, DATA_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
+		map_4k(&p, p.cr3, TOP_KERNEL, KERNEL_PAGE, PT_WRITABLE_MASK | PT64_NX_MASK);
+		TEST_ASSERT_EQ(kvm_vcpu_load_cr3(p.vcpu->kvcpu, p.cr3), 0);
+		own_tables_setup(&p);
+		run_to(&p, UCALL_DONE, 0);
+		own_tables_check(&p);
+		vmm_destroy(p.vm);
+	}
+}
+
+TEST(guest_on_its_own_tables_under_pressure_tdp)
+{
+	guest_on_its_own_tables_under_pressure(KVM_MMU_TDP);
+}
+
+TEST(guest_on_its_own_tables_under_pressure_shadow)
+{
+	guest_on_its_own_tables_under_pressure(KVM_MMU_SHADOW);
+}
+
+/*
+ * The kvm backend: HC_INVLPG, HC_FLUSH_TLB and HC_LOAD_CR3 each leave the
+ * hardware's TLB clean before the guest runs on, through the flush stub,
+ * whose runs the flush mailbox counts.  Nothing else flushes here: the
+ * guest's accesses between two syncs hit leaves already made.
+ */
+TEST(guest_tlb_hypercalls_run_the_flush_stub_kvm)
+{
+	const struct devkvm_flush_mailbox *mb;
+	unsigned long runs, now;
+	struct paging_vm p;
+
+	TEST_REQUIRE(test_backend() == VMM_BACKEND_KVM);
+	paging_vm_create(&p, "guest_tlb_hypercalls", KVM_MMU_SHADOW);
+	set_args(&p, p.cr3, 0);
+	mb = devkvm_vcpu_flush_mailbox(p.vcpu);
+	run_to(&p, UCALL_SYNC, 1);
+	runs = smp_load_acquire(&mb->runs);
+	for (unsigned long stage = 2; stage <= 4; stage++) {
+		run_to(&p, UCALL_SYNC, stage);
+		now = smp_load_acquire(&mb->runs);
+		TEST_ASSERT(now > runs, "stage %lu: the flush stub ran (%lu runs)", stage, now);
+		runs = now;
+	}
+	run_to(&p, UCALL_DONE, 5);
+	vmm_destroy(p.vm);
+}
+
 /* Run guest_touch(@va, @write), which must stop the guest with @expect in the message. */
 static void expect_stop(enum kvm_mmu_mode mode, void (*setup)(struct paging_vm *p), gva_t va,
 			bool write, const char *expect)
@@ -494,10 +790,13 @@ TEST(page_table_outside_ram_stops_shadow)
 	page_table_outside_ram_stops(KVM_MMU_SHADOW);
 }
 
+/* The soft vCPU names the address; on kvm the CPU raises the #GP, and the stub names it. */
 static void non_canonical_address_stops(enum kvm_mmu_mode mode)
 {
 	expect_stop(mode, NULL, 0x0000800000000000UL, false,
-		    "a read of 8 bytes at non-canonical address 0x800000000000");
+		    test_backend() == VMM_BACKEND_KVM ?
+			    "exception #GP general protection (vector 13, error code 0) at rip" :
+			    "a read of 8 bytes at non-canonical address 0x800000000000");
 }
 
 TEST(non_canonical_address_stops_tdp)
@@ -511,17 +810,17 @@ TEST(non_canonical_address_stops_shadow)
 }
 
 /*
- * The host's side of the pressure test: reclaim and migrate the guest's
- * table pages, and its data page, a round each time the guest has gone
- * one round further, until each was done a few times; then tell the
- * guest to stop.
+ * The host's side of the tests below: a round of @round each time the
+ * guest has gone one round further, until @round says it has done
+ * enough; then it tells the guest to stop.
  */
 struct pressure_arg {
 	struct paging_vm *p;
 	unsigned long rounds, out, moved;
+	bool (*round)(struct pressure_arg *a);
 };
 
-static int table_pressure(void *data)
+static int host_rounds(void *data)
 {
 	struct pressure_arg *a = data;
 	struct vmm *vm = a->p->vm;
@@ -534,35 +833,77 @@ static int table_pressure(void *data)
 			continue;
 		}
 		seen = now;
-		for (gpa_t gpa = TABLES; gpa <= a->p->gt.next; gpa += PAGE_SIZE) {
-			gpa_t page = gpa < a->p->gt.next ? gpa : DATA_PAGE;
-			unsigned long hva = vm->ram_hva + (page - GUEST_RAM_BASE);
-
-			if (a->rounds % 2)
-				a->out += mm_try_pageout(vm->mm, hva);
-			else
-				a->moved += mm_try_migrate(vm->mm, hva);
-		}
-		if (++a->rounds >= 8 && a->out >= 16 && a->moved >= 16)
+		if (a->round(a))
 			ram_write(vm, STOP_FLAG, &stop, sizeof(stop));
 	}
 	return 0;
 }
 
-static void paging_under_table_pressure(enum kvm_mmu_mode mode)
+/* guest_loop() in @mode, the host's rounds beside it. */
+static void run_with_host_rounds(struct pressure_arg *a, enum kvm_mmu_mode mode)
 {
-	struct pressure_arg a = { 0 };
-	struct paging_vm p;
 	struct kthread *k;
 
-	test_swapon(8192);
-	paging_vm_create(&p, "guest_loop", mode);
-	a.p = &p;
-	k = kthread_run(table_pressure, &a, "table-pressure");
-	run_to(&p, UCALL_DONE, 0);
+	paging_vm_create(a->p, "guest_loop", mode);
+	k = kthread_run(host_rounds, a, "host-rounds");
+	run_to(a->p, UCALL_DONE, 0);
 	kthread_stop(k);
+}
+
+/*
+ * Reclaim and migrate the guest's table pages, and its data page, until
+ * each was done a few times.
+ */
+static bool table_pressure_round(struct pressure_arg *a)
+{
+	struct vmm *vm = a->p->vm;
+
+	for (gpa_t gpa = TABLES; gpa <= a->p->gt.next; gpa += PAGE_SIZE) {
+		gpa_t page = gpa < a->p->gt.next ? gpa : DATA_PAGE;
+		unsigned long hva = vm->ram_hva + (page - GUEST_RAM_BASE);
+
+		if (a->rounds % 2)
+			a->out += mm_try_pageout(vm->mm, hva);
+		else
+			a->moved += mm_try_migrate(vm->mm, hva);
+	}
+	return ++a->rounds >= 8 && a->out >= 16 && a->moved >= 16;
+}
+
+static void paging_under_table_pressure(enum kvm_mmu_mode mode)
+{
+	struct paging_vm p;
+	struct pressure_arg a = { .p = &p, .round = table_pressure_round };
+
+	test_swapon(8192);
+	run_with_host_rounds(&a, mode);
 	TEST_ASSERT(a.rounds >= 8, "the host got to work (%lu rounds)", a.rounds);
 	TEST_ASSERT(atomic_long_read(&p.vm->kvm->stat.sptes_zapped) > 0, "SPTEs zapped");
+	vmm_destroy(p.vm);
+}
+
+/*
+ * The host zaps every SPTE and shadow page (what release and a slot
+ * deletion do) each round, 16 times: the vCPU's root is zapped while it
+ * counts it, under a running guest.  On kvm the hardware is on that
+ * root: its flush stub runs on it (the VMM's top stays in every root),
+ * the guest's next access faults, and the new root replaces it before
+ * the guest goes on.
+ */
+static bool zap_all_round(struct pressure_arg *a)
+{
+	kvm_mmu_zap_all(a->p->vm->kvm);
+	return ++a->rounds >= 16;
+}
+
+TEST(roots_zapped_under_a_running_guest_shadow)
+{
+	struct paging_vm p;
+	struct pressure_arg a = { .p = &p, .round = zap_all_round };
+
+	run_with_host_rounds(&a, KVM_MMU_SHADOW);
+	TEST_ASSERT(a.rounds >= 16, "the host zapped (%lu rounds)", a.rounds);
+	TEST_ASSERT(atomic_long_read(&p.vm->kvm->stat.shadow_pages_zapped) >= 16, "roots zapped");
 	vmm_destroy(p.vm);
 }
 

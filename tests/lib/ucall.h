@@ -37,16 +37,20 @@ void __attribute__((noreturn)) ucall_assert(const char *file, unsigned long line
 #include "vmm/vm.h"
 
 /*
- * A VM (soft backend, @mem bytes of RAM on a @pool-byte pool) running the
- * guest image @elf with one vCPU that will start at its function @fn.  Guest
- * memory accesses the host refuses come back to the test
- * (VMM_RUN_MEMORY_FAULT) instead of stopping the guest.
+ * A VM (the backend NOPIN_TEST_BACKEND names, soft by default; @mem bytes
+ * of RAM on a @pool-byte pool) running the guest image @elf with one vCPU
+ * that will start at its function @fn.  Guest memory accesses the host
+ * refuses come back to the test (VMM_RUN_MEMORY_FAULT) instead of
+ * stopping the guest.
  */
 struct vmm *__vm_create_with_one_vcpu(const char *elf, struct vmm_vcpu **vcpu, const char *fn,
 				      size_t mem, size_t pool);
 /* The same in MMU mode @mmu (enum kvm_mmu_mode, or VMM_MMU_AUTO). */
 struct vmm *__vm_create_with_one_vcpu_mmu(const char *elf, struct vmm_vcpu **vcpu, const char *fn,
 					  size_t mem, size_t pool, int mmu);
+/* The same with @cfg as the test made it (pressure agents, say), image and all. */
+struct vmm *__vm_create_with_one_vcpu_cfg(const struct vmm_config *cfg, struct vmm_vcpu **vcpu,
+					  const char *fn);
 #define vm_create_with_one_vcpu(vcpu, fn)                                                          \
 	__vm_create_with_one_vcpu(NOPIN_TEST_GUEST_ELF, vcpu, #fn, 16UL << 20, 32UL << 20)
 

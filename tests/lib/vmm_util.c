@@ -131,24 +131,31 @@ struct vmm *__vm_create_with_one_vcpu(const char *elf, struct vmm_vcpu **vcpup, 
 struct vmm *__vm_create_with_one_vcpu_mmu(const char *elf, struct vmm_vcpu **vcpup, const char *fn,
 					  size_t mem, size_t pool, int mmu)
 {
-	unsigned long entry = __guest_symbol(elf, fn);
 	struct vmm_config cfg;
-	struct vmm_regs regs;
-	struct vmm *vm;
-	char err[512];
-	int ret;
 
-	TEST_ASSERT(entry, "no function %s in guest image %s", fn, elf);
 	vmm_config_init(&cfg);
 	cfg.image = elf;
-	cfg.backend = VMM_BACKEND_SOFT;
+	cfg.backend = test_backend();
 	cfg.mem_bytes = mem;
 	cfg.pool_bytes = pool;
 	cfg.memory_fault_exit = true;
 	cfg.quiet = true;
 	cfg.mmu = mmu;
-	ret = vmm_create(&cfg, &vm, err, sizeof(err));
-	TEST_ASSERT(ret == 0, "vmm_create(%s): %s", elf, err);
+	return __vm_create_with_one_vcpu_cfg(&cfg, vcpup, fn);
+}
+
+struct vmm *__vm_create_with_one_vcpu_cfg(const struct vmm_config *cfg, struct vmm_vcpu **vcpup,
+					  const char *fn)
+{
+	unsigned long entry = __guest_symbol(cfg->image, fn);
+	struct vmm_regs regs;
+	struct vmm *vm;
+	char err[512];
+	int ret;
+
+	TEST_ASSERT(entry, "no function %s in guest image %s", fn, cfg->image);
+	ret = vmm_create(cfg, &vm, err, sizeof(err));
+	TEST_ASSERT(ret == 0, "vmm_create(%s): %s", cfg->image, err);
 	*vcpup = &vm->vcpus[0];
 	vm->backend->get_regs(*vcpup, &regs);
 	regs.rip = entry;

@@ -1,20 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The kvm backend: guest code runs on /dev/kvm, on the secondary MMU's SPTE
- * tables as its page tables (shadow paging).
+ * tables as its page tables: the flat root, or in shadow mode the shadow
+ * root of the CR3 the guest loaded.
  *
  * The whole frame pool is one KVM memslot at guest-physical 0, so an SPTE's
- * pool pfn is the address hardware walks to; CR3 is the SPTE root.  Guest
- * virtual addresses are the guest-physical addresses of nopin's memslots
- * (root entries 0-255); the top of the address space (root entry 511) maps
- * the VMM's own pages: GDT, IDT, TSSs, the exception stubs and their IST
- * stacks (stubs.h; docs/design.md, Guest ABI, for what the guest sees).
+ * pool pfn is the address hardware walks to; CR3 is the root.  On the
+ * identity CR3, guest virtual addresses are the guest-physical addresses
+ * of nopin's memslots (root entries 0-255); on its own tables (--mmu
+ * shadow) the guest maps what it likes below the top 16 MiB, and the
+ * hardware walks the shadow MMU's tables made from them.  The top of the
+ * address space (root entry 511 of every root) maps the VMM's own pages:
+ * GDT, IDT, TSSs, the exception stubs and their IST stacks (stubs.h;
+ * docs/design.md, Guest ABI, for what the guest sees).
  *
  * A guest access with no SPTE raises #PF; its stub (on IST1, which is never
  * revoked) writes CR2, the error code and the faulting RIP to the fault
  * mailbox at the bottom of its stack page and writes a private port: the
  * VMM runs the same kvm_mmu_page_fault() the soft vCPU uses, and the stub's
- * iretq retries the access.  Leaf SPTEs have no G bit.  Each vCPU has its
+ * iretq retries the access.  Leaf SPTEs have no G bit.  In shadow mode the
+ * VMM asks the shadow MMU instead, which may answer that the guest's own
+ * tables refuse the access, a #PF the VMM delivers to the guest's handler,
+ * or that the write is to a write-tracked guest page table, which the soft
+ * interpreter emulates (fault.c says how; before each entry the root of
+ * the guest's CR3 is made and the hardware put on it).  Each vCPU has its
  * own IDT, so the #DE, #UD and #GP a guest registers a handler for go
  * there through the gate, on an IST slot holding the guest's stack, with
  * no exit at all (tables.c); any other exception stops the guest.
@@ -36,13 +45,14 @@
  * the hypervisor's event delivery.
  *
  * The files: this one creates the VM and its vCPUs and holds the ops;
- * run.c runs KVM_RUN and serves its exits, the #PF stub's through the
- * secondary fault path; flush.c serves a flush through the flush stub,
- * the interrupted exit kept aside; regs.c reads and writes the registers
- * and says where the guest is; tables.c builds the top 16 MiB (GDT, IDT,
- * TSSs, page tables) and copies in the guest side, stubs.S, whose layout
- * and mailboxes stubs.h shares with the C; devkvm_util.c wraps the
- * ioctls.  Each calls only those after it.
+ * run.c runs KVM_RUN and serves its exits; fault.c serves the #PF stub's
+ * and puts the hardware on the root of the guest's CR3; flush.c serves a
+ * flush through the flush stub, the interrupted exit kept aside; regs.c
+ * reads and writes the registers, the hardware's CR3 among them, and says
+ * where the guest is; tables.c builds the top 16 MiB (GDT, IDT, TSSs,
+ * page tables) and copies in the guest side, stubs.S, whose layout and
+ * mailboxes stubs.h shares with the C; devkvm_util.c wraps the ioctls.
+ * Each calls only those after it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -164,15 +174,21 @@ static int devkvm_setup_sregs(struct vmm_vcpu *vcpu, struct devkvm_err *err)
 	sregs.idt.limit = DEVKVM_IDT_STRIDE - 1;
 	sregs.cr0 = 0x80010033; /* PE MP ET NE WP PG */
 	sregs.cr4 = 0x6a0;	/* PAE PGE OSFXSR OSXMMEXCPT */
-	sregs.efer = 0x500;	/* LME LMA */
+	sregs.efer = 0xd00;	/* LME LMA NXE: shadow leaves carry NX (bit 63) */
 	sregs.cr3 = (uint64_t)page_to_pfn(vcpu->vm->kvm->root) << PAGE_SHIFT;
+	k->hw_cr3 = sregs.cr3;
 	return devkvm_ioctl(k->fd, KVM_SET_SREGS, &sregs, err);
 }
 
-/* The secondary MMU's side of the vCPU: the kick is a signal, the flush the guest's flush stub. */
+/*
+ * The secondary MMU's side of the vCPU: the kick is a signal, the flush
+ * the guest's flush stub, which the guest's own INVLPG, TLB flush and CR3
+ * load ask for too (fault.c).
+ */
 static const struct kvm_vcpu_ops devkvm_kvcpu_ops = {
 	.kick = devkvm_kvcpu_kick,
 	.flush_tlb = devkvm_kvcpu_flush_tlb,
+	.flush_tlb_guest = devkvm_kvcpu_flush_tlb_guest,
 };
 
 static int devkvm_vcpu_create(struct vmm_vcpu *vcpu)
@@ -242,8 +258,8 @@ static void devkvm_vcpu_destroy(struct vmm_vcpu *vcpu)
  * HC_SET_EXCEPTION_HANDLER: #DE, #UD and #GP go to the guest's handler
  * through this vCPU's own IDT gate, so the CPU delivers them (tables.c).
  * #PF is the VMM's gate, the secondary fault path: the guest's handler is
- * kept for the shadow MMU, which will inject the faults the guest's own
- * tables raise; in flat mode there are none.
+ * kept for the faults the guest's own tables raise in shadow mode, which
+ * the VMM delivers (fault.c); in flat mode there are none.
  */
 static int devkvm_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector, uint64_t rip,
 					uint64_t stack)
@@ -306,4 +322,5 @@ const struct vmm_backend_ops vmm_kvm_backend = {
 	.set_regs = devkvm_set_regs,
 	.complete_pio_in = devkvm_complete_pio_in,
 	.set_exception_handler = devkvm_set_exception_handler,
+	.guest_page_tables = true,
 };

@@ -100,7 +100,7 @@ static void devkvm_flush_failed(struct vmm_vcpu *vcpu, int ret, const char *what
  * VMM's answer) without running the guest, so that its registers are
  * where the guest goes on from.
  */
-static int devkvm_settle(struct vmm_vcpu *vcpu)
+int devkvm_settle(struct vmm_vcpu *vcpu)
 {
 	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
 	int ret;
@@ -240,6 +240,16 @@ static int devkvm_run_flush_stub(struct vmm_vcpu *vcpu)
 	uint64_t gen = ++k->flush_gen;
 	int ret;
 
+	/*
+	 * The stub runs on the root the vCPU counts now: the MMU may have
+	 * replaced the one the hardware walked (a zapped root, a CR3 load)
+	 * and freed it since; every root maps the stub.
+	 */
+	ret = devkvm_sync_cr3(vcpu);
+	if (ret < 0) {
+		devkvm_flush_failed(vcpu, ret, "KVM_SET_SREGS for the current root failed");
+		return -EIO;
+	}
 	ret = devkvm_take_pending_exception(vcpu);
 	if (ret || (k->exit_unserved && !devkvm_exit_resumable(&k->exit)))
 		return ret; /* the guest crashed: it will not run again */

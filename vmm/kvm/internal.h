@@ -57,6 +57,8 @@ struct devkvm_vcpu {
 	 * (run.c); the #PF gate stays the VMM's, the secondary fault path.
 	 */
 	uint64_t guest_pf_rip, guest_pf_stack;
+	/* The table the hardware walks (its CR3): the flat root, or a shadow root the vCPU counts. */
+	uint64_t hw_cr3;
 };
 
 static inline struct devkvm_vcpu *devkvm_vcpu_of(struct vmm_vcpu *vcpu)
@@ -80,8 +82,30 @@ static inline struct devkvm_flush_mailbox *devkvm_flush_mailbox_of(struct vmm_vc
 	return devkvm_top_page(vcpu->vm->backend_vm, DEVKVM_FLUSH_MAILBOX_VA(vcpu->id));
 }
 
+/* ---- [fault.c] ---- */
+
+/*
+ * The #PF stub's exit: the secondary fault, and in shadow mode the
+ * guest's own page faults and its writes to its page tables.  True: the
+ * guest goes on; false: @exit says why not.
+ */
+bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
+/*
+ * Before each entry, out of guest mode: the root of the vCPU's CR3 made,
+ * and the hardware on it.  0, or -errno with @exit saying why.
+ */
+int devkvm_load_mmu(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
+/* kvm_vcpu_ops.flush_tlb_guest: the guest's INVLPG, TLB flush or CR3 load. */
+void devkvm_kvcpu_flush_tlb_guest(struct kvm_vcpu *kv);
+
 /* ---- [regs.c] ---- */
 
+/*
+ * Point the hardware's CR3 (KVM_SET_SREGS) at the root the vCPU counts
+ * now (the flat root on the identity CR3), if it walks another.  1 if it
+ * did, 0 if it was there, or -errno.  No flush: the caller's.
+ */
+int devkvm_sync_cr3(struct vmm_vcpu *vcpu);
 void devkvm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs);
 void devkvm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
 /* "rip 0x...: mov ..." of the guest instruction at @rip, its bytes read from guest RAM. */
@@ -110,6 +134,12 @@ int devkvm_set_guest_gate(struct devkvm_vm *b, unsigned int i, unsigned int vect
 
 /* Keep what KVM_RUN returned (@ret) and the exit in k->run, to serve later. */
 void devkvm_keep_exit(struct devkvm_vcpu *k, int ret, struct devkvm_exit *ge);
+/*
+ * Let KVM finish the exit it returned (complete an OUT) without running
+ * the guest, so the registers are where the guest goes on from.  0, or
+ * -EIO with k->flush_err saying why.
+ */
+int devkvm_settle(struct vmm_vcpu *vcpu);
 void devkvm_kvcpu_flush_tlb(struct kvm_vcpu *kv);
 void devkvm_flush_before_ack(struct vmm_vcpu *vcpu);
 

@@ -2,9 +2,9 @@
 /*
  * The kvm backend's run loop: one trip through KVM_RUN per call, the kick
  * that ends it early (SIGUSR1 and immediate_exit), and the exit served:
- * the #PF stub's through the secondary fault path, the exception stub's
- * and KVM's fatal exits as one line naming the reason, rip and
- * instruction, port I/O for vmm/devices.c.
+ * the #PF stub's by fault.c, the exception stub's and KVM's fatal exits
+ * as one line naming the reason, rip and instruction, port I/O for
+ * vmm/devices.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -70,49 +70,6 @@ static const char *const devkvm_exception_names[32] = {
 };
 
 /* ---- serving the exit ---- */
-
-/*
- * The #PF stub's exit: the secondary fault path, then back to the stub's
- * iretq.  Every #PF here is the VMM's: in flat mode the guest's accesses
- * translate on the VMM's tables, so none is the guest's own.  The shadow
- * MMU will find here the faults the guest's own tables raise, and inject
- * them into the guest's #PF handler (k->guest_pf_rip, on its stack
- * k->guest_pf_stack) through the registers, as devkvm_enter_flush_stub()
- * enters the flush stub: rax and rcx back from the stub's frame on IST1,
- * the architectural frame with the error code written below the guest's
- * stack top aligned to 16 bytes, rip, rsp and rflags (IF, TF clear) set,
- * and CR2 through the sregs.  The guest's handler then returns to the
- * faulting instruction itself; the stub's iretq is never taken.
- */
-static bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
-{
-	const struct devkvm_fault_mailbox *mb = devkvm_fault_mailbox_of(vcpu);
-	uint64_t cr2 = mb->cr2;
-	bool write = mb->error_code & 2;
-	char insn[160];
-	int ret;
-
-	/* Out of guest mode already: the stub's exit is the EPT-violation exit. */
-	ret = kvm_vcpu_page_fault(vcpu->kvcpu, cr2, write);
-	if (!ret)
-		return true;
-	switch (vmm_memory_fault(vcpu, cr2, write, ret)) {
-	case VMM_FAULT_RETRY:
-		return true; /* the stub's iretq retries the access */
-	case VMM_FAULT_EXIT:
-		exit->reason = VMM_EXIT_MEMORY_FAULT;
-		return false;
-	case VMM_FAULT_STOP:
-		break;
-	}
-	exit->reason = VMM_EXIT_ERROR;
-	devkvm_describe_insn(vcpu, mb->rip, insn, sizeof(insn));
-	snprintf(exit->message, sizeof(exit->message), "guest %s at %#lx %s (%s), %s",
-		 write ? "write" : "read", (unsigned long)cr2,
-		 ret == -EFAULT ? "outside every memslot, or refused by the host" : "failed",
-		 strerror(-ret), insn);
-	return false;
-}
 
 /* An exception no guest expects: the stub's exit, the vector, error code and rip in registers. */
 static void devkvm_guest_exception(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
@@ -250,6 +207,9 @@ void devkvm_run(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
 		smp_store_release(&k->thread_known, true);
 	}
 	exit->reason = VMM_EXIT_KICK;
+	/* The root of the guest's CR3, as KVM's kvm_mmu_reload() before entry. */
+	if (devkvm_load_mmu(vcpu, exit))
+		return;
 	/* Serves pending flushes; one may hand over an exit of its own to serve. */
 	kvm_vcpu_enter_guest(vcpu->kvcpu);
 	if (!k->flush_err[0] && !k->exit_unserved)

@@ -20,11 +20,13 @@
 devkvm_stub_start:
 
 /*
- * #PF, through its IDT gate on IST1: a guest access with no SPTE.  Writes
- * CR2, the error code and the faulting rip to the fault mailbox and exits
- * on DEVKVM_PORT_PAGE_FAULT; the VMM runs the secondary fault path
- * (run.c) and lets the guest go on here, where the iretq retries the
- * access.
+ * #PF, through its IDT gate on IST1: a guest access with no SPTE that
+ * allows it.  Writes CR2, the error code and the faulting rip to the fault
+ * mailbox and exits on DEVKVM_PORT_PAGE_FAULT; the VMM serves the fault
+ * (fault.c) and lets the guest go on here, where CR2 gets back what the
+ * guest last saw and the iretq retries the access.  In shadow mode the
+ * VMM may instead unwind the stub (struct devkvm_pf_frame) and send the
+ * guest elsewhere: its own #PF handler, or past a write it emulated.
  */
 pf_stub:
 	push %rax
@@ -38,6 +40,8 @@ pf_stub:
 	mov 24(%rsp), %rax				/* the faulting rip */
 	mov %rax, DEVKVM_FAULT_RIP(%rcx)
 	out %al, $DEVKVM_PORT_PAGE_FAULT
+	mov DEVKVM_FAULT_GUEST_CR2(%rcx), %rax
+	mov %rax, %cr2
 	pop %rcx
 	pop %rax
 	add $8, %rsp					/* the error code */

@@ -70,10 +70,11 @@
 #define DEVKVM_SEL_DATA 0x10
 #define DEVKVM_SEL_TSS(i) (0x18 + 16 * (i))
 
-/* The fault mailbox: written by the #PF stub, read by the VMM. */
+/* The fault mailbox: cr2, error code and rip written by the #PF stub, guest_cr2 by the VMM. */
 #define DEVKVM_FAULT_CR2 0
 #define DEVKVM_FAULT_ERROR_CODE 8
 #define DEVKVM_FAULT_RIP 16
+#define DEVKVM_FAULT_GUEST_CR2 24
 
 /* The flush mailbox: req, resume_rip and trampoline the VMM's, ack and runs the flush stub's. */
 #define DEVKVM_FLUSH_REQ 0
@@ -92,6 +93,21 @@ struct devkvm_fault_mailbox {
 	uint64_t cr2;
 	uint64_t error_code;
 	uint64_t rip; /* of the faulting instruction */
+	/*
+	 * The VMM's: CR2 as the guest last saw it, the address of the last
+	 * #PF delivered to its handler, which the stub puts back before its
+	 * iretq, so the VMM's own faults never show in the guest's CR2.
+	 */
+	uint64_t guest_cr2;
+};
+
+/*
+ * The #PF stub's IST1 stack at its exit, from its rsp up to the top of
+ * the page: what the stub pushed (rcx, rax), then the CPU's frame.
+ */
+struct devkvm_pf_frame {
+	uint64_t rcx, rax;
+	uint64_t error_code, rip, cs, rflags, rsp, ss;
 };
 
 /* Read it with atomic loads: the guest writes ack and runs while the VMM looks. */
@@ -106,6 +122,7 @@ struct devkvm_flush_mailbox {
 BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, cr2) != DEVKVM_FAULT_CR2);
 BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, error_code) != DEVKVM_FAULT_ERROR_CODE);
 BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, rip) != DEVKVM_FAULT_RIP);
+BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, guest_cr2) != DEVKVM_FAULT_GUEST_CR2);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, req) != DEVKVM_FLUSH_REQ);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, ack) != DEVKVM_FLUSH_ACK);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, runs) != DEVKVM_FLUSH_RUNS);

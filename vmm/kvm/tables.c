@@ -14,6 +14,7 @@
 #include "vmm/kvm/internal.h"
 
 BUILD_BUG_ON(DEVKVM_PAGE_SIZE != PAGE_SIZE);
+BUILD_BUG_ON(DEVKVM_TOP_VA != KVM_VMM_TOP_GVA);
 
 static uint64_t *devkvm_table(struct page *page)
 {
@@ -167,6 +168,11 @@ int devkvm_top_create(struct vmm *vm, struct devkvm_vm *b, unsigned int nr_vcpus
 	devkvm_table(b->pd)[PT64_INDEX(DEVKVM_TOP_VA, 2)] = devkvm_top_entry(b->pt);
 	devkvm_table(b->pdpt)[PT64_INDEX(DEVKVM_TOP_VA, 3)] = devkvm_top_entry(b->pd);
 	WRITE_ONCE(root[PT64_INDEX(DEVKVM_TOP_VA, 4)], devkvm_top_entry(b->pdpt));
+	/* Every shadow root maps the same, from the same entries (mmu/shadow.h, role.vmm_top). */
+	vm->kvm->vmm_top.pml4e = devkvm_top_entry(b->pdpt);
+	vm->kvm->vmm_top.pdpte = devkvm_top_entry(b->pd);
+	for (int i = 0; i < KVM_VMM_TOP_PDES; i++)
+		vm->kvm->vmm_top.pde[i] = devkvm_table(b->pd)[PT64_INDEX(DEVKVM_TOP_VA, 2) + i];
 	devkvm_build_tables(b, nr_vcpus);
 	return 0;
 }

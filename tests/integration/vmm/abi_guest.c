@@ -12,8 +12,8 @@
  * zaps went through the rmap and its table writes were emulated.
  *
  * The file is in the nested list too (tests/CMakeLists.txt): on the kvm
- * backend the tdp cases skip (tdp is the soft vCPU's) and the shadow
- * cases wait in kvm_shadow_ready().
+ * backend the shadow cases run and the tdp cases skip (tdp is the soft
+ * vCPU's).
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,14 +23,10 @@
 
 #define NR_ROUNDS 16 /* guest/abi_only/abi_only.c */
 
-/*
- * The kvm backend refuses --mmu shadow until its shadow MMU exists
- * (docs/design.md, "Modes"): its runs of the shadow cases skip here, and
- * only here.
- */
-static void kvm_shadow_ready(void)
+/* Both backends have shadow mode; tdp is the soft vCPU's. */
+static void require_mmu(enum kvm_mmu_mode mmu)
 {
-	TEST_REQUIRE(test_backend() == VMM_BACKEND_SOFT);
+	TEST_REQUIRE(mmu == KVM_MMU_SHADOW || test_backend() == VMM_BACKEND_SOFT);
 }
 
 /* Everything the guest prints when every check passed. */
@@ -64,10 +60,7 @@ static void run_abi_guest(enum kvm_mmu_mode mmu, unsigned int vcpus, bool pressu
 	struct vmm_config cfg;
 	struct guest_run run;
 
-	if (mmu == KVM_MMU_SHADOW)
-		kvm_shadow_ready();
-	else
-		TEST_REQUIRE(test_backend() == VMM_BACKEND_SOFT);
+	require_mmu(mmu);
 	abi_config(&cfg, mmu, vcpus, pressure);
 	guest_run(&cfg, &run);
 	expected_console(expect, sizeof(expect), &cfg);

@@ -595,6 +595,154 @@ TEST(release_zaps_every_shadow_page)
 }
 
 /*
+ * The kvm backend's top 16 MiB (kvm->vmm_top), faked: a PDPT, a PD and a
+ * page table of the VMM's, linked as tables.c links them.
+ */
+#define TOP_KERNEL 0xffffffff80000000UL /* PML4 511, PDPT 510 */
+#define TOP_BESIDE 0xfffffffffe000000UL /* PML4 511, PDPT 511, PD 496 */
+
+struct fake_top {
+	struct page *pdpt, *pd, *pt;
+};
+
+static uint64_t fake_top_entry(struct page *page)
+{
+	return ((uint64_t)page_to_pfn(page) << PAGE_SHIFT) | PT_PRESENT_MASK | PT_WRITABLE_MASK |
+	       PT_ACCESSED_MASK | PT_DIRTY_MASK;
+}
+
+static void fake_top_create(struct paging_vm *v, struct fake_top *top)
+{
+	struct page **pages[] = { &top->pdpt, &top->pd, &top->pt };
+	struct kvm_vmm_top *t = &v->t.kvm->vmm_top;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(pages); i++) {
+		*pages[i] = alloc_frame(v->t.kvm->pool, FRAME_SECONDARY, GFP_KERNEL | __GFP_ZERO);
+		TEST_ASSERT(*pages[i], "a frame for the fake top");
+	}
+	t->pml4e = fake_top_entry(top->pdpt);
+	t->pdpte = fake_top_entry(top->pd);
+	t->pde[0] = fake_top_entry(top->pt);
+	((uint64_t *)page_address(top->pdpt))[511] = t->pdpte;
+	((uint64_t *)page_address(top->pd))[504] = t->pde[0];
+}
+
+static void fake_top_destroy(struct fake_top *top)
+{
+	free_frame(top->pdpt);
+	free_frame(top->pd);
+	free_frame(top->pt);
+}
+
+static struct kvm_mmu_page *child_sp(struct paging_vm *v, struct kvm_mmu_page *sp, unsigned int i)
+{
+	uint64_t spte = spte_read(&sp_sptes(sp)[i]);
+
+	TEST_ASSERT(is_shadow_present_pte(spte) && spte != sp_empty_spte(v->t.kvm, sp, i),
+		    "slot %u of a level-%d shadow page links a shadow page", i, sp->role.level);
+	return spte_to_child_sp(v->t.kvm, spte);
+}
+
+/*
+ * Every root maps the VMM's top from its creation, and keeps it when the
+ * MMU empties the slot (a zap, release); a guest mapping beside it in
+ * PML4 slot 511 (a kernel at 0xffffffff80000000, a page in the last GiB)
+ * carries the VMM's entries down into the shadow pages on the way.
+ */
+TEST(every_root_keeps_the_vmm_top)
+{
+	struct paging_vm v;
+	struct fake_top top;
+	struct kvm_mmu_page *root, *l3, *l2;
+	const struct kvm_vmm_top *t;
+	gpa_t pml4e;
+
+	shadow_vm_create(&v);
+	fake_top_create(&v, &top);
+	t = &v.t.kvm->vmm_top;
+	paging_map(&v, VA_A, DATA_GPA(1), PT_WRITABLE_MASK);
+	load_cr3(v.t.vcpu, v.cr3);
+	gva_write64(v.t.vcpu, VA_A, 1);
+	root = v.t.vcpu->root.sp;
+	TEST_ASSERT_EQ(sp_sptes(root)[511], t->pml4e);
+	TEST_ASSERT_EQ(shadow_spte(&v, KVM_VMM_TOP_GVA), 0UL); /* no shadow leaf: the VMM's */
+
+	paging_map(&v, TOP_KERNEL, DATA_GPA(2), PT_WRITABLE_MASK);
+	paging_map(&v, TOP_BESIDE, DATA_GPA(3), PT_WRITABLE_MASK);
+	gva_write64(v.t.vcpu, TOP_KERNEL, 2);
+	gva_write64(v.t.vcpu, TOP_BESIDE, 3);
+	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, TOP_KERNEL), 2UL);
+	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, TOP_BESIDE), 3UL);
+	l3 = child_sp(&v, root, 511);
+	TEST_ASSERT(l3->role.vmm_top && !child_sp(&v, l3, 510)->role.vmm_top, "vmm_top roles");
+	l2 = child_sp(&v, l3, 511);
+	TEST_ASSERT(l2->role.vmm_top, "the last GiB's PD shadow is on the way to the top");
+	for (unsigned int i = 504; i < 512; i++)
+		TEST_ASSERT_EQ(sp_sptes(l2)[i], t->pde[i - 504]);
+
+	/* The guest drops its PML4 entry 511 (a tracked write): the root gets the VMM's back. */
+	pml4e = guest_pte_gpa(&v.gt, v.cr3, TOP_KERNEL, 4);
+	guest_pte_write(&v.gt, pml4e, 0);
+	kvm_mmu_track_write(v.t.kvm, pml4e, 8);
+	TEST_ASSERT_EQ(sp_sptes(root)[511], t->pml4e);
+	expect_guest_fault(v.t.vcpu, TOP_KERNEL, 0, 0, "PML4E not present");
+
+	/* Release empties the root, which still reaches the VMM's pages. */
+	v.t.kvm->mmu_notifier.ops->release(&v.t.kvm->mmu_notifier, v.t.mm);
+	TEST_ASSERT(root->invalid, "the root was zapped");
+	TEST_ASSERT_EQ(sp_sptes(root)[511], t->pml4e);
+	for (unsigned int i = 0; i < 511; i++)
+		TEST_ASSERT_EQ(sp_sptes(root)[i], 0UL);
+	kvm_vcpu_exit_guest(v.t.vcpu);
+	kvm_mmu_unload(v.t.vcpu);
+	fake_top_destroy(&top);
+	test_vm_destroy(&v.t);
+}
+
+/*
+ * A guest PTE that maps the top 16 MiB is refused (a #PF naming the
+ * VMM's top), and never replaces the VMM's entry; INVLPG there and a
+ * zap of the subtree leave the VMM's entries as they were.
+ */
+TEST(guest_mapping_of_the_vmm_top_is_refused)
+{
+	struct paging_vm v;
+	struct fake_top top;
+	struct kvm_mmu_page *l2;
+	const struct kvm_vmm_top *t;
+
+	shadow_vm_create(&v);
+	fake_top_create(&v, &top);
+	t = &v.t.kvm->vmm_top;
+	paging_map(&v, TOP_BESIDE, DATA_GPA(3), PT_WRITABLE_MASK);
+	paging_map(&v, KVM_VMM_TOP_GVA, DATA_GPA(4), PT_WRITABLE_MASK);
+	paging_map(&v, KVM_VMM_TOP_GVA + 0x200000, DATA_GPA(4), PT_WRITABLE_MASK);
+	load_cr3(v.t.vcpu, v.cr3);
+	gva_write64(v.t.vcpu, TOP_BESIDE, 3);
+	expect_guest_fault(v.t.vcpu, KVM_VMM_TOP_GVA, 0, 0, "the VMM's top 16 MiB");
+	expect_guest_fault(v.t.vcpu, KVM_VMM_TOP_GVA + 0x200008, PFERR_WRITE_MASK, PFERR_WRITE_MASK,
+			   "the VMM's top 16 MiB");
+	l2 = child_sp(&v, child_sp(&v, v.t.vcpu->root.sp, 511), 511);
+	TEST_ASSERT_EQ(sp_sptes(l2)[504], t->pde[0]);
+	TEST_ASSERT_EQ(sp_sptes(l2)[505], 0UL);
+	TEST_ASSERT_EQ(shadow_spte(&v, KVM_VMM_TOP_GVA), 0UL);
+	TEST_ASSERT_EQ(rmap_count(&v, DATA_GPA(4)), 0U);
+
+	kvm_vcpu_invlpg(v.t.vcpu, KVM_VMM_TOP_GVA);
+	kvm_vcpu_invlpg(v.t.vcpu, TOP_BESIDE);
+	TEST_ASSERT_EQ(sp_sptes(l2)[504], t->pde[0]);
+	TEST_ASSERT_EQ(shadow_spte(&v, TOP_BESIDE), 0UL);
+	TEST_ASSERT_EQ(gva_read64(v.t.vcpu, TOP_BESIDE), 3UL);
+	/* The guest's PDPT entry 511 rewritten: the subtree goes, the VMM's PD comes back. */
+	kvm_mmu_track_write(v.t.kvm, guest_pte_gpa(&v.gt, v.cr3, TOP_BESIDE, 3), 8);
+	TEST_ASSERT_EQ(sp_sptes(child_sp(&v, v.t.vcpu->root.sp, 511))[511], t->pdpte);
+	kvm_vcpu_exit_guest(v.t.vcpu);
+	kvm_mmu_unload(v.t.vcpu);
+	fake_top_destroy(&top);
+	test_vm_destroy(&v.t);
+}
+
+/*
  * Two vCPU threads in guest mode on one address space, one of them
  * rewriting PTEs through an alias of the page table (emulated writes),
  * while a host thread swaps out and migrates the data pages and the table

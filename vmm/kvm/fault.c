@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The #PF stub's exit, and the root the hardware walks.
+ *
+ * In flat mode every #PF is the VMM's: the guest's accesses translate on
+ * the VMM's tables, so a missing SPTE is a secondary fault, served by
+ * kvm_vcpu_page_fault() as the soft vCPU serves its own, and the stub's
+ * iretq retries the access.
+ *
+ * In shadow mode (--mmu shadow) a guest on its own tables runs on the
+ * shadow MMU's root of its CR3 (mmu/shadow*.c), which the hardware walks
+ * as it walks the flat root on the identity CR3; every shadow root maps
+ * the VMM's top 16 MiB too (kvm->vmm_top, tables.c), so the stubs run on
+ * any of them.
+ *
+ * The root.  Before each entry devkvm_load_mmu() makes sure the vCPU's
+ * root exists and is not a zapped one (KVM's kvm_mmu_reload()), and
+ * points the hardware's CR3 at it with KVM_SET_SREGS when it walks
+ * another; the flush stub then runs before any guest code and reloads CR3
+ * natively.  KVM_SET_SREGS is no flush the guest can count on: a changed
+ * CR3 makes today's KVM reset its MMU context and flush the vCPU's ASID or
+ * VPID on the next entry, but that is KVM's choice, and entries of a
+ * tagged TLB (VPID, ASID) outlive VM exits; the guest's own `mov %cr3` is
+ * the architecture's flush of every non-global entry (leaf SPTEs have no
+ * G bit, and there are no PCIDs).  HC_INVLPG and HC_FLUSH_TLB ask for the
+ * same flush (kvm_vcpu_ops.flush_tlb_guest), so the hardware has dropped
+ * what the guest invalidated before it runs guest code again (the shadow
+ * leaf an INVLPG zaps comes with a remote flush of its own besides).  A
+ * root the MMU zapped while the vCPU counts it (slot deletion, release)
+ * stays the vCPU's, empty but for the VMM's top: the guest's next access
+ * faults, the fault makes the new root, and the next entry moves the
+ * hardware to it.  The hardware never walks a root the vCPU does not
+ * count (devkvm_sync_cr3(), before every KVM_RUN), so none is freed under
+ * it.
+ *
+ * Faults.  The shadow MMU translates the faulting address for the access
+ * the error code names (kvm_vcpu_translate_gva(), or kvm_vcpu_translate()
+ * on the identity map), in guest mode as the soft vCPU does, with the
+ * secondary faults it needs on the way: a leaf installed is retried by
+ * the stub's iretq; the guest's tables refusing it is the guest's #PF; a
+ * write to a write-tracked gfn (a guest page table, mapped read-only with
+ * SPTE_MMU_WRITABLE) is emulated.  For those two the VMM unwinds the
+ * stub: KVM completes the port exit, then the guest's rax and rcx come
+ * back from where the stub pushed them on IST1, and its rip, rsp and
+ * rflags from the CPU's frame there (struct devkvm_pf_frame); the stub's
+ * iretq is never taken.  The #PF goes to the handler the guest registered
+ * as the soft vCPU delivers it (vmm/soft/exception.c; docs/design.md,
+ * Guest ABI): the 64-bit frame with the error code below the handler's
+ * stack top, IF and TF clear, and CR2 set with KVM_SET_SREGS for the
+ * handler's `mov %cr2`; the stub puts CR2 back after each fault of the
+ * VMM's, so only those the guest sees show there.  The tracked write is
+ * emulated by the soft interpreter (vmm_soft_emulate_insn()), which
+ * writes in place and reports it to kvm_vcpu_track_write(), and the guest
+ * goes on after the instruction.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mmu/paging_walk.h"
+#include "vmm/kvm/internal.h"
+
+/* RFLAGS bits an interrupt gate clears, and RF, which a fault's frame has. */
+#define DEVKVM_RFLAGS_TF (1UL << 8)
+#define DEVKVM_RFLAGS_IF (1UL << 9)
+#define DEVKVM_RFLAGS_NT (1UL << 14)
+#define DEVKVM_RFLAGS_RF (1UL << 16)
+
+/* ---- the root ---- */
+
+int devkvm_load_mmu(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
+{
+	struct kvm_vcpu *kv = vcpu->kvcpu;
+	hpa_t root;
+	int ret;
+
+	if (vcpu->vm->kvm->mmu_mode != KVM_MMU_SHADOW)
+		return 0;
+	if (kv->cr3 != KVM_CR3_IDENTITY) {
+		ret = kvm_mmu_reload(kv, &root);
+		if (ret) {
+			exit->reason = VMM_EXIT_ERROR;
+			snprintf(exit->message, sizeof(exit->message),
+				 "no shadow root for the guest's CR3 %#lx: %s",
+				 (unsigned long)kv->cr3, strerror(-ret));
+			return ret;
+		}
+	}
+	ret = devkvm_sync_cr3(vcpu);
+	if (ret < 0) {
+		exit->reason = VMM_EXIT_ERROR;
+		snprintf(exit->message, sizeof(exit->message),
+			 "KVM_SET_SREGS for the shadow root failed: %s", strerror(-ret));
+		return ret;
+	}
+	/* Another table than the hardware walked: its TLB goes before guest code runs. */
+	if (ret)
+		kvm_make_request(KVM_REQ_TLB_FLUSH, kv);
+	return 0;
+}
+
+void devkvm_kvcpu_flush_tlb_guest(struct kvm_vcpu *kv)
+{
+	/* Served by the flush stub on the way into guest mode; flat mode has nothing to drop. */
+	if (kv->kvm->mmu_mode == KVM_MMU_SHADOW)
+		kvm_make_request(KVM_REQ_TLB_FLUSH, kv);
+}
+
+/* ---- the fault ---- */
+
+static bool devkvm_stop(struct vmm_exit *exit, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static bool devkvm_stop(struct vmm_exit *exit, const char *fmt, ...)
+{
+	va_list ap;
+
+	exit->reason = VMM_EXIT_ERROR;
+	va_start(ap, fmt);
+	vsnprintf(exit->message, sizeof(exit->message), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static const char *devkvm_access_name(uint32_t access)
+{
+	return access & PFERR_FETCH_MASK ? "fetch" : access & PFERR_WRITE_MASK ? "write" : "read";
+}
+
+/*
+ * A secondary fault the host refused (@ret, at @gpa): what
+ * vmm_memory_fault() makes of it.  @what names the access for the message.
+ */
+static bool devkvm_refused(struct vmm_vcpu *vcpu, uint64_t gpa, bool write, int ret,
+			   const char *what, uint64_t rip, struct vmm_exit *exit)
+{
+	char insn[160];
+
+	switch (vmm_memory_fault(vcpu, gpa, write, ret)) {
+	case VMM_FAULT_RETRY:
+		return true; /* the stub's iretq retries the access */
+	case VMM_FAULT_EXIT:
+		exit->reason = VMM_EXIT_MEMORY_FAULT;
+		return false;
+	case VMM_FAULT_STOP:
+		break;
+	}
+	devkvm_describe_insn(vcpu, rip, insn, sizeof(insn));
+	return devkvm_stop(exit, "guest %s at %s %s (%s), %s", write ? "write" : "read", what,
+			   ret == -EFAULT ? "outside every memslot, or refused by the host" :
+					    "failed",
+			   strerror(-ret), insn);
+}
+
+/* The #PF stub's stack at its exit, at the top of its IST1 page. */
+static const struct devkvm_pf_frame *devkvm_pf_frame_of(struct vmm_vcpu *vcpu)
+{
+	return (const struct devkvm_pf_frame *)((const char *)devkvm_fault_mailbox_of(vcpu) +
+						DEVKVM_PAGE_SIZE) -
+	       1;
+}
+
+/*
+ * The guest's registers where the #PF stub interrupted it: KVM's port
+ * exit completed first, so that KVM_SET_REGS is the last word, then rax
+ * and rcx as the stub pushed them and rip, rsp, rflags and SS from the
+ * CPU's frame, on IST1 (struct devkvm_pf_frame).  SS matters: a CPU may
+ * load a null SS as it enters the stub through its IST gate (QEMU's
+ * does), and the guest goes on without the stub's iretq.  The caller
+ * sets @regs and @sregs.  0, or -EIO with k->flush_err saying why.
+ */
+static int devkvm_unwind_pf_stub(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
+				 struct kvm_sregs *sregs)
+{
+	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
+	const struct devkvm_pf_frame *f = devkvm_pf_frame_of(vcpu);
+	struct devkvm_err err = { "" };
+	int ret = devkvm_settle(vcpu);
+
+	if (ret)
+		return ret;
+	if (devkvm_ioctl(k->fd, KVM_GET_SREGS, sregs, &err)) {
+		snprintf(k->flush_err, sizeof(k->flush_err), "unwinding the #PF stub: %s", err.msg);
+		return -EIO;
+	}
+	devkvm_get_regs(vcpu, regs);
+	regs->gpr[VMM_RAX] = f->rax;
+	regs->gpr[VMM_RCX] = f->rcx;
+	regs->gpr[VMM_RSP] = f->rsp;
+	regs->rip = f->rip;
+	regs->rflags = f->rflags;
+	/* The flat data segment back (the guest's DS is it); a null SS stays null. */
+	if (f->ss == DEVKVM_SEL_DATA)
+		sregs->ss = sregs->ds;
+	return 0;
+}
+
+/*
+ * The unwound registers and sregs into the vCPU: the guest goes on from
+ * there.  CR3 is the one the hardware walks now: a flush stub that ran
+ * since the unwinding (a translation or the emulation enters guest mode)
+ * may have moved it to the vCPU's current root.
+ */
+static bool devkvm_resume_at(struct vmm_vcpu *vcpu, const struct vmm_regs *regs,
+			     struct kvm_sregs *sregs, struct vmm_exit *exit)
+{
+	struct devkvm_err err = { "" };
+
+	sregs->cr3 = devkvm_vcpu_of(vcpu)->hw_cr3;
+	devkvm_set_regs(vcpu, regs);
+	if (devkvm_ioctl(devkvm_vcpu_of(vcpu)->fd, KVM_SET_SREGS, sregs, &err))
+		return devkvm_stop(exit, "after the #PF stub: %s", err.msg);
+	return true;
+}
+
+/* The guest's tables refuse the access: its #PF handler gets it, or the guest stops. */
+static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_walk_fault *f,
+				    uint32_t access, uint64_t rip, struct vmm_exit *exit)
+{
+	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
+	const struct devkvm_pf_frame *f_ist;
+	struct kvm_sregs sregs;
+	struct vmm_regs regs;
+	struct guest_walker w;
+	uint64_t frame[6], top = k->guest_pf_stack & ~15UL;
+	char insn[160];
+	int ret;
+
+	if (access & PFERR_FETCH_MASK)
+		snprintf(insn, sizeof(insn), "instruction fetch at rip %#lx", (unsigned long)rip);
+	else
+		devkvm_describe_insn(vcpu, rip, insn, sizeof(insn));
+	if (f->vector != GUEST_WALK_PF)
+		return devkvm_stop(exit, "guest %s of virtual address %#lx: %s (a #GP); %s",
+				   devkvm_access_name(access), (unsigned long)f->address, f->reason,
+				   insn);
+	if (!k->guest_pf_rip)
+		return devkvm_stop(exit,
+				   "guest page fault: %s of virtual address %#lx: %s (level %d), "
+				   "error code %#x; %s",
+				   devkvm_access_name(access), (unsigned long)f->address, f->reason,
+				   f->level, f->error_code, insn);
+	ret = devkvm_unwind_pf_stub(vcpu, &regs, &sregs);
+	if (ret)
+		return devkvm_stop(exit, "%s", k->flush_err);
+	f_ist = devkvm_pf_frame_of(vcpu);
+	/* From the stack top down: SS, RSP, RFLAGS (RF set, as for a fault), CS, RIP, error code. */
+	frame[5] = f_ist->ss;
+	frame[4] = regs.gpr[VMM_RSP];
+	frame[3] = regs.rflags | DEVKVM_RFLAGS_RF;
+	frame[2] = DEVKVM_SEL_CODE;
+	frame[1] = rip;
+	frame[0] = f->error_code;
+	ret = kvm_vcpu_access_gva(vcpu->kvcpu, top - sizeof(frame), frame, sizeof(frame),
+				  PFERR_WRITE_MASK, &w);
+	if (ret)
+		return devkvm_stop(exit,
+				   "double fault: %s while delivering #PF (page fault, vector 14, "
+				   "error code %#x) to its handler at %#lx, stack %#lx, %s",
+				   ret == GUEST_WALK_EXCEPTION ? w.fault.reason : strerror(-ret),
+				   f->error_code, (unsigned long)k->guest_pf_rip,
+				   (unsigned long)k->guest_pf_stack, insn);
+	regs.gpr[VMM_RSP] = top - sizeof(frame);
+	regs.rflags &= ~(DEVKVM_RFLAGS_IF | DEVKVM_RFLAGS_TF | DEVKVM_RFLAGS_NT | DEVKVM_RFLAGS_RF);
+	regs.rip = k->guest_pf_rip;
+	/* CR2 for the handler's mov %cr2; the stub keeps it there across the VMM's own faults. */
+	sregs.cr2 = f->address;
+	devkvm_fault_mailbox_of(vcpu)->guest_cr2 = f->address;
+	return devkvm_resume_at(vcpu, &regs, &sregs, exit);
+}
+
+/* A write to a write-tracked guest page table: the soft interpreter makes it. */
+static bool devkvm_emulate_tracked_write(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
+{
+	struct kvm_sregs sregs;
+	struct vmm_regs regs;
+
+	if (devkvm_unwind_pf_stub(vcpu, &regs, &sregs))
+		return devkvm_stop(exit, "%s", devkvm_vcpu_of(vcpu)->flush_err);
+	if (vmm_soft_emulate_insn(vcpu, &regs, exit->message, sizeof(exit->message))) {
+		exit->reason = VMM_EXIT_ERROR;
+		return false;
+	}
+	return devkvm_resume_at(vcpu, &regs, &sregs, exit);
+}
+
+static bool devkvm_in_ram(struct vmm *vm, uint64_t gpa)
+{
+	return gpa >= GUEST_RAM_BASE && gpa < GUEST_RAM_BASE + vm->cfg.mem_bytes;
+}
+
+/*
+ * The shadow MMU's translation of the faulting access, in guest mode
+ * (where lockless walks of shadow tables are made: a remote flush waits
+ * for them before a table is freed), with the secondary faults it asks
+ * for.  The software TLB goes first: the hardware faulted, so whatever it
+ * holds is not what the hardware walked.  0 (@xl), GUEST_WALK_EXCEPTION
+ * (@w), or an error: of a secondary fault (*@refused, @xl->fault_*), with
+ * the vCPU out of guest mode, or -ENXIO for a table or page outside RAM.
+ */
+static int devkvm_translate(struct vmm_vcpu *vcpu, uint64_t addr, uint32_t access,
+			    struct kvm_tlb_xlate *xl, struct guest_walker *w, bool *refused)
+{
+	struct kvm_vcpu *kv = vcpu->kvcpu;
+	int ret;
+
+	*refused = false;
+	kvm_vcpu_enter_guest(kv);
+	kvm_vcpu_clear_tlb(kv);
+	for (int tries = 0;; tries++) {
+		ret = kv->cr3 == KVM_CR3_IDENTITY ?
+			      kvm_vcpu_translate(kv, addr, access & PFERR_WRITE_MASK, xl) :
+			      kvm_vcpu_translate_gva(kv, addr, access, xl, w);
+		if (ret != -EAGAIN || tries == 64)
+			break;
+		if (!devkvm_in_ram(vcpu->vm, xl->fault_gpa)) {
+			ret = -ENXIO;
+			break;
+		}
+		ret = kvm_vcpu_page_fault(kv, xl->fault_gpa, xl->fault_write);
+		if (ret) {
+			*refused = true;
+			return ret;
+		}
+	}
+	kvm_vcpu_exit_guest(kv);
+	return ret;
+}
+
+/* The #PF stub's exit on a vCPU in shadow mode. */
+static bool devkvm_shadow_page_fault(struct vmm_vcpu *vcpu, const struct devkvm_fault_mailbox *mb,
+				     struct vmm_exit *exit)
+{
+	struct kvm_vcpu *kv = vcpu->kvcpu;
+	uint32_t access = mb->error_code & (PFERR_WRITE_MASK | PFERR_USER_MASK | PFERR_FETCH_MASK);
+	bool write = access & PFERR_WRITE_MASK, refused;
+	uint64_t addr = mb->cr2, rip = mb->rip;
+	struct kvm_tlb_xlate xl = { 0 };
+	struct guest_walker w;
+	char what[160];
+	int ret;
+
+	/* On the identity map: the secondary fault as in flat mode, then has the gfn a table? */
+	if (kv->cr3 == KVM_CR3_IDENTITY) {
+		snprintf(what, sizeof(what), "%#lx", (unsigned long)addr);
+		ret = kvm_vcpu_page_fault(kv, addr, write);
+		if (ret)
+			return devkvm_refused(vcpu, addr, write, ret, what, rip, exit);
+		if (!write)
+			return true;
+	}
+	ret = devkvm_translate(vcpu, addr, access, &xl, &w, &refused);
+	if (!ret)
+		return write && xl.track_write ? devkvm_emulate_tracked_write(vcpu, exit) : true;
+	if (ret == GUEST_WALK_EXCEPTION)
+		return devkvm_guest_page_fault(vcpu, &w.fault, access, rip, exit);
+	vmm_describe_fault_gpa(vcpu, xl.fault_gpa, xl.fault_level, addr, what, sizeof(what));
+	if (ret == -ENXIO)
+		return devkvm_stop(exit, "%s is outside guest RAM", what);
+	if (refused)
+		return devkvm_refused(vcpu, xl.fault_gpa, xl.fault_write, ret, what, rip, exit);
+	return devkvm_stop(exit,
+			   "the secondary MMU maps virtual address %#lx to a freed frame (reported "
+			   "above), or could not translate it (%s)",
+			   (unsigned long)addr, strerror(-ret));
+}
+
+bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
+{
+	const struct devkvm_fault_mailbox *mb = devkvm_fault_mailbox_of(vcpu);
+	uint64_t cr2 = mb->cr2;
+	bool write = mb->error_code & PFERR_WRITE_MASK;
+	char what[32];
+	int ret;
+
+	if (vcpu->vm->kvm->mmu_mode == KVM_MMU_SHADOW)
+		return devkvm_shadow_page_fault(vcpu, mb, exit);
+	/* Out of guest mode already: the stub's exit is the EPT-violation exit. */
+	ret = kvm_vcpu_page_fault(vcpu->kvcpu, cr2, write);
+	if (!ret)
+		return true;
+	snprintf(what, sizeof(what), "%#lx", (unsigned long)cr2);
+	return devkvm_refused(vcpu, cr2, write, ret, what, mb->rip, exit);
+}
