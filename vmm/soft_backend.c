@@ -535,6 +535,9 @@ int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *ms
 	}
 	if (s->cpu.stats.insns && reason == SOFT_EXIT_LIMIT) {
 		soft_regs_to_vmm(&s->cpu, regs);
+	} else if (reason == SOFT_EXIT_LIMIT) {
+		/* Invalidations kept undoing its faults: nothing of it happened yet. */
+		ret = -EAGAIN;
 	} else {
 		char where[192];
 

@@ -286,8 +286,11 @@ void vmm_describe_fault_gpa(struct vmm_vcpu *vcpu, uint64_t gpa, int level, uint
  * faults taken and the instruction retried), a write to a write-tracked
  * gfn is made in place and then reported with kvm_vcpu_track_write().
  * The vCPU's own thread, out of guest mode.  0 with @regs after the
- * instruction; -EIO when the interpreter cannot run it, with @msg saying
- * why and naming the instruction.
+ * instruction; -EAGAIN, @regs untouched, when every try was retried (the
+ * host invalidated what each secondary fault installed): the caller lets
+ * the guest execute the instruction again, as a CPU would; -EIO when the
+ * interpreter cannot run it, with @msg saying why and naming the
+ * instruction.
  */
 int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *msg, size_t len);
 /*

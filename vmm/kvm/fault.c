@@ -213,6 +213,37 @@ static bool devkvm_resume_at(struct vmm_vcpu *vcpu, const struct vmm_regs *regs,
 	return true;
 }
 
+/*
+ * The host refused a write to the handler's stack as the VMM pushed the
+ * #PF frame (the mprotect agent's window, say): what vmm_memory_fault()
+ * makes of it, as for any guest access.  Nothing was pushed, and the
+ * guest resumes at the faulting instruction, unwound: it faults again
+ * and the delivery starts over once the host allows the write.
+ */
+static bool devkvm_frame_refused(struct vmm_vcpu *vcpu, const struct guest_walker *w,
+				 const struct vmm_regs *regs, struct kvm_sregs *sregs,
+				 struct vmm_exit *exit)
+{
+	char insn[160];
+
+	switch (vmm_memory_fault(vcpu, w->gpa, true, -EFAULT)) {
+	case VMM_FAULT_RETRY:
+		return devkvm_resume_at(vcpu, regs, sregs, exit);
+	case VMM_FAULT_EXIT:
+		if (!devkvm_resume_at(vcpu, regs, sregs, exit))
+			return false;
+		exit->reason = VMM_EXIT_MEMORY_FAULT;
+		return false;
+	case VMM_FAULT_STOP:
+		break;
+	}
+	devkvm_describe_insn(vcpu, regs->rip, insn, sizeof(insn));
+	return devkvm_stop(exit,
+			   "double fault: the host refused the write of the #PF frame to guest "
+			   "address %#lx, %s",
+			   (unsigned long)w->gpa, insn);
+}
+
 /* The guest's tables refuse the access: its #PF handler gets it, or the guest stops. */
 static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_walk_fault *f,
 				    uint32_t access, uint64_t rip, struct vmm_exit *exit)
@@ -221,7 +252,7 @@ static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_wa
 	const struct devkvm_pf_frame *f_ist;
 	struct kvm_sregs sregs;
 	struct vmm_regs regs;
-	struct guest_walker w;
+	struct guest_walker w = { 0 };
 	uint64_t frame[6], top = k->guest_pf_stack & ~15UL;
 	char insn[160];
 	int ret;
@@ -253,6 +284,8 @@ static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_wa
 	frame[0] = f->error_code;
 	ret = kvm_vcpu_access_gva(vcpu->kvcpu, top - sizeof(frame), frame, sizeof(frame),
 				  PFERR_WRITE_MASK, &w);
+	if (ret == -EFAULT)
+		return devkvm_frame_refused(vcpu, &w, &regs, &sregs, exit);
 	if (ret)
 		return devkvm_stop(exit,
 				   "double fault: %s while delivering #PF (page fault, vector 14, "
@@ -274,13 +307,16 @@ static bool devkvm_emulate_tracked_write(struct vmm_vcpu *vcpu, struct vmm_exit 
 {
 	struct kvm_sregs sregs;
 	struct vmm_regs regs;
+	int ret;
 
 	if (devkvm_unwind_pf_stub(vcpu, &regs, &sregs))
 		return devkvm_stop(exit, "%s", devkvm_vcpu_of(vcpu)->flush_err);
-	if (vmm_soft_emulate_insn(vcpu, &regs, exit->message, sizeof(exit->message))) {
+	ret = vmm_soft_emulate_insn(vcpu, &regs, exit->message, sizeof(exit->message));
+	if (ret && ret != -EAGAIN) {
 		exit->reason = VMM_EXIT_ERROR;
 		return false;
 	}
+	/* After the instruction, or (-EAGAIN) at it again: it faults anew and comes back here. */
 	return devkvm_resume_at(vcpu, &regs, &sregs, exit);
 }
 
