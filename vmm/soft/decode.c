@@ -159,11 +159,13 @@ static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned in
 }
 
 /*
- * The lock/rep/repne prefixes, from the bytes: Capstone 4 drops a repne
- * before movsd (it takes F2 A5 for the SSE movsd's prefix).  The last of
- * F2/F3 wins, as on the hardware.
+ * The legacy prefixes, from the bytes, in any order: Capstone 4 drops a
+ * repne before movsd (it takes F2 A5 for the SSE movsd's prefix), and
+ * names 66 F3 A5 (rep movsw as gas encodes it) movsd.  The last of F2/F3
+ * wins, as on the hardware.  @rex gets a REX byte that follows them, and
+ * @opcode the first opcode byte.
  */
-static uint8_t scan_prefixes(const uint8_t *b, unsigned int len)
+static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, uint8_t *opcode)
 {
 	uint8_t pfx = 0;
 	unsigned int i;
@@ -180,7 +182,11 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len)
 			pfx = (pfx & ~SOFT_PFX_REPNE) | SOFT_PFX_REP;
 			continue;
 		case 0x66:
+			pfx |= SOFT_PFX_OPSIZE;
+			continue;
 		case 0x67:
+			pfx |= SOFT_PFX_ADDRSIZE;
+			continue;
 		case 0x26:
 		case 0x2e:
 		case 0x36:
@@ -191,7 +197,25 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len)
 		}
 		break;
 	}
+	*rex = i < len && (b[i] & 0xf0) == 0x40 ? b[i++] : 0;
+	*opcode = i < len ? b[i] : 0;
 	return pfx;
+}
+
+/*
+ * movs, cmps, stos, lods and scas (A4-A7, AA-AF): the even opcode moves
+ * bytes; the odd one a quadword with REX.W, else a word with 0x66, else a
+ * doubleword, whatever name the decoder gave it.
+ */
+static uint8_t string_size(uint8_t pfx, uint8_t rex, uint8_t opcode)
+{
+	if ((opcode & 0xfc) != 0xa4 && (opcode & 0xf8) != 0xa8)
+		return 0;
+	if ((opcode & 0xf8) == 0xa8 && opcode < 0xaa)
+		return 0; /* test al/eax, imm */
+	if (!(opcode & 1))
+		return 1;
+	return (rex & 8) ? 8 : (pfx & SOFT_PFX_OPSIZE) ? 2 : 4;
 }
 
 /*
@@ -255,6 +279,7 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 	const uint8_t *code = bytes;
 	uint64_t addr = rip;
 	cs_insn *ci = d->insn;
+	uint8_t rex, opcode;
 	const cs_x86 *x;
 	unsigned int i;
 	int cc;
@@ -272,8 +297,9 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 	insn->id = ci->id;
 	insn->len = ci->size;
 	insn->kind = SOFT_K_NORMAL;
-	insn->prefix = scan_prefixes(insn->bytes, insn->len);
-	insn->opsize = (x->rex & 8) ? 8 : x->prefix[2] ? 2 : 4;
+	insn->prefix = scan_prefixes(insn->bytes, insn->len, &rex, &opcode);
+	insn->opsize = (rex & 8) ? 8 : (insn->prefix & SOFT_PFX_OPSIZE) ? 2 : 4;
+	insn->strsize = string_size(insn->prefix, rex, opcode);
 	cc = condition_code(ci->id);
 	insn->cc = cc < 0 ? 0 : cc;
 	if (x->op_count > 3) {

@@ -50,13 +50,16 @@ enum soft_kind {
 #define SOFT_PFX_LOCK 1
 #define SOFT_PFX_REP 2
 #define SOFT_PFX_REPNE 4
+#define SOFT_PFX_OPSIZE 8    /* 0x66 */
+#define SOFT_PFX_ADDRSIZE 16 /* 0x67: esi, edi, ecx and addresses wrap at 4 GiB */
 
 struct soft_insn {
 	uint16_t id; /* x86_insn */
 	uint8_t len;
 	uint8_t nops;
-	uint8_t prefix; /* SOFT_PFX_* */
-	uint8_t opsize; /* operand size from the 0x66/REX.W prefixes: 2, 4 or 8 */
+	uint8_t prefix;	 /* SOFT_PFX_* */
+	uint8_t opsize;	 /* operand size from the 0x66/REX.W prefixes: 2, 4 or 8 */
+	uint8_t strsize; /* a string instruction's element size, from its opcode byte and prefixes */
 	uint8_t kind;
 	uint8_t cc; /* condition code of jcc/setcc/cmovcc */
 	struct soft_operand op[3];

@@ -444,8 +444,9 @@ static int exec_shift(struct soft_exec *e, rmw_fn fn)
 
 /*
  * shld/shrd: dst shifted by count, filled from src (gcc's 128-bit shifts).
- * A 16-bit shift by more than 16 is undefined; it is done as if the
- * operands were wider.
+ * A 16-bit shift by 16 is defined (src whole, CF the last bit out of
+ * dst); by more than 16 it is undefined, and done as if the operands were
+ * wider.
  */
 static int exec_shiftd(struct soft_exec *e, bool left)
 {
@@ -474,10 +475,10 @@ static int exec_shiftd(struct soft_exec *e, bool left)
 	if (c) {
 		soft_flags_materialize(&cpu->flags);
 		if (left) {
-			r = ((a << c) | (c < bits ? s >> (bits - c) : 0)) & m;
+			r = ((a << c) | (c <= bits ? s >> (bits - c) : 0)) & m;
 			set_flag(fl, X86_CF, c <= bits && ((a >> (bits - c)) & 1));
 		} else {
-			r = ((a >> c) | (c < bits ? s << (bits - c) : 0)) & m;
+			r = ((a >> c) | (c <= bits ? s << (bits - c) : 0)) & m;
 			set_flag(fl, X86_CF, (a >> (c - 1)) & 1);
 		}
 		set_flag(fl, X86_OF, (r ^ a) & sign);
@@ -835,76 +836,102 @@ static int exec_leave(struct soft_exec *e)
 
 enum string_op { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS };
 
+static int unsupported(struct soft_exec *e);
+
 /* Iterations of a rep string instruction between two looks at the kick flag. */
 #define REP_BATCH 4096
+
+/* rsi or rdi moved by @delta: with 0x67 the 32-bit register, zero-extended as any 32-bit write. */
+static void string_advance(uint64_t *reg, int64_t delta, bool addr32)
+{
+	*reg += delta;
+	if (addr32)
+		*reg = (uint32_t)*reg;
+}
 
 static int string_step(struct soft_exec *e, enum string_op op, unsigned int size, int64_t delta)
 {
 	struct soft_cpu *cpu = e->cpu;
+	bool addr32 = e->insn->prefix & SOFT_PFX_ADDRSIZE;
+	uint64_t mask = addr32 ? 0xffffffffUL : ~0UL;
+	uint64_t src = cpu->gpr[SOFT_RSI] & mask, dst = cpu->gpr[SOFT_RDI] & mask;
 	uint64_t *rsi = &cpu->gpr[SOFT_RSI], *rdi = &cpu->gpr[SOFT_RDI];
 	uint64_t a, b;
 	int ret;
 
 	switch (op) {
 	case STR_MOVS:
-		ret = soft_mem_read(e, *rsi, size, &a);
+		ret = soft_mem_read(e, src, size, &a);
 		if (!ret)
-			ret = soft_mem_write(e, *rdi, size, a);
+			ret = soft_mem_write(e, dst, size, a);
 		if (ret)
 			return ret;
-		*rsi += delta;
-		*rdi += delta;
+		string_advance(rsi, delta, addr32);
+		string_advance(rdi, delta, addr32);
 		return X_OK;
 	case STR_STOS:
-		ret = soft_mem_write(e, *rdi, size, cpu->gpr[SOFT_RAX]);
+		ret = soft_mem_write(e, dst, size, cpu->gpr[SOFT_RAX]);
 		if (ret)
 			return ret;
-		*rdi += delta;
+		string_advance(rdi, delta, addr32);
 		return X_OK;
 	case STR_LODS:
-		ret = soft_mem_read(e, *rsi, size, &a);
+		ret = soft_mem_read(e, src, size, &a);
 		if (ret)
 			return ret;
 		reg_write(cpu, SOFT_RAX, size, a);
-		*rsi += delta;
+		string_advance(rsi, delta, addr32);
 		return X_OK;
 	case STR_CMPS:
-		ret = soft_mem_read(e, *rsi, size, &a);
+		ret = soft_mem_read(e, src, size, &a);
 		if (!ret)
-			ret = soft_mem_read(e, *rdi, size, &b);
+			ret = soft_mem_read(e, dst, size, &b);
 		if (ret)
 			return ret;
 		alu(&cpu->flags, ALU_CMP, a, b, size, 0);
-		*rsi += delta;
-		*rdi += delta;
+		string_advance(rsi, delta, addr32);
+		string_advance(rdi, delta, addr32);
 		return X_OK;
 	default: /* SCAS */
-		ret = soft_mem_read(e, *rdi, size, &b);
+		ret = soft_mem_read(e, dst, size, &b);
 		if (ret)
 			return ret;
 		alu(&cpu->flags, ALU_CMP, reg_read(cpu, SOFT_RAX, size), b, size, 0);
-		*rdi += delta;
+		string_advance(rdi, delta, addr32);
 		return X_OK;
 	}
+}
+
+/* The count of a rep: rcx, or ecx with 0x67. */
+static uint64_t rep_count(struct soft_cpu *cpu, bool addr32)
+{
+	return addr32 ? (uint32_t)cpu->gpr[SOFT_RCX] : cpu->gpr[SOFT_RCX];
 }
 
 /*
  * A rep prefix repeats while rcx != 0, committing each iteration; after a
  * batch, a pending kick ends the instruction early with rip still on it,
  * as an interrupt would, so a long memset cannot delay a kick for long.
+ * The element size comes from the opcode byte and the prefixes
+ * (insn->strsize), never from the decoder's name for the instruction;
+ * 0x67 makes esi, edi and ecx the registers.
  */
-static int exec_string(struct soft_exec *e, enum string_op op, unsigned int size)
+static int exec_string(struct soft_exec *e, enum string_op op)
 {
 	struct soft_cpu *cpu = e->cpu;
 	uint8_t pfx = e->insn->prefix;
+	unsigned int size = e->insn->strsize;
+	bool addr32 = pfx & SOFT_PFX_ADDRSIZE;
 	int64_t delta = (soft_flags_get(&cpu->flags) & X86_DF) ? -(int64_t)size : size;
 	bool cond = op == STR_CMPS || op == STR_SCAS;
 	unsigned int n;
 	int ret;
 
+	if (!size) /* movsd/cmpsd of SSE2, which share the string forms' names */
+		return unsupported(e);
 	if (!(pfx & (SOFT_PFX_REP | SOFT_PFX_REPNE)))
 		return string_step(e, op, size, delta);
-	for (n = 0; cpu->gpr[SOFT_RCX]; n++) {
+	for (n = 0; rep_count(cpu, addr32); n++) {
 		if (n == REP_BATCH) {
 			if (READ_ONCE(cpu->kick)) {
 				e->next_rip = cpu->rip;
@@ -915,7 +942,8 @@ static int exec_string(struct soft_exec *e, enum string_op op, unsigned int size
 		ret = string_step(e, op, size, delta);
 		if (ret)
 			return ret;
-		cpu->gpr[SOFT_RCX]--;
+		cpu->gpr[SOFT_RCX] =
+			addr32 ? (uint32_t)(cpu->gpr[SOFT_RCX] - 1) : cpu->gpr[SOFT_RCX] - 1;
 		if (cond && soft_flag_zf(&cpu->flags) != !(pfx & SOFT_PFX_REPNE))
 			break;
 	}
@@ -1219,45 +1247,30 @@ int soft_execute(struct soft_exec *e)
 		reg_write(cpu, SOFT_RDX, 8, (int64_t)cpu->gpr[SOFT_RAX] < 0 ? ~0UL : 0);
 		return X_OK;
 	case X86_INS_MOVSB:
-		return exec_string(e, STR_MOVS, 1);
 	case X86_INS_MOVSW:
-		return exec_string(e, STR_MOVS, 2);
 	case X86_INS_MOVSD:
-		return exec_string(e, STR_MOVS, 4);
 	case X86_INS_MOVSQ:
-		return exec_string(e, STR_MOVS, 8);
+		return exec_string(e, STR_MOVS);
 	case X86_INS_STOSB:
-		return exec_string(e, STR_STOS, 1);
 	case X86_INS_STOSW:
-		return exec_string(e, STR_STOS, 2);
 	case X86_INS_STOSD:
-		return exec_string(e, STR_STOS, 4);
 	case X86_INS_STOSQ:
-		return exec_string(e, STR_STOS, 8);
+		return exec_string(e, STR_STOS);
 	case X86_INS_LODSB:
-		return exec_string(e, STR_LODS, 1);
 	case X86_INS_LODSW:
-		return exec_string(e, STR_LODS, 2);
 	case X86_INS_LODSD:
-		return exec_string(e, STR_LODS, 4);
 	case X86_INS_LODSQ:
-		return exec_string(e, STR_LODS, 8);
+		return exec_string(e, STR_LODS);
 	case X86_INS_CMPSB:
-		return exec_string(e, STR_CMPS, 1);
 	case X86_INS_CMPSW:
-		return exec_string(e, STR_CMPS, 2);
 	case X86_INS_CMPSD:
-		return exec_string(e, STR_CMPS, 4);
 	case X86_INS_CMPSQ:
-		return exec_string(e, STR_CMPS, 8);
+		return exec_string(e, STR_CMPS);
 	case X86_INS_SCASB:
-		return exec_string(e, STR_SCAS, 1);
 	case X86_INS_SCASW:
-		return exec_string(e, STR_SCAS, 2);
 	case X86_INS_SCASD:
-		return exec_string(e, STR_SCAS, 4);
 	case X86_INS_SCASQ:
-		return exec_string(e, STR_SCAS, 8);
+		return exec_string(e, STR_SCAS);
 	case X86_INS_CLD:
 	case X86_INS_STD:
 		soft_flags_materialize(&cpu->flags);

@@ -351,8 +351,8 @@ static void gen_shiftd(struct gen *g)
 	struct rm rm = rnd(g, 3) ? rm_reg(wreg(g)) : rm_mem(g, size);
 	uint8_t opc[2] = { 0x0f, (rnd(g, 2) ? 0xa4 : 0xac) + by_cl };
 
-	if (bits == 16 && c > 15)
-		c = 15;
+	if (bits == 16)
+		c = rnd(g, 17); /* 16 is defined for a word: the source whole */
 	/*
 	 * Unicorn 2.0.1 (QEMU 5) forgets the immediate of shld/shrd when it
 	 * computes a rip-relative address (one byte short): no such operand.
@@ -802,6 +802,37 @@ static void gen_bits(struct gen *g)
 	}
 }
 
+/*
+ * A string instruction's legacy prefixes in a random order: @rep (F3 or
+ * F2, or 0), 0x66 if @word, and at random 0x67 (esi, edi and ecx, which
+ * the mov imm32 above set zero-extended) and a segment override that
+ * 64-bit mode ignores.  The element size must come from the opcode byte
+ * and these, whatever their order.
+ */
+static void string_prefixes(struct gen *g, uint8_t rep, bool word)
+{
+	uint8_t pfx[4];
+	unsigned int n = 0;
+
+	if (rep)
+		pfx[n++] = rep;
+	if (word)
+		pfx[n++] = 0x66;
+	if (rnd(g, 3) == 0)
+		pfx[n++] = 0x67;
+	if (rnd(g, 4) == 0)
+		pfx[n++] = rnd(g, 2) ? 0x3e : 0x2e;
+	for (unsigned int i = n; i > 1; i--) {
+		unsigned int j = rnd(g, i);
+		uint8_t t = pfx[i - 1];
+
+		pfx[i - 1] = pfx[j];
+		pfx[j] = t;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		b(g, pfx[i]);
+}
+
 /* movs stos lods cmps scas, with rep/repe/repne and a small count, sometimes backwards. */
 static void gen_string(struct gen *g)
 {
@@ -817,10 +848,7 @@ static void gen_string(struct gen *g)
 	imm(g, count, 4);
 	if (backward)
 		b(g, 0xfd); /* std */
-	if (rep)
-		b(g, rep == 1 ? 0xf3 : 0xf2);
-	if (size == 2)
-		b(g, 0x66);
+	string_prefixes(g, rep ? (rep == 1 ? 0xf3 : 0xf2) : 0, size == 2);
 	if (size == 8)
 		b(g, 0x48);
 	b(g, ops[k] + (size != 1));

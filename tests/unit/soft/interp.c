@@ -386,6 +386,92 @@ TEST(backward_string_copy)
 	ram_free(&cpu, r);
 }
 
+/*
+ * The element size of a string instruction comes from its opcode byte and
+ * prefixes in any order: 66 F3 A5, as gas encodes rep movsw, moves words
+ * (Capstone 4 names it movsd), and so do rep stosw, repe cmpsw and
+ * repne scasw in that order.
+ */
+TEST(rep_string_word_forms_in_gas_prefix_order)
+{
+	struct soft_cpu cpu;
+	/* 66 f3 a5: rep movsw; 66 f3 ab: rep stosw; 66 f3 a7: repe cmpsw; 66 f2 af: repne scasw */
+	struct ram *r = ram_new(&cpu, CODE(0x66, 0xf3, 0xa5, 0xf4, 0x66, 0xf3, 0xab, 0xf4, 0x66,
+					   0xf3, 0xa7, 0xf4, 0x66, 0xf2, 0xaf, 0xf4));
+
+	memset(&r->bytes[0x1000], 0x11, 16);
+	memset(&r->bytes[0x2000], 0xee, 16);
+	cpu.gpr[SOFT_RSI] = RAM_BASE + 0x1000;
+	cpu.gpr[SOFT_RDI] = RAM_BASE + 0x2000;
+	cpu.gpr[SOFT_RCX] = 3;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RDI], RAM_BASE + 0x2006);
+	TEST_ASSERT_EQ(r->bytes[0x2005], 0x11);
+	TEST_ASSERT_EQ(r->bytes[0x2006], 0xee); /* 3 words, not 3 dwords */
+
+	cpu.gpr[SOFT_RAX] = 0x4241;
+	cpu.gpr[SOFT_RCX] = 2;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RDI], RAM_BASE + 0x200a);
+	TEST_ASSERT_EQ(r->bytes[0x2009], 0x42);
+	TEST_ASSERT_EQ(r->bytes[0x200a], 0xee);
+
+	/* Words 0x1111 against 0x1111, 0x4241: the second differs. */
+	cpu.gpr[SOFT_RSI] = RAM_BASE + 0x1000;
+	cpu.gpr[SOFT_RDI] = RAM_BASE + 0x2004;
+	cpu.gpr[SOFT_RCX] = 4;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RCX], 2UL);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RSI], RAM_BASE + 0x1004);
+
+	/* Scan for the word 0x4241 from 0x2000: the fourth word, at 0x2006. */
+	cpu.gpr[SOFT_RDI] = RAM_BASE + 0x2000;
+	cpu.gpr[SOFT_RCX] = 8;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RDI], RAM_BASE + 0x2008);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RCX], 4UL);
+	ram_free(&cpu, r);
+}
+
+/* 0x67 on a string instruction: esi, edi and ecx, zero-extended when written. */
+TEST(address_size_prefix_on_rep_movsb)
+{
+	struct soft_cpu cpu;
+	/* 67 f3 a4: rep movsb with 32-bit addresses; hlt */
+	struct ram *r = ram_new(&cpu, CODE(0x67, 0xf3, 0xa4, 0xf4));
+
+	memcpy(&r->bytes[0x1000], "nopin", 5);
+	cpu.gpr[SOFT_RSI] = 0xdead000000000000UL | (RAM_BASE + 0x1000);
+	cpu.gpr[SOFT_RDI] = 0xbeef000000000000UL | (RAM_BASE + 0x2000);
+	cpu.gpr[SOFT_RCX] = 0x1234000000000005UL;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT(!memcmp(&r->bytes[0x2000], "nopin", 5), "copied through esi and edi");
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RSI], RAM_BASE + 0x1005);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RDI], RAM_BASE + 0x2005);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RCX], 0UL);
+	ram_free(&cpu, r);
+}
+
+/* A 16-bit shld/shrd by 16 is defined: the source whole, CF the last bit out. */
+TEST(shld_shrd_16_by_16)
+{
+	struct soft_cpu cpu;
+	/* 66 0f a4 c8 10: shld ax, cx, 16; hlt; 66 0f ac ca 10: shrd dx, cx, 16; hlt */
+	struct ram *r = ram_new(
+		&cpu, CODE(0x66, 0x0f, 0xa4, 0xc8, 0x10, 0xf4, 0x66, 0x0f, 0xac, 0xca, 0x10, 0xf4));
+
+	cpu.gpr[SOFT_RAX] = 0x1235;
+	cpu.gpr[SOFT_RCX] = 0xabcd;
+	cpu.gpr[SOFT_RDX] = 0x8001;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RAX], 0xabcdUL);
+	TEST_ASSERT(soft_cpu_get_rflags(&cpu) & X86_CF, "CF: bit 0 of 0x1235");
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RDX], 0xabcdUL);
+	TEST_ASSERT(soft_cpu_get_rflags(&cpu) & X86_CF, "CF: bit 15 of 0x8001");
+	ram_free(&cpu, r);
+}
+
 TEST(decode_cache_hits_and_invalidation)
 {
 	struct soft_cpu cpu;
