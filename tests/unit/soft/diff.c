@@ -320,8 +320,11 @@ static void gen_shift(struct gen *g)
 
 	if ((op == 2 || op == 3) && !(g->defined & CF))
 		op -= 2;
-	/* Counts below the width: 8/16-bit shifts past it leave CF undefined. */
-	c = rnd(g, bits);
+	/*
+	 * Counts from 0 to twice the width; the CPU masks them to 5 bits (6
+	 * for a quadword), and a masked count of 0 changes no flag.
+	 */
+	c = rnd(g, 2 * bits);
 	if (how == 0)
 		c = 1;
 	if (how == 2) {
@@ -336,10 +339,13 @@ static void gen_shift(struct gen *g)
 		opc[0] = size == 1 ? 0xc0 : 0xc1;
 		emit(g, size, size == 1, opc, 1, op, rm, c, 1);
 	}
+	c &= bits == 64 ? 63 : 31;
 	if (!c)
 		return;
 	if (op < 4)
 		g->defined = (g->defined & ~(CF | OF)) | CF | (c == 1 ? OF : 0);
+	else if (c >= bits) /* a byte or word shifted past its width: CF undefined */
+		g->defined = PF | ZF | SF;
 	else
 		g->defined = CF | PF | ZF | SF | (c == 1 ? OF : 0);
 }
