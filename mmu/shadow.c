@@ -148,19 +148,20 @@ static bool sp_unused(const struct kvm_mmu_page *sp)
 	return !sp->parent_ptes.val && !sp->root_count;
 }
 
-/* Empty the upper SPTE at @sptep: the VMM's entry back in its slot, or 0.  The old value. */
-static uint64_t sp_clear_link(struct kvm *kvm, uint64_t *sptep)
+/*
+ * Empty slot @i of @parent, an upper SPTE: the VMM's entry back in its
+ * slot, or 0.  The old value.
+ */
+static uint64_t sp_clear_link(struct kvm *kvm, struct kvm_mmu_page *parent, unsigned int i)
 {
-	struct kvm_mmu_page *parent = sptep_to_sp(kvm, sptep);
-
-	return xchg_acq_rel(sptep, sp_empty_spte(kvm, parent, sptep - sp_sptes(parent)));
+	return xchg_acq_rel(&sp_sptes(parent)[i], sp_empty_spte(kvm, parent, i));
 }
 
 void kvm_mmu_drop_link(struct kvm *kvm, uint64_t *sptep, struct list_head *invalid_list)
 {
 	struct kvm_mmu_page *parent = sptep_to_sp(kvm, sptep);
 	unsigned int i = sptep - sp_sptes(parent);
-	uint64_t spte = sp_clear_link(kvm, sptep);
+	uint64_t spte = sp_clear_link(kvm, parent, i);
 	struct kvm_mmu_page *child;
 
 	if (!sp_spte_is_shadow(kvm, parent, i, spte))
@@ -197,7 +198,9 @@ static void kvm_mmu_unlink_parents(struct kvm *kvm, struct kvm_mmu_page *sp)
 	uint64_t *sptep;
 
 	while ((sptep = rmap_get_first(&sp->parent_ptes, &iter))) {
-		sp_clear_link(kvm, sptep);
+		struct kvm_mmu_page *parent = sptep_to_sp(kvm, sptep);
+
+		sp_clear_link(kvm, parent, sptep - sp_sptes(parent));
 		pte_list_remove(sptep, &sp->parent_ptes);
 	}
 }
