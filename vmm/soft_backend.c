@@ -511,8 +511,8 @@ static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector
  * instruction, on the caller's vCPU and its translations.  Its decode
  * cache lives for this instruction only, so no flush needs to reach it.
  * A translation that took a secondary fault abandons the instruction
- * (SOFT_XLATE_RETRY, nothing of it happened): it runs again, a few times
- * at most, as a CPU would re-execute it.
+ * (SOFT_XLATE_RETRY, nothing of it happened): it runs again here a few
+ * times, then (-EAGAIN) the guest executes it again, as a CPU would.
  */
 int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *msg, size_t len)
 {

@@ -215,33 +215,21 @@ static bool devkvm_resume_at(struct vmm_vcpu *vcpu, const struct vmm_regs *regs,
 
 /*
  * The host refused a write to the handler's stack as the VMM pushed the
- * #PF frame (the mprotect agent's window, say): what vmm_memory_fault()
- * makes of it, as for any guest access.  Nothing was pushed, and the
- * guest resumes at the faulting instruction, unwound: it faults again
- * and the delivery starts over once the host allows the write.
+ * #PF frame (the mprotect agent's window, say).  Nothing was pushed: the
+ * guest goes back to the faulting instruction, unwound, and
+ * vmm_memory_fault() decides as for any guest access; on a retry the
+ * instruction faults again and the delivery starts over.
  */
 static bool devkvm_frame_refused(struct vmm_vcpu *vcpu, const struct guest_walker *w,
 				 const struct vmm_regs *regs, struct kvm_sregs *sregs,
 				 struct vmm_exit *exit)
 {
-	char insn[160];
+	char what[64];
 
-	switch (vmm_memory_fault(vcpu, w->gpa, true, -EFAULT)) {
-	case VMM_FAULT_RETRY:
-		return devkvm_resume_at(vcpu, regs, sregs, exit);
-	case VMM_FAULT_EXIT:
-		if (!devkvm_resume_at(vcpu, regs, sregs, exit))
-			return false;
-		exit->reason = VMM_EXIT_MEMORY_FAULT;
+	if (!devkvm_resume_at(vcpu, regs, sregs, exit))
 		return false;
-	case VMM_FAULT_STOP:
-		break;
-	}
-	devkvm_describe_insn(vcpu, regs->rip, insn, sizeof(insn));
-	return devkvm_stop(exit,
-			   "double fault: the host refused the write of the #PF frame to guest "
-			   "address %#lx, %s",
-			   (unsigned long)w->gpa, insn);
+	snprintf(what, sizeof(what), "%#lx (the #PF frame's stack)", (unsigned long)w->gpa);
+	return devkvm_refused(vcpu, w->gpa, true, -EFAULT, what, regs->rip, exit);
 }
 
 /* The guest's tables refuse the access: its #PF handler gets it, or the guest stops. */
