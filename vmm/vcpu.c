@@ -70,18 +70,7 @@ static void vmm_vcpu_halt(struct vmm_vcpu *vcpu)
 	wait_event(vm->halt_wq, vmm_stopping(vm));
 }
 
-/*
- * Serve exits until the VM stops, or, for a test's vmm_vcpu_run()
- * (@harness), until a ucall or a refused access it must look at.
- */
-/*
- * The VMM's policy for a guest access the host refused (the secondary
- * fault returned @err), the same on every backend.  The vCPU is out of
- * guest mode, so waiting is allowed: a write into RAM the mprotect agent
- * made read-only waits for the window to close and retries; a test that
- * asked to see refusals (cfg.memory_fault_exit) is told where, and the
- * access retries when it resumes the vCPU; anything else stops the guest.
- */
+/* For a message: what needed the secondary fault at @gpa (vm.h). */
 void vmm_describe_fault_gpa(struct vmm_vcpu *vcpu, uint64_t gpa, int level, uint64_t gva, char *buf,
 			    size_t len)
 {
@@ -95,6 +84,14 @@ void vmm_describe_fault_gpa(struct vmm_vcpu *vcpu, uint64_t gpa, int level, uint
 		snprintf(buf, len, "guest address %#lx", (unsigned long)gpa);
 }
 
+/*
+ * The VMM's policy for a guest access the host refused (the secondary
+ * fault returned @err), the same on every backend.  The vCPU is out of
+ * guest mode, so waiting is allowed: a write into RAM the mprotect agent
+ * made read-only waits for the window to close and retries; a test that
+ * asked to see refusals (cfg.memory_fault_exit) is told where, and the
+ * access retries when it resumes the vCPU; anything else stops the guest.
+ */
 enum vmm_fault_action vmm_memory_fault(struct vmm_vcpu *vcpu, uint64_t gpa, bool write, int err)
 {
 	struct vmm *vm = vcpu->vm;
@@ -110,6 +107,10 @@ enum vmm_fault_action vmm_memory_fault(struct vmm_vcpu *vcpu, uint64_t gpa, bool
 	return VMM_FAULT_EXIT;
 }
 
+/*
+ * Serve exits until the VM stops, or, for a test's vmm_vcpu_run()
+ * (@harness), until a ucall or a refused access it must look at.
+ */
 static enum vmm_run_exit vmm_vcpu_loop(struct vmm_vcpu *vcpu, bool harness)
 {
 	struct vmm *vm = vcpu->vm;
