@@ -209,10 +209,8 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, u
  */
 static uint8_t string_size(uint8_t pfx, uint8_t rex, uint8_t opcode)
 {
-	if ((opcode & 0xfc) != 0xa4 && (opcode & 0xf8) != 0xa8)
-		return 0;
-	if ((opcode & 0xf8) == 0xa8 && opcode < 0xaa)
-		return 0; /* test al/eax, imm */
+	if (opcode < 0xa4 || opcode > 0xaf || opcode == 0xa8 || opcode == 0xa9)
+		return 0; /* not a string instruction (A8, A9: test al/eax, imm) */
 	if (!(opcode & 1))
 		return 1;
 	return (rex & 8) ? 8 : (pfx & SOFT_PFX_OPSIZE) ? 2 : 4;
