@@ -161,6 +161,27 @@ int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t
 	return X_OK;
 }
 
+/* @size bytes (up to 16: an SSE operand) at @gva into @buf. */
+int soft_mem_read_bytes(struct soft_exec *e, uint64_t gva, unsigned int size, void *buf)
+{
+	unsigned int split = first_part(gva, size);
+	struct soft_xlate x[2];
+	int ret;
+
+	ret = soft_xlate(e, gva, split ? split : size, SOFT_ACCESS_READ, &x[0]);
+	if (!ret && split)
+		ret = soft_xlate(e, gva + split, size - split, SOFT_ACCESS_READ, &x[1]);
+	if (ret)
+		return ret;
+	if (!split) {
+		memcpy(buf, x[0].hva, size);
+		return X_OK;
+	}
+	memcpy(buf, x[0].hva, split);
+	memcpy((char *)buf + split, x[1].hva, size - split);
+	return X_OK;
+}
+
 int soft_dest_prepare(struct soft_exec *e, uint64_t gva, unsigned int size, struct soft_dest *d)
 {
 	int ret;
@@ -196,6 +217,20 @@ void soft_dest_store(struct soft_exec *e, const struct soft_dest *d, uint64_t va
 	} else {
 		memcpy(d->x[0].hva, &val, d->split);
 		memcpy(d->x[1].hva, (char *)&val + d->split, d->size - d->split);
+		soft_decode_cache_written(c, d->x[1].gpa);
+	}
+	soft_decode_cache_written(c, d->x[0].gpa);
+}
+
+void soft_dest_store_bytes(struct soft_exec *e, const struct soft_dest *d, const void *buf)
+{
+	struct soft_decode_cache *c = &e->cpu->cache;
+
+	if (!d->split) {
+		memcpy(d->x[0].hva, buf, d->size);
+	} else {
+		memcpy(d->x[0].hva, buf, d->split);
+		memcpy(d->x[1].hva, (const char *)buf + d->split, d->size - d->split);
 		soft_decode_cache_written(c, d->x[1].gpa);
 	}
 	soft_decode_cache_written(c, d->x[0].gpa);
@@ -259,5 +294,15 @@ int soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_
 
 	if (!ret)
 		soft_dest_store(e, &d, val);
+	return ret;
+}
+
+int soft_mem_write_bytes(struct soft_exec *e, uint64_t gva, unsigned int size, const void *buf)
+{
+	struct soft_dest d;
+	int ret = soft_dest_prepare(e, gva, size, &d);
+
+	if (!ret)
+		soft_dest_store_bytes(e, &d, buf);
 	return ret;
 }

@@ -77,6 +77,10 @@ void soft_dest_store(struct soft_exec *e, const struct soft_dest *d, uint64_t va
 /* Atomically replace *@old with @new if the destination still holds *@old. */
 bool soft_dest_cmpxchg(struct soft_exec *e, const struct soft_dest *d, uint64_t *old, uint64_t new);
 int soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val);
+/* The same for up to 16 bytes as they lie in memory (SSE operands). */
+int soft_mem_read_bytes(struct soft_exec *e, uint64_t gva, unsigned int size, void *buf);
+void soft_dest_store_bytes(struct soft_exec *e, const struct soft_dest *d, const void *buf);
+int soft_mem_write_bytes(struct soft_exec *e, uint64_t gva, unsigned int size, const void *buf);
 
 /* Stop the guest: fill cpu->exit with the error and a message ending in the registers. */
 int soft_stop(struct soft_exec *e, enum soft_error err, const char *fmt, ...)

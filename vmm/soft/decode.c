@@ -106,7 +106,7 @@ static bool is_branch(unsigned int id)
 	return false;
 }
 
-/* Fill @op from Capstone's; false if it uses something we do not model (fs:, xmm...). */
+/* Fill @op from Capstone's; false if it uses something we do not model (fs:, ymm...). */
 static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned int id,
 			    struct soft_operand *op)
 {
@@ -119,6 +119,11 @@ static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned in
 		if (id == X86_INS_MOV && cop->reg >= X86_REG_CR0 && cop->reg <= X86_REG_CR15) {
 			op->type = SOFT_OP_CR;
 			op->reg = cop->reg - X86_REG_CR0;
+			return true;
+		}
+		if (cop->reg >= X86_REG_XMM0 && cop->reg <= X86_REG_XMM15) {
+			op->type = SOFT_OP_XMM;
+			op->reg = cop->reg - X86_REG_XMM0;
 			return true;
 		}
 		r = map_reg(cop->reg);
@@ -217,6 +222,29 @@ static uint8_t string_size(uint8_t pfx, uint8_t rex, uint8_t opcode)
 }
 
 /*
+ * SSE instructions go to sse.c: those with an xmm operand, and those that
+ * keep the SSE state without naming a register.
+ */
+static bool is_sse(const struct soft_insn *insn)
+{
+	unsigned int i;
+
+	switch (insn->id) {
+	case X86_INS_LDMXCSR:
+	case X86_INS_STMXCSR:
+	case X86_INS_FXSAVE:
+	case X86_INS_FXSAVE64:
+	case X86_INS_FXRSTOR:
+	case X86_INS_FXRSTOR64:
+		return true;
+	}
+	for (i = 0; i < insn->nops; i++)
+		if (insn->op[i].type == SOFT_OP_XMM)
+			return true;
+	return false;
+}
+
+/*
  * Capstone 4 builds a sorted table of the x86 instructions with an implicit
  * accumulator operand (X86_insn_reg_intel()) the first time it decodes one,
  * in a global and without a lock (capstone issues #1358, #1647): two vCPU
@@ -311,6 +339,8 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 		else if (insn->op[i].type == SOFT_OP_CR && insn->kind == SOFT_K_NORMAL)
 			insn->kind = SOFT_K_MOV_CR;
 	}
+	if (insn->kind == SOFT_K_NORMAL && is_sse(insn))
+		insn->kind = SOFT_K_SSE;
 	return 0;
 }
 

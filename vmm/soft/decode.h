@@ -22,7 +22,8 @@ enum soft_op_type {
 	SOFT_OP_REG,
 	SOFT_OP_IMM,
 	SOFT_OP_MEM,
-	SOFT_OP_CR, /* a control register of mov: reg is its number */
+	SOFT_OP_CR,  /* a control register of mov: reg is its number */
+	SOFT_OP_XMM, /* an SSE register: reg is its number */
 };
 
 #define SOFT_REG_NONE 0xff
@@ -45,6 +46,7 @@ enum soft_kind {
 	SOFT_K_UNSUPPORTED,
 	SOFT_K_NORMAL, /* dispatched on id */
 	SOFT_K_MOV_CR, /* mov to or from a control register */
+	SOFT_K_SSE,    /* SSE/SSE2 and the state they keep: sse.c */
 };
 
 #define SOFT_PFX_LOCK 1

@@ -836,8 +836,6 @@ static int exec_leave(struct soft_exec *e)
 
 enum string_op { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS };
 
-static int unsupported(struct soft_exec *e);
-
 /* Iterations of a rep string instruction between two looks at the kick flag. */
 #define REP_BATCH 4096
 
@@ -928,7 +926,7 @@ static int exec_string(struct soft_exec *e, enum string_op op)
 	int ret;
 
 	if (!size) /* movsd/cmpsd of SSE2, which share the string forms' names */
-		return unsupported(e);
+		return soft_unsupported(e);
 	if (!(pfx & (SOFT_PFX_REP | SOFT_PFX_REPNE)))
 		return string_step(e, op, size, delta);
 	for (n = 0; rep_count(cpu, addr32); n++) {
@@ -1016,7 +1014,7 @@ static void exec_cpuid(struct soft_cpu *cpu)
  * a handler for it (which may emulate the instruction, or skip it), a stop
  * naming the instruction otherwise.
  */
-static int unsupported(struct soft_exec *e)
+int soft_unsupported(struct soft_exec *e)
 {
 	struct soft_cpu *cpu = e->cpu;
 	const uint8_t *b = e->insn->bytes;
@@ -1054,7 +1052,7 @@ static int exec_mov_cr(struct soft_exec *e)
 		return X_OK;
 	}
 	if (cr != 3 || !cpu->ops->load_cr3)
-		return unsupported(e);
+		return soft_unsupported(e);
 	ret = cpu->ops->load_cr3(cpu->opaque, v);
 	if (ret)
 		return soft_fault(e, SOFT_VEC_GP, 0, "CR3 %#lx refused (%s)", (unsigned long)v,
@@ -1070,7 +1068,7 @@ static int exec_invlpg(struct soft_exec *e)
 	uint64_t gva = effective_address(e, &e->insn->op[0]);
 
 	if (!cpu->ops->invlpg)
-		return unsupported(e);
+		return soft_unsupported(e);
 	if (soft_canonical(gva))
 		cpu->ops->invlpg(cpu->opaque, gva);
 	return X_OK;
@@ -1106,8 +1104,16 @@ int soft_execute(struct soft_exec *e)
 	uint64_t v;
 	int ret;
 
-	if (insn->kind != SOFT_K_NORMAL)
-		return insn->kind == SOFT_K_MOV_CR ? exec_mov_cr(e) : unsupported(e);
+	switch (insn->kind) {
+	case SOFT_K_NORMAL:
+		break;
+	case SOFT_K_MOV_CR:
+		return exec_mov_cr(e);
+	case SOFT_K_SSE:
+		return soft_execute_sse(e);
+	default:
+		return soft_unsupported(e);
+	}
 	switch (insn->id) {
 	case X86_INS_MOV:
 	case X86_INS_MOVABS:
@@ -1314,5 +1320,21 @@ int soft_execute(struct soft_exec *e)
 			e->next_rip = v;
 		return ret;
 	}
-	return unsupported(e);
+	return soft_unsupported(e);
+}
+
+/* For sse.c: the same operand rules as every other instruction. */
+uint64_t soft_effective_address(struct soft_exec *e, const struct soft_operand *op)
+{
+	return effective_address(e, op);
+}
+
+uint64_t soft_reg_read(struct soft_cpu *cpu, unsigned int reg, unsigned int size)
+{
+	return reg_read(cpu, reg, size);
+}
+
+void soft_reg_write(struct soft_cpu *cpu, unsigned int reg, unsigned int size, uint64_t val)
+{
+	reg_write(cpu, reg, size, val);
 }

@@ -7,5 +7,18 @@
 
 /* Execute e->insn at cpu->rip; on X_OK, e->next_rip is where to go next. */
 int soft_execute(struct soft_exec *e);
+/* An SSE/SSE2 instruction (insn->kind SOFT_K_SSE) [sse.c]. */
+int soft_execute_sse(struct soft_exec *e);
+/*
+ * An instruction outside the interpreted subset: #UD for a guest with a
+ * handler for it, else a stop naming it.
+ */
+int soft_unsupported(struct soft_exec *e);
+
+/* Operands, as the interpreter reads them (for sse.c). */
+uint64_t soft_effective_address(struct soft_exec *e, const struct soft_operand *op);
+uint64_t soft_reg_read(struct soft_cpu *cpu, unsigned int reg, unsigned int size);
+/* 32-bit writes zero the upper half; 8- and 16-bit writes merge. */
+void soft_reg_write(struct soft_cpu *cpu, unsigned int reg, unsigned int size, uint64_t val);
 
 #endif

@@ -16,6 +16,7 @@ int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *op
 	cpu->ops = ops;
 	cpu->opaque = opaque;
 	cpu->flags.rflags = 0x2; /* bit 1 always reads as one */
+	cpu->mxcsr = SOFT_MXCSR_RESET;
 	return soft_decode_cache_init(&cpu->cache);
 }
 

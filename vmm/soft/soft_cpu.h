@@ -162,10 +162,25 @@ struct soft_stats {
 	uint64_t exceptions; /* delivered to the guest's handlers */
 };
 
+/* An SSE register, in the lane views the instructions use (little-endian, as x86). */
+union soft_xmm {
+	uint8_t b[16];
+	uint16_t w[8];
+	uint32_t d[4];
+	uint64_t q[2];
+	float f[4];
+	double df[2];
+};
+
+#define SOFT_NR_XMMS 16
+#define SOFT_MXCSR_RESET 0x1f80 /* every exception masked, round to nearest */
+
 struct soft_cpu {
 	uint64_t gpr[SOFT_NR_GPRS];
 	uint64_t rip;
 	struct soft_flags flags;
+	union soft_xmm xmm[SOFT_NR_XMMS];
+	uint32_t mxcsr;
 	uint64_t cr2; /* the address of the last #PF delivered */
 	uint64_t cr3; /* what `mov %cr3, %reg` reads: the last CR3 loaded */
 	struct soft_exception_handler handlers[SOFT_NR_VECTORS];
