@@ -9,6 +9,8 @@
 int soft_execute(struct soft_exec *e);
 /* An SSE/SSE2 instruction (insn->kind SOFT_K_SSE) [sse.c]. */
 int soft_execute_sse(struct soft_exec *e);
+/* Its floating-point arithmetic, compares and conversions [sse_fp.c]. */
+int soft_execute_sse_fp(struct soft_exec *e);
 /*
  * An instruction outside the interpreted subset: #UD for a guest with a
  * handler for it, else a stop naming it.

@@ -157,5 +157,5 @@ int soft_execute_sse(struct soft_exec *e)
 	case X86_INS_ANDNPD:
 		return exec_logic(e, id);
 	}
-	return soft_unsupported(e);
+	return soft_execute_sse_fp(e);
 }
