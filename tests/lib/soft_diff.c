@@ -58,21 +58,51 @@ struct rm rm_mem(struct gen *g, unsigned int size)
  * Emit one instruction: [66] [REX] opcode ModRM [SIB] [disp] [imm].  @size
  * is the operand size (1 for byte opcodes), @rex8 forces a REX prefix.
  */
+/*
+ * Prefixes that change nothing, which a decoder must see through: a cs, ds,
+ * es or ss override (ignored in 64-bit mode), and with REX.W a 0x66 (REX.W
+ * wins), in random order around the 0x66 that @size 2 asks for.  Half the
+ * instructions get none.  emit() adds an empty REX now and then too.
+ */
+static void redundant_prefixes(struct gen *g, unsigned int size)
+{
+	static const uint8_t seg[] = { 0x26, 0x2e, 0x36, 0x3e };
+	uint8_t pfx[3];
+	unsigned int n = 0, i;
+
+	if (size == 2)
+		pfx[n++] = 0x66;
+	if (rnd(g, 2)) {
+		pfx[n++] = seg[rnd(g, 4)];
+		if (size == 8 && rnd(g, 2))
+			pfx[n++] = 0x66;
+	}
+	for (i = n; i > 1; i--) {
+		unsigned int j = rnd(g, i);
+		uint8_t t = pfx[i - 1];
+
+		pfx[i - 1] = pfx[j];
+		pfx[j] = t;
+	}
+	for (i = 0; i < n; i++)
+		b(g, pfx[i]);
+}
+
 void emit(struct gen *g, unsigned int size, bool rex8, const uint8_t *op, int oplen, int reg,
 	  struct rm rm, uint64_t immv, int immlen)
 {
 	unsigned int start = g->len, rex = 0x40, disp_at = 0;
 	int i;
 
-	if (size == 2)
-		b(g, 0x66);
+	redundant_prefixes(g, size);
 	if (size == 8)
 		rex |= 8;
 	if (reg & 8)
 		rex |= 4;
 	if (!rm.mem && (rm.reg & 8))
 		rex |= 1;
-	if (rex != 0x40 || rex8)
+	/* An empty REX (0x40) changes only which byte registers exist. */
+	if (rex != 0x40 || rex8 || (size != 1 && !rnd(g, 4)))
 		b(g, rex);
 	for (i = 0; i < oplen; i++)
 		b(g, op[i]);

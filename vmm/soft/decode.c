@@ -207,6 +207,65 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, u
 	return pfx;
 }
 
+static bool is_legacy_prefix(uint8_t b)
+{
+	switch (b) {
+	case 0xf0:
+	case 0xf2:
+	case 0xf3:
+	case 0x66:
+	case 0x67:
+	case 0x26:
+	case 0x2e:
+	case 0x36:
+	case 0x3e:
+	case 0x64:
+	case 0x65:
+		return true;
+	}
+	return false;
+}
+
+static int prefix_group(uint8_t b)
+{
+	switch (b) {
+	case 0xf2:
+	case 0xf3:
+		return 2; /* next to the opcode, where Capstone looks for a mandatory prefix */
+	case 0x66:
+	case 0x67:
+	case 0xf0:
+		return 1;
+	default:
+		return 0; /* segment overrides */
+	}
+}
+
+/*
+ * The hardware takes the legacy prefixes in any order: `66 2e 0f ef` is
+ * pxor as much as `2e 66 0f ef`.  Capstone 4 finds a mandatory prefix (66,
+ * F2, F3 of an SSE opcode) only next to the opcode and otherwise decodes
+ * another instruction (an MMX por).  So the prefixes are sorted, stably,
+ * before Capstone sees them: segment overrides first, then 66, 67 and F0,
+ * then F2 and F3.  Within a group the order is kept, so the last segment
+ * override and the last of F2/F3 still win.  The length and meaning of
+ * the instruction are unchanged.
+ */
+static void sort_prefixes(uint8_t *b, unsigned int len)
+{
+	uint8_t sorted[SOFT_MAX_INSN_LEN];
+	unsigned int n, i, k = 0;
+	int group;
+
+	for (n = 0; n < len && is_legacy_prefix(b[n]); n++)
+		;
+	for (group = 0; group <= 2; group++)
+		for (i = 0; i < n; i++)
+			if (prefix_group(b[i]) == group)
+				sorted[k++] = b[i];
+	memcpy(b, sorted, n);
+}
+
 /*
  * movs, cmps, stos, lods and scas (A4-A7, AA-AF): the even opcode moves
  * bytes; the odd one a quadword with REX.W, else a word with 0x66, else a
@@ -302,7 +361,7 @@ void soft_decoder_destroy(struct soft_decoder *d)
 int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64_t rip,
 		struct soft_insn *insn)
 {
-	const uint8_t *code = bytes;
+	const uint8_t *code;
 	uint64_t addr = rip;
 	cs_insn *ci = d->insn;
 	uint8_t rex, opcode;
@@ -314,6 +373,8 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 	if (len > SOFT_MAX_INSN_LEN)
 		len = SOFT_MAX_INSN_LEN;
 	memcpy(insn->bytes, bytes, len);
+	sort_prefixes(insn->bytes, len);
+	code = insn->bytes;
 	if (!cs_disasm_iter(d->handle, &code, &len, &addr, ci)) {
 		insn->len = 1;
 		insn->kind = SOFT_K_UNSUPPORTED;

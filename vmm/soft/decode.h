@@ -65,7 +65,7 @@ struct soft_insn {
 	uint8_t kind;
 	uint8_t cc; /* condition code of jcc/setcc/cmovcc */
 	struct soft_operand op[3];
-	uint8_t bytes[SOFT_MAX_INSN_LEN];
+	uint8_t bytes[SOFT_MAX_INSN_LEN]; /* as decoded: legacy prefixes sorted (decode.c) */
 };
 
 /*
