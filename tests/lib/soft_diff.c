@@ -61,13 +61,15 @@ struct rm rm_mem(struct gen *g, unsigned int size)
 /*
  * Prefixes that change nothing, which a decoder must see through: a cs, ds,
  * es or ss override (ignored in 64-bit mode), and with REX.W a 0x66 (REX.W
- * wins), in random order around the 0x66 that @size 2 asks for.  Half the
- * instructions get none.  emit() adds an empty REX now and then too.
+ * wins), and on a memory operand a 0x67 (the data lies below 4 GiB, so
+ * 32-bit addressing finds the same bytes), in random order around the 0x66
+ * that @size 2 asks for.  Half the instructions get none.  emit() adds an
+ * empty REX now and then too.
  */
-static void redundant_prefixes(struct gen *g, unsigned int size)
+static void redundant_prefixes(struct gen *g, unsigned int size, bool mem)
 {
 	static const uint8_t seg[] = { 0x26, 0x2e, 0x36, 0x3e };
-	uint8_t pfx[3];
+	uint8_t pfx[4];
 	unsigned int n = 0, i;
 
 	if (size == 2)
@@ -76,6 +78,8 @@ static void redundant_prefixes(struct gen *g, unsigned int size)
 		pfx[n++] = seg[rnd(g, 4)];
 		if (size == 8 && rnd(g, 2))
 			pfx[n++] = 0x66;
+		if (mem && !rnd(g, 4))
+			pfx[n++] = 0x67;
 	}
 	for (i = n; i > 1; i--) {
 		unsigned int j = rnd(g, i);
@@ -94,7 +98,7 @@ void emit(struct gen *g, unsigned int size, bool rex8, const uint8_t *op, int op
 	unsigned int start = g->len, rex = 0x40, disp_at = 0;
 	int i;
 
-	redundant_prefixes(g, size);
+	redundant_prefixes(g, size, rm.mem);
 	if (size == 8)
 		rex |= 8;
 	if (reg & 8)

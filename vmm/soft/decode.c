@@ -226,14 +226,17 @@ static bool is_legacy_prefix(uint8_t b)
 	return false;
 }
 
+/* The order Capstone 4 understands: the mandatory-prefix candidates last. */
 static int prefix_group(uint8_t b)
 {
 	switch (b) {
 	case 0xf2:
 	case 0xf3:
-		return 2; /* next to the opcode, where Capstone looks for a mandatory prefix */
+		return 4;
 	case 0x66:
+		return 3;
 	case 0x67:
+		return 2;
 	case 0xf0:
 		return 1;
 	default:
@@ -245,11 +248,11 @@ static int prefix_group(uint8_t b)
  * The hardware takes the legacy prefixes in any order: `66 2e 0f ef` is
  * pxor as much as `2e 66 0f ef`.  Capstone 4 finds a mandatory prefix (66,
  * F2, F3 of an SSE opcode) only next to the opcode and otherwise decodes
- * another instruction (an MMX por).  So the prefixes are sorted, stably,
- * before Capstone sees them: segment overrides first, then 66, 67 and F0,
- * then F2 and F3.  Within a group the order is kept, so the last segment
- * override and the last of F2/F3 still win.  The length and meaning of
- * the instruction are unchanged.
+ * another instruction (an MMX por; `66 67 0f ef` too).  So the prefixes
+ * are sorted, stably, before Capstone sees them: segment overrides, F0,
+ * 67, 66, then F2 and F3.  Within a group the order is kept, so the last
+ * segment override and the last of F2/F3 still win.  The length and
+ * meaning of the instruction are unchanged.
  */
 static void sort_prefixes(uint8_t *b, unsigned int len)
 {
@@ -259,7 +262,7 @@ static void sort_prefixes(uint8_t *b, unsigned int len)
 
 	for (n = 0; n < len && is_legacy_prefix(b[n]); n++)
 		;
-	for (group = 0; group <= 2; group++)
+	for (group = 0; group <= 4; group++)
 		for (i = 0; i < n; i++)
 			if (prefix_group(b[i]) == group)
 				sorted[k++] = b[i];
