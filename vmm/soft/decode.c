@@ -106,8 +106,11 @@ static bool is_branch(unsigned int id)
 	return false;
 }
 
-/* Fill @op from Capstone's; false if it uses something we do not model (fs:, ymm...). */
-static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned int id,
+/*
+ * Fill @op from Capstone's; false if it uses something we do not model (fs:,
+ * ymm...).  @addr32: the instruction has a 0x67 prefix (from the bytes).
+ */
+static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned int id, bool addr32,
 			    struct soft_operand *op)
 {
 	int r;
@@ -155,11 +158,39 @@ static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned in
 		op->index = r;
 		op->scale = cop->mem.scale;
 		op->val = cop->mem.disp;
-		op->addr32 = is_32bit_reg(cop->mem.base) || is_32bit_reg(cop->mem.index) ||
-			     ci->detail->x86.prefix[3];
+		op->addr32 = addr32 || is_32bit_reg(cop->mem.base) || is_32bit_reg(cop->mem.index);
 		return true;
 	default:
 		return false;
+	}
+}
+
+/*
+ * Where a legacy prefix goes in the order Capstone 4 understands (the
+ * mandatory-prefix candidates last; see sort_prefixes()), or -1 for a byte
+ * that is not one.
+ */
+static int prefix_group(uint8_t b)
+{
+	switch (b) {
+	case 0xf2:
+	case 0xf3:
+		return 4;
+	case 0x66:
+		return 3;
+	case 0x67:
+		return 2;
+	case 0xf0:
+		return 1;
+	case 0x26:
+	case 0x2e:
+	case 0x36:
+	case 0x3e:
+	case 0x64:
+	case 0x65:
+		return 0; /* segment overrides */
+	default:
+		return -1;
 	}
 }
 
@@ -192,56 +223,13 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, u
 		case 0x67:
 			pfx |= SOFT_PFX_ADDRSIZE;
 			continue;
-		case 0x26:
-		case 0x2e:
-		case 0x36:
-		case 0x3e:
-		case 0x64:
-		case 0x65:
-			continue;
 		}
-		break;
+		if (prefix_group(b[i]) < 0)
+			break;
 	}
 	*rex = i < len && (b[i] & 0xf0) == 0x40 ? b[i++] : 0;
 	*opcode = i < len ? b[i] : 0;
 	return pfx;
-}
-
-static bool is_legacy_prefix(uint8_t b)
-{
-	switch (b) {
-	case 0xf0:
-	case 0xf2:
-	case 0xf3:
-	case 0x66:
-	case 0x67:
-	case 0x26:
-	case 0x2e:
-	case 0x36:
-	case 0x3e:
-	case 0x64:
-	case 0x65:
-		return true;
-	}
-	return false;
-}
-
-/* The order Capstone 4 understands: the mandatory-prefix candidates last. */
-static int prefix_group(uint8_t b)
-{
-	switch (b) {
-	case 0xf2:
-	case 0xf3:
-		return 4;
-	case 0x66:
-		return 3;
-	case 0x67:
-		return 2;
-	case 0xf0:
-		return 1;
-	default:
-		return 0; /* segment overrides */
-	}
 }
 
 /*
@@ -260,7 +248,7 @@ static void sort_prefixes(uint8_t *b, unsigned int len)
 	unsigned int n, i, k = 0;
 	int group;
 
-	for (n = 0; n < len && is_legacy_prefix(b[n]); n++)
+	for (n = 0; n < len && prefix_group(b[n]) >= 0; n++)
 		;
 	for (group = 0; group <= 4; group++)
 		for (i = 0; i < n; i++)
@@ -398,7 +386,8 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 	}
 	insn->nops = x->op_count;
 	for (i = 0; i < x->op_count; i++) {
-		if (!convert_operand(&x->operands[i], ci, ci->id, &insn->op[i]))
+		if (!convert_operand(&x->operands[i], ci, ci->id, insn->prefix & SOFT_PFX_ADDRSIZE,
+				     &insn->op[i]))
 			insn->kind = SOFT_K_UNSUPPORTED;
 		else if (insn->op[i].type == SOFT_OP_CR && insn->kind == SOFT_K_NORMAL)
 			insn->kind = SOFT_K_MOV_CR;
