@@ -163,6 +163,26 @@ static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned in
 	}
 }
 
+/* lock, repne, rep, operand and address size, the six segment overrides */
+static bool is_legacy_prefix(uint8_t b)
+{
+	switch (b) {
+	case 0xf0:
+	case 0xf2:
+	case 0xf3:
+	case 0x66:
+	case 0x67:
+	case 0x26:
+	case 0x2e:
+	case 0x36:
+	case 0x3e:
+	case 0x64:
+	case 0x65:
+		return true;
+	}
+	return false;
+}
+
 /*
  * The legacy prefixes, from the bytes, in any order: Capstone 4 drops a
  * repne before movsd (it takes F2 A5 for the SSE movsd's prefix), and
@@ -175,36 +195,55 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, u
 	uint8_t pfx = 0;
 	unsigned int i;
 
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len && is_legacy_prefix(b[i]); i++) {
 		switch (b[i]) {
 		case 0xf0:
 			pfx |= SOFT_PFX_LOCK;
-			continue;
+			break;
 		case 0xf2:
 			pfx = (pfx & ~SOFT_PFX_REP) | SOFT_PFX_REPNE;
-			continue;
+			break;
 		case 0xf3:
 			pfx = (pfx & ~SOFT_PFX_REPNE) | SOFT_PFX_REP;
-			continue;
+			break;
 		case 0x66:
 			pfx |= SOFT_PFX_OPSIZE;
-			continue;
+			break;
 		case 0x67:
 			pfx |= SOFT_PFX_ADDRSIZE;
-			continue;
-		case 0x26:
-		case 0x2e:
-		case 0x36:
-		case 0x3e:
-		case 0x64:
-		case 0x65:
-			continue;
+			break;
 		}
-		break;
 	}
 	*rex = i < len && (b[i] & 0xf0) == 0x40 ? b[i++] : 0;
 	*opcode = i < len ? b[i] : 0;
 	return pfx;
+}
+
+/*
+ * Capstone 4 reads an SSE instruction's mandatory prefix (66, F2, F3) only
+ * when no other legacy prefix follows it: `66 2e 0f 6f` (movdqa with a cs
+ * override) comes out as the MMX movq, `f2 3e 0f 10` as movups, and
+ * `f3 66 0f 6f` as movdqa, where F3 decides.  The legacy prefixes may come
+ * in any order, so Capstone is given them reordered: the others first,
+ * then 66, then F2 and F3 in their order (the last of them decides, as on
+ * the hardware).  The length, so every rip-relative address, is the same.
+ */
+static void order_prefixes(const uint8_t *b, size_t len, uint8_t *out)
+{
+	size_t i, n = 0, nr = 0;
+
+	while (nr < len && is_legacy_prefix(b[nr]))
+		nr++;
+	for (i = 0; i < nr; i++)
+		if (b[i] != 0x66 && b[i] != 0xf2 && b[i] != 0xf3)
+			out[n++] = b[i];
+	for (i = 0; i < nr; i++)
+		if (b[i] == 0x66)
+			out[n++] = b[i];
+	for (i = 0; i < nr; i++)
+		if (b[i] == 0xf2 || b[i] == 0xf3)
+			out[n++] = b[i];
+	memcpy(out + n, b + nr, len - nr);
 }
 
 /*
@@ -302,10 +341,10 @@ void soft_decoder_destroy(struct soft_decoder *d)
 int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64_t rip,
 		struct soft_insn *insn)
 {
-	const uint8_t *code = bytes;
+	uint8_t ordered[SOFT_MAX_INSN_LEN], rex, opcode;
+	const uint8_t *code = ordered;
 	uint64_t addr = rip;
 	cs_insn *ci = d->insn;
-	uint8_t rex, opcode;
 	const cs_x86 *x;
 	unsigned int i;
 	int cc;
@@ -314,6 +353,7 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 	if (len > SOFT_MAX_INSN_LEN)
 		len = SOFT_MAX_INSN_LEN;
 	memcpy(insn->bytes, bytes, len);
+	order_prefixes(bytes, len, ordered);
 	if (!cs_disasm_iter(d->handle, &code, &len, &addr, ci)) {
 		insn->len = 1;
 		insn->kind = SOFT_K_UNSUPPORTED;
@@ -347,10 +387,12 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 void soft_disasm(struct soft_decoder *d, const struct soft_insn *insn, uint64_t rip, char *buf,
 		 size_t len)
 {
-	const uint8_t *code = insn->bytes;
+	uint8_t ordered[SOFT_MAX_INSN_LEN];
+	const uint8_t *code = ordered;
 	size_t size = SOFT_MAX_INSN_LEN;
 	uint64_t addr = rip;
 
+	order_prefixes(insn->bytes, size, ordered);
 	if (cs_disasm_iter(d->handle, &code, &size, &addr, d->insn))
 		snprintf(buf, len, "%s %s", d->insn->mnemonic, d->insn->op_str);
 	else
