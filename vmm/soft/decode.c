@@ -262,7 +262,8 @@ static uint8_t string_size(uint8_t pfx, uint8_t rex, uint8_t opcode)
 
 /*
  * SSE instructions go to sse.c: those with an xmm operand, and those that
- * keep the SSE state without naming a register.
+ * keep the SSE state or came with SSE (movnti, the prefetches) without
+ * naming an xmm register.
  */
 static bool is_sse(const struct soft_insn *insn)
 {
@@ -275,6 +276,11 @@ static bool is_sse(const struct soft_insn *insn)
 	case X86_INS_FXSAVE64:
 	case X86_INS_FXRSTOR:
 	case X86_INS_FXRSTOR64:
+	case X86_INS_MOVNTI:
+	case X86_INS_PREFETCHNTA:
+	case X86_INS_PREFETCHT0:
+	case X86_INS_PREFETCHT1:
+	case X86_INS_PREFETCHT2:
 		return true;
 	}
 	for (i = 0; i < insn->nops; i++)
@@ -379,8 +385,11 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 		else if (insn->op[i].type == SOFT_OP_CR && insn->kind == SOFT_K_NORMAL)
 			insn->kind = SOFT_K_MOV_CR;
 	}
+	/* c4/c5 and 62 in 64-bit mode are VEX and EVEX: AVX is not offered. */
 	if (insn->kind == SOFT_K_NORMAL && is_sse(insn))
-		insn->kind = SOFT_K_SSE;
+		insn->kind = opcode == 0xc4 || opcode == 0xc5 || opcode == 0x62 ?
+				     SOFT_K_UNSUPPORTED :
+				     SOFT_K_SSE;
 	return 0;
 }
 
