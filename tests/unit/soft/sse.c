@@ -3,10 +3,12 @@
  * The soft vCPU's SSE edges that the differential test cannot see, Unicorn
  * 2.0.1 not having them: #GP(0) for an unaligned 16-byte operand and for
  * MXCSR's reserved bits, fxsave's layout to the byte, popcnt, the flags
- * cmpxchg8b/16b keep, cpuid's feature bits, and clean stops naming the
+ * cmpxchg8b/16b keep and cmpxchg16b's atomicity between two vCPU threads,
+ * cpuid's feature bits, and clean stops naming the
  * SSE-encoded instructions outside the subset (SSSE3, MMX, VEX), and of
  * SSE on a soft vCPU without the guest's xmm registers.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +236,54 @@ TEST(cmpxchg16b_and_8b_change_only_zf)
 	TEST_ASSERT_EQ(cpu.gpr[SOFT_RAX], 0xff00000011111111UL); /* untouched on success */
 	TEST_ASSERT(soft_cpu_get_rflags(&cpu) & X86_ZF, "ZF after a match");
 	soft_cpu_destroy(&cpu);
+}
+
+static void *vcpu_run(void *arg)
+{
+	return (void *)(long)soft_cpu_run(arg, 0);
+}
+
+/*
+ * Two vCPU threads add one to both halves of a 16-byte counter with lock
+ * cmpxchg16b loops: a torn or lost update shows as a count short of both
+ * threads' iterations, or as halves that differ.
+ */
+TEST(cmpxchg16b_is_atomic_between_vcpus)
+{
+	enum { ITERS = 20000 };
+	static const uint8_t code[] = {
+		0x48, 0x8b, 0x07,	      /* 0: mov rax, [rdi] */
+		0x48, 0x8b, 0x57, 0x08,	      /* 3: mov rdx, [rdi + 8] */
+		0x48, 0x8d, 0x58, 0x01,	      /* 7: lea rbx, [rax + 1] */
+		0x48, 0x8d, 0x4a, 0x01,	      /* 11: lea rcx, [rdx + 1] */
+		0xf0, 0x48, 0x0f, 0xc7, 0x0f, /* 15: lock cmpxchg16b [rdi] */
+		0x75, 0xf1,		      /* 20: jnz 7 */
+		0xff, 0xce,		      /* 22: dec esi */
+		0x75, 0xe6,		      /* 24: jnz 0 */
+	};
+	uint64_t *m = (uint64_t *)&ram[DATA - RAM_BASE];
+	struct soft_cpu cpu[2];
+	pthread_t t[2];
+	void *ret;
+	int i;
+
+	load(&cpu[0], code, sizeof(code));
+	TEST_ASSERT_EQ(soft_cpu_init(&cpu[1], &ram_ops, NULL), 0);
+	m[0] = m[1] = 0;
+	for (i = 0; i < 2; i++) {
+		cpu[i].rip = RAM_BASE;
+		cpu[i].gpr[SOFT_RDI] = DATA;
+		cpu[i].gpr[SOFT_RSI] = ITERS;
+	}
+	for (i = 0; i < 2; i++)
+		TEST_ASSERT_EQ(pthread_create(&t[i], NULL, vcpu_run, &cpu[i]), 0);
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], &ret);
+		TEST_ASSERT_EQ((long)ret, (long)SOFT_EXIT_HLT);
+		soft_cpu_destroy(&cpu[i]);
+	}
+	TEST_ASSERT_EQ(m[0], 2UL * ITERS);
+	TEST_ASSERT_EQ(m[1], 2UL * ITERS);
 }
 
 TEST(cpuid_offers_what_is_implemented)
