@@ -154,6 +154,31 @@ __ATOMIC_OPS(atomic_long, long, atomic_long_t)
 #define cmpxchg_relaxed(ptr, old, new) __cmpxchg(ptr, old, new, __ATOMIC_RELAXED)
 
 /*
+ * try_cmpxchg128(): try_cmpxchg() on a 16-byte aligned pair of words, low
+ * word first (the kernel's try_cmpxchg128(), x86's lock cmpxchg16b), for
+ * an emulated cmpxchg16b.  Fully ordered.
+ */
+static inline bool try_cmpxchg128(unsigned __int128 *ptr, unsigned __int128 *old,
+				  unsigned __int128 new)
+{
+#if defined(__x86_64__)
+	unsigned long lo = *old, hi = *old >> 64;
+	bool ok;
+
+	asm volatile("lock cmpxchg16b %[mem]"
+		     : [mem] "+m"(*ptr), "=@ccz"(ok), "+a"(lo), "+d"(hi)
+		     : "b"((unsigned long)new), "c"((unsigned long)(new >> 64))
+		     : "memory");
+	if (!ok)
+		*old = (unsigned __int128)hi << 64 | lo;
+	return ok;
+#else
+	return __atomic_compare_exchange_n(ptr, old, new, false, __ATOMIC_SEQ_CST,
+					   __ATOMIC_SEQ_CST);
+#endif
+}
+
+/*
  * smp_store_mb(): a store and a full barrier after it, the kernel's (KVM
  * sets vcpu->mode with it); here a seq_cst store, xchg on x86-64.
  * smp_load_mb(): its reading side, nopin's own name for a seq_cst load,

@@ -523,6 +523,7 @@ int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *ms
 	if (!s)
 		return ret;
 	soft_regs_from_vmm(&s->cpu, regs);
+	s->cpu.sse_absent = true; /* regs has no xmm registers: an SSE store stops */
 	s->cpu.cr3 = vcpu->kvcpu->cr3;
 	for (int tries = 0; !s->cpu.stats.insns && tries < 16; tries++) {
 		s->fault[0] = '\0';

@@ -262,6 +262,14 @@ static uc_engine *unicorn_open(void)
 	TEST_ASSERT_EQ(uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr), UC_ERR_OK);
 	TEST_ASSERT_EQ(uc_hook_add(uc, &hook, UC_HOOK_INTR, unicorn_interrupt, NULL, 1, 0),
 		       UC_ERR_OK);
+	/*
+	 * CR4.OSFXSR and OSXMMEXCPT, as an OS sets them (without OSFXSR fxsave
+	 * leaves out MXCSR and the xmm registers), and the x87 as fninit
+	 * leaves it, which is what the soft vCPU's fxsave describes.
+	 */
+	TEST_ASSERT_EQ(uc_reg_write(uc, UC_X86_REG_CR4, &(uint64_t){ 0x600 }), UC_ERR_OK);
+	TEST_ASSERT_EQ(uc_reg_write(uc, UC_X86_REG_FPCW, &(uint64_t){ 0x37f }), UC_ERR_OK);
+	TEST_ASSERT_EQ(uc_reg_write(uc, UC_X86_REG_FPTAG, &(uint64_t){ 0xffff }), UC_ERR_OK);
 	TEST_ASSERT_EQ(uc_context_alloc(uc, &unicorn_fresh), UC_ERR_OK);
 	TEST_ASSERT_EQ(uc_context_save(uc, unicorn_fresh), UC_ERR_OK);
 	return uc;

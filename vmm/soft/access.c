@@ -287,6 +287,34 @@ bool soft_dest_cmpxchg(struct soft_exec *e, const struct soft_dest *d, uint64_t 
 	return ok;
 }
 
+/*
+ * The same for 16 bytes (cmpxchg16b: a 16-byte aligned operand, never
+ * split): one host cmpxchg16b where the host address is aligned too, else
+ * a plain load and store.
+ */
+bool soft_dest_cmpxchg16(struct soft_exec *e, const struct soft_dest *d, unsigned __int128 *old,
+			 unsigned __int128 new)
+{
+	unsigned __int128 cur;
+	void *p = d->x[0].hva;
+	bool ok = true;
+
+	if (aligned(p, 16)) {
+		ok = try_cmpxchg128(p, old, new);
+	} else {
+		memcpy(&cur, p, 16);
+		if (cur != *old) {
+			*old = cur;
+			ok = false;
+		} else {
+			memcpy(p, &new, 16);
+		}
+	}
+	if (ok)
+		soft_decode_cache_written(&e->cpu->cache, d->x[0].gpa);
+	return ok;
+}
+
 int soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val)
 {
 	struct soft_dest d;

@@ -76,8 +76,10 @@ uint64_t soft_dest_load(const struct soft_dest *d);
 void soft_dest_store(struct soft_exec *e, const struct soft_dest *d, uint64_t val);
 /* Atomically replace *@old with @new if the destination still holds *@old. */
 bool soft_dest_cmpxchg(struct soft_exec *e, const struct soft_dest *d, uint64_t *old, uint64_t new);
+bool soft_dest_cmpxchg16(struct soft_exec *e, const struct soft_dest *d, unsigned __int128 *old,
+			 unsigned __int128 new);
 int soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val);
-/* The same for up to 16 bytes as they lie in memory (SSE operands). */
+/* The same for bytes as they lie in memory, up to a page (SSE operands, an fxsave area). */
 int soft_mem_read_bytes(struct soft_exec *e, uint64_t gva, unsigned int size, void *buf);
 void soft_dest_store_bytes(struct soft_exec *e, const struct soft_dest *d, const void *buf);
 int soft_mem_write_bytes(struct soft_exec *e, uint64_t gva, unsigned int size, const void *buf);

@@ -206,26 +206,24 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, u
 	uint8_t pfx = 0;
 	unsigned int i;
 
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len && prefix_group(b[i]) >= 0; i++) {
 		switch (b[i]) {
 		case 0xf0:
 			pfx |= SOFT_PFX_LOCK;
-			continue;
+			break;
 		case 0xf2:
 			pfx = (pfx & ~SOFT_PFX_REP) | SOFT_PFX_REPNE;
-			continue;
+			break;
 		case 0xf3:
 			pfx = (pfx & ~SOFT_PFX_REPNE) | SOFT_PFX_REP;
-			continue;
+			break;
 		case 0x66:
 			pfx |= SOFT_PFX_OPSIZE;
-			continue;
+			break;
 		case 0x67:
 			pfx |= SOFT_PFX_ADDRSIZE;
-			continue;
-		}
-		if (prefix_group(b[i]) < 0)
 			break;
+		}
 	}
 	*rex = i < len && (b[i] & 0xf0) == 0x40 ? b[i++] : 0;
 	*opcode = i < len ? b[i] : 0;
@@ -273,7 +271,8 @@ static uint8_t string_size(uint8_t pfx, uint8_t rex, uint8_t opcode)
 
 /*
  * SSE instructions go to sse.c: those with an xmm operand, and those that
- * keep the SSE state without naming a register.
+ * keep the SSE state or came with SSE (movnti, the prefetches) without
+ * naming an xmm register.
  */
 static bool is_sse(const struct soft_insn *insn)
 {
@@ -286,6 +285,11 @@ static bool is_sse(const struct soft_insn *insn)
 	case X86_INS_FXSAVE64:
 	case X86_INS_FXRSTOR:
 	case X86_INS_FXRSTOR64:
+	case X86_INS_MOVNTI:
+	case X86_INS_PREFETCHNTA:
+	case X86_INS_PREFETCHT0:
+	case X86_INS_PREFETCHT1:
+	case X86_INS_PREFETCHT2:
 		return true;
 	}
 	for (i = 0; i < insn->nops; i++)
@@ -352,10 +356,10 @@ void soft_decoder_destroy(struct soft_decoder *d)
 int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64_t rip,
 		struct soft_insn *insn)
 {
+	uint8_t rex, opcode;
 	const uint8_t *code;
 	uint64_t addr = rip;
 	cs_insn *ci = d->insn;
-	uint8_t rex, opcode;
 	const cs_x86 *x;
 	unsigned int i;
 	int cc;
@@ -392,15 +396,18 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 		else if (insn->op[i].type == SOFT_OP_CR && insn->kind == SOFT_K_NORMAL)
 			insn->kind = SOFT_K_MOV_CR;
 	}
+	/* c4/c5 and 62 in 64-bit mode are VEX and EVEX: AVX is not offered. */
 	if (insn->kind == SOFT_K_NORMAL && is_sse(insn))
-		insn->kind = SOFT_K_SSE;
+		insn->kind = opcode == 0xc4 || opcode == 0xc5 || opcode == 0x62 ?
+				     SOFT_K_UNSUPPORTED :
+				     SOFT_K_SSE;
 	return 0;
 }
 
 void soft_disasm(struct soft_decoder *d, const struct soft_insn *insn, uint64_t rip, char *buf,
 		 size_t len)
 {
-	const uint8_t *code = insn->bytes;
+	const uint8_t *code = insn->bytes; /* prefixes already sorted */
 	size_t size = SOFT_MAX_INSN_LEN;
 	uint64_t addr = rip;
 

@@ -979,7 +979,8 @@ static int exec_pio(struct soft_exec *e, bool in)
 
 /*
  * cpuid describes a plain 64-bit CPU with only what the interpreter does:
- * vendor "NopinSoftCPU", TSC and CMOV.
+ * vendor "NopinSoftCPU"; TSC, CX8, CMOV, FXSR, SSE and SSE2; CX16 and
+ * POPCNT.  Nothing of SSE3 and later, AVX, XSAVE or CLFLUSH.
  */
 static void exec_cpuid(struct soft_cpu *cpu)
 {
@@ -993,8 +994,10 @@ static void exec_cpuid(struct soft_cpu *cpu)
 		c = 0x55504374; /* "tCPU" */
 		break;
 	case 1:
-		a = 0x00060f00;		    /* family 6 */
-		d = (1u << 4) | (1u << 15); /* TSC, CMOV */
+		a = 0x00060f00;				  /* family 6 */
+		d = (1u << 4) | (1u << 8) | (1u << 15) |  /* TSC, CX8, CMOV */
+		    (1u << 24) | (1u << 25) | (1u << 26); /* FXSR, SSE, SSE2 */
+		c = (1u << 13) | (1u << 23);		  /* CX16, POPCNT */
 		break;
 	case 0x80000000:
 		a = 0x80000001;
@@ -1007,6 +1010,69 @@ static void exec_cpuid(struct soft_cpu *cpu)
 	reg_write(cpu, SOFT_RBX, 4, b);
 	reg_write(cpu, SOFT_RCX, 4, c);
 	reg_write(cpu, SOFT_RDX, 4, d);
+}
+
+/*
+ * cmpxchg8b and cmpxchg16b: edx:eax (rdx:rax with REX.W) against the
+ * memory operand; equal, ecx:ebx (rcx:rbx) is stored and ZF set, else the
+ * value found is loaded into the pair and ZF cleared; no other flag
+ * changes.  Locked or not, it is one host compare-and-exchange (an
+ * unlocked one being atomic is allowed).  cmpxchg16b's operand must be
+ * 16-byte aligned: #GP(0).
+ */
+static int exec_cmpxchg_pair(struct soft_exec *e)
+{
+	uint64_t gva = effective_address(e, &e->insn->op[0]), *r = e->cpu->gpr;
+	bool wide = e->insn->opsize == 8, ok;
+	unsigned __int128 old16;
+	struct soft_dest d;
+	uint64_t old8;
+	int ret;
+
+	if (wide && (gva & 15))
+		return soft_fault(e, SOFT_VEC_GP, 0, "cmpxchg16b at unaligned %#lx",
+				  (unsigned long)gva);
+	ret = soft_dest_prepare(e, gva, wide ? 16 : 8, &d);
+	if (ret)
+		return ret;
+	if (wide) {
+		old16 = (unsigned __int128)r[SOFT_RDX] << 64 | r[SOFT_RAX];
+		ok = soft_dest_cmpxchg16(e, &d, &old16,
+					 (unsigned __int128)r[SOFT_RCX] << 64 | r[SOFT_RBX]);
+		if (!ok) {
+			r[SOFT_RAX] = old16;
+			r[SOFT_RDX] = old16 >> 64;
+		}
+	} else {
+		old8 = (uint64_t)(uint32_t)r[SOFT_RDX] << 32 | (uint32_t)r[SOFT_RAX];
+		ok = soft_dest_cmpxchg(e, &d, &old8,
+				       (uint64_t)(uint32_t)r[SOFT_RCX] << 32 |
+					       (uint32_t)r[SOFT_RBX]);
+		if (!ok) {
+			r[SOFT_RAX] = (uint32_t)old8;
+			r[SOFT_RDX] = old8 >> 32;
+		}
+	}
+	soft_flags_materialize(&e->cpu->flags);
+	set_flag(&e->cpu->flags.rflags, X86_ZF, ok);
+	return X_OK;
+}
+
+/* popcnt: ZF says the source was zero; CF, PF, AF, SF and OF are cleared. */
+static int exec_popcnt(struct soft_exec *e)
+{
+	const struct soft_operand *op = e->insn->op;
+	unsigned int size = e->insn->opsize;
+	uint64_t v;
+	int ret = op_read(e, &op[1], size, &v);
+
+	if (ret)
+		return ret;
+	soft_flags_materialize(&e->cpu->flags);
+	e->cpu->flags.rflags &= ~X86_ARITH_FLAGS;
+	set_flag(&e->cpu->flags.rflags, X86_ZF, !v);
+	reg_write(e->cpu, op[0].reg, size, __builtin_popcountll(v));
+	return X_OK;
 }
 
 /*
@@ -1167,6 +1233,11 @@ int soft_execute(struct soft_exec *e)
 		return exec_alu(e, ALU_XADD, &op[0], &op[1], op[0].size);
 	case X86_INS_CMPXCHG:
 		return exec_cmpxchg(e);
+	case X86_INS_CMPXCHG8B:
+	case X86_INS_CMPXCHG16B:
+		return exec_cmpxchg_pair(e);
+	case X86_INS_POPCNT:
+		return exec_popcnt(e);
 	case X86_INS_SHL:
 	case X86_INS_SAL:
 		return exec_shift(e, fn_shl);

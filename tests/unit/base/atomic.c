@@ -36,6 +36,17 @@ TEST(try_cmpxchg_reports_what_it_found)
 	TEST_ASSERT_EQ(word, 4);
 }
 
+TEST(try_cmpxchg128_swaps_both_words_or_reports_them)
+{
+	unsigned __int128 word __attribute__((aligned(16))) = (unsigned __int128)7 << 64 | 3;
+	unsigned __int128 old = 3;
+
+	TEST_ASSERT(!try_cmpxchg128(&word, &old, 9), "a different high word must not swap");
+	TEST_ASSERT(old == word, "the value found is reported");
+	TEST_ASSERT(try_cmpxchg128(&word, &old, (unsigned __int128)1 << 64 | 2), "swap");
+	TEST_ASSERT(word == ((unsigned __int128)1 << 64 | 2), "both words stored");
+}
+
 TEST(xchg_returns_the_previous_value)
 {
 	unsigned long word = 11;
