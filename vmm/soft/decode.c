@@ -236,6 +236,10 @@ static bool is_sse(const struct soft_insn *insn)
 	case X86_INS_FXSAVE64:
 	case X86_INS_FXRSTOR:
 	case X86_INS_FXRSTOR64:
+	case X86_INS_CVTSS2SI: /* from memory, to a gpr: no xmm named */
+	case X86_INS_CVTSD2SI:
+	case X86_INS_CVTTSS2SI:
+	case X86_INS_CVTTSD2SI:
 		return true;
 	}
 	for (i = 0; i < insn->nops; i++)

@@ -1,11 +1,529 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * SSE and SSE2 floating point: scalar and packed single and double
- * arithmetic, compares and conversions, rounded and flagged as MXCSR says.
+ * arithmetic, compares and conversions, rounded and flagged as MXCSR says,
+ * and the float-domain shuffles.
+ *
+ * The arithmetic is the host's own.  This file only runs where the host is
+ * x86-64, whose SSE2 is the architecture being emulated: each instruction
+ * runs as itself on the host, on copies of the guest's operands, with the
+ * host's MXCSR set to the guest's rounding mode, FTZ and DAZ, every
+ * exception masked and every flag clear.  That is faithful bit for bit:
+ * the result of an SSE instruction with its exceptions masked is a
+ * function of its operands and of those MXCSR bits alone (IEEE 754's
+ * defaults, plus the x86 rules for NaN operands, the integer indefinite
+ * and denormals, which the host applies because it is the same
+ * architecture), and the flags the host raises are the ones the guest's
+ * instruction raises.  What masking changes is only what happens after an
+ * exception, which fp_raise() does for the guest as the architecture says.
+ * A softfloat would have to rebuild each of those x86 rules; QEMU's does
+ * not, in the versions the differential test runs against (its generator
+ * says where).
+ *
+ * rcpps, rsqrtps, rcpss and rsqrtss are left out: their approximations
+ * differ between processor generations and vendors, so no host result is
+ * "the hardware's", and the soft vCPU would answer differently on two
+ * machines.
  */
+#include <capstone/capstone.h>
+#include <string.h>
+
 #include "vmm/soft/interp.h"
+
+#if !defined(__x86_64__)
+#error "sse_fp.c runs SSE instructions on the host: an x86-64 host"
+#endif
+
+#define MXCSR_FLAGS 0x3fu /* IE DE ZE OE UE PE, sticky */
+#define MXCSR_IE 0x01u
+#define MXCSR_DE 0x02u
+#define MXCSR_ZE 0x04u
+#define MXCSR_OE 0x08u
+#define MXCSR_UE 0x10u
+#define MXCSR_PE 0x20u
+#define MXCSR_DAZ 0x40u
+#define MXCSR_MASKS 0x1f80u /* IM .. PM, each 7 bits above its flag */
+#define MXCSR_UM 0x800u
+#define MXCSR_FTZ 0x8000u
+
+/*
+ * One instruction as the host runs it: xmm0 is the destination, xmm1 the
+ * source (a memory operand is loaded into it first), rax the general
+ * register of a conversion.  @mxcsr goes in as the host's MXCSR for the
+ * instruction and comes out as the host's MXCSR after it.
+ */
+struct host_fp {
+	union soft_xmm d, s;
+	uint64_t gpr;
+	uint32_t mxcsr;
+	uint8_t zf, pf, cf; /* (u)comis */
+};
+
+typedef void (*host_fp_fn)(struct host_fp *h);
+
+/*
+ * The host's own MXCSR is saved and restored inside the same asm statement
+ * as the instruction, so no code of the compiler's runs under the guest's.
+ */
+#define HOST_FP(name, insn)                                                                        \
+	static void host_##name(struct host_fp *h)                                                 \
+	{                                                                                          \
+		uint32_t saved;                                                                    \
+                                                                                                   \
+		asm volatile("stmxcsr %[saved]\n\t"                                                \
+			     "ldmxcsr %[mx]\n\t"                                                   \
+			     "movdqu %[d], %%xmm0\n\t"                                             \
+			     "movdqu %[s], %%xmm1\n\t" insn "\n\t"                                 \
+			     "setz %[zf]\n\t"                                                      \
+			     "setp %[pf]\n\t"                                                      \
+			     "setc %[cf]\n\t"                                                      \
+			     "stmxcsr %[mx]\n\t"                                                   \
+			     "ldmxcsr %[saved]\n\t"                                                \
+			     "movdqu %%xmm0, %[d]"                                                 \
+			     : [d] "+m"(h->d), [mx] "+m"(h->mxcsr), [saved] "=m"(saved),           \
+			       "+a"(h->gpr), [zf] "=q"(h->zf), [pf] "=q"(h->pf), [cf] "=q"(h->cf)  \
+			     : [s] "m"(h->s)                                                       \
+			     : "xmm0", "xmm1", "cc");                                              \
+	}
+
+/* The four forms of an arithmetic op: ps, pd, ss, sd. */
+#define HOST_FP4(op)                                                                               \
+	HOST_FP(op##ps, #op "ps %%xmm1, %%xmm0")                                                   \
+	HOST_FP(op##pd, #op "pd %%xmm1, %%xmm0")                                                   \
+	HOST_FP(op##ss, #op "ss %%xmm1, %%xmm0")                                                   \
+	HOST_FP(op##sd, #op "sd %%xmm1, %%xmm0")
+
+HOST_FP4(add)
+HOST_FP4(sub)
+HOST_FP4(mul)
+HOST_FP4(div)
+HOST_FP4(min)
+HOST_FP4(max)
+HOST_FP4(sqrt)
+
+/* The compares: the predicate is an immediate, so one function per predicate. */
+#define HOST_CMP(form)                                                                             \
+	HOST_FP(cmp##form##0, "cmp" #form " $0, %%xmm1, %%xmm0")                                   \
+	HOST_FP(cmp##form##1, "cmp" #form " $1, %%xmm1, %%xmm0")                                   \
+	HOST_FP(cmp##form##2, "cmp" #form " $2, %%xmm1, %%xmm0")                                   \
+	HOST_FP(cmp##form##3, "cmp" #form " $3, %%xmm1, %%xmm0")                                   \
+	HOST_FP(cmp##form##4, "cmp" #form " $4, %%xmm1, %%xmm0")                                   \
+	HOST_FP(cmp##form##5, "cmp" #form " $5, %%xmm1, %%xmm0")                                   \
+	HOST_FP(cmp##form##6, "cmp" #form " $6, %%xmm1, %%xmm0")                                   \
+	HOST_FP(cmp##form##7, "cmp" #form " $7, %%xmm1, %%xmm0")                                   \
+	static const host_fp_fn host_cmp##form[8] = {                                              \
+		host_cmp##form##0, host_cmp##form##1, host_cmp##form##2, host_cmp##form##3,        \
+		host_cmp##form##4, host_cmp##form##5, host_cmp##form##6, host_cmp##form##7,        \
+	};
+
+HOST_CMP(ps)
+HOST_CMP(pd)
+HOST_CMP(ss)
+HOST_CMP(sd)
+
+HOST_FP(ucomiss, "ucomiss %%xmm1, %%xmm0")
+HOST_FP(ucomisd, "ucomisd %%xmm1, %%xmm0")
+HOST_FP(comiss, "comiss %%xmm1, %%xmm0")
+HOST_FP(comisd, "comisd %%xmm1, %%xmm0")
+
+HOST_FP(cvtsi2ssl, "cvtsi2ssl %%eax, %%xmm0")
+HOST_FP(cvtsi2ssq, "cvtsi2ssq %%rax, %%xmm0")
+HOST_FP(cvtsi2sdl, "cvtsi2sdl %%eax, %%xmm0")
+HOST_FP(cvtsi2sdq, "cvtsi2sdq %%rax, %%xmm0")
+HOST_FP(cvtss2sil, "cvtss2si %%xmm1, %%eax")
+HOST_FP(cvtss2siq, "cvtss2si %%xmm1, %%rax")
+HOST_FP(cvtsd2sil, "cvtsd2si %%xmm1, %%eax")
+HOST_FP(cvtsd2siq, "cvtsd2si %%xmm1, %%rax")
+HOST_FP(cvttss2sil, "cvttss2si %%xmm1, %%eax")
+HOST_FP(cvttss2siq, "cvttss2si %%xmm1, %%rax")
+HOST_FP(cvttsd2sil, "cvttsd2si %%xmm1, %%eax")
+HOST_FP(cvttsd2siq, "cvttsd2si %%xmm1, %%rax")
+HOST_FP(cvtss2sd, "cvtss2sd %%xmm1, %%xmm0")
+HOST_FP(cvtsd2ss, "cvtsd2ss %%xmm1, %%xmm0")
+HOST_FP(cvtps2pd, "cvtps2pd %%xmm1, %%xmm0")
+HOST_FP(cvtpd2ps, "cvtpd2ps %%xmm1, %%xmm0")
+HOST_FP(cvtdq2ps, "cvtdq2ps %%xmm1, %%xmm0")
+HOST_FP(cvtdq2pd, "cvtdq2pd %%xmm1, %%xmm0")
+HOST_FP(cvtps2dq, "cvtps2dq %%xmm1, %%xmm0")
+HOST_FP(cvttps2dq, "cvttps2dq %%xmm1, %%xmm0")
+HOST_FP(cvtpd2dq, "cvtpd2dq %%xmm1, %%xmm0")
+HOST_FP(cvttpd2dq, "cvttpd2dq %%xmm1, %%xmm0")
+
+/* Where an instruction's operands come from and its result goes. */
+enum fp_kind {
+	FP_XMM,	     /* xmm, xmm/m: the result is the destination register */
+	FP_CMP,	     /* the same, the host function chosen by the predicate */
+	FP_COMI,     /* xmm, xmm/m: the result is ZF, PF, CF */
+	FP_FROM_GPR, /* cvtsi2ss/sd xmm, r/m32 or r/m64 */
+	FP_TO_GPR,   /* cvt(t)ss/sd2si r32 or r64, xmm/m */
+};
+
+/* The lanes a result holds, for an unmasked underflow (fp_tiny_exact()). */
+enum fp_lanes { L_NONE, L_F32x1, L_F32x2, L_F32x4, L_F64x1, L_F64x2 };
+
+struct fp_op {
+	uint8_t kind;
+	uint8_t size;	 /* bytes of a memory source */
+	uint8_t lanes;	 /* enum fp_lanes of the result */
+	bool align16;	 /* a memory source must be 16-byte aligned */
+	host_fp_fn fn;	 /* FP_TO_GPR, FP_FROM_GPR: the 32-bit form */
+	host_fp_fn fn64; /* their 64-bit form */
+	const host_fp_fn *cmp;
+};
+
+/*
+ * The arithmetic's four forms; @tiny: its result may be tiny (min and max
+ * return an operand, and a square root is never smaller than its operand).
+ */
+#define ARITH(OP, op, tiny)                                                                        \
+	[FP_##OP##PS] = { FP_XMM, 16, (tiny) ? L_F32x4 : L_NONE, true, host_##op##ps },            \
+	[FP_##OP##PD] = { FP_XMM, 16, (tiny) ? L_F64x2 : L_NONE, true, host_##op##pd },            \
+	[FP_##OP##SS] = { FP_XMM, 4, (tiny) ? L_F32x1 : L_NONE, false, host_##op##ss },            \
+	[FP_##OP##SD] = { FP_XMM, 8, (tiny) ? L_F64x1 : L_NONE, false, host_##op##sd }
+
+/*
+ * The table, in an order of its own; fp_index[] maps a Capstone id to an
+ * entry (0: not here), so the lookup is two loads.
+ */
+enum fp_entry {
+	FP_NONE,
+	FP_ADDPS = 1,
+	FP_ADDPD,
+	FP_ADDSS,
+	FP_ADDSD,
+	FP_SUBPS,
+	FP_SUBPD,
+	FP_SUBSS,
+	FP_SUBSD,
+	FP_MULPS,
+	FP_MULPD,
+	FP_MULSS,
+	FP_MULSD,
+	FP_DIVPS,
+	FP_DIVPD,
+	FP_DIVSS,
+	FP_DIVSD,
+	FP_MINPS,
+	FP_MINPD,
+	FP_MINSS,
+	FP_MINSD,
+	FP_MAXPS,
+	FP_MAXPD,
+	FP_MAXSS,
+	FP_MAXSD,
+	FP_SQRTPS,
+	FP_SQRTPD,
+	FP_SQRTSS,
+	FP_SQRTSD,
+	FP_CMPPS,
+	FP_CMPPD,
+	FP_CMPSS,
+	FP_CMPSD,
+	FP_UCOMISS,
+	FP_UCOMISD,
+	FP_COMISS,
+	FP_COMISD,
+	FP_CVTSI2SS,
+	FP_CVTSI2SD,
+	FP_CVTSS2SI,
+	FP_CVTSD2SI,
+	FP_CVTTSS2SI,
+	FP_CVTTSD2SI,
+	FP_CVTSS2SD,
+	FP_CVTSD2SS,
+	FP_CVTPS2PD,
+	FP_CVTPD2PS,
+	FP_CVTDQ2PS,
+	FP_CVTDQ2PD,
+	FP_CVTPS2DQ,
+	FP_CVTTPS2DQ,
+	FP_CVTPD2DQ,
+	FP_CVTTPD2DQ,
+	FP_NR_ENTRIES,
+};
+
+static const struct fp_op fp_ops[FP_NR_ENTRIES] = {
+	ARITH(ADD, add, true),
+	ARITH(SUB, sub, true),
+	ARITH(MUL, mul, true),
+	ARITH(DIV, div, true),
+	ARITH(MIN, min, false),
+	ARITH(MAX, max, false),
+	ARITH(SQRT, sqrt, false),
+	/* A compare's result is a mask, never a tiny number. */
+	[FP_CMPPS] = { FP_CMP, 16, L_NONE, true, NULL, NULL, host_cmpps },
+	[FP_CMPPD] = { FP_CMP, 16, L_NONE, true, NULL, NULL, host_cmppd },
+	[FP_CMPSS] = { FP_CMP, 4, L_NONE, false, NULL, NULL, host_cmpss },
+	[FP_CMPSD] = { FP_CMP, 8, L_NONE, false, NULL, NULL, host_cmpsd },
+	[FP_UCOMISS] = { FP_COMI, 4, L_NONE, false, host_ucomiss },
+	[FP_UCOMISD] = { FP_COMI, 8, L_NONE, false, host_ucomisd },
+	[FP_COMISS] = { FP_COMI, 4, L_NONE, false, host_comiss },
+	[FP_COMISD] = { FP_COMI, 8, L_NONE, false, host_comisd },
+	/* An integer converts to a normal number or zero: never tiny. */
+	[FP_CVTSI2SS] = { FP_FROM_GPR, 0, L_NONE, false, host_cvtsi2ssl, host_cvtsi2ssq },
+	[FP_CVTSI2SD] = { FP_FROM_GPR, 0, L_NONE, false, host_cvtsi2sdl, host_cvtsi2sdq },
+	[FP_CVTSS2SI] = { FP_TO_GPR, 4, L_NONE, false, host_cvtss2sil, host_cvtss2siq },
+	[FP_CVTSD2SI] = { FP_TO_GPR, 8, L_NONE, false, host_cvtsd2sil, host_cvtsd2siq },
+	[FP_CVTTSS2SI] = { FP_TO_GPR, 4, L_NONE, false, host_cvttss2sil, host_cvttss2siq },
+	[FP_CVTTSD2SI] = { FP_TO_GPR, 8, L_NONE, false, host_cvttsd2sil, host_cvttsd2siq },
+	[FP_CVTSS2SD] = { FP_XMM, 4, L_NONE, false, host_cvtss2sd },
+	[FP_CVTSD2SS] = { FP_XMM, 8, L_F32x1, false, host_cvtsd2ss },
+	[FP_CVTPS2PD] = { FP_XMM, 8, L_NONE, false, host_cvtps2pd },
+	[FP_CVTPD2PS] = { FP_XMM, 16, L_F32x2, true, host_cvtpd2ps },
+	[FP_CVTDQ2PS] = { FP_XMM, 16, L_NONE, true, host_cvtdq2ps },
+	[FP_CVTDQ2PD] = { FP_XMM, 8, L_NONE, false, host_cvtdq2pd },
+	[FP_CVTPS2DQ] = { FP_XMM, 16, L_NONE, true, host_cvtps2dq },
+	[FP_CVTTPS2DQ] = { FP_XMM, 16, L_NONE, true, host_cvttps2dq },
+	[FP_CVTPD2DQ] = { FP_XMM, 16, L_NONE, true, host_cvtpd2dq },
+	[FP_CVTTPD2DQ] = { FP_XMM, 16, L_NONE, true, host_cvttpd2dq },
+};
+
+/* Capstone 4 names a compare with a predicate below 8 by its pseudo-op. */
+#define CMP_IDS(FORM)                                                                              \
+	[X86_INS_CMP##FORM] = FP_CMP##FORM, [X86_INS_CMPEQ##FORM] = FP_CMP##FORM,                  \
+	[X86_INS_CMPLT##FORM] = FP_CMP##FORM, [X86_INS_CMPLE##FORM] = FP_CMP##FORM,                \
+	[X86_INS_CMPUNORD##FORM] = FP_CMP##FORM, [X86_INS_CMPNEQ##FORM] = FP_CMP##FORM,            \
+	[X86_INS_CMPNLT##FORM] = FP_CMP##FORM, [X86_INS_CMPNLE##FORM] = FP_CMP##FORM,              \
+	[X86_INS_CMPORD##FORM] = FP_CMP##FORM
+#define ARITH_IDS(OP)                                                                              \
+	[X86_INS_##OP##PS] = FP_##OP##PS, [X86_INS_##OP##PD] = FP_##OP##PD,                        \
+	[X86_INS_##OP##SS] = FP_##OP##SS, [X86_INS_##OP##SD] = FP_##OP##SD
+#define ONE_ID(OP) [X86_INS_##OP] = FP_##OP
+
+static const uint8_t fp_index[X86_INS_ENDING] = {
+	ARITH_IDS(ADD),	   ARITH_IDS(SUB),   ARITH_IDS(MUL),   ARITH_IDS(DIV),	  ARITH_IDS(MIN),
+	ARITH_IDS(MAX),	   ARITH_IDS(SQRT),  CMP_IDS(PS),      CMP_IDS(PD),	  CMP_IDS(SS),
+	CMP_IDS(SD),	   ONE_ID(UCOMISS),  ONE_ID(UCOMISD),  ONE_ID(COMISS),	  ONE_ID(COMISD),
+	ONE_ID(CVTSI2SS),  ONE_ID(CVTSI2SD), ONE_ID(CVTSS2SI), ONE_ID(CVTSD2SI),  ONE_ID(CVTTSS2SI),
+	ONE_ID(CVTTSD2SI), ONE_ID(CVTSS2SD), ONE_ID(CVTSD2SS), ONE_ID(CVTPS2PD),  ONE_ID(CVTPD2PS),
+	ONE_ID(CVTDQ2PS),  ONE_ID(CVTDQ2PD), ONE_ID(CVTPS2DQ), ONE_ID(CVTTPS2DQ), ONE_ID(CVTPD2DQ),
+	ONE_ID(CVTTPD2DQ),
+};
+
+/* The lanes of a result's format. */
+static const uint8_t lane_count[] = {
+	[L_F32x1] = 1, [L_F32x2] = 2, [L_F32x4] = 4, [L_F64x1] = 1, [L_F64x2] = 2
+};
+
+/* A denormal in lane @i of a result: nonzero, with a zero exponent. */
+static bool fp_denormal_lane(const union soft_xmm *v, enum fp_lanes lanes, unsigned int i)
+{
+	if (lanes >= L_F64x1)
+		return !(v->q[i] & 0x7ff0000000000000UL) && (v->q[i] << 1);
+	return !(v->d[i] & 0x7f800000u) && (v->d[i] << 1);
+}
+
+/* Run @fn on the host with the guest's rounding, DAZ and FTZ; returns the flags it raised. */
+static uint32_t fp_run(const struct soft_cpu *cpu, host_fp_fn fn, struct host_fp *h)
+{
+	uint32_t g = cpu->mxcsr;
+
+	h->mxcsr = (g & ~MXCSR_FLAGS) | MXCSR_MASKS;
+	/* FTZ applies only while underflow is masked. */
+	if (!(g & MXCSR_UM))
+		h->mxcsr &= ~MXCSR_FTZ;
+	fn(h);
+	return h->mxcsr & MXCSR_FLAGS;
+}
+
+/*
+ * With underflow unmasked the hardware signals a tiny result even when it
+ * is exact (masked, only an inexact one sets UE), and FTZ does not apply:
+ * the host ran masked and without FTZ (fp_run()), so an exact tiny result
+ * is a denormal it left without UE.
+ *
+ * One difference is left: the hardware's precision flag for a lane whose
+ * unmasked underflow or overflow traps says whether the significand,
+ * rounded with an unbounded exponent, is exact; here it is the masked
+ * result's (they differ for a tiny product of denormals that fits in the
+ * significand).
+ */
+static bool fp_tiny_exact(const union soft_xmm *res, enum fp_lanes lanes)
+{
+	unsigned int i;
+
+	for (i = 0; i < lane_count[lanes]; i++)
+		if (fp_denormal_lane(res, lanes, i))
+			return true;
+	return false;
+}
+
+/*
+ * The flags @raised go into the guest's MXCSR.  An exception the guest
+ * unmasked is #XM instead: the destination keeps its value (the caller
+ * writes nothing), and, as the pre-computation exceptions (invalid,
+ * denormal operand, divide by zero) stop the instruction before it
+ * computes, only those are flagged if one of them is unmasked.  The soft
+ * vCPU runs as if CR4.OSXMMEXCPT were set, which the guest ABI's CPU state
+ * says.
+ */
+static int fp_raise(struct soft_exec *e, uint32_t raised)
+{
+	struct soft_cpu *cpu = e->cpu;
+	uint32_t unmasked = raised & ~(cpu->mxcsr >> 7) & MXCSR_FLAGS;
+
+	if (!unmasked) {
+		cpu->mxcsr |= raised;
+		return X_OK;
+	}
+	if (unmasked & (MXCSR_IE | MXCSR_DE | MXCSR_ZE))
+		raised &= MXCSR_IE | MXCSR_DE | MXCSR_ZE;
+	if (!soft_has_handler(cpu, SOFT_VEC_XM))
+		return soft_fault(e, SOFT_VEC_XM, 0,
+				  "unmasked SIMD floating-point exception, MXCSR %#x",
+				  (unsigned int)(cpu->mxcsr | raised));
+	cpu->mxcsr |= raised;
+	return soft_raise(e, SOFT_VEC_XM, 0);
+}
+
+static int exec_fp(struct soft_exec *e, const struct fp_op *op)
+{
+	const struct soft_insn *insn = e->insn;
+	const struct soft_operand *dst = &insn->op[0], *src = &insn->op[1];
+	struct soft_cpu *cpu = e->cpu;
+	bool wide = insn->opsize == 8;
+	struct host_fp h = { 0 };
+	host_fp_fn fn = op->fn;
+	uint32_t raised;
+	int ret;
+
+	switch (op->kind) {
+	case FP_FROM_GPR:
+		h.d = cpu->xmm[dst->reg];
+		if (wide)
+			fn = op->fn64;
+		if (src->type == SOFT_OP_REG) {
+			h.gpr = soft_reg_read(cpu, src->reg, wide ? 8 : 4);
+		} else {
+			ret = soft_sse_src(e, src, wide ? 8 : 4, false, &h.s);
+			if (ret)
+				return ret;
+			h.gpr = h.s.q[0];
+		}
+		break;
+	case FP_CMP:
+		fn = op->cmp[insn->bytes[insn->len - 1] & 7];
+		/* fall through */
+	default:
+		if (op->kind == FP_TO_GPR && wide)
+			fn = op->fn64;
+		if (dst->type == SOFT_OP_XMM)
+			h.d = cpu->xmm[dst->reg];
+		ret = soft_sse_src(e, src, op->size, op->align16, &h.s);
+		if (ret)
+			return ret;
+		break;
+	}
+	raised = fp_run(cpu, fn, &h);
+	if (op->lanes && !(cpu->mxcsr & MXCSR_UM) && fp_tiny_exact(&h.d, op->lanes))
+		raised |= MXCSR_UE;
+	ret = fp_raise(e, raised);
+	if (ret)
+		return ret;
+	switch (op->kind) {
+	case FP_COMI:
+		soft_flags_materialize(&cpu->flags);
+		cpu->flags.rflags &= ~X86_ARITH_FLAGS;
+		cpu->flags.rflags |=
+			(h.zf ? X86_ZF : 0) | (h.pf ? X86_PF : 0) | (h.cf ? X86_CF : 0);
+		break;
+	case FP_TO_GPR:
+		soft_reg_write(cpu, dst->reg, wide ? 8 : 4, h.gpr);
+		break;
+	default:
+		cpu->xmm[dst->reg] = h.d;
+		break;
+	}
+	return X_OK;
+}
+
+/* shufps, shufpd: the low half from the destination, the high half from the source. */
+static int exec_shuf(struct soft_exec *e, bool pd)
+{
+	const struct soft_insn *insn = e->insn;
+	union soft_xmm *d = &e->cpu->xmm[insn->op[0].reg], s, r;
+	unsigned int sel = insn->bytes[insn->len - 1];
+	int ret = soft_sse_src(e, &insn->op[1], 16, true, &s);
+
+	if (ret)
+		return ret;
+	if (pd) {
+		r.q[0] = d->q[sel & 1];
+		r.q[1] = s.q[(sel >> 1) & 1];
+	} else {
+		r.d[0] = d->d[sel & 3];
+		r.d[1] = d->d[(sel >> 2) & 3];
+		r.d[2] = s.d[(sel >> 4) & 3];
+		r.d[3] = s.d[(sel >> 6) & 3];
+	}
+	*d = r;
+	return X_OK;
+}
+
+/* unpcklps, unpckhps, unpcklpd, unpckhpd: interleave the low (or high) halves. */
+static int exec_unpck(struct soft_exec *e, bool high, bool pd)
+{
+	const struct soft_insn *insn = e->insn;
+	union soft_xmm *d = &e->cpu->xmm[insn->op[0].reg], s, r;
+	int ret = soft_sse_src(e, &insn->op[1], 16, true, &s);
+	unsigned int h = high ? 1 : 0;
+
+	if (ret)
+		return ret;
+	if (pd) {
+		r.q[0] = d->q[h];
+		r.q[1] = s.q[h];
+	} else {
+		r.d[0] = d->d[2 * h];
+		r.d[1] = s.d[2 * h];
+		r.d[2] = d->d[2 * h + 1];
+		r.d[3] = s.d[2 * h + 1];
+	}
+	*d = r;
+	return X_OK;
+}
+
+/* movmskps, movmskpd: the lanes' sign bits into a general register, zero-extended. */
+static int exec_movmsk(struct soft_exec *e, bool pd)
+{
+	const struct soft_insn *insn = e->insn;
+	const union soft_xmm *s = &e->cpu->xmm[insn->op[1].reg];
+	uint64_t m;
+
+	if (insn->op[1].type != SOFT_OP_XMM)
+		return soft_unsupported(e);
+	if (pd)
+		m = (s->q[0] >> 63) | (s->q[1] >> 63) << 1;
+	else
+		m = (s->d[0] >> 31) | (s->d[1] >> 31) << 1 | (s->d[2] >> 31) << 2 |
+		    (s->d[3] >> 31) << 3;
+	soft_reg_write(e->cpu, insn->op[0].reg, 8, m);
+	return X_OK;
+}
 
 int soft_execute_sse_fp(struct soft_exec *e)
 {
+	unsigned int id = e->insn->id;
+
+	if (id < X86_INS_ENDING && fp_index[id])
+		return exec_fp(e, &fp_ops[fp_index[id]]);
+	switch (id) {
+	case X86_INS_SHUFPS:
+		return exec_shuf(e, false);
+	case X86_INS_SHUFPD:
+		return exec_shuf(e, true);
+	case X86_INS_UNPCKLPS:
+		return exec_unpck(e, false, false);
+	case X86_INS_UNPCKHPS:
+		return exec_unpck(e, true, false);
+	case X86_INS_UNPCKLPD:
+		return exec_unpck(e, false, true);
+	case X86_INS_UNPCKHPD:
+		return exec_unpck(e, true, true);
+	case X86_INS_MOVMSKPS:
+		return exec_movmsk(e, false);
+	case X86_INS_MOVMSKPD:
+		return exec_movmsk(e, true);
+	}
 	return soft_unsupported(e);
 }
