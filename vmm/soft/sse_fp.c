@@ -14,8 +14,9 @@
  * defaults, plus the x86 rules for NaN operands, the integer indefinite
  * and denormals, which the host applies because it is the same
  * architecture), and the flags the host raises are the ones the guest's
- * instruction raises.  What masking changes is only what happens after an
- * exception, which fp_raise() does for the guest as the architecture says.
+ * instruction raises.  What masking changes is what happens after an
+ * exception, which fp_raise() and fp_lane_flags() do for the guest as the
+ * architecture says.
  * A softfloat would have to rebuild each of those x86 rules; QEMU's does
  * not, in the versions the differential test runs against (its generator
  * says where).
@@ -43,6 +44,7 @@
 #define MXCSR_PE 0x20u
 #define MXCSR_DAZ 0x40u
 #define MXCSR_MASKS 0x1f80u /* IM .. PM, each 7 bits above its flag */
+#define MXCSR_OM 0x400u
 #define MXCSR_UM 0x800u
 #define MXCSR_FTZ 0x8000u
 
@@ -158,13 +160,21 @@ enum fp_kind {
 	FP_TO_GPR,   /* cvt(t)ss/sd2si r32 or r64, xmm/m */
 };
 
-/* The lanes a result holds, for an unmasked underflow (fp_tiny_exact()). */
-enum fp_lanes { L_NONE, L_F32x1, L_F32x2, L_F32x4, L_F64x1, L_F64x2 };
+/*
+ * An instruction whose result may overflow or be tiny: its lanes (the
+ * low bits), its operands' and its result's format, and how its result's
+ * significand depends on its operands' (fp_significand_inexact()).
+ */
+#define T_LANES 0x07
+#define T_IN64 0x08  /* the operands are doubles */
+#define T_OUT64 0x10 /* the result is */
+#define T_PROD 0x20  /* mul, div, a conversion: on each operand's significand alone */
+#define T_SUM 0x40   /* add, sub: on both at one scale */
 
 struct fp_op {
 	uint8_t kind;
 	uint8_t size;	 /* bytes of a memory source */
-	uint8_t lanes;	 /* enum fp_lanes of the result */
+	uint8_t tiny;	 /* T_*, 0 if the result is never tiny and never overflows */
 	bool align16;	 /* a memory source must be 16-byte aligned */
 	host_fp_fn fn;	 /* FP_TO_GPR, FP_FROM_GPR: the 32-bit form */
 	host_fp_fn fn64; /* their 64-bit form */
@@ -172,14 +182,14 @@ struct fp_op {
 };
 
 /*
- * The arithmetic's four forms; @tiny: its result may be tiny (min and max
- * return an operand, and a square root is never smaller than its operand).
+ * The arithmetic's four forms; @t: T_PROD or T_SUM, or 0 for min and max
+ * (which return an operand) and sqrt (never smaller than its operand).
  */
-#define ARITH(OP, op, tiny)                                                                        \
-	[FP_##OP##PS] = { FP_XMM, 16, (tiny) ? L_F32x4 : L_NONE, true, host_##op##ps },            \
-	[FP_##OP##PD] = { FP_XMM, 16, (tiny) ? L_F64x2 : L_NONE, true, host_##op##pd },            \
-	[FP_##OP##SS] = { FP_XMM, 4, (tiny) ? L_F32x1 : L_NONE, false, host_##op##ss },            \
-	[FP_##OP##SD] = { FP_XMM, 8, (tiny) ? L_F64x1 : L_NONE, false, host_##op##sd }
+#define ARITH(OP, op, t)                                                                           \
+	[FP_##OP##PS] = { FP_XMM, 16, (t) ? 4 | (t) : 0, true, host_##op##ps },                    \
+	[FP_##OP##PD] = { FP_XMM, 16, (t) ? 2 | T_IN64 | T_OUT64 | (t) : 0, true, host_##op##pd }, \
+	[FP_##OP##SS] = { FP_XMM, 4, (t) ? 1 | (t) : 0, false, host_##op##ss },                    \
+	[FP_##OP##SD] = { FP_XMM, 8, (t) ? 1 | T_IN64 | T_OUT64 | (t) : 0, false, host_##op##sd }
 
 /*
  * The table, in an order of its own; fp_index[] maps a Capstone id to an
@@ -243,39 +253,39 @@ enum fp_entry {
 };
 
 static const struct fp_op fp_ops[FP_NR_ENTRIES] = {
-	ARITH(ADD, add, true),
-	ARITH(SUB, sub, true),
-	ARITH(MUL, mul, true),
-	ARITH(DIV, div, true),
-	ARITH(MIN, min, false),
-	ARITH(MAX, max, false),
-	ARITH(SQRT, sqrt, false),
+	ARITH(ADD, add, T_SUM),
+	ARITH(SUB, sub, T_SUM),
+	ARITH(MUL, mul, T_PROD),
+	ARITH(DIV, div, T_PROD),
+	ARITH(MIN, min, 0),
+	ARITH(MAX, max, 0),
+	ARITH(SQRT, sqrt, 0),
 	/* A compare's result is a mask, never a tiny number. */
-	[FP_CMPPS] = { FP_CMP, 16, L_NONE, true, NULL, NULL, host_cmpps },
-	[FP_CMPPD] = { FP_CMP, 16, L_NONE, true, NULL, NULL, host_cmppd },
-	[FP_CMPSS] = { FP_CMP, 4, L_NONE, false, NULL, NULL, host_cmpss },
-	[FP_CMPSD] = { FP_CMP, 8, L_NONE, false, NULL, NULL, host_cmpsd },
-	[FP_UCOMISS] = { FP_COMI, 4, L_NONE, false, host_ucomiss },
-	[FP_UCOMISD] = { FP_COMI, 8, L_NONE, false, host_ucomisd },
-	[FP_COMISS] = { FP_COMI, 4, L_NONE, false, host_comiss },
-	[FP_COMISD] = { FP_COMI, 8, L_NONE, false, host_comisd },
+	[FP_CMPPS] = { FP_CMP, 16, 0, true, NULL, NULL, host_cmpps },
+	[FP_CMPPD] = { FP_CMP, 16, 0, true, NULL, NULL, host_cmppd },
+	[FP_CMPSS] = { FP_CMP, 4, 0, false, NULL, NULL, host_cmpss },
+	[FP_CMPSD] = { FP_CMP, 8, 0, false, NULL, NULL, host_cmpsd },
+	[FP_UCOMISS] = { FP_COMI, 4, 0, false, host_ucomiss },
+	[FP_UCOMISD] = { FP_COMI, 8, 0, false, host_ucomisd },
+	[FP_COMISS] = { FP_COMI, 4, 0, false, host_comiss },
+	[FP_COMISD] = { FP_COMI, 8, 0, false, host_comisd },
 	/* An integer converts to a normal number or zero: never tiny. */
-	[FP_CVTSI2SS] = { FP_FROM_GPR, 0, L_NONE, false, host_cvtsi2ssl, host_cvtsi2ssq },
-	[FP_CVTSI2SD] = { FP_FROM_GPR, 0, L_NONE, false, host_cvtsi2sdl, host_cvtsi2sdq },
-	[FP_CVTSS2SI] = { FP_TO_GPR, 4, L_NONE, false, host_cvtss2sil, host_cvtss2siq },
-	[FP_CVTSD2SI] = { FP_TO_GPR, 8, L_NONE, false, host_cvtsd2sil, host_cvtsd2siq },
-	[FP_CVTTSS2SI] = { FP_TO_GPR, 4, L_NONE, false, host_cvttss2sil, host_cvttss2siq },
-	[FP_CVTTSD2SI] = { FP_TO_GPR, 8, L_NONE, false, host_cvttsd2sil, host_cvttsd2siq },
-	[FP_CVTSS2SD] = { FP_XMM, 4, L_NONE, false, host_cvtss2sd },
-	[FP_CVTSD2SS] = { FP_XMM, 8, L_F32x1, false, host_cvtsd2ss },
-	[FP_CVTPS2PD] = { FP_XMM, 8, L_NONE, false, host_cvtps2pd },
-	[FP_CVTPD2PS] = { FP_XMM, 16, L_F32x2, true, host_cvtpd2ps },
-	[FP_CVTDQ2PS] = { FP_XMM, 16, L_NONE, true, host_cvtdq2ps },
-	[FP_CVTDQ2PD] = { FP_XMM, 8, L_NONE, false, host_cvtdq2pd },
-	[FP_CVTPS2DQ] = { FP_XMM, 16, L_NONE, true, host_cvtps2dq },
-	[FP_CVTTPS2DQ] = { FP_XMM, 16, L_NONE, true, host_cvttps2dq },
-	[FP_CVTPD2DQ] = { FP_XMM, 16, L_NONE, true, host_cvtpd2dq },
-	[FP_CVTTPD2DQ] = { FP_XMM, 16, L_NONE, true, host_cvttpd2dq },
+	[FP_CVTSI2SS] = { FP_FROM_GPR, 0, 0, false, host_cvtsi2ssl, host_cvtsi2ssq },
+	[FP_CVTSI2SD] = { FP_FROM_GPR, 0, 0, false, host_cvtsi2sdl, host_cvtsi2sdq },
+	[FP_CVTSS2SI] = { FP_TO_GPR, 4, 0, false, host_cvtss2sil, host_cvtss2siq },
+	[FP_CVTSD2SI] = { FP_TO_GPR, 8, 0, false, host_cvtsd2sil, host_cvtsd2siq },
+	[FP_CVTTSS2SI] = { FP_TO_GPR, 4, 0, false, host_cvttss2sil, host_cvttss2siq },
+	[FP_CVTTSD2SI] = { FP_TO_GPR, 8, 0, false, host_cvttsd2sil, host_cvttsd2siq },
+	[FP_CVTSS2SD] = { FP_XMM, 4, 0, false, host_cvtss2sd },
+	[FP_CVTSD2SS] = { FP_XMM, 8, 1 | T_IN64 | T_PROD, false, host_cvtsd2ss },
+	[FP_CVTPS2PD] = { FP_XMM, 8, 0, false, host_cvtps2pd },
+	[FP_CVTPD2PS] = { FP_XMM, 16, 2 | T_IN64 | T_PROD, true, host_cvtpd2ps },
+	[FP_CVTDQ2PS] = { FP_XMM, 16, 0, true, host_cvtdq2ps },
+	[FP_CVTDQ2PD] = { FP_XMM, 8, 0, false, host_cvtdq2pd },
+	[FP_CVTPS2DQ] = { FP_XMM, 16, 0, true, host_cvtps2dq },
+	[FP_CVTTPS2DQ] = { FP_XMM, 16, 0, true, host_cvttps2dq },
+	[FP_CVTPD2DQ] = { FP_XMM, 16, 0, true, host_cvtpd2dq },
+	[FP_CVTTPD2DQ] = { FP_XMM, 16, 0, true, host_cvttpd2dq },
 };
 
 /* Capstone 4 names a compare with a predicate below 8 by its pseudo-op. */
@@ -300,19 +310,6 @@ static const uint8_t fp_index[X86_INS_ENDING] = {
 	ONE_ID(CVTTPD2DQ),
 };
 
-/* The lanes of a result's format. */
-static const uint8_t lane_count[] = {
-	[L_F32x1] = 1, [L_F32x2] = 2, [L_F32x4] = 4, [L_F64x1] = 1, [L_F64x2] = 2
-};
-
-/* A denormal in lane @i of a result: nonzero, with a zero exponent. */
-static bool fp_denormal_lane(const union soft_xmm *v, enum fp_lanes lanes, unsigned int i)
-{
-	if (lanes >= L_F64x1)
-		return !(v->q[i] & 0x7ff0000000000000UL) && (v->q[i] << 1);
-	return !(v->d[i] & 0x7f800000u) && (v->d[i] << 1);
-}
-
 /* Run @fn on the host with the guest's rounding, DAZ and FTZ; returns the flags it raised. */
 static uint32_t fp_run(const struct soft_cpu *cpu, host_fp_fn fn, struct host_fp *h)
 {
@@ -326,26 +323,138 @@ static uint32_t fp_run(const struct soft_cpu *cpu, host_fp_fn fn, struct host_fp
 	return h->mxcsr & MXCSR_FLAGS;
 }
 
-/*
- * With underflow unmasked the hardware signals a tiny result even when it
- * is exact (masked, only an inexact one sets UE), and FTZ does not apply:
- * the host ran masked and without FTZ (fp_run()), so an exact tiny result
- * is a denormal it left without UE.
- *
- * One difference is left: the hardware's precision flag for a lane whose
- * unmasked underflow or overflow traps says whether the significand,
- * rounded with an unbounded exponent, is exact; here it is the masked
- * result's (they differ for a tiny product of denormals that fits in the
- * significand).
- */
-static bool fp_tiny_exact(const union soft_xmm *res, enum fp_lanes lanes)
+/* Lane @i of @v, in the format @f64 says. */
+static uint64_t lane_get(const union soft_xmm *v, bool f64, unsigned int i)
 {
-	unsigned int i;
+	return f64 ? v->q[i] : v->d[i];
+}
 
-	for (i = 0; i < lane_count[lanes]; i++)
-		if (fp_denormal_lane(res, lanes, i))
-			return true;
-	return false;
+static void lane_set(union soft_xmm *v, bool f64, unsigned int i, uint64_t bits)
+{
+	if (f64)
+		v->q[i] = bits;
+	else
+		v->d[i] = bits;
+}
+
+/* A lane as sign, exponent (unbiased, of the value normalized) and fraction. */
+struct fp_parts {
+	uint64_t sign, frac;
+	int exp;
+	bool zero, special; /* special: an infinity or a NaN */
+};
+
+static struct fp_parts fp_split(uint64_t v, bool f64)
+{
+	int mbits = f64 ? 52 : 23, emax = f64 ? 0x7ff : 0xff, bias = emax >> 1;
+	uint64_t fmask = (1UL << mbits) - 1;
+	int e = (v >> mbits) & emax, shift;
+	struct fp_parts p = { .sign = v >> (f64 ? 63 : 31) & 1, .frac = v & fmask };
+
+	p.special = e == emax;
+	p.zero = !e && !p.frac;
+	if (e || p.zero) {
+		p.exp = e - bias;
+		return p;
+	}
+	shift = mbits + 1 - (64 - __builtin_clzl(p.frac)); /* a denormal, normalized */
+	p.frac = (p.frac << shift) & fmask;
+	p.exp = 1 - bias - shift;
+	return p;
+}
+
+static uint64_t fp_join(const struct fp_parts *p, int exp, bool f64)
+{
+	int mbits = f64 ? 52 : 23, bias = f64 ? 0x3ff : 0x7f;
+
+	return p->sign << (f64 ? 63 : 31) | (uint64_t)(exp + bias) << mbits | p->frac;
+}
+
+/*
+ * With overflow or underflow unmasked, the hardware's precision flag for a
+ * lane that traps says whether the significand, rounded with an unbounded
+ * exponent, is inexact.  That depends on the operands' significands alone
+ * for a product, a quotient or a conversion, and on both at one scale for
+ * a sum, so the host computes it from operands scaled by powers of two
+ * (exactly) to where nothing overflows or is tiny.  @h holds the lane's
+ * operands, the other lanes 1.0.
+ */
+static bool fp_significand_inexact(const struct soft_cpu *cpu, host_fp_fn fn, unsigned int tiny,
+				   struct host_fp *h, unsigned int i)
+{
+	bool f64 = tiny & T_IN64, daz = cpu->mxcsr & MXCSR_DAZ;
+	struct fp_parts a = fp_split(lane_get(&h->d, f64, i), f64);
+	struct fp_parts b = fp_split(lane_get(&h->s, f64, i), f64);
+	int p = f64 ? 53 : 24, top;
+
+	if (tiny & T_PROD) {
+		lane_set(&h->d, f64, i, a.zero || a.special ? 0 : fp_join(&a, 0, f64));
+		lane_set(&h->s, f64, i, fp_join(&b, 0, f64));
+		return fp_run(cpu, fn, h) & MXCSR_PE;
+	}
+	/* A sum: a zero, or a denormal under DAZ, leaves the other operand exact. */
+	if (a.zero || b.zero ||
+	    (daz && (a.exp < (f64 ? -1022 : -126) || b.exp < (f64 ? -1022 : -126))))
+		return false;
+	top = a.exp > b.exp ? a.exp : b.exp;
+	/* An addend below the other's last bit and the rounding bit: inexact. */
+	if (a.exp < top - p - 1 || b.exp < top - p - 1)
+		return true;
+	lane_set(&h->d, f64, i, fp_join(&a, a.exp - top, f64));
+	lane_set(&h->s, f64, i, fp_join(&b, b.exp - top, f64));
+	return fp_run(cpu, fn, h) & MXCSR_PE;
+}
+
+/* A denormal in lane @i of a result: nonzero, with a zero exponent. */
+static bool fp_denormal_lane(const union soft_xmm *v, bool f64, unsigned int i)
+{
+	uint64_t x = lane_get(v, f64, i);
+
+	if (f64)
+		return !(x & 0x7ff0000000000000UL) && (x << 1);
+	return !(x & 0x7f800000u) && (x & 0x7fffffffu);
+}
+
+/*
+ * The flags of an instruction whose result may overflow or be tiny, when
+ * the guest unmasked overflow or underflow: the hardware counts them lane
+ * by lane.  With underflow unmasked, a tiny result is signalled even when
+ * it is exact, and FTZ does not apply; the host ran masked and without FTZ
+ * (fp_run()), so an exact tiny result is a denormal it left without UE.
+ * A lane whose unmasked overflow or underflow traps delivers no result,
+ * and its precision flag is fp_significand_inexact()'s.  Each lane runs
+ * alone, the other lanes of both operands 1.0, which every operation here
+ * takes exactly.
+ */
+static uint32_t fp_lane_flags(const struct soft_cpu *cpu, host_fp_fn fn, unsigned int tiny,
+			      const struct host_fp *in)
+{
+	uint32_t unmasked = ~(cpu->mxcsr >> 7) & (MXCSR_OE | MXCSR_UE), raised = 0, r;
+	bool in64 = tiny & T_IN64;
+	unsigned int i, j;
+	struct host_fp h;
+
+	for (i = 0; i < (tiny & T_LANES); i++) {
+		struct host_fp lane = *in;
+
+		for (j = 0; j < (tiny & T_LANES); j++) {
+			if (j == i)
+				continue;
+			lane_set(&lane.d, in64, j, in64 ? 0x3ff0000000000000UL : 0x3f800000u);
+			lane_set(&lane.s, in64, j, in64 ? 0x3ff0000000000000UL : 0x3f800000u);
+		}
+		h = lane;
+		r = fp_run(cpu, fn, &h);
+		if ((unmasked & MXCSR_UE) && fp_denormal_lane(&h.d, tiny & T_OUT64, i))
+			r |= MXCSR_UE;
+		if (r & unmasked) {
+			r &= ~MXCSR_PE;
+			if (fp_significand_inexact(cpu, fn, tiny, &lane, i))
+				r |= MXCSR_PE;
+		}
+		raised |= r;
+	}
+	return raised;
 }
 
 /*
@@ -382,7 +491,7 @@ static int exec_fp(struct soft_exec *e, const struct fp_op *op)
 	const struct soft_operand *dst = &insn->op[0], *src = &insn->op[1];
 	struct soft_cpu *cpu = e->cpu;
 	bool wide = insn->opsize == 8;
-	struct host_fp h = { 0 };
+	struct host_fp h = { 0 }, in;
 	host_fp_fn fn = op->fn;
 	uint32_t raised;
 	int ret;
@@ -414,9 +523,10 @@ static int exec_fp(struct soft_exec *e, const struct fp_op *op)
 			return ret;
 		break;
 	}
+	in = h;
 	raised = fp_run(cpu, fn, &h);
-	if (op->lanes && !(cpu->mxcsr & MXCSR_UM) && fp_tiny_exact(&h.d, op->lanes))
-		raised |= MXCSR_UE;
+	if (op->tiny && (~cpu->mxcsr & (MXCSR_OM | MXCSR_UM)))
+		raised = fp_lane_flags(cpu, fn, op->tiny, &in);
 	ret = fp_raise(e, raised);
 	if (ret)
 		return ret;
@@ -501,6 +611,30 @@ static int exec_movmsk(struct soft_exec *e, bool pd)
 	return X_OK;
 }
 
+/*
+ * movss, movsd: a load from memory zeroes the rest of the register, a
+ * move between registers keeps it, a store writes the low lane.
+ */
+static int exec_mov_scalar(struct soft_exec *e, unsigned int size)
+{
+	const struct soft_operand *op = e->insn->op;
+	struct soft_cpu *cpu = e->cpu;
+	union soft_xmm v;
+	int ret;
+
+	if (op[0].type != SOFT_OP_XMM)
+		return soft_mem_write_bytes(e, soft_effective_address(e, &op[0]), size,
+					    &cpu->xmm[op[1].reg]);
+	ret = soft_sse_src(e, &op[1], size, false, &v);
+	if (ret)
+		return ret;
+	if (op[1].type == SOFT_OP_XMM)
+		memcpy(&cpu->xmm[op[0].reg], &v, size);
+	else
+		cpu->xmm[op[0].reg] = v;
+	return X_OK;
+}
+
 int soft_execute_sse_fp(struct soft_exec *e)
 {
 	unsigned int id = e->insn->id;
@@ -508,6 +642,10 @@ int soft_execute_sse_fp(struct soft_exec *e)
 	if (id < X86_INS_ENDING && fp_index[id])
 		return exec_fp(e, &fp_ops[fp_index[id]]);
 	switch (id) {
+	case X86_INS_MOVSS:
+		return exec_mov_scalar(e, 4);
+	case X86_INS_MOVSD:
+		return exec_mov_scalar(e, 8);
 	case X86_INS_SHUFPS:
 		return exec_shuf(e, false);
 	case X86_INS_SHUFPD:

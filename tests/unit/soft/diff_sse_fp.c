@@ -8,7 +8,7 @@
  * MXCSR's control bits, the flags and memory must be equal.
  *
  * Unicorn 2.0.1 is QEMU 5's softfloat, which differs from the hardware in
- * two ways the generator steps around, and which sse_fp_host.c pins
+ * ways the generator steps around, and which tests/unit/soft/sse_fp.c pins
  * against the host's own instructions instead:
  * - it never sets MXCSR's exception flags, so only the control bits are
  *   compared;
@@ -163,12 +163,21 @@ static void gen_cvt(struct gen *g)
 	emit_fp(g, cvt[c].pfx, cvt[c].opc, false, freg(g), rm, 0, 0);
 }
 
-/* shufps shufpd unpcklps unpckhps unpcklpd unpckhpd movmskps movmskpd. */
+/* shufps shufpd unpcklps unpckhps unpcklpd unpckhpd movmskps movmskpd; movss movsd. */
 static void gen_shuffle(struct gen *g)
 {
 	uint8_t pfx = rnd(g, 2) ? 0x66 : 0;
+	bool sd = rnd(g, 2);
 
-	switch (rnd(g, 3)) {
+	switch (rnd(g, 4)) {
+	case 3: /* movss/movsd: 0F 10 loads or moves, 0F 11 stores */
+		if (rnd(g, 3))
+			emit_fp(g, sd ? 0xf2 : 0xf3, 0x10, false, freg(g), rm_fp(g, sd ? 8 : 4), 0,
+				0);
+		else
+			emit_fp(g, sd ? 0xf2 : 0xf3, 0x11, false, freg(g), rm_mem(g, sd ? 8 : 4), 0,
+				0);
+		break;
 	case 0:
 		emit_fp(g, pfx, 0xc6, false, freg(g), rm_fp_imm(g, 16), 1, rnd(g, 256));
 		break;

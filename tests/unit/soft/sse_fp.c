@@ -230,7 +230,9 @@ static uint32_t rand_f32(uint64_t *rng)
 	switch (v % 4) {
 	case 0:
 		return special[(v >> 8) % 16];
-	case 1: /* near the denormal boundary, for FTZ and the underflow flags */
+	case 1: /* near the denormal boundary, for FTZ and underflow; near the top, for overflow */
+		if (v & 0x100)
+			return (0x7f7fffff - (uint32_t)(v >> 32) % 0x01000000) | (v & 0x80000000);
 		return (uint32_t)(v >> 32) % 0x01800000 | (v & 0x80000000);
 	default:
 		return v >> 32;
@@ -263,6 +265,9 @@ static uint64_t rand_f64(uint64_t *rng)
 	case 0:
 		return special[(v >> 8) % 16];
 	case 1:
+		if (v & 0x100)
+			return (0x7fefffffffffffffUL - prandom_u64(rng) % 0x0020000000000000UL) |
+			       (v & 0x80000000) << 32;
 		return (uint64_t)((uint32_t)(v >> 32) % 0x03800000 | (v & 0x80000000)) << 32 |
 		       prandom_u64(rng) >> 32;
 	default:
@@ -307,13 +312,8 @@ static void expect_same(const struct fp_insn *in, const uint8_t *bytes,
 {
 	/* Only (u)comis* write the flags: the host's others are the caller's. */
 	bool flags = strstr(in->name, "comi");
-	/*
-	 * The precision flag of a lane whose unmasked underflow or overflow
-	 * traps is the one thing sse_fp.c approximates (fp_tiny_exact()).
-	 */
-	uint32_t pe = host->trapped && (host->mxcsr & ~(start->mxcsr >> 7) & (OE | UE)) ? PE : 0;
 	bool same =
-		host->trapped == soft->trapped && !((host->mxcsr ^ soft->mxcsr) & ~pe) &&
+		host->trapped == soft->trapped && host->mxcsr == soft->mxcsr &&
 		(host->trapped || (!memcmp(&host->x0, &soft->x0, 16) && host->rax == soft->rax &&
 				   (!flags || host->rflags == soft->rflags)));
 
@@ -438,6 +438,45 @@ TEST(where_unicorn_differs_the_hardware_answers)
 		else
 			TEST_ASSERT(got == p->want, "%s: %#lx, not %#lx", p->what,
 				    (unsigned long)got, (unsigned long)p->want);
+		TEST_ASSERT(host.mxcsr == (p->mxcsr | p->want_flags), "%s: MXCSR %#x, not %#x",
+			    p->what, host.mxcsr, p->mxcsr | p->want_flags);
+	}
+}
+
+/*
+ * Unmasked overflow and underflow: the instruction traps, and its
+ * precision flag says whether the significand, rounded at an unbounded
+ * exponent, is inexact; an exact tiny result traps too.
+ */
+static const struct pinned unmasked[] = {
+	{ "max + max: exact", I("addsd", 0xf2, 0x0f, 0x58, 0xc1), 0x7fefffffffffffffUL,
+	  0x7fefffffffffffffUL, 0x1b80, 0, OE },
+	{ "max + 1.0 rounding up: inexact", I("addsd", 0xf2, 0x0f, 0x58, 0xc1),
+	  0x7fefffffffffffffUL, 0x3ff0000000000000UL, 0x5b80, 0, OE | PE },
+	{ "2^127 * 3: exact", I("mulss", 0xf3, 0x0f, 0x59, 0xc1), 0x7f000000UL, 0x40400000UL,
+	  0x1b80, 0, OE },
+	{ "max * max: inexact", I("mulsd", 0xf2, 0x0f, 0x59, 0xc1), 0x7fefffffffffffffUL,
+	  0x7fefffffffffffffUL, 0x1b80, 0, OE | PE },
+	{ "denormal + 0: exact and tiny", I("addsd", 0xf2, 0x0f, 0x58, 0xc1), 1, 0, 0x1780, 0,
+	  0x02 | UE },
+	{ "a tiny product of denormals, exact", I("mulss", 0xf3, 0x0f, 0x59, 0xc1), 0x00000003UL,
+	  0x00000005UL, 0x1780, 0, 0x02 | UE },
+};
+
+TEST(unmasked_overflow_and_underflow_trap_with_the_hardware_flags)
+{
+	unsigned int i;
+
+	host_setup();
+	for (i = 0; i < ARRAY_SIZE(unmasked); i++) {
+		const struct pinned *p = &unmasked[i];
+		struct fp_state start = { .x0.q = { p->x0, 0 },
+					  .x1.q = { p->x1, 0 },
+					  .mxcsr = p->mxcsr },
+				host;
+
+		run_both(&p->in, p->in.bytes, &start, &host);
+		TEST_ASSERT(host.trapped, "%s: no trap", p->what);
 		TEST_ASSERT(host.mxcsr == (p->mxcsr | p->want_flags), "%s: MXCSR %#x, not %#x",
 			    p->what, host.mxcsr, p->mxcsr | p->want_flags);
 	}
