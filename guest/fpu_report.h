@@ -188,6 +188,21 @@ static inline double fpu_particles(struct fpu_particle *p, int n, int steps)
 	return energy;
 }
 
+/* The conversions' inputs: volatile, so that they are not constant-folded. */
+static volatile const struct {
+	double d[6];
+	float f[3];
+	int i;
+	unsigned long u;
+	long l;
+} fpu_in = {
+	{ -2.75, 1e15, 0.1, 0.2, 0.3, 3.14159265358979 },
+	{ 0.1f, 0.2f, 0.3f },
+	123456789,
+	0xfedcba9876543210UL,
+	1L << 53,
+};
+
 /* The whole report, as the image prints it. */
 static inline void fpu_report(char *buf, size_t len)
 {
@@ -199,7 +214,7 @@ static inline void fpu_report(char *buf, size_t len)
 	struct fpu_particle p[8], init = { { 0.0, 10.0 }, { 1.5, 0.0 }, 1.0f, 0, "dot" };
 	unsigned char scratch[200];
 	unsigned long sum = 0;
-	long conv[6];
+	long conv[8];
 	int i;
 
 	o.buf[0] = 0;
@@ -218,14 +233,18 @@ static inline void fpu_report(char *buf, size_t len)
 	fpu_puts(&o, ", sqrtf(3) ");
 	fpu_putf(&o, fpu_sqrtf(3.0f), 7);
 
-	conv[0] = (long)-2.75;
-	conv[1] = (long)(1e15 / 7.0);
-	conv[2] = (long)(float)123456789;
-	conv[3] = (long)(unsigned long)(double)0xfedcba9876543210UL;
-	conv[4] = (int)(0.1f + 0.2f == 0.3f) + 2 * (int)(0.1 + 0.2 == 0.3);
-	conv[5] = (long)((double)(1L << 53) + 1.0) - (1L << 53);
+	/* From volatile inputs, so that gcc converts at run time rather than folding. */
+	conv[0] = (long)fpu_in.d[0];
+	conv[1] = (long)(fpu_in.d[1] / 7.0);
+	conv[2] = (long)(float)fpu_in.i;
+	conv[3] = (long)(unsigned long)(double)fpu_in.u;
+	conv[4] = (int)(fpu_in.f[0] + fpu_in.f[1] == fpu_in.f[2]) +
+		  2 * (int)(fpu_in.d[2] + fpu_in.d[3] == fpu_in.d[4]);
+	conv[5] = (long)((double)fpu_in.l + 1.0) - fpu_in.l;
+	conv[6] = (long)((float)fpu_in.d[5] * 1e6f);
+	conv[7] = (long)(1e6 * (fpu_in.d[0] > fpu_in.d[5] ? fpu_in.d[0] : fpu_in.d[5]));
 	fpu_puts(&o, "\nfpu: conversions");
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < 8; i++) {
 		fpu_putc(&o, ' ');
 		fpu_puti(&o, conv[i]);
 	}
