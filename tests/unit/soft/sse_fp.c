@@ -517,3 +517,28 @@ TEST(unmasked_exception_is_xm)
 	TEST_ASSERT_EQ(frame[4], 0x10UL);
 	soft_cpu_destroy(&cpu);
 }
+
+/* A packed operand in memory must be 16-byte aligned (#GP(0)); a scalar one need not be. */
+TEST(packed_memory_operands_are_aligned)
+{
+	/* addps xmm0, [rax]; addss xmm0, [rax]; hlt */
+	static const uint8_t code[] = { 0x0f, 0x58, 0x00, 0xf3, 0x0f, 0x58, 0x00, 0xf4 };
+	struct soft_cpu cpu;
+
+	memset(ram, 0, sizeof(ram));
+	memcpy(ram, code, sizeof(code));
+	TEST_ASSERT_EQ(soft_cpu_init(&cpu, &ram_ops, NULL), 0);
+	cpu.rip = CODE;
+	cpu.gpr[SOFT_RSP] = STACK_TOP;
+	cpu.gpr[SOFT_RAX] = RAM_BASE + 0x2004;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_ERROR);
+	TEST_ASSERT_EQ(cpu.exit.vector, (unsigned int)SOFT_VEC_GP);
+	TEST_ASSERT_EQ(cpu.rip, CODE);
+
+	cpu.rip = CODE + 3;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	cpu.rip = CODE;
+	cpu.gpr[SOFT_RAX] = RAM_BASE + 0x2010;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	soft_cpu_destroy(&cpu);
+}
