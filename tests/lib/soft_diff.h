@@ -124,6 +124,14 @@ uint64_t rand_imm(struct gen *g);
 uint64_t gen_fault(struct gen *g, unsigned int *vector);
 
 /*
+ * The MXCSR bits compared, all unless a generator says otherwise: Unicorn
+ * 2.0.1 never sets the six exception flags (diff_sse_fp.c).
+ */
+extern uint32_t soft_diff_mxcsr_mask;
+/* MXCSR bits never set at the start of a sequence (FTZ, DAZ: see diff_sse_fp.c). */
+extern uint32_t soft_diff_mxcsr_clear;
+
+/*
  * Run @nr sequences of @seed, each of up to 16 instructions from @gen_one,
  * a quarter of them ending in a fault (gen_fault()), on both CPUs and
  * compare.  @inject: a quarter of all translations answer

@@ -6,6 +6,7 @@
  * as one line naming the reason, rip and instruction, port I/O for
  * vmm/devices.c.
  */
+#include <capstone/capstone.h>
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -108,6 +109,43 @@ static void devkvm_exit_pio(struct vmm_vcpu *vcpu, const struct devkvm_exit *ge,
 	exit->data = ge->data;
 }
 
+/*
+ * KVM_INTERNAL_ERROR_EMULATION: the host's KVM had to emulate an
+ * instruction and could not.  A paravirtual /dev/kvm (kvm_pvm) runs guest
+ * code through its emulator and stops on SSE, x87, popcnt or cmpxchg16b:
+ * name the instruction, from the bytes KVM reports if it does, else from
+ * guest memory, so the message says what this host refused.
+ */
+static void devkvm_emulation_failed(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
+{
+	const struct kvm_run *run = devkvm_vcpu_of(vcpu)->run;
+	char where[160] = "";
+	struct vmm_regs regs;
+	cs_insn *insn;
+	csh cs;
+
+	devkvm_get_regs(vcpu, &regs);
+	if ((run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) &&
+	    run->emulation_failure.ndata >= 3 &&
+	    cs_open(CS_ARCH_X86, CS_MODE_64, &cs) == CS_ERR_OK) {
+		if (cs_disasm(cs, run->emulation_failure.insn_bytes,
+			      min(run->emulation_failure.insn_size, (uint8_t)15), regs.rip, 1,
+			      &insn) == 1) {
+			snprintf(where, sizeof(where), "rip %#lx: %.31s%s%.80s",
+				 (unsigned long)regs.rip, insn->mnemonic,
+				 insn->op_str[0] ? " " : "", insn->op_str);
+			cs_free(insn, 1);
+		}
+		cs_close(&cs);
+	}
+	if (!where[0])
+		devkvm_describe_insn(vcpu, regs.rip, where, sizeof(where));
+	snprintf(exit->message, sizeof(exit->message),
+		 "the host's KVM cannot run this instruction (KVM_EXIT_INTERNAL_ERROR, "
+		 "emulation failure) at %s",
+		 where);
+}
+
 /* An exit that ends the run: what KVM said, and where the guest was. */
 static void devkvm_exit_fatal(struct vmm_vcpu *vcpu, const struct devkvm_exit *ge,
 			      struct vmm_exit *exit)
@@ -136,6 +174,10 @@ static void devkvm_exit_fatal(struct vmm_vcpu *vcpu, const struct devkvm_exit *g
 			 (unsigned long)ge->detail, where);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (ge->detail == KVM_INTERNAL_ERROR_EMULATION) {
+			devkvm_emulation_failed(vcpu, exit);
+			break;
+		}
 		snprintf(exit->message, sizeof(exit->message),
 			 "KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror %lu) at %s",
 			 (unsigned long)ge->detail, where);

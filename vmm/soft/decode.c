@@ -290,6 +290,10 @@ static bool is_sse(const struct soft_insn *insn)
 	case X86_INS_PREFETCHT0:
 	case X86_INS_PREFETCHT1:
 	case X86_INS_PREFETCHT2:
+	case X86_INS_CVTSS2SI: /* from memory, to a gpr: no xmm named */
+	case X86_INS_CVTSD2SI:
+	case X86_INS_CVTTSS2SI:
+	case X86_INS_CVTTSD2SI:
 		return true;
 	}
 	for (i = 0; i < insn->nops; i++)

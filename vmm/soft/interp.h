@@ -12,6 +12,12 @@ int soft_execute_sse(struct soft_exec *e);
 /* Its floating-point arithmetic, compares and conversions [sse_fp.c]. */
 int soft_execute_sse_fp(struct soft_exec *e);
 /*
+ * An xmm-or-memory source: @size bytes into the low bytes of @v, the rest
+ * zero; @align16, a memory operand must be 16-byte aligned (#GP(0)) [sse.c].
+ */
+int soft_sse_src(struct soft_exec *e, const struct soft_operand *op, unsigned int size,
+		 bool align16, union soft_xmm *v);
+/*
  * An instruction outside the interpreted subset: #UD for a guest with a
  * handler for it, else a stop naming it.
  */

@@ -107,6 +107,7 @@ enum soft_vector {
 	SOFT_VEC_UD = 6, /* invalid opcode: ud2, or outside the subset if the guest has a handler */
 	SOFT_VEC_GP = 13, /* general protection: non-canonical address, refused CR3, bad iretq */
 	SOFT_VEC_PF = 14, /* page fault: SOFT_XLATE_PAGE_FAULT */
+	SOFT_VEC_XM = 19, /* SIMD floating point: an exception MXCSR leaves unmasked */
 };
 
 #define SOFT_NR_VECTORS 32

@@ -821,3 +821,10 @@ int soft_execute_sse(struct soft_exec *e)
 	}
 	return soft_execute_sse_fp(e);
 }
+
+/* For sse_fp.c: the same operand rules. */
+int soft_sse_src(struct soft_exec *e, const struct soft_operand *op, unsigned int size,
+		 bool align16, union soft_xmm *v)
+{
+	return xmm_src(e, op, size, align16, v);
+}
