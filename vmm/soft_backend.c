@@ -198,11 +198,17 @@ static enum soft_xlate_ret soft_guest_fault(struct soft_vcpu *s, const struct gu
 	return SOFT_XLATE_PAGE_FAULT;
 }
 
-static uint32_t pferr_access(enum soft_access access)
+/*
+ * The access as the walk checks it: a user one at CPL 3, where the guest's
+ * tables must grant U at every level (the interpreter makes an exception
+ * frame's pushes at CPL 0, supervisor accesses, as the processor does).
+ */
+static uint32_t pferr_access(struct soft_vcpu *s, enum soft_access access)
 {
-	return access == SOFT_ACCESS_WRITE ? PFERR_WRITE_MASK :
-	       access == SOFT_ACCESS_FETCH ? PFERR_FETCH_MASK :
-					     0;
+	return (access == SOFT_ACCESS_WRITE ? PFERR_WRITE_MASK :
+		access == SOFT_ACCESS_FETCH ? PFERR_FETCH_MASK :
+					      0) |
+	       (soft_cpu_cpl(&s->cpu) ? PFERR_USER_MASK : 0);
 }
 
 /*
@@ -216,7 +222,7 @@ static enum soft_xlate_ret soft_translate_paged(struct soft_vcpu *s, uint64_t gv
 {
 	struct kvm_tlb_xlate xl;
 	struct guest_walker w;
-	int ret = kvm_vcpu_translate_gva(s->vcpu->kvcpu, gva, pferr_access(access), &xl, &w);
+	int ret = kvm_vcpu_translate_gva(s->vcpu->kvcpu, gva, pferr_access(s, access), &xl, &w);
 	char what[160];
 
 	switch (ret) {
@@ -258,7 +264,11 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 	}
 	if (kv->cr3 != KVM_CR3_IDENTITY)
 		return soft_translate_paged(s, gva, len, access, rip, out);
-	/* On the identity map, guest virtual == guest physical (docs/design.md, Guest ABI). */
+	/*
+	 * On the identity map, guest virtual == guest physical (docs/design.md,
+	 * Guest ABI), and with no tables of the guest's, every page is a user
+	 * page too.
+	 */
 	if (!gpa_in_ram(s->vcpu->vm, gva, len))
 		return SOFT_XLATE_OUTSIDE;
 	ret = kvm_vcpu_translate(kv, gva, write, &xl);

@@ -106,7 +106,10 @@ static bool is_branch(unsigned int id)
 	return false;
 }
 
-/* Fill @op from Capstone's; false if it uses something we do not model (fs:, xmm...). */
+/*
+ * Fill @op from Capstone's; false if it uses something we do not model
+ * (xmm...).  A segment override is the prefix's (scan_prefixes()).
+ */
 static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned int id,
 			    struct soft_operand *op)
 {
@@ -135,10 +138,6 @@ static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned in
 			op->val = (int64_t)((uint64_t)cop->imm - (ci->address + ci->size));
 		return true;
 	case X86_OP_MEM:
-		if (cop->mem.segment != X86_REG_INVALID && cop->mem.segment != X86_REG_DS &&
-		    cop->mem.segment != X86_REG_ES && cop->mem.segment != X86_REG_SS &&
-		    cop->mem.segment != X86_REG_CS)
-			return false;
 		op->type = SOFT_OP_MEM;
 		r = map_reg(cop->mem.base);
 		if (r < 0)
@@ -162,8 +161,10 @@ static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned in
  * The legacy prefixes, from the bytes, in any order: Capstone 4 drops a
  * repne before movsd (it takes F2 A5 for the SSE movsd's prefix), and
  * names 66 F3 A5 (rep movsw as gas encodes it) movsd.  The last of F2/F3
- * wins, as on the hardware.  @rex gets a REX byte that follows them, and
- * @opcode the first opcode byte.
+ * wins, as on the hardware, and so does the last segment override: in
+ * 64-bit mode ES, CS, SS and DS have base 0, so only FS and GS count.
+ * @rex gets a REX byte that follows them, and @opcode the first opcode
+ * byte.
  */
 static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, uint8_t *opcode)
 {
@@ -191,8 +192,13 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, u
 		case 0x2e:
 		case 0x36:
 		case 0x3e:
+			pfx &= ~(SOFT_PFX_FS | SOFT_PFX_GS);
+			continue;
 		case 0x64:
+			pfx = (pfx & ~SOFT_PFX_GS) | SOFT_PFX_FS;
+			continue;
 		case 0x65:
+			pfx = (pfx & ~SOFT_PFX_FS) | SOFT_PFX_GS;
 			continue;
 		}
 		break;
