@@ -508,6 +508,8 @@ static void soft_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs)
 BUILD_BUG_ON(SOFT_VEC_DE != DE_VECTOR || SOFT_VEC_UD != UD_VECTOR);
 BUILD_BUG_ON(SOFT_VEC_GP != GP_VECTOR || SOFT_VEC_PF != PF_VECTOR);
 BUILD_BUG_ON(SOFT_SEL_CODE != GUEST_CS || SOFT_SEL_DATA != GUEST_SS);
+BUILD_BUG_ON(SOFT_SEL_USER_CODE != GUEST_USER_CS || SOFT_SEL_USER_DATA != GUEST_USER_SS);
+BUILD_BUG_ON(SOFT_STAR_ABI != GUEST_STAR || SOFT_MSR_STAR != MSR_STAR);
 
 /* HC_SET_EXCEPTION_HANDLER: the interpreter delivers the exception itself. */
 static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector, uint64_t rip,
