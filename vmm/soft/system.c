@@ -10,7 +10,7 @@
  * selectors syscall and sysret load against the GDT, as the processor does
  * not: they load fixed descriptors, and a guest whose STAR names others
  * than SOFT_STAR_ABI's gets selectors iretq refuses.  At CPL 3 the
- * privileged instructions are #GP(0), swapgs is #UD, and every access is a
+ * privileged instructions (swapgs too) are #GP(0), and every access is a
  * user one for the translate callback (the U/S check of the guest's
  * tables), but the pushes of an exception frame, made at CPL 0.
  */
@@ -92,14 +92,14 @@ static int exec_sysret(struct soft_exec *e)
 	return X_OK;
 }
 
-/* swapgs: the GS base and KERNEL_GS_BASE trade places; #UD at CPL 3. */
+/* swapgs: the GS base and KERNEL_GS_BASE trade places; #GP(0) at CPL 3. */
 static int exec_swapgs(struct soft_exec *e)
 {
 	struct soft_system *sys = &e->cpu->sys;
 	uint64_t gs = sys->gs_base;
 
 	if (soft_cpu_cpl(e->cpu))
-		return soft_fault(e, SOFT_VEC_UD, 0, "%s", "swapgs at CPL 3");
+		return privileged_gp(e, "swapgs at CPL 3");
 	sys->gs_base = sys->kernel_gs_base;
 	sys->kernel_gs_base = gs;
 	return X_OK;

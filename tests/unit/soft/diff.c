@@ -122,7 +122,12 @@ struct rm {
 	int32_t disp;
 	int scale;
 	uint64_t target;
+	uint8_t seg; /* 0x64 or 0x65 (fs:, gs:, whose bases both sides set), or 0 */
 };
+
+/* The FS and GS bases of both sides: an override moves an access by this much. */
+#define FS_BASE_DIFF 0x48UL
+#define GS_BASE_DIFF (-0x88UL)
 
 static struct rm rm_reg(int reg)
 {
@@ -150,6 +155,9 @@ static struct rm rm_mem(struct gen *g, unsigned int size)
 		m.target = DATA_BASE + rnd(g, DATA_SIZE - 8);
 		break;
 	}
+	/* Not on rip-relative targets, which may lie at either end of the data. */
+	if (m.form != 3 && !g->frame && !rnd(g, 6))
+		m.seg = rnd(g, 2) ? 0x64 : 0x65;
 	return m;
 }
 
@@ -163,6 +171,8 @@ static void emit(struct gen *g, unsigned int size, bool rex8, const uint8_t *op,
 	unsigned int start = g->len, rex = 0x40, disp_at = 0;
 	int i;
 
+	if (rm.mem && rm.seg)
+		b(g, rm.seg);
 	if (size == 2)
 		b(g, 0x66);
 	if (size == 8)
@@ -811,9 +821,10 @@ static void gen_bits(struct gen *g)
 /*
  * A string instruction's legacy prefixes in a random order: @rep (F3 or
  * F2, or 0), 0x66 if @word, and at random 0x67 (esi, edi and ecx, which
- * the mov imm32 above set zero-extended) and a segment override that
- * 64-bit mode ignores.  The element size must come from the opcode byte
- * and these, whatever their order.
+ * the mov imm32 above set zero-extended) and a segment override: DS or
+ * CS, which 64-bit mode ignores, or FS or GS, whose base moves the source
+ * (rsi) and not the destination.  The element size must come from the
+ * opcode byte and these, whatever their order.
  */
 static void string_prefixes(struct gen *g, uint8_t rep, bool word)
 {
@@ -827,7 +838,7 @@ static void string_prefixes(struct gen *g, uint8_t rep, bool word)
 	if (rnd(g, 3) == 0)
 		pfx[n++] = 0x67;
 	if (rnd(g, 4) == 0)
-		pfx[n++] = rnd(g, 2) ? 0x3e : 0x2e;
+		pfx[n++] = (const uint8_t[]){ 0x3e, 0x2e, 0x64, 0x65 }[rnd(g, 4)];
 	for (unsigned int i = n; i > 1; i--) {
 		unsigned int j = rnd(g, i);
 		uint8_t t = pfx[i - 1];
@@ -1208,6 +1219,8 @@ static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 	TEST_ASSERT(m->code, "calloc code");
 	m->rng = inject ? &irng : NULL;
 	TEST_ASSERT_EQ(soft_cpu_init(&cpu, &flat_ops, m), 0);
+	cpu.sys.fs_base = FS_BASE_DIFF;
+	cpu.sys.gs_base = GS_BASE_DIFF;
 	TEST_ASSERT(nr < MAX_SEQS, "too many sequences");
 	m->code[HANDLER_VA - CODE_BASE] = 0xf4;
 	TEST_ASSERT_EQ(soft_cpu_set_exception_handler(&cpu, 0, HANDLER_VA, HANDLER_STACK), 0);
@@ -1256,6 +1269,8 @@ static unsigned long run_diff(uint64_t seed, unsigned int nr, bool inject)
 		for (r = 0; r < 16; r++)
 			uc_reg_write(uc, uc_gpr[r], &gpr[r]);
 		uc_reg_write(uc, UC_X86_REG_EFLAGS, &fl0);
+		uc_reg_write(uc, UC_X86_REG_FS_BASE, &(uint64_t){ FS_BASE_DIFF });
+		uc_reg_write(uc, UC_X86_REG_GS_BASE, &(uint64_t){ GS_BASE_DIFF });
 		unicorn_vector = -1;
 		err = uc_emu_start(uc, addr, end, 0, 0);
 		TEST_ASSERT(vector == 6 ? err == UC_ERR_INSN_INVALID :

@@ -277,7 +277,7 @@ TEST(syscall_and_sysret_need_efer_sce_and_sysret_cpl0)
 	ram_free(&cpu, r);
 }
 
-TEST(swapgs_trades_the_gs_bases_and_is_ud_at_cpl3)
+TEST(swapgs_trades_the_gs_bases_and_is_gp_at_cpl3)
 {
 	struct soft_cpu cpu;
 	struct ram *r = ram_new(&cpu);
@@ -295,7 +295,7 @@ TEST(swapgs_trades_the_gs_bases_and_is_ud_at_cpl3)
 
 	enter_user(&cpu);
 	run_to(&cpu, 0, SOFT_EXIT_HLT);
-	expect_delivery(&cpu, r, UD_STACK, UD_HANDLER, USER, 0x2b, 0x23, USTACK, -1);
+	expect_delivery(&cpu, r, GP_STACK, GP_HANDLER, USER, 0x2b, 0x23, USTACK, 0);
 	TEST_ASSERT_EQ(cpu.sys.gs_base, 0x1111UL);
 	ram_free(&cpu, r);
 }
