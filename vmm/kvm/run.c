@@ -136,9 +136,15 @@ static void devkvm_exit_fatal(struct vmm_vcpu *vcpu, const struct devkvm_exit *g
 			 (unsigned long)ge->detail, where);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(exit->message, sizeof(exit->message),
-			 "KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror %lu) at %s",
-			 (unsigned long)ge->detail, where);
+		if (ge->detail == KVM_INTERNAL_ERROR_EMULATION)
+			snprintf(exit->message, sizeof(exit->message),
+				 "the host's KVM refused an instruction it could not emulate "
+				 "(KVM_EXIT_INTERNAL_ERROR, emulation failure) at %s",
+				 where);
+		else
+			snprintf(exit->message, sizeof(exit->message),
+				 "KVM internal error (KVM_EXIT_INTERNAL_ERROR, suberror %lu) at %s",
+				 (unsigned long)ge->detail, where);
 		break;
 	default:
 		snprintf(exit->message, sizeof(exit->message),
