@@ -76,31 +76,22 @@ static inline __attribute__((always_inline)) long usys(long nr, long a0, long a1
 	return ret;
 }
 
-static inline __attribute__((always_inline)) unsigned long fs_load(unsigned long off)
-{
-	unsigned long v;
-
-	__asm__ volatile("mov %%fs:(%1), %0" : "=r"(v) : "r"(off) : "memory");
-	return v;
-}
-
-static inline __attribute__((always_inline)) void fs_store(unsigned long off, unsigned long v)
-{
-	__asm__ volatile("mov %1, %%fs:(%0)" : : "r"(off), "r"(v) : "memory");
-}
-
-static inline __attribute__((always_inline)) unsigned long gs_load(unsigned long off)
-{
-	unsigned long v;
-
-	__asm__ volatile("mov %%gs:(%1), %0" : "=r"(v) : "r"(off) : "memory");
-	return v;
-}
-
-static inline __attribute__((always_inline)) void gs_store(unsigned long off, unsigned long v)
-{
-	__asm__ volatile("mov %1, %%gs:(%0)" : : "r"(off), "r"(v) : "memory");
-}
+/* fs_load(), fs_store(), gs_load(), gs_store(): a word at @off from the segment's base. */
+#define SEGMENT_ACCESSORS(seg)                                                                     \
+	static inline __attribute__((always_inline)) unsigned long seg##_load(unsigned long off)   \
+	{                                                                                          \
+		unsigned long v;                                                                   \
+                                                                                                   \
+		__asm__ volatile("mov %%" #seg ":(%1), %0" : "=r"(v) : "r"(off) : "memory");       \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline __attribute__((always_inline)) void seg##_store(unsigned long off,           \
+								      unsigned long v)             \
+	{                                                                                          \
+		__asm__ volatile("mov %1, %%" #seg ":(%0)" : : "r"(off), "r"(v) : "memory");       \
+	}
+SEGMENT_ACCESSORS(fs)
+SEGMENT_ACCESSORS(gs)
 
 /*
  * The probes: r10 holds where to resume, the handler sends the program
