@@ -5,12 +5,14 @@
  *
  *  - registers its #DE, #UD, #GP and #PF handlers and reads CPUID for
  *    SYSCALL and FSGSBASE;
- *  - builds tables of its own: RAM identity-mapped for the kernel, and
- *    the pages of the user program (its code in section usertext, its
- *    data and stack in userdata) with U set;
  *  - sets EFER.SCE, STAR, LSTAR, FMASK, FS_BASE and GS_BASE (its per-CPU
  *    block, which swapgs trades with the user's) with wrmsr, and finds an
  *    MSR that is not there and a reserved EFER bit to be #GP;
+ *  - enters ring 3 with iretq on the VMM's identity map, where every page
+ *    is a user page, and takes syscalls back;
+ *  - builds tables of its own: RAM identity-mapped for the kernel, and
+ *    the pages of the user program (its code in section usertext, its
+ *    data and stack in userdata, a buffer) with U set;
  *  - enters ring 3 with sysret: the user program reads and writes TLS
  *    through FS (the base the kernel wrote, then one of its own with
  *    wrfsbase), keeps a GS base of its own across syscalls (the kernel's
@@ -548,11 +550,14 @@ static void run_sysret_program(void)
 	check_faults();
 }
 
-static void run_iretq_program(void)
+/* @where: on the VMM's identity map, where every page is a user page, or on its own tables. */
+static void run_iretq_program(const char *where)
 {
 	struct report *r = &reports[R_ITER];
 	long ret;
 
+	r->count = 0;
+	tls_a[0] = 0x7a7a;
 	wrmsr(MSR_FS_BASE, (unsigned long)tls_a);
 	ret = enter_user_iretq((unsigned long)user_iretq_main,
 			       (unsigned long)user_stack + sizeof(user_stack) - 8, 0x2);
@@ -560,7 +565,7 @@ static void run_iretq_program(void)
 	expect("syscalls from the iretq program", r->count, 3);
 	expect("its last", r->a, 2);
 	expect("its TLS", r->b, 0x7a7a);
-	printf("usermode: iretq to ring 3: %u syscalls, exit %ld\n", r->count, ret);
+	printf("usermode: iretq to ring 3 %s: %u syscalls, exit %ld\n", where, r->count, ret);
 }
 
 int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
@@ -573,10 +578,11 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 		if (guest_set_exception_handler(vectors[i], probe_handler))
 			fail("exception handler", vectors[i], 0);
 	check_cpuid();
-	setup_tables();
 	setup_msrs();
+	run_iretq_program("on the identity map");
+	setup_tables();
 	run_sysret_program();
-	run_iretq_program();
+	run_iretq_program("on its own tables");
 	printf("usermode: ok\n");
 	return 0;
 }

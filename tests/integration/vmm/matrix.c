@@ -267,6 +267,7 @@ static const char usermode_1[] =
 	"usermode: cpuid: syscall yes, fsgsbase yes\n"
 	"usermode: EFER 0xd01, STAR 0x18000800000000, LSTAR the entry, FMASK 0x44700\n"
 	"usermode: rdmsr of MSR 0x12345678 and wrmsr of EFER 0xd03: #GP(0)\n"
+	"usermode: iretq to ring 3 on the identity map: 3 syscalls, exit 7\n"
 	"usermode: sysret to ring 3 and syscalls back: exit 0x55\n"
 	"usermode: ring 3: TLS through the FS_BASE wrmsr set: read 0x7a7a, wrote 0x7a7b\n"
 	"usermode: ring 3: TLS through wrfsbase: wrote 0x7b7b, rdfsbase ok\n"
@@ -283,7 +284,7 @@ static const char usermode_1[] =
 	"usermode: ring 3: swapgs: #GP error code 0x0, frame CS 0x2b SS 0x23\n"
 	"usermode: ring 3: ud2: #UD, frame CS 0x2b SS 0x23\n"
 	"usermode: ring 3: div by 0: #DE, frame CS 0x2b SS 0x23\n"
-	"usermode: iretq to ring 3: 3 syscalls, exit 7\n"
+	"usermode: iretq to ring 3 on its own tables: 3 syscalls, exit 7\n"
 	"usermode: ok\n";
 
 TEST(usermode_1_tdp_quiet)
