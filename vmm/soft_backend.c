@@ -526,7 +526,8 @@ static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector
  * (SOFT_XLATE_RETRY, nothing of it happened): it runs again here a few
  * times, then (-EAGAIN) the guest executes it again, as a CPU would.
  */
-int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *msg, size_t len)
+int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
+			  const struct vmm_sys_regs *sys, char *msg, size_t len)
 {
 	enum soft_exit_reason reason = SOFT_EXIT_NONE;
 	int ret;
@@ -536,6 +537,10 @@ int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *ms
 		return ret;
 	soft_regs_from_vmm(&s->cpu, regs);
 	s->cpu.cr3 = vcpu->kvcpu->cr3;
+	s->cpu.sys.cs = sys->cs;
+	s->cpu.sys.ss = sys->cs & 3 ? SOFT_SEL_USER_DATA : SOFT_SEL_DATA;
+	s->cpu.sys.fs_base = sys->fs_base;
+	s->cpu.sys.gs_base = sys->gs_base;
 	for (int tries = 0; !s->cpu.stats.insns && tries < 16; tries++) {
 		s->fault[0] = '\0';
 		kvm_vcpu_enter_guest(vcpu->kvcpu);

@@ -418,6 +418,30 @@ static void make_user(unsigned long pml4, unsigned long start, unsigned long end
 	}
 }
 
+/*
+ * Remap the user buffer's first page with a store through an fs: override,
+ * FS_BASE at the page table: on the kvm backend in shadow mode that table
+ * is write-tracked once a walk used it, and the VMM emulates the store,
+ * which must go where FS_BASE says.
+ */
+static void remap_through_fs(unsigned long pml4)
+{
+	unsigned int level;
+	unsigned long *pte = pte_lookup(pml4, USER_BUF_VA, &level);
+	unsigned long table = (unsigned long)pte & ~(PAGE_SIZE - 1), frame = alloc_frame();
+
+	if (!pte || !frame)
+		fail("the user buffer's PTE", (unsigned long)pte, frame);
+	poke(frame, 0x5eed);
+	expect("the user buffer before the remap", peek(USER_BUF_VA), 0); /* the table is walked */
+	wrmsr(MSR_FS_BASE, table);
+	fs_store((unsigned long)pte - table, frame | PTE_P | PTE_W | PTE_U | PTE_NX);
+	wrmsr(MSR_FS_BASE, (unsigned long)tls_a);
+	guest_invlpg(USER_BUF_VA);
+	expect("the user buffer after a PTE store through fs:", peek(USER_BUF_VA), 0x5eed);
+	printf("usermode: a PTE stored through fs: (FS_BASE at its table) remaps the page: ok\n");
+}
+
 static void setup_tables(void)
 {
 	unsigned long pml4 = pgtable_new();
@@ -434,6 +458,7 @@ static void setup_tables(void)
 			fail("user buffer page", i, frame);
 	}
 	load_own_cr3("usermode", pml4);
+	remap_through_fs(pml4);
 }
 
 static void setup_msrs(void)

@@ -304,13 +304,17 @@ static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_wa
 /* A write to a write-tracked guest page table: the soft interpreter makes it. */
 static bool devkvm_emulate_tracked_write(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
 {
+	struct vmm_sys_regs sys;
 	struct kvm_sregs sregs;
 	struct vmm_regs regs;
 	int ret;
 
 	if (devkvm_unwind_pf_stub(vcpu, &regs, &sregs))
 		return devkvm_stop(exit, "%s", devkvm_vcpu_of(vcpu)->flush_err);
-	ret = vmm_soft_emulate_insn(vcpu, &regs, exit->message, sizeof(exit->message));
+	sys = (struct vmm_sys_regs){ .cs = sregs.cs.selector,
+				     .fs_base = sregs.fs.base,
+				     .gs_base = sregs.gs.base };
+	ret = vmm_soft_emulate_insn(vcpu, &regs, &sys, exit->message, sizeof(exit->message));
 	if (ret && ret != -EAGAIN) {
 		exit->reason = VMM_EXIT_ERROR;
 		return false;
