@@ -31,9 +31,10 @@
  * A remote flush kicks the vCPU out of KVM_RUN (a signal, and
  * immediate_exit for the kick that lands between two runs).  Before the
  * vCPU acknowledges the kick it serves the flush request: it sets the
- * guest's registers to enter a flush stub (on IST2) as an interrupt would;
- * the stub reloads CR3 and acknowledges in the flush mailbox, and its
- * iretq goes through a trampoline that writes a port and jumps back.  So
+ * guest's registers to enter a flush stub (on IST2, at CPL 0) as an
+ * interrupt would; the stub reloads CR3 and acknowledges in the flush
+ * mailbox, and its iretq goes through a trampoline that writes a port and
+ * returns to the guest, at CPL 0 or 3, through the guest's own frame.  So
  * kvm_flush_remote_tlbs(), and the invalidate_range_start behind it,
  * return only once the guest's TLB is clean (rule 3, flush before
  * return).  The exit the kick interrupted is kept aside meanwhile and
