@@ -56,6 +56,28 @@
 #define GUEST_CS 0x08
 #define GUEST_SS 0x10
 
+/*
+ * Ring 3's selectors in the VMM's GDT, in the order SYSRET wants them
+ * after the 32-bit user code segment STAR[63:48] names: a guest that uses
+ * syscall and sysret writes GUEST_STAR to MSR_STAR.  A frame of code
+ * interrupted at CPL 3 holds GUEST_USER_CS and GUEST_USER_SS.
+ */
+#define GUEST_USER32_CS 0x1b
+#define GUEST_USER_SS 0x23
+#define GUEST_USER_CS 0x2b
+#define GUEST_STAR ((unsigned long)(GUEST_USER32_CS & ~3) << 48 | (unsigned long)GUEST_CS << 32)
+
+/* The MSRs of the guest ABI (docs/design.md, "The guest ABI"). */
+#define MSR_EFER 0xc0000080
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_FMASK 0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define EFER_SCE (1UL << 0)
+
 enum guest_hypercall {
 	/* rdi = GPA of a struct ucall: GUEST_SYNC/ASSERT/DONE of the test harness. */
 	HC_UCALL = 1,

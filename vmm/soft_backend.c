@@ -198,11 +198,17 @@ static enum soft_xlate_ret soft_guest_fault(struct soft_vcpu *s, const struct gu
 	return SOFT_XLATE_PAGE_FAULT;
 }
 
-static uint32_t pferr_access(enum soft_access access)
+/*
+ * The access as the walk checks it: a user one at CPL 3, where the guest's
+ * tables must grant U at every level (the interpreter makes an exception
+ * frame's pushes at CPL 0, supervisor accesses, as the processor does).
+ */
+static uint32_t pferr_access(struct soft_vcpu *s, enum soft_access access)
 {
-	return access == SOFT_ACCESS_WRITE ? PFERR_WRITE_MASK :
-	       access == SOFT_ACCESS_FETCH ? PFERR_FETCH_MASK :
-					     0;
+	return (access == SOFT_ACCESS_WRITE ? PFERR_WRITE_MASK :
+		access == SOFT_ACCESS_FETCH ? PFERR_FETCH_MASK :
+					      0) |
+	       (soft_cpu_cpl(&s->cpu) ? PFERR_USER_MASK : 0);
 }
 
 /*
@@ -216,7 +222,7 @@ static enum soft_xlate_ret soft_translate_paged(struct soft_vcpu *s, uint64_t gv
 {
 	struct kvm_tlb_xlate xl;
 	struct guest_walker w;
-	int ret = kvm_vcpu_translate_gva(s->vcpu->kvcpu, gva, pferr_access(access), &xl, &w);
+	int ret = kvm_vcpu_translate_gva(s->vcpu->kvcpu, gva, pferr_access(s, access), &xl, &w);
 	char what[160];
 
 	switch (ret) {
@@ -258,7 +264,11 @@ static enum soft_xlate_ret soft_translate(void *opaque, uint64_t gva, unsigned i
 	}
 	if (kv->cr3 != KVM_CR3_IDENTITY)
 		return soft_translate_paged(s, gva, len, access, rip, out);
-	/* On the identity map, guest virtual == guest physical (docs/design.md, Guest ABI). */
+	/*
+	 * On the identity map, guest virtual == guest physical (docs/design.md,
+	 * Guest ABI), and with no tables of the guest's, every page is a user
+	 * page too.
+	 */
 	if (!gpa_in_ram(s->vcpu->vm, gva, len))
 		return SOFT_XLATE_OUTSIDE;
 	ret = kvm_vcpu_translate(kv, gva, write, &xl);
@@ -498,6 +508,8 @@ static void soft_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs)
 BUILD_BUG_ON(SOFT_VEC_DE != DE_VECTOR || SOFT_VEC_UD != UD_VECTOR);
 BUILD_BUG_ON(SOFT_VEC_GP != GP_VECTOR || SOFT_VEC_PF != PF_VECTOR);
 BUILD_BUG_ON(SOFT_SEL_CODE != GUEST_CS || SOFT_SEL_DATA != GUEST_SS);
+BUILD_BUG_ON(SOFT_SEL_USER_CODE != GUEST_USER_CS || SOFT_SEL_USER_DATA != GUEST_USER_SS);
+BUILD_BUG_ON(SOFT_STAR_ABI != GUEST_STAR || SOFT_MSR_STAR != MSR_STAR);
 
 /* HC_SET_EXCEPTION_HANDLER: the interpreter delivers the exception itself. */
 static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector, uint64_t rip,
@@ -514,7 +526,8 @@ static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector
  * (SOFT_XLATE_RETRY, nothing of it happened): it runs again here a few
  * times, then (-EAGAIN) the guest executes it again, as a CPU would.
  */
-int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *msg, size_t len)
+int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
+			  const struct vmm_sys_regs *sys, char *msg, size_t len)
 {
 	enum soft_exit_reason reason = SOFT_EXIT_NONE;
 	int ret;
@@ -525,6 +538,10 @@ int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *ms
 	soft_regs_from_vmm(&s->cpu, regs);
 	s->cpu.sse_absent = true; /* regs has no xmm registers: an SSE store stops */
 	s->cpu.cr3 = vcpu->kvcpu->cr3;
+	s->cpu.sys.cs = sys->cs;
+	s->cpu.sys.ss = sys->cs & 3 ? SOFT_SEL_USER_DATA : SOFT_SEL_DATA;
+	s->cpu.sys.fs_base = sys->fs_base;
+	s->cpu.sys.gs_base = sys->gs_base;
 	for (int tries = 0; !s->cpu.stats.insns && tries < 16; tries++) {
 		s->fault[0] = '\0';
 		kvm_vcpu_enter_guest(vcpu->kvcpu);

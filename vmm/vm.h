@@ -290,9 +290,16 @@ void vmm_describe_fault_gpa(struct vmm_vcpu *vcpu, uint64_t gpa, int level, uint
  * host invalidated what each secondary fault installed): the caller lets
  * the guest execute the instruction again, as a CPU would; -EIO when the
  * interpreter cannot run it, with @msg saying why and naming the
- * instruction.
+ * instruction.  @sys is the state the instruction runs in beyond the
+ * registers: CS (its CPL makes the accesses user ones at CPL 3, as the
+ * hardware's were) and the FS and GS bases an override adds.
  */
-int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *msg, size_t len);
+struct vmm_sys_regs {
+	uint16_t cs;
+	uint64_t fs_base, gs_base;
+};
+int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
+			  const struct vmm_sys_regs *sys, char *msg, size_t len);
 /*
  * Run @vcpu on the calling thread (a test's) until a ucall, the end of the
  * run or a refused memory access, as the KVM selftests' vcpu_run() does.

@@ -51,6 +51,9 @@ struct rm rm_mem(struct gen *g, unsigned int size)
 		m.target = DATA_BASE + rnd(g, DATA_SIZE - (size > 8 ? size : 8));
 		break;
 	}
+	/* Not on rip-relative targets, which may lie at either end of the data. */
+	if (m.form != 3 && !g->frame && !rnd(g, 6))
+		m.seg = rnd(g, 2) ? 0x64 : 0x65;
 	return m;
 }
 
@@ -63,10 +66,10 @@ struct rm rm_mem(struct gen *g, unsigned int size)
  * es or ss override (ignored in 64-bit mode), and with REX.W a 0x66 (REX.W
  * wins), and on a memory operand a 0x67 (the data lies below 4 GiB, so
  * 32-bit addressing finds the same bytes), in random order around the 0x66
- * that @size 2 asks for.  Half the instructions get none.  emit() adds an
- * empty REX now and then too.
+ * that @size 2 asks for and the fs: or gs: override @rm asks for.  Half
+ * the instructions get none.  emit() adds an empty REX now and then too.
  */
-static void redundant_prefixes(struct gen *g, unsigned int size, bool mem)
+static void redundant_prefixes(struct gen *g, unsigned int size, struct rm rm)
 {
 	/*
 	 * Not beside an SSE instruction's mandatory F2 or F3 (the caller's
@@ -80,11 +83,14 @@ static void redundant_prefixes(struct gen *g, unsigned int size, bool mem)
 
 	if (size == 2)
 		pfx[n++] = 0x66;
+	if (rm.mem && rm.seg)
+		pfx[n++] = rm.seg; /* the one segment override, so it is the last */
 	if (rnd(g, 2)) {
-		pfx[n++] = seg[rnd(g, 4)];
+		if (!(rm.mem && rm.seg))
+			pfx[n++] = seg[rnd(g, 4)];
 		if (size == 8 && !after_mandatory && rnd(g, 2))
 			pfx[n++] = 0x66;
-		if (mem && !rnd(g, 4))
+		if (rm.mem && !rnd(g, 4))
 			pfx[n++] = 0x67;
 	}
 	for (i = n; i > 1; i--) {
@@ -104,7 +110,7 @@ void emit(struct gen *g, unsigned int size, bool rex8, const uint8_t *op, int op
 	unsigned int start = g->len, rex = 0x40, disp_at = 0;
 	int i;
 
-	redundant_prefixes(g, size, rm.mem);
+	redundant_prefixes(g, size, rm);
 	if (size == 8)
 		rex |= 8;
 	if (reg & 8)
@@ -436,6 +442,8 @@ unsigned long soft_diff_run(uint64_t seed, unsigned int nr, bool inject,
 	TEST_ASSERT(m->code, "calloc code");
 	m->rng = inject ? &irng : NULL;
 	TEST_ASSERT_EQ(soft_cpu_init(&cpu, &flat_ops, m), 0);
+	cpu.sys.fs_base = FS_BASE_DIFF;
+	cpu.sys.gs_base = GS_BASE_DIFF;
 	TEST_ASSERT(nr < MAX_SEQS, "too many sequences");
 	m->code[HANDLER_VA - CODE_BASE] = 0xf4;
 	TEST_ASSERT_EQ(soft_cpu_set_exception_handler(&cpu, 0, HANDLER_VA, HANDLER_STACK), 0);
@@ -485,6 +493,8 @@ unsigned long soft_diff_run(uint64_t seed, unsigned int nr, bool inject,
 		for (r = 0; r < 16; r++)
 			uc_reg_write(uc, uc_gpr[r], &gpr[r]);
 		uc_reg_write(uc, UC_X86_REG_EFLAGS, &fl0);
+		uc_reg_write(uc, UC_X86_REG_FS_BASE, &(uint64_t){ FS_BASE_DIFF });
+		uc_reg_write(uc, UC_X86_REG_GS_BASE, &(uint64_t){ GS_BASE_DIFF });
 		rand_sse(&sse, &rng);
 		unicorn_set_sse(uc, &sse);
 		unicorn_vector = -1;

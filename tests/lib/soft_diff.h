@@ -60,7 +60,12 @@ struct rm {
 	int32_t disp;
 	int scale;
 	uint64_t target;
+	uint8_t seg; /* 0x64 or 0x65 (fs:, gs:, whose bases both sides set), or 0 */
 };
+
+/* The FS and GS bases of both sides: an override moves an access by this much. */
+#define FS_BASE_DIFF 0x48UL
+#define GS_BASE_DIFF (-0x88UL)
 
 static inline unsigned int rnd(struct gen *g, unsigned int n)
 {

@@ -31,9 +31,10 @@
  * A remote flush kicks the vCPU out of KVM_RUN (a signal, and
  * immediate_exit for the kick that lands between two runs).  Before the
  * vCPU acknowledges the kick it serves the flush request: it sets the
- * guest's registers to enter a flush stub (on IST2) as an interrupt would;
- * the stub reloads CR3 and acknowledges in the flush mailbox, and its
- * iretq goes through a trampoline that writes a port and jumps back.  So
+ * guest's registers to enter a flush stub (on IST2, at CPL 0) as an
+ * interrupt would; the stub reloads CR3 and acknowledges in the flush
+ * mailbox, and its iretq goes through a trampoline that writes a port and
+ * returns to the guest, at CPL 0 or 3, through the guest's own frame.  So
  * kvm_flush_remote_tlbs(), and the invalidate_range_start behind it,
  * return only once the guest's TLB is clean (rule 3, flush before
  * return).  The exit the kick interrupted is kept aside meanwhile and
@@ -138,17 +139,17 @@ static void devkvm_vm_destroy(struct vmm *vm)
 	vm->backend_vm = NULL;
 }
 
-/* A flat 4 GiB segment: 64-bit code (type 11, execute/read, accessed) or data (type 3). */
-static struct kvm_segment devkvm_flat_segment(uint16_t selector, bool code)
+/*
+ * Does the CPUID the vCPUs get offer FSGSBASE (leaf 7, EBX bit 0)?  Then
+ * CR4.FSGSBASE is set, so rdfsbase and its kin run at CPL 3 as the guest
+ * ABI has them (KVM refuses the bit without the CPUID one).
+ */
+static bool devkvm_cpuid_fsgsbase(const struct kvm_cpuid2 *cpuid)
 {
-	return (struct kvm_segment){ .limit = 0xffffffff,
-				     .selector = selector,
-				     .type = code ? 11 : 3,
-				     .present = 1,
-				     .s = 1,
-				     .l = code,
-				     .db = !code,
-				     .g = 1 };
+	for (unsigned int i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 7 && cpuid->entries[i].index == 0)
+			return cpuid->entries[i].ebx & 1;
+	return false;
 }
 
 /* Long mode straight from the sregs: flat segments, paging on the SPTE root. */
@@ -160,8 +161,8 @@ static int devkvm_setup_sregs(struct vmm_vcpu *vcpu, struct devkvm_err *err)
 
 	if (ret)
 		return ret;
-	sregs.cs = devkvm_flat_segment(DEVKVM_SEL_CODE, true);
-	sregs.ds = devkvm_flat_segment(DEVKVM_SEL_DATA, false);
+	sregs.cs = devkvm_segment(DEVKVM_SEL_CODE);
+	sregs.ds = devkvm_segment(DEVKVM_SEL_DATA);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.tr = (struct kvm_segment){ .base = DEVKVM_TSS_VA + vcpu->id * DEVKVM_TSS_STRIDE,
 					 .limit = DEVKVM_TSS_SIZE - 1,
@@ -174,7 +175,9 @@ static int devkvm_setup_sregs(struct vmm_vcpu *vcpu, struct devkvm_err *err)
 	sregs.idt.limit = DEVKVM_IDT_STRIDE - 1;
 	sregs.cr0 = 0x80010033; /* PE MP ET NE WP PG */
 	sregs.cr4 = 0x6a0;	/* PAE PGE OSFXSR OSXMMEXCPT */
-	sregs.efer = 0xd00;	/* LME LMA NXE: shadow leaves carry NX (bit 63) */
+	if (devkvm_cpuid_fsgsbase(((struct devkvm_vm *)vcpu->vm->backend_vm)->cpuid))
+		sregs.cr4 |= 1UL << 16; /* FSGSBASE */
+	sregs.efer = 0xd00;		/* LME LMA NXE: shadow leaves carry NX (bit 63) */
 	sregs.cr3 = (uint64_t)page_to_pfn(vcpu->vm->kvm->root) << PAGE_SHIFT;
 	k->hw_cr3 = sregs.cr3;
 	return devkvm_ioctl(k->fd, KVM_SET_SREGS, &sregs, err);

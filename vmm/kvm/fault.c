@@ -163,11 +163,12 @@ static const struct devkvm_pf_frame *devkvm_pf_frame_of(struct vmm_vcpu *vcpu)
 /*
  * The guest's registers where the #PF stub interrupted it: KVM's port
  * exit completed first, so that KVM_SET_REGS is the last word, then rax
- * and rcx as the stub pushed them and rip, rsp, rflags and SS from the
+ * and rcx as the stub pushed them and rip, rsp, rflags, CS and SS from the
  * CPU's frame, on IST1 (struct devkvm_pf_frame).  SS matters: a CPU may
  * load a null SS as it enters the stub through its IST gate (QEMU's
- * does), and the guest goes on without the stub's iretq.  The caller
- * sets @regs and @sregs.  0, or -EIO with k->flush_err saying why.
+ * does), and the guest goes on without the stub's iretq; CS and SS are
+ * ring 3's where the guest was at CPL 3.  The caller sets @regs and
+ * @sregs.  0, or -EIO with k->flush_err saying why.
  */
 static int devkvm_unwind_pf_stub(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
 				 struct kvm_sregs *sregs)
@@ -189,9 +190,10 @@ static int devkvm_unwind_pf_stub(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
 	regs->gpr[VMM_RSP] = f->rsp;
 	regs->rip = f->rip;
 	regs->rflags = f->rflags;
-	/* The flat data segment back (the guest's DS is it); a null SS stays null. */
-	if (f->ss == DEVKVM_SEL_DATA)
-		sregs->ss = sregs->ds;
+	/* The frame's segments back; a null SS stays null. */
+	sregs->cs = devkvm_segment(f->cs);
+	if (f->ss)
+		sregs->ss = devkvm_segment(f->ss);
 	return 0;
 }
 
@@ -263,11 +265,15 @@ static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_wa
 	if (ret)
 		return devkvm_stop(exit, "%s", k->flush_err);
 	f_ist = devkvm_pf_frame_of(vcpu);
-	/* From the stack top down: SS, RSP, RFLAGS (RF set, as for a fault), CS, RIP, error code. */
+	/*
+	 * From the stack top down: SS, RSP, RFLAGS (RF set, as for a fault),
+	 * CS, RIP, error code; CS and SS as they were, ring 3's for a fault at
+	 * CPL 3.  The pushes are supervisor accesses, as the CPU's are.
+	 */
 	frame[5] = f_ist->ss;
 	frame[4] = regs.gpr[VMM_RSP];
 	frame[3] = regs.rflags | DEVKVM_RFLAGS_RF;
-	frame[2] = DEVKVM_SEL_CODE;
+	frame[2] = f_ist->cs;
 	frame[1] = rip;
 	frame[0] = f->error_code;
 	ret = kvm_vcpu_access_gva(vcpu->kvcpu, top - sizeof(frame), frame, sizeof(frame),
@@ -284,6 +290,11 @@ static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_wa
 	regs.gpr[VMM_RSP] = top - sizeof(frame);
 	regs.rflags &= ~(DEVKVM_RFLAGS_IF | DEVKVM_RFLAGS_TF | DEVKVM_RFLAGS_NT | DEVKVM_RFLAGS_RF);
 	regs.rip = k->guest_pf_rip;
+	/* The handler runs at CPL 0; from CPL 3 on the flat data segment (a CPU would load null). */
+	if (f_ist->cs != DEVKVM_SEL_CODE) {
+		sregs.cs = devkvm_segment(DEVKVM_SEL_CODE);
+		sregs.ss = devkvm_segment(DEVKVM_SEL_DATA);
+	}
 	/* CR2 for the handler's mov %cr2; the stub keeps it there across the VMM's own faults. */
 	sregs.cr2 = f->address;
 	devkvm_fault_mailbox_of(vcpu)->guest_cr2 = f->address;
@@ -293,13 +304,17 @@ static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_wa
 /* A write to a write-tracked guest page table: the soft interpreter makes it. */
 static bool devkvm_emulate_tracked_write(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
 {
+	struct vmm_sys_regs sys;
 	struct kvm_sregs sregs;
 	struct vmm_regs regs;
 	int ret;
 
 	if (devkvm_unwind_pf_stub(vcpu, &regs, &sregs))
 		return devkvm_stop(exit, "%s", devkvm_vcpu_of(vcpu)->flush_err);
-	ret = vmm_soft_emulate_insn(vcpu, &regs, exit->message, sizeof(exit->message));
+	sys = (struct vmm_sys_regs){ .cs = sregs.cs.selector,
+				     .fs_base = sregs.fs.base,
+				     .gs_base = sregs.gs.base };
+	ret = vmm_soft_emulate_insn(vcpu, &regs, &sys, exit->message, sizeof(exit->message));
 	if (ret && ret != -EAGAIN) {
 		exit->reason = VMM_EXIT_ERROR;
 		return false;

@@ -166,32 +166,49 @@ static int devkvm_take_pending_exception(struct vmm_vcpu *vcpu)
 }
 
 /*
- * Enter the flush stub as an interrupt gate would, on the vCPU's IST2
- * stack, with a frame that returns to the vCPU's trampoline; the
- * trampoline jumps on to where the guest was.  A guest already in its
- * trampoline goes through it again, to the rip saved the first time.
+ * Enter the flush stub as an interrupt gate would, at CPL 0 on the vCPU's
+ * IST2 stack, with two iret frames at its top: the stub's returns to the
+ * vCPU's trampoline, still at CPL 0 and on IST2, and the trampoline's, at
+ * the very top, returns to where the guest was, at CPL 3 as well as 0 (a
+ * trampoline at CPL 3 could write no port).  A guest already in its
+ * trampoline goes through it again: the frame at the top is still the one
+ * saved the first time.
  */
 static int devkvm_enter_flush_stub(struct vmm_vcpu *vcpu)
 {
 	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
 	struct devkvm_flush_mailbox *mb = devkvm_flush_mailbox_of(vcpu);
-	uint64_t *frame = (uint64_t *)((char *)mb + PAGE_SIZE) - 5;
+	uint64_t *resume = (uint64_t *)((char *)mb + PAGE_SIZE) - 5, *frame = resume - 5;
+	uint64_t resume_va = DEVKVM_IST2_TOP(vcpu->id) - 5 * sizeof(uint64_t);
+	struct kvm_sregs sregs;
 	struct kvm_regs r;
 	struct devkvm_err err;
 	int ret = devkvm_ioctl(k->fd, KVM_GET_REGS, &r, &err);
 
+	if (!ret)
+		ret = devkvm_ioctl(k->fd, KVM_GET_SREGS, &sregs, &err);
 	if (!ret) {
-		if (r.rip - mb->trampoline >= DEVKVM_TRAMPOLINE_SIZE)
-			mb->resume_rip = r.rip;
+		if (r.rip - mb->trampoline >= DEVKVM_TRAMPOLINE_SIZE) {
+			resume[0] = r.rip;
+			resume[1] = sregs.cs.selector;
+			resume[2] = r.rflags;
+			resume[3] = r.rsp;
+			resume[4] = sregs.ss.selector;
+		}
 		frame[0] = mb->trampoline;
 		frame[1] = DEVKVM_SEL_CODE;
-		frame[2] = r.rflags;
-		frame[3] = r.rsp;
+		frame[2] = 0x2;
+		frame[3] = resume_va;
 		frame[4] = DEVKVM_SEL_DATA;
 		r.rip = devkvm_stub_va(devkvm_flush_stub);
-		r.rsp = DEVKVM_IST2_TOP(vcpu->id) - 5 * sizeof(uint64_t);
+		r.rsp = resume_va - 5 * sizeof(uint64_t);
 		r.rflags = 0x2; /* IF and TF clear, as through an interrupt gate */
 		ret = devkvm_ioctl(k->fd, KVM_SET_REGS, &r, &err);
+	}
+	if (!ret && sregs.cs.selector != DEVKVM_SEL_CODE) {
+		sregs.cs = devkvm_segment(DEVKVM_SEL_CODE);
+		sregs.ss = devkvm_segment(DEVKVM_SEL_DATA);
+		ret = devkvm_ioctl(k->fd, KVM_SET_SREGS, &sregs, &err);
 	}
 	if (ret)
 		snprintf(k->flush_err, sizeof(k->flush_err), "TLB flush: %s", err.msg);
@@ -212,15 +229,17 @@ static int devkvm_enter_flush_stub(struct vmm_vcpu *vcpu)
  *
  * Why through the guest's registers: KVM_SET_REGS puts rip at the stub,
  * rsp on IST2 below an iret frame and clears IF, as an interrupt gate
- * would, so nothing of the hypervisor's event delivery is needed (an
- * injected NMI was not, devkvm.c says why).  The stub and the trampoline
- * live in the VMM's pages and are the first thing the guest runs: no
- * guest code runs meanwhile.
+ * would (and KVM_SET_SREGS CPL 0's segments, for a guest at CPL 3), so
+ * nothing of the hypervisor's event delivery is needed (an injected NMI
+ * was not, devkvm.c says why).  The stub and the trampoline live in the
+ * VMM's pages and are the first thing the guest runs: no guest code runs
+ * meanwhile.
  *
  * Why a trampoline: the stub's iretq returns to its vCPU's trampoline,
- * which writes DEVKVM_PORT_FLUSH_ACK and jumps on through resume_rip.
- * The exit comes after the iretq, so the guest is never stopped inside
- * the stub, on its IST2 stack, and the next flush enters a clean stack.
+ * which writes DEVKVM_PORT_FLUSH_ACK and returns through the guest's own
+ * frame at the top of IST2.  The exit comes after the stub's iretq, so
+ * the guest is never stopped inside the stub, and the next flush, keeping
+ * that frame, enters a clean stack below it.
  *
  * Why the interrupted exit is kept aside: the KVM_RUN the kick ended may
  * have exited for something of its own (an OUT, a hlt, the #PF stub's

@@ -106,6 +106,8 @@ void devkvm_kvcpu_flush_tlb_guest(struct kvm_vcpu *kv);
  * did, 0 if it was there, or -errno.  No flush: the caller's.
  */
 int devkvm_sync_cr3(struct vmm_vcpu *vcpu);
+/* The flat segment a selector of the VMM's GDT names: ring 0's or ring 3's code or data. */
+struct kvm_segment devkvm_segment(uint16_t selector);
 void devkvm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs);
 void devkvm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
 /* "rip 0x...: mov ..." of the guest instruction at @rip, its bytes read from guest RAM. */

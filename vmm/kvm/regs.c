@@ -52,6 +52,22 @@ int devkvm_sync_cr3(struct vmm_vcpu *vcpu)
 	return 1;
 }
 
+struct kvm_segment devkvm_segment(uint16_t selector)
+{
+	bool code = selector == DEVKVM_SEL_CODE || selector == DEVKVM_SEL_USER_CODE;
+
+	return (struct kvm_segment){ .limit = 0xffffffff,
+				     .selector = selector,
+				     .type = code ? 11 :
+						    3, /* execute/read or read/write, accessed */
+				     .present = 1,
+				     .dpl = selector & 3,
+				     .s = 1,
+				     .l = code,
+				     .db = !code,
+				     .g = 1 };
+}
+
 /* kvm_regs has its own order. */
 void devkvm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs)
 {

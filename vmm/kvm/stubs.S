@@ -114,19 +114,19 @@ exc\vec:
 	exception 19
 
 /*
- * The trampolines, one per vCPU, where the flush stub's iretq returns:
- * write DEVKVM_PORT_FLUSH_ACK (al is only read), then jump through the
- * resume_rip of the vCPU's flush mailbox, which the VMM wrote when it
- * entered the stub: an absolute load, as the top 16 MiB is within 32
- * sign-extended bits.  The acknowledgement comes after the stub's iretq,
- * so the guest is never left inside the stub, on its IST2 stack.
+ * The trampolines, one per vCPU, where the flush stub's iretq returns, at
+ * CPL 0 on the top of IST2: write DEVKVM_PORT_FLUSH_ACK (al is only
+ * read), then iretq through the frame the VMM left at the top of IST2 to
+ * where the guest was, at CPL 0 or 3.  The acknowledgement comes after
+ * the stub's iretq, so the guest is never left inside the stub; between
+ * the two it is in its trampoline, whose frame the next flush keeps.
  * Each starts at its slot (.org fails if the code before outgrew it).
  */
 	.set .Lvcpu, 0
 	.rept DEVKVM_MAX_VCPUS
 	.org devkvm_stub_start + DEVKVM_TRAMPOLINES_OFFSET + .Lvcpu * DEVKVM_TRAMPOLINE_SIZE, 0
 	out %al, $DEVKVM_PORT_FLUSH_ACK
-	jmp *DEVKVM_FLUSH_MAILBOX_VA(.Lvcpu) + DEVKVM_FLUSH_RESUME_RIP
+	iretq
 	.set .Lvcpu, .Lvcpu + 1
 	.endr
 	.org devkvm_stub_start + DEVKVM_TRAMPOLINES_OFFSET + .Lvcpu * DEVKVM_TRAMPOLINE_SIZE, 0

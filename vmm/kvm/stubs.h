@@ -8,7 +8,9 @@
  * below are checked against the offsets the stubs use.  What the guest
  * itself may rely on is docs/design.md's Guest ABI.
  *
- *	DEVKVM_GDT_VA	  null, code, data, then a 16-byte TSS descriptor per vCPU
+ *	DEVKVM_GDT_VA	  null, code, data, ring 3's 32-bit code, data and 64-bit
+ *			  code (SYSRET's order), then a 16-byte TSS descriptor
+ *			  per vCPU
  *	DEVKVM_IDT_VA	  two pages: an IDT of the 32 exception vectors per vCPU,
  *			  DEVKVM_IDT_STRIDE apart; a present gate goes to a stub
  *			  on IST1, or to the guest's handler on the vector's IST
@@ -68,7 +70,10 @@
 
 #define DEVKVM_SEL_CODE 0x08
 #define DEVKVM_SEL_DATA 0x10
-#define DEVKVM_SEL_TSS(i) (0x18 + 16 * (i))
+#define DEVKVM_SEL_USER32_CODE 0x1b
+#define DEVKVM_SEL_USER_DATA 0x23
+#define DEVKVM_SEL_USER_CODE 0x2b
+#define DEVKVM_SEL_TSS(i) (0x30 + 16 * (i))
 
 /* The fault mailbox: cr2, error code and rip written by the #PF stub, guest_cr2 by the VMM. */
 #define DEVKVM_FAULT_CR2 0
@@ -76,12 +81,11 @@
 #define DEVKVM_FAULT_RIP 16
 #define DEVKVM_FAULT_GUEST_CR2 24
 
-/* The flush mailbox: req, resume_rip and trampoline the VMM's, ack and runs the flush stub's. */
+/* The flush mailbox: req and trampoline the VMM's, ack and runs the flush stub's. */
 #define DEVKVM_FLUSH_REQ 0
 #define DEVKVM_FLUSH_ACK 8
 #define DEVKVM_FLUSH_RUNS 16
-#define DEVKVM_FLUSH_RESUME_RIP 24
-#define DEVKVM_FLUSH_TRAMPOLINE 32
+#define DEVKVM_FLUSH_TRAMPOLINE 24
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>
@@ -115,7 +119,6 @@ struct devkvm_flush_mailbox {
 	uint64_t req;	     /* the VMM's: the flush it asks for before it enters the stub */
 	uint64_t ack;	     /* the stub's: req, copied once CR3 is reloaded */
 	uint64_t runs;	     /* the stub's: how many times it ran */
-	uint64_t resume_rip; /* the VMM's: where the guest goes on after the trampoline */
 	uint64_t trampoline; /* the VMM's: where the stub returns to acknowledge */
 };
 
@@ -126,7 +129,6 @@ BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, guest_cr2) != DEVKVM_FAULT_GU
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, req) != DEVKVM_FLUSH_REQ);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, ack) != DEVKVM_FLUSH_ACK);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, runs) != DEVKVM_FLUSH_RUNS);
-BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, resume_rip) != DEVKVM_FLUSH_RESUME_RIP);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, trampoline) != DEVKVM_FLUSH_TRAMPOLINE);
 BUILD_BUG_ON(DEVKVM_TRAMPOLINES_OFFSET + DEVKVM_MAX_VCPUS * DEVKVM_TRAMPOLINE_SIZE >
 	     DEVKVM_PAGE_SIZE);

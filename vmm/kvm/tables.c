@@ -72,10 +72,11 @@ static void devkvm_set_tss(struct devkvm_vm *b, unsigned int i)
 	uint64_t *gdt = devkvm_top_page(b, DEVKVM_GDT_VA);
 	uint8_t *t = devkvm_top_byte(b, DEVKVM_TSS_VA + i * DEVKVM_TSS_STRIDE);
 	uint64_t base = DEVKVM_TSS_VA + i * DEVKVM_TSS_STRIDE, limit = DEVKVM_TSS_SIZE - 1;
+	unsigned int slot = DEVKVM_SEL_TSS(i) / 8;
 
-	gdt[3 + 2 * i] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x8bULL << 40) |
-			 (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
-	gdt[4 + 2 * i] = base >> 32;
+	gdt[slot] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x8bULL << 40) |
+		    (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	gdt[slot + 1] = base >> 32;
 	devkvm_set_ist(b, i, DEVKVM_IST_FAULT, DEVKVM_IST1_TOP(i));
 	devkvm_set_ist(b, i, DEVKVM_IST_FLUSH, DEVKVM_IST2_TOP(i));
 	t[0x66] = DEVKVM_TSS_SIZE; /* no I/O bitmap */
@@ -132,8 +133,11 @@ static void devkvm_build_tables(struct devkvm_vm *b, unsigned int nr_vcpus)
 {
 	uint64_t *gdt = devkvm_top_page(b, DEVKVM_GDT_VA);
 
-	gdt[1] = 0x00af9b000000ffffULL; /* 64-bit code */
-	gdt[2] = 0x00cf93000000ffffULL; /* data */
+	gdt[DEVKVM_SEL_CODE / 8] = 0x00af9b000000ffffULL;	 /* 64-bit code */
+	gdt[DEVKVM_SEL_DATA / 8] = 0x00cf93000000ffffULL;	 /* data */
+	gdt[DEVKVM_SEL_USER32_CODE / 8] = 0x00cffb000000ffffULL; /* DPL 3: 32-bit code */
+	gdt[DEVKVM_SEL_USER_DATA / 8] = 0x00cff3000000ffffULL;	 /* data */
+	gdt[DEVKVM_SEL_USER_CODE / 8] = 0x00affb000000ffffULL;	 /* 64-bit code */
 	for (unsigned int i = 0; i < nr_vcpus; i++) {
 		devkvm_set_tss(b, i);
 		for (int vec = 0; vec < DEVKVM_NR_GATES; vec++)
@@ -142,7 +146,7 @@ static void devkvm_build_tables(struct devkvm_vm *b, unsigned int nr_vcpus)
 	}
 	memcpy(devkvm_top_page(b, DEVKVM_STUB_VA), devkvm_stub_start,
 	       devkvm_stub_end - devkvm_stub_start);
-	/* Where the flush stub returns to (flush.c); the trampolines read resume_rip. */
+	/* Where the flush stub returns to (flush.c). */
 	for (unsigned int i = 0; i < nr_vcpus; i++) {
 		struct devkvm_flush_mailbox *mb = devkvm_top_page(b, DEVKVM_FLUSH_MAILBOX_VA(i));
 

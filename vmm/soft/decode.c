@@ -107,8 +107,9 @@ static bool is_branch(unsigned int id)
 }
 
 /*
- * Fill @op from Capstone's; false if it uses something we do not model (fs:,
- * ymm...).  @addr32: the instruction has a 0x67 prefix (from the bytes).
+ * Fill @op from Capstone's; false if it uses something we do not model
+ * (ymm...).  A segment override is the prefix's (scan_prefixes()).
+ * @addr32: the instruction has a 0x67 prefix (from the bytes).
  */
 static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned int id, bool addr32,
 			    struct soft_operand *op)
@@ -143,10 +144,6 @@ static bool convert_operand(const cs_x86_op *cop, const cs_insn *ci, unsigned in
 			op->val = (int64_t)((uint64_t)cop->imm - (ci->address + ci->size));
 		return true;
 	case X86_OP_MEM:
-		if (cop->mem.segment != X86_REG_INVALID && cop->mem.segment != X86_REG_DS &&
-		    cop->mem.segment != X86_REG_ES && cop->mem.segment != X86_REG_SS &&
-		    cop->mem.segment != X86_REG_CS)
-			return false;
 		op->type = SOFT_OP_MEM;
 		r = map_reg(cop->mem.base);
 		if (r < 0)
@@ -198,8 +195,10 @@ static int prefix_group(uint8_t b)
  * The legacy prefixes, from the bytes, in any order: Capstone 4 drops a
  * repne before movsd (it takes F2 A5 for the SSE movsd's prefix), and
  * names 66 F3 A5 (rep movsw as gas encodes it) movsd.  The last of F2/F3
- * wins, as on the hardware.  @rex gets a REX byte that follows them, and
- * @opcode the first opcode byte.
+ * wins, as on the hardware, and so does the last segment override: in
+ * 64-bit mode ES, CS, SS and DS have base 0, so only FS and GS count.
+ * @rex gets a REX byte that follows them, and @opcode the first opcode
+ * byte.
  */
 static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, uint8_t *opcode)
 {
@@ -222,6 +221,18 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, u
 			break;
 		case 0x67:
 			pfx |= SOFT_PFX_ADDRSIZE;
+			break;
+		case 0x26:
+		case 0x2e:
+		case 0x36:
+		case 0x3e:
+			pfx &= ~(SOFT_PFX_FS | SOFT_PFX_GS);
+			break;
+		case 0x64:
+			pfx = (pfx & ~SOFT_PFX_GS) | SOFT_PFX_FS;
+			break;
+		case 0x65:
+			pfx = (pfx & ~SOFT_PFX_FS) | SOFT_PFX_GS;
 			break;
 		}
 	}

@@ -54,6 +54,8 @@ enum soft_kind {
 #define SOFT_PFX_REPNE 4
 #define SOFT_PFX_OPSIZE 8    /* 0x66 */
 #define SOFT_PFX_ADDRSIZE 16 /* 0x67: esi, edi, ecx and addresses wrap at 4 GiB */
+#define SOFT_PFX_FS 32	     /* 0x64: a memory operand's address is offset by the FS base */
+#define SOFT_PFX_GS 64	     /* 0x65: by the GS base */
 
 struct soft_insn {
 	uint16_t id; /* x86_insn */

@@ -110,7 +110,11 @@ int soft_fault(struct soft_exec *e, unsigned int vector, uint32_t error_code, co
  * Every slot of the frame is translated for writing before anything is
  * stored, so a retry (or a double fault) leaves the guest as it was.
  * RFLAGS is pushed with RF set, as the hardware does for a fault (the soft
- * vCPU has no instruction breakpoints for RF to suppress).
+ * vCPU has no instruction breakpoints for RF to suppress).  The frame
+ * holds CS and SS as they were; the handler runs at CPL 0, and the pushes
+ * are its accesses, supervisor ones.  From CPL 3, SS becomes null, as the
+ * processor loads it on a change of privilege in 64-bit mode; from CPL 0
+ * it stays.
  */
 int soft_deliver(struct soft_exec *e)
 {
@@ -118,23 +122,29 @@ int soft_deliver(struct soft_exec *e)
 	const struct soft_fault *f = &e->fault;
 	const struct soft_exception_handler *h = &cpu->handlers[f->vector];
 	uint64_t rflags = soft_cpu_get_rflags(cpu), top = h->stack & ~15UL, frame[6];
+	uint16_t cs = cpu->sys.cs, ss = cpu->sys.ss;
 	struct soft_dest slot[6];
 	unsigned int n = 0, i;
 	int ret;
 
-	frame[n++] = SOFT_SEL_DATA; /* SS */
+	frame[n++] = ss;
 	frame[n++] = cpu->gpr[SOFT_RSP];
 	frame[n++] = rflags | X86_RF;
-	frame[n++] = SOFT_SEL_CODE; /* CS */
+	frame[n++] = cs;
 	frame[n++] = cpu->rip;
 	if (has_error_code(f->vector))
 		frame[n++] = f->error_code;
 	e->delivering = true;
+	cpu->sys.cs = SOFT_SEL_CODE;
 	for (i = 0; i < n; i++) {
 		ret = soft_dest_prepare(e, top - 8 * (i + 1), 8, &slot[i]);
-		if (ret)
+		if (ret) {
+			cpu->sys.cs = cs;
 			return ret;
+		}
 	}
+	if (cs & 3)
+		cpu->sys.ss = 0;
 	for (i = 0; i < n; i++)
 		soft_dest_store(e, &slot[i], frame[i]);
 	e->delivering = false;
@@ -149,15 +159,56 @@ int soft_deliver(struct soft_exec *e)
 
 /* What iretq loads of the frame's RFLAGS at CPL 0: all but VM and the reserved bits. */
 #define IRET_RFLAGS_MASK 0x3d7fd5UL
+#define X86_IOPL (3UL << 12)
 
 /*
- * iretq in 64-bit mode to the same privilege: pops RIP, CS, RFLAGS, RSP
- * and SS.  The only code segment is the VMM's (CPL 0, 64-bit), and SS is
- * its data segment or null; anything else is #GP(selector), as a return to
- * a segment the GDT does not have.  RF is dropped at once: it would only
- * suppress an instruction breakpoint on the first instruction, and the
- * soft vCPU has none.  TF and IF are kept but do nothing: the soft vCPU
- * neither single-steps nor takes interrupts.
+ * The RFLAGS iretq loads from the frame's @new: at CPL 3 IOPL stays as it
+ * is, and IF too unless CPL <= IOPL, as the processor has it.
+ */
+static uint64_t iret_rflags(struct soft_cpu *cpu, uint64_t new)
+{
+	uint64_t old = soft_cpu_get_rflags(cpu), keep = 0;
+	unsigned int cpl = soft_cpu_cpl(cpu);
+
+	new &= IRET_RFLAGS_MASK & ~X86_RF;
+	if (cpl)
+		keep |= X86_IOPL;
+	if (cpl > ((old >> 12) & 3))
+		keep |= X86_IF;
+	return (new & ~keep) | (old & keep);
+}
+
+/*
+ * The selectors iretq may return to, with the RPL of @cs: #GP(selector) for
+ * anything else, as a return to a segment the GDT does not have or of the
+ * wrong privilege: CPL 0's code with its data or a null SS, or CPL 3's
+ * code and data (a null SS is #GP(0) there); never to a CPL below the
+ * current one.
+ */
+static int iret_check_selectors(struct soft_exec *e, uint16_t cs, uint16_t ss)
+{
+	unsigned int rpl = cs & 3;
+
+	if (rpl < soft_cpu_cpl(e->cpu) || cs != (rpl ? SOFT_SEL_USER_CODE : SOFT_SEL_CODE))
+		return soft_fault(e, SOFT_VEC_GP, cs & 0xfffc,
+				  "iretq to CS %#x: at CPL %u only %#x (CPL 0) or %#x (CPL 3), "
+				  "the 64-bit code segments, are there",
+				  cs, soft_cpu_cpl(e->cpu), SOFT_SEL_CODE, SOFT_SEL_USER_CODE);
+	if (rpl ? ss != SOFT_SEL_USER_DATA : ss != SOFT_SEL_DATA && ss != 0)
+		return soft_fault(e, SOFT_VEC_GP, ss & 0xfffc,
+				  "iretq to SS %#x with CS %#x: only %#x, its data segment%s, is "
+				  "there",
+				  ss, cs, rpl ? SOFT_SEL_USER_DATA : SOFT_SEL_DATA,
+				  rpl ? "" : ", or null");
+	return X_OK;
+}
+
+/*
+ * iretq in 64-bit mode: pops RIP, CS, RFLAGS, RSP and SS, to the same
+ * privilege or from CPL 0 to CPL 3 (iret_check_selectors()).  RF is
+ * dropped at once: it would only suppress an instruction breakpoint on the
+ * first instruction, and the soft vCPU has none.  TF and IF are kept but
+ * do nothing: the soft vCPU neither single-steps nor takes interrupts.
  */
 int soft_exec_iretq(struct soft_exec *e)
 {
@@ -175,20 +226,16 @@ int soft_exec_iretq(struct soft_exec *e)
 	ss = v[4];
 	if (cpu->flags.rflags & X86_NT)
 		return soft_fault(e, SOFT_VEC_GP, 0, "iretq with NT set (a task return)");
-	if (cs != SOFT_SEL_CODE)
-		return soft_fault(e, SOFT_VEC_GP, cs & 0xfffc,
-				  "iretq to CS %#x: only %#x, the 64-bit code segment at CPL 0, is "
-				  "there",
-				  cs, SOFT_SEL_CODE);
-	if (ss != SOFT_SEL_DATA && ss != 0)
-		return soft_fault(e, SOFT_VEC_GP, ss & 0xfffc,
-				  "iretq to SS %#x: only %#x, the data segment, or null is there",
-				  ss, SOFT_SEL_DATA);
+	ret = iret_check_selectors(e, cs, ss);
+	if (ret)
+		return ret;
 	if (!soft_canonical(v[0]))
 		return soft_fault(e, SOFT_VEC_GP, 0, "iretq to non-canonical rip %#lx",
 				  (unsigned long)v[0]);
 	cpu->gpr[SOFT_RSP] = v[3];
-	soft_cpu_set_rflags(cpu, v[2] & IRET_RFLAGS_MASK & ~X86_RF);
+	soft_cpu_set_rflags(cpu, iret_rflags(cpu, v[2]));
+	cpu->sys.cs = cs;
+	cpu->sys.ss = ss;
 	e->next_rip = v[0];
 	return X_OK;
 }

@@ -11,6 +11,7 @@
 #include "base/compiler.h"
 #include "vmm/soft/access.h"
 #include "vmm/soft/interp.h"
+#include "vmm/soft/system.h"
 
 /* ---- registers and operands ---- */
 
@@ -48,7 +49,8 @@ static void reg_write(struct soft_cpu *cpu, unsigned int reg, unsigned int size,
 	}
 }
 
-static uint64_t effective_address(struct soft_exec *e, const struct soft_operand *op)
+/* The offset of a memory operand, as lea computes it: no segment base. */
+static uint64_t operand_offset(struct soft_exec *e, const struct soft_operand *op)
 {
 	uint64_t a = op->val;
 
@@ -59,6 +61,12 @@ static uint64_t effective_address(struct soft_exec *e, const struct soft_operand
 	if (op->index != SOFT_REG_NONE)
 		a += e->cpu->gpr[op->index] * op->scale;
 	return op->addr32 ? (uint32_t)a : a;
+}
+
+/* The linear address of a memory operand: its offset, plus an FS or GS base. */
+static uint64_t effective_address(struct soft_exec *e, const struct soft_operand *op)
+{
+	return operand_offset(e, op) + soft_segment_base(e);
 }
 
 static uint64_t sign_extend(uint64_t v, unsigned int size)
@@ -852,7 +860,9 @@ static int string_step(struct soft_exec *e, enum string_op op, unsigned int size
 	struct soft_cpu *cpu = e->cpu;
 	bool addr32 = e->insn->prefix & SOFT_PFX_ADDRSIZE;
 	uint64_t mask = addr32 ? 0xffffffffUL : ~0UL;
-	uint64_t src = cpu->gpr[SOFT_RSI] & mask, dst = cpu->gpr[SOFT_RDI] & mask;
+	/* The source's segment may be overridden, the destination's (ES) not. */
+	uint64_t src = (cpu->gpr[SOFT_RSI] & mask) + soft_segment_base(e);
+	uint64_t dst = cpu->gpr[SOFT_RDI] & mask;
 	uint64_t *rsi = &cpu->gpr[SOFT_RSI], *rdi = &cpu->gpr[SOFT_RDI];
 	uint64_t a, b;
 	int ret;
@@ -959,8 +969,12 @@ static int exec_pio(struct soft_exec *e, bool in)
 	uint16_t port =
 		port_op->type == SOFT_OP_IMM ? (uint8_t)port_op->val : (uint16_t)cpu->gpr[SOFT_RDX];
 	uint32_t val = in ? 0xffffffff : reg_read(cpu, SOFT_RAX, size);
-	int ret = cpu->ops->pio ? cpu->ops->pio(cpu->opaque, port, size, in, &val) : 0;
+	int ret;
 
+	/* No I/O permission bitmap: above IOPL every port is #GP(0). */
+	if (soft_cpu_cpl(cpu) > soft_iopl(cpu))
+		return soft_privileged(e);
+	ret = cpu->ops->pio ? cpu->ops->pio(cpu->opaque, port, size, in, &val) : 0;
 	if (ret < 0)
 		return soft_stop(e, SOFT_ERR_PIO,
 				 "port %s of %u bytes at port %#x failed (%d), rip %#lx",
@@ -980,7 +994,8 @@ static int exec_pio(struct soft_exec *e, bool in)
 /*
  * cpuid describes a plain 64-bit CPU with only what the interpreter does:
  * vendor "NopinSoftCPU"; TSC, CX8, CMOV, FXSR, SSE and SSE2; CX16 and
- * POPCNT.  Nothing of SSE3 and later, AVX, XSAVE or CLFLUSH.
+ * POPCNT; syscall; FSGSBASE.  Nothing of SSE3 and later, AVX, XSAVE or
+ * CLFLUSH.
  */
 static void exec_cpuid(struct soft_cpu *cpu)
 {
@@ -988,7 +1003,7 @@ static void exec_cpuid(struct soft_cpu *cpu)
 
 	switch (leaf) {
 	case 0:
-		a = 1;
+		a = 7;
 		b = 0x69706f4e; /* "Nopi" */
 		d = 0x666f536e; /* "nSof" */
 		c = 0x55504374; /* "tCPU" */
@@ -999,11 +1014,14 @@ static void exec_cpuid(struct soft_cpu *cpu)
 		    (1u << 24) | (1u << 25) | (1u << 26); /* FXSR, SSE, SSE2 */
 		c = (1u << 13) | (1u << 23);		  /* CX16, POPCNT */
 		break;
+	case 7:
+		b = cpu->gpr[SOFT_RCX] == 0 ? 1u << 0 : 0; /* subleaf 0: FSGSBASE */
+		break;
 	case 0x80000000:
 		a = 0x80000001;
 		break;
 	case 0x80000001:
-		d = 1u << 29; /* long mode */
+		d = (1u << 29) | (1u << 11); /* long mode, syscall */
 		break;
 	}
 	reg_write(cpu, SOFT_RAX, 4, a);
@@ -1108,6 +1126,8 @@ static int exec_mov_cr(struct soft_exec *e)
 	uint64_t v;
 	int ret;
 
+	if (soft_cpu_cpl(cpu))
+		return soft_privileged(e);
 	if (!load && (cr == 2 || cr == 3)) {
 		reg_write(cpu, op[0].reg, 8, cr == 2 ? cpu->cr2 : cpu->cr3);
 		return X_OK;
@@ -1133,6 +1153,8 @@ static int exec_invlpg(struct soft_exec *e)
 	struct soft_cpu *cpu = e->cpu;
 	uint64_t gva = effective_address(e, &e->insn->op[0]);
 
+	if (soft_cpu_cpl(cpu))
+		return soft_privileged(e);
 	if (!cpu->ops->invlpg)
 		return soft_unsupported(e);
 	if (soft_canonical(gva))
@@ -1196,7 +1218,7 @@ int soft_execute(struct soft_exec *e)
 		reg_write(cpu, op[0].reg, op[0].size, v);
 		return X_OK;
 	case X86_INS_LEA:
-		reg_write(cpu, op[0].reg, op[0].size, effective_address(e, &op[1]));
+		reg_write(cpu, op[0].reg, op[0].size, operand_offset(e, &op[1]));
 		return X_OK;
 	case X86_INS_ADD:
 		return exec_alu(e, ALU_ADD, &op[0], &op[1], op[0].size);
@@ -1358,6 +1380,8 @@ int soft_execute(struct soft_exec *e)
 	case X86_INS_OUT:
 		return exec_pio(e, false);
 	case X86_INS_HLT:
+		if (soft_cpu_cpl(cpu))
+			return soft_privileged(e);
 		cpu->exit.reason = SOFT_EXIT_HLT;
 		return X_OK;
 	case X86_INS_NOP:
@@ -1384,6 +1408,18 @@ int soft_execute(struct soft_exec *e)
 		return soft_exec_iretq(e);
 	case X86_INS_INVLPG:
 		return exec_invlpg(e);
+	case X86_INS_SYSCALL:
+	case X86_INS_SYSRET:
+	case X86_INS_SWAPGS:
+	case X86_INS_RDMSR:
+	case X86_INS_WRMSR:
+	case X86_INS_CLI:
+	case X86_INS_STI:
+	case X86_INS_RDFSBASE:
+	case X86_INS_RDGSBASE:
+	case X86_INS_WRFSBASE:
+	case X86_INS_WRGSBASE:
+		return soft_exec_system(e);
 	}
 	if (insn->id == X86_INS_JMP) {
 		ret = branch_target(e, &v);

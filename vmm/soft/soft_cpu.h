@@ -113,11 +113,43 @@ enum soft_vector {
 #define SOFT_NR_VECTORS 32
 
 /*
- * The selectors of an exception frame, and the only ones iretq takes: the
- * VMM's GDT (64-bit code, flat data), which the kvm backend loads too.
+ * The VMM's GDT, which the kvm backend loads too, and the only selectors
+ * iretq takes: ring 0's 64-bit code and flat data, then ring 3's in the
+ * order SYSRET wants them (STAR[63:48] names the first: SS is 8 above it,
+ * the 64-bit CS 16 above), so a guest's STAR is SOFT_STAR_ABI.  The 32-bit
+ * user code segment is there for that order only: nothing runs in it.
  */
 #define SOFT_SEL_CODE 0x08
 #define SOFT_SEL_DATA 0x10
+#define SOFT_SEL_USER32_CODE 0x1b
+#define SOFT_SEL_USER_DATA 0x23
+#define SOFT_SEL_USER_CODE 0x2b
+#define SOFT_STAR_ABI ((uint64_t)(SOFT_SEL_USER32_CODE & ~3) << 48 | (uint64_t)SOFT_SEL_CODE << 32)
+
+/* The MSRs the soft vCPU has; rdmsr or wrmsr of any other is #GP(0). */
+#define SOFT_MSR_EFER 0xc0000080
+#define SOFT_MSR_STAR 0xc0000081
+#define SOFT_MSR_LSTAR 0xc0000082
+#define SOFT_MSR_CSTAR 0xc0000083
+#define SOFT_MSR_FMASK 0xc0000084
+#define SOFT_MSR_FS_BASE 0xc0000100
+#define SOFT_MSR_GS_BASE 0xc0000101
+#define SOFT_MSR_KERNEL_GS_BASE 0xc0000102
+
+#define SOFT_EFER_SCE (1u << 0) /* syscall and sysret */
+#define SOFT_EFER_FIXED 0xd00UL /* LME, LMA, NXE: long mode with NX, never changed */
+
+/*
+ * The system state beyond the registers: the privilege level (CS's RPL),
+ * SS, the FS and GS bases and the MSRs of syscall and swapgs.  A new vCPU
+ * is at CPL 0 on SOFT_SEL_CODE/SOFT_SEL_DATA with every MSR zero.
+ */
+struct soft_system {
+	uint16_t cs, ss;
+	uint64_t fs_base, gs_base, kernel_gs_base;
+	uint64_t efer; /* SOFT_EFER_FIXED | what the guest set of SOFT_EFER_SCE */
+	uint64_t star, lstar, cstar, fmask;
+};
 
 /* Where an exception goes: its handler, on a stack of its own (as an IST slot). */
 struct soft_exception_handler {
@@ -191,6 +223,7 @@ struct soft_cpu {
 	uint64_t cr2; /* the address of the last #PF delivered */
 	uint64_t cr3; /* what `mov %cr3, %reg` reads: the last CR3 loaded */
 	struct soft_exception_handler handlers[SOFT_NR_VECTORS];
+	struct soft_system sys;
 
 	const struct soft_mem_ops *ops;
 	void *opaque;
@@ -239,6 +272,12 @@ int soft_cpu_set_exception_handler(struct soft_cpu *cpu, unsigned int vector, ui
  * VMM that answers the port itself rather than in the pio callback.
  */
 void soft_cpu_complete_pio_in(struct soft_cpu *cpu, uint32_t val);
+
+/* The current privilege level: 0 or 3. */
+static inline unsigned int soft_cpu_cpl(const struct soft_cpu *cpu)
+{
+	return cpu->sys.cs & 3;
+}
 
 uint64_t soft_cpu_get_rflags(struct soft_cpu *cpu);
 void soft_cpu_set_rflags(struct soft_cpu *cpu, uint64_t rflags);

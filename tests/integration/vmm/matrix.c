@@ -11,7 +11,10 @@
  * The images with page tables of their own (paging, ptedit) run in tdp
  * and shadow mode, 1 and 2 vCPUs, quiet and under pressure, and must
  * print the same whole console in each: their lines say what they
- * checked, never where or when.
+ * checked, never where or when.  So does usermode, a guest kernel with
+ * a user program in ring 3 (syscall and sysret, iretq, FS and GS, faults
+ * from ring 3, rounds over a user buffer that pressure reclaims under
+ * it), on one vCPU.
  *
  * hello and exceptions run quiet only: each is over in a few
  * milliseconds, before any pressure agent's first round (each sleeps its
@@ -258,6 +261,52 @@ TEST(ptedit_2_shadow_quiet)
 TEST(ptedit_2_shadow_pressure)
 {
 	run_paging_case("ptedit", 2, true, KVM_MMU_SHADOW, ptedit_2);
+}
+
+static const char usermode_1[] =
+	"usermode: cpuid: syscall yes, fsgsbase yes\n"
+	"usermode: EFER 0xd01, STAR 0x18000800000000, LSTAR the entry, FMASK 0x44700\n"
+	"usermode: rdmsr of MSR 0x12345678 and wrmsr of EFER 0xd03: #GP(0)\n"
+	"usermode: iretq to ring 3 on the identity map: 3 syscalls, exit 7\n"
+	"usermode: a PTE stored through fs: (FS_BASE at its table) remaps the page: ok\n"
+	"usermode: sysret to ring 3 and syscalls back: exit 0x55\n"
+	"usermode: ring 3: TLS through the FS_BASE wrmsr set: read 0x7a7a, wrote 0x7a7b\n"
+	"usermode: ring 3: TLS through wrfsbase: wrote 0x7b7b, rdfsbase ok\n"
+	"usermode: ring 3: its own GS base across syscalls (swapgs in the entry), the kernel's "
+	"per-CPU block in between: ok\n"
+	"usermode: syscall: r11 0x402 (DF set), the kernel ran with FMASK 0x44700 clear, DF back "
+	"after sysret: ok\n"
+	"usermode: ring 3: 16 rounds over 256 user pages, ok\n"
+	"usermode: ring 3: read of a supervisor page: #PF error code 0x5, frame CS 0x2b SS 0x23\n"
+	"usermode: ring 3: write of it: #PF error code 0x7, frame CS 0x2b SS 0x23\n"
+	"usermode: ring 3: fetch from kernel text: #PF error code 0x15, frame CS 0x2b SS 0x23\n"
+	"usermode: ring 3: hlt: #GP error code 0x0, frame CS 0x2b SS 0x23\n"
+	"usermode: ring 3: rdmsr: #GP error code 0x0, frame CS 0x2b SS 0x23\n"
+	"usermode: ring 3: swapgs: #GP error code 0x0, frame CS 0x2b SS 0x23\n"
+	"usermode: ring 3: ud2: #UD, frame CS 0x2b SS 0x23\n"
+	"usermode: ring 3: div by 0: #DE, frame CS 0x2b SS 0x23\n"
+	"usermode: iretq to ring 3 on its own tables: 3 syscalls, exit 7\n"
+	"usermode: ok\n";
+
+TEST(usermode_1_tdp_quiet)
+{
+	run_paging_case("usermode", 1, false, KVM_MMU_TDP, usermode_1);
+}
+
+TEST(usermode_1_shadow_quiet)
+{
+	run_paging_case("usermode", 1, false, KVM_MMU_SHADOW, usermode_1);
+}
+
+/* Kicks, flushes and faults while the vCPU is at CPL 3: the VMM's stubs run at CPL 0 and return. */
+TEST(usermode_1_tdp_pressure)
+{
+	run_paging_case("usermode", 1, true, KVM_MMU_TDP, usermode_1);
+}
+
+TEST(usermode_1_shadow_pressure)
+{
+	run_paging_case("usermode", 1, true, KVM_MMU_SHADOW, usermode_1);
 }
 
 TEST(hello_1_anon_quiet)

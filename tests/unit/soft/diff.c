@@ -613,9 +613,10 @@ static void gen_bits(struct gen *g)
 /*
  * A string instruction's legacy prefixes in a random order: @rep (F3 or
  * F2, or 0), 0x66 if @word, and at random 0x67 (esi, edi and ecx, which
- * the mov imm32 above set zero-extended) and a segment override that
- * 64-bit mode ignores.  The element size must come from the opcode byte
- * and these, whatever their order.
+ * the mov imm32 above set zero-extended) and a segment override: DS or
+ * CS, which 64-bit mode ignores, or FS or GS, whose base moves the source
+ * (rsi) and not the destination.  The element size must come from the
+ * opcode byte and these, whatever their order.
  */
 static void string_prefixes(struct gen *g, uint8_t rep, bool word)
 {
@@ -629,7 +630,7 @@ static void string_prefixes(struct gen *g, uint8_t rep, bool word)
 	if (rnd(g, 3) == 0)
 		pfx[n++] = 0x67;
 	if (rnd(g, 4) == 0)
-		pfx[n++] = rnd(g, 2) ? 0x3e : 0x2e;
+		pfx[n++] = (const uint8_t[]){ 0x3e, 0x2e, 0x64, 0x65 }[rnd(g, 4)];
 	for (unsigned int i = n; i > 1; i--) {
 		unsigned int j = rnd(g, i);
 		uint8_t t = pfx[i - 1];

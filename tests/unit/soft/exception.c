@@ -169,13 +169,20 @@ static void expect_message(struct soft_cpu *cpu, const char *what)
 }
 
 /* The frame below @top: SS, RSP, RFLAGS, CS, RIP, as pushed. */
-static void expect_frame(struct ram *r, uint64_t top, uint64_t rip, uint64_t rsp, uint64_t rflags)
+static void expect_frame_ss(struct ram *r, uint64_t top, uint64_t ss, uint64_t rip, uint64_t rsp,
+			    uint64_t rflags)
 {
-	TEST_ASSERT_EQ(peek(r, top - 8), 0x10UL);
+	TEST_ASSERT_EQ(peek(r, top - 8), ss);
 	TEST_ASSERT_EQ(peek(r, top - 16), rsp);
 	TEST_ASSERT_EQ(peek(r, top - 24), rflags);
 	TEST_ASSERT_EQ(peek(r, top - 32), 0x08UL);
 	TEST_ASSERT_EQ(peek(r, top - 40), rip);
+}
+
+/* The same, from code on the VMM's data segment. */
+static void expect_frame(struct ram *r, uint64_t top, uint64_t rip, uint64_t rsp, uint64_t rflags)
+{
+	expect_frame_ss(r, top, 0x10, rip, rsp, rflags);
 }
 
 TEST(divide_error_frame_and_iretq)
@@ -531,7 +538,7 @@ TEST(iretq_checks_its_frame)
 	TEST_ASSERT_EQ(cpu.exit.vector, SOFT_VEC_GP);
 	expect_message(&cpu, "iretq with NT set");
 
-	/* With a #GP handler, the frame carries the selector. */
+	/* With a #GP handler, the frame carries the selector, and SS as it is: null since the iretq above. */
 	soft_cpu_set_rflags(&cpu, 0x2);
 	handler_skip_error(r, HANDLER, 0);
 	TEST_ASSERT_EQ(soft_cpu_set_exception_handler(&cpu, SOFT_VEC_GP, HANDLER, GP_STACK), 0);
@@ -539,7 +546,7 @@ TEST(iretq_checks_its_frame)
 	poke(r, frame + 8, 0x33);
 	run_to(&cpu, SOFT_EXIT_HLT);
 	TEST_ASSERT_EQ(peek(r, GP_STACK - 48), 0x30UL);
-	expect_frame(r, GP_STACK, CODE, frame, X86_RF | 0x2);
+	expect_frame_ss(r, GP_STACK, 0, CODE, frame, X86_RF | 0x2);
 	ram_free(&cpu, r);
 }
 

@@ -184,14 +184,6 @@ TEST(unsupported_instruction_names_itself)
 	expect_message(&cpu, "fsqrt");
 	expect_message(&cpu, "r12=0000001234567890");
 	ram_free(&cpu, r);
-
-	/* A segment override the guest ABI has no use for is unsupported too. */
-	r = ram_new(&cpu,
-		    CODE(0x64, 0x48, 0x8b, 0x04, 0x25, 0x28, 0, 0, 0)); /* mov rax, fs:[0x28] */
-	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_ERROR);
-	TEST_ASSERT_EQ(cpu.exit.error, SOFT_ERR_UNSUPPORTED);
-	expect_message(&cpu, "fs:");
-	ram_free(&cpu, r);
 }
 
 TEST(wild_access_is_reported)
