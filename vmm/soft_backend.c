@@ -518,6 +518,19 @@ static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector
 	return soft_cpu_set_exception_handler(&to_soft(vcpu)->cpu, vector, rip, stack);
 }
 
+static void soft_sse_from_vmm(struct soft_cpu *cpu, const struct vmm_sys_regs *sys)
+{
+	BUILD_BUG_ON(sizeof(cpu->xmm) != sizeof(sys->xmm));
+	memcpy(cpu->xmm, sys->xmm, sizeof(sys->xmm));
+	cpu->mxcsr = sys->mxcsr;
+}
+
+static void soft_sse_to_vmm(const struct soft_cpu *cpu, struct vmm_sys_regs *sys)
+{
+	memcpy(sys->xmm, cpu->xmm, sizeof(sys->xmm));
+	sys->mxcsr = cpu->mxcsr;
+}
+
 /*
  * vmm_soft_emulate_insn(): a soft vCPU of its own for the one
  * instruction, on the caller's vCPU and its translations.  Its decode
@@ -527,7 +540,7 @@ static int soft_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector
  * times, then (-EAGAIN) the guest executes it again, as a CPU would.
  */
 int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
-			  const struct vmm_sys_regs *sys, char *msg, size_t len)
+			  struct vmm_sys_regs *sys, char *msg, size_t len)
 {
 	enum soft_exit_reason reason = SOFT_EXIT_NONE;
 	int ret;
@@ -536,7 +549,7 @@ int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
 	if (!s)
 		return ret;
 	soft_regs_from_vmm(&s->cpu, regs);
-	s->cpu.sse_absent = true; /* regs has no xmm registers: an SSE store stops */
+	soft_sse_from_vmm(&s->cpu, sys);
 	s->cpu.cr3 = vcpu->kvcpu->cr3;
 	s->cpu.sys.cs = sys->cs;
 	s->cpu.sys.ss = sys->cs & 3 ? SOFT_SEL_USER_DATA : SOFT_SEL_DATA;
@@ -553,6 +566,7 @@ int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
 	}
 	if (s->cpu.stats.insns && reason == SOFT_EXIT_LIMIT) {
 		soft_regs_to_vmm(&s->cpu, regs);
+		soft_sse_to_vmm(&s->cpu, sys);
 	} else if (reason == SOFT_EXIT_LIMIT) {
 		/* Invalidations kept undoing its faults: nothing of it happened yet. */
 		ret = -EAGAIN;

@@ -292,14 +292,18 @@ void vmm_describe_fault_gpa(struct vmm_vcpu *vcpu, uint64_t gpa, int level, uint
  * interpreter cannot run it, with @msg saying why and naming the
  * instruction.  @sys is the state the instruction runs in beyond the
  * registers: CS (its CPL makes the accesses user ones at CPL 3, as the
- * hardware's were) and the FS and GS bases an override adds.
+ * hardware's were), the FS and GS bases an override adds, and the SSE
+ * registers (an SSE store to a guest page table is a tracked write too),
+ * which come back in @sys as the instruction left them.
  */
 struct vmm_sys_regs {
 	uint16_t cs;
 	uint64_t fs_base, gs_base;
+	uint8_t xmm[16][16];
+	uint32_t mxcsr;
 };
 int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
-			  const struct vmm_sys_regs *sys, char *msg, size_t len);
+			  struct vmm_sys_regs *sys, char *msg, size_t len);
 /*
  * Run @vcpu on the calling thread (a test's) until a ucall, the end of the
  * run or a refused memory access, as the KVM selftests' vcpu_run() does.

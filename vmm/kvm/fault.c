@@ -301,10 +301,49 @@ static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_wa
 	return devkvm_resume_at(vcpu, &regs, &sregs, exit);
 }
 
+/*
+ * The guest's xmm registers and MXCSR for the emulation (an SSE store to
+ * a page table is a tracked write like any other): the VMM's stubs never
+ * touch them, so at the #PF stub's exit they are the faulting
+ * instruction's.  0, or -EIO with the vCPU stopped.
+ */
+static int devkvm_get_sse(struct vmm_vcpu *vcpu, struct kvm_fpu *fpu, struct vmm_sys_regs *sys,
+			  struct vmm_exit *exit)
+{
+	struct devkvm_err err = { "" };
+
+	if (devkvm_ioctl(devkvm_vcpu_of(vcpu)->fd, KVM_GET_FPU, fpu, &err)) {
+		devkvm_stop(exit, "KVM_GET_FPU for an emulated page-table write: %s", err.msg);
+		return -EIO;
+	}
+	BUILD_BUG_ON(sizeof(fpu->xmm) != sizeof(sys->xmm));
+	memcpy(sys->xmm, fpu->xmm, sizeof(sys->xmm));
+	sys->mxcsr = fpu->mxcsr;
+	return 0;
+}
+
+/* What the emulated instruction left in the SSE registers, back into the vCPU if it changed. */
+static int devkvm_put_sse(struct vmm_vcpu *vcpu, struct kvm_fpu *fpu,
+			  const struct vmm_sys_regs *sys, struct vmm_exit *exit)
+{
+	struct devkvm_err err = { "" };
+
+	if (!memcmp(fpu->xmm, sys->xmm, sizeof(sys->xmm)) && fpu->mxcsr == sys->mxcsr)
+		return 0;
+	memcpy(fpu->xmm, sys->xmm, sizeof(sys->xmm));
+	fpu->mxcsr = sys->mxcsr;
+	if (devkvm_ioctl(devkvm_vcpu_of(vcpu)->fd, KVM_SET_FPU, fpu, &err)) {
+		devkvm_stop(exit, "KVM_SET_FPU after an emulated page-table write: %s", err.msg);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* A write to a write-tracked guest page table: the soft interpreter makes it. */
 static bool devkvm_emulate_tracked_write(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
 {
 	struct vmm_sys_regs sys;
+	struct kvm_fpu fpu;
 	struct kvm_sregs sregs;
 	struct vmm_regs regs;
 	int ret;
@@ -314,11 +353,15 @@ static bool devkvm_emulate_tracked_write(struct vmm_vcpu *vcpu, struct vmm_exit 
 	sys = (struct vmm_sys_regs){ .cs = sregs.cs.selector,
 				     .fs_base = sregs.fs.base,
 				     .gs_base = sregs.gs.base };
+	if (devkvm_get_sse(vcpu, &fpu, &sys, exit))
+		return false;
 	ret = vmm_soft_emulate_insn(vcpu, &regs, &sys, exit->message, sizeof(exit->message));
 	if (ret && ret != -EAGAIN) {
 		exit->reason = VMM_EXIT_ERROR;
 		return false;
 	}
+	if (!ret && devkvm_put_sse(vcpu, &fpu, &sys, exit))
+		return false;
 	/* After the instruction, or (-EAGAIN) at it again: it faults anew and comes back here. */
 	return devkvm_resume_at(vcpu, &regs, &sregs, exit);
 }

@@ -214,12 +214,6 @@ struct soft_cpu {
 	struct soft_flags flags;
 	union soft_xmm xmm[SOFT_NR_XMMS];
 	uint32_t mxcsr;
-	/*
-	 * The xmm registers and MXCSR are not the guest's (one instruction
-	 * run for another backend, which gave only the general registers):
-	 * SSE instructions stop as unsupported instead of using them.
-	 */
-	bool sse_absent;
 	uint64_t cr2; /* the address of the last #PF delivered */
 	uint64_t cr3; /* what `mov %cr3, %reg` reads: the last CR3 loaded */
 	struct soft_exception_handler handlers[SOFT_NR_VECTORS];

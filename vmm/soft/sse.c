@@ -678,8 +678,6 @@ int soft_execute_sse(struct soft_exec *e)
 {
 	unsigned int id = e->insn->id;
 
-	if (e->cpu->sse_absent)
-		return soft_unsupported(e);
 	switch (id) {
 	case X86_INS_MOVDQA:
 	case X86_INS_MOVAPS:

@@ -310,19 +310,3 @@ TEST(sse_outside_the_subset_names_itself)
 	/* maskmovdqu with an fs override: its implicit operand's segment is not modelled */
 	expect_unsupported(CODE(0x64, 0x66, 0x0f, 0xf7, 0xc1), "maskmovdqu");
 }
-
-/*
- * A soft vCPU that runs one instruction for the kvm backend has only the
- * general registers (sse_absent): even a plain SSE store stops.
- */
-TEST(sse_stops_without_the_guests_xmm_registers)
-{
-	struct soft_cpu cpu;
-
-	load(&cpu, CODE(0x66, 0x0f, 0x7f, 0x03)); /* movdqa [rbx], xmm0 */
-	cpu.sse_absent = true;
-	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_ERROR);
-	TEST_ASSERT_EQ(cpu.exit.error, SOFT_ERR_UNSUPPORTED);
-	TEST_ASSERT_EQ(ram[DATA - RAM_BASE], 0xaa);
-	soft_cpu_destroy(&cpu);
-}
