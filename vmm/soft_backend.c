@@ -539,8 +539,8 @@ static void soft_sse_to_vmm(const struct soft_cpu *cpu, struct vmm_sys_regs *sys
  * (SOFT_XLATE_RETRY, nothing of it happened): it runs again here a few
  * times, then (-EAGAIN) the guest executes it again, as a CPU would.
  */
-int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
-			  struct vmm_sys_regs *sys, char *msg, size_t len)
+int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, struct vmm_sys_regs *sys,
+			  char *msg, size_t len)
 {
 	enum soft_exit_reason reason = SOFT_EXIT_NONE;
 	int ret;

@@ -302,8 +302,8 @@ struct vmm_sys_regs {
 	uint8_t xmm[16][16];
 	uint32_t mxcsr;
 };
-int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
-			  struct vmm_sys_regs *sys, char *msg, size_t len);
+int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, struct vmm_sys_regs *sys,
+			  char *msg, size_t len);
 /*
  * Run @vcpu on the calling thread (a test's) until a ucall, the end of the
  * run or a refused memory access, as the KVM selftests' vcpu_run() does.
