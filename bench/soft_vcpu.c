@@ -53,6 +53,7 @@ static enum soft_xlate_ret flat_translate(void *opaque, uint64_t gva, unsigned i
 		out->hva = m->data + (gva - DATA_BASE);
 	else
 		return SOFT_XLATE_OUTSIDE;
+	out->cacheable = true; /* the map never changes */
 	return SOFT_XLATE_OK;
 }
 

@@ -83,6 +83,50 @@ int soft_noncanonical(struct soft_exec *e, uint64_t gva, unsigned int len, enum 
 			  access_name[acc], len, (unsigned long)gva);
 }
 
+/* The guard of a translation that has nothing to check: two words that never change. */
+static const unsigned int no_guard[2];
+
+/* Keep @x, a translation of @gva for @acc, in the interpreter's TLB. */
+static void soft_tlb_fill(struct soft_cpu *cpu, uint64_t gva, enum soft_access acc,
+			  const struct soft_xlate *x)
+{
+	uint64_t page = gva & ~(SOFT_PAGE_SIZE - 1), off = gva & (SOFT_PAGE_SIZE - 1);
+	struct soft_tlb_entry *t =
+		acc == SOFT_ACCESS_FETCH ?
+			&cpu->tlb.code :
+			&cpu->tlb.data[(gva >> SOFT_PAGE_SHIFT) % SOFT_TLB_ENTRIES];
+
+	t->va_read = page;
+	/* A read's translation is no proof that the page may be written. */
+	t->va_write = acc == SOFT_ACCESS_WRITE ? page : SOFT_TLB_INVALID;
+	t->hva = (char *)x->hva - off;
+	t->gpa = x->gpa - off;
+	t->guard = x->guard ? x->guard : no_guard;
+	t->guard_val[0] = x->guard ? x->guard_val[0] : 0;
+	t->guard_val[1] = x->guard ? x->guard_val[1] : 0;
+}
+
+int soft_xlate_slow(struct soft_exec *e, uint64_t gva, unsigned int len, enum soft_access acc,
+		    struct soft_xlate *x)
+{
+	struct soft_cpu *cpu = e->cpu;
+	enum soft_xlate_ret ret;
+
+	if (__builtin_expect(!soft_canonical(gva), 0))
+		return soft_noncanonical(e, gva, len, acc);
+	x->cacheable = false;
+	x->guard = NULL;
+	cpu->tlb.misses++;
+	ret = cpu->ops->translate(cpu->opaque, gva, len, acc, cpu->rip, x);
+	if (__builtin_expect(ret != SOFT_XLATE_OK, 0))
+		return soft_xlate_failed(e, ret, gva, len, acc, x);
+	if (x->cacheable)
+		soft_tlb_fill(cpu, gva, acc, x);
+	else /* the next fetch asks the translator: see soft_xlate() */
+		cpu->tlb.code.va_read = SOFT_TLB_INVALID;
+	return X_OK;
+}
+
 static bool aligned(const void *p, unsigned int size)
 {
 	return !((uintptr_t)p & (size - 1));

@@ -53,22 +53,64 @@ int soft_xlate_failed(struct soft_exec *e, enum soft_xlate_ret ret, uint64_t gva
 		      enum soft_access acc, const struct soft_xlate *x);
 int soft_noncanonical(struct soft_exec *e, uint64_t gva, unsigned int len, enum soft_access acc);
 
+/* Ask the translator (and keep what it lets us keep); see soft_xlate(). */
+int soft_xlate_slow(struct soft_exec *e, uint64_t gva, unsigned int len, enum soft_access acc,
+		    struct soft_xlate *x);
+
+/* Is the frame behind a kept translation still the one it was made to? */
+static inline bool soft_tlb_guard_holds(const struct soft_tlb_entry *t)
+{
+	return READ_ONCE(t->guard[0]) == t->guard_val[0] &&
+	       READ_ONCE(t->guard[1]) == t->guard_val[1];
+}
+
 /*
- * Translate @gva for an access of @len bytes.  A non-canonical address is
- * the architecture's #GP(0), raised before any translation.
+ * Translate @gva for a load or store of @len bytes, which must not cross
+ * a page (fetches go through soft_xlate_slow() and the code entry).  A
+ * non-canonical address is the architecture's #GP(0), raised before any
+ * translation.
+ *
+ * The interpreter's TLB answers first.  It holds only what a translator
+ * called cacheable, and it is exactly as strong as asking again:
+ *
+ *  - every use still runs the sanitizer's check: the guard words (the
+ *    frame's state and generation) must hold what they held when the
+ *    translation was made, else the translator is asked, and it reports
+ *    the freed or reused frame as it would have;
+ *  - it is dropped whole (soft_cpu_flush_tlb()) wherever the translations
+ *    behind it are: the VMM's flush request (rule 3, flush before
+ *    return), the guest's INVLPG, TLB flush and CR3 load, a stale frame,
+ *    and every soft_cpu_run() entry, so nothing kept crosses a return to
+ *    the VMM, where a hypercall may have changed CR3;
+ *  - a write needs an entry a write filled (the translator made it
+ *    writable and dirty); a read may use either;
+ *  - a translation the translator would not let us keep (a write to a
+ *    page table the shadow MMU tracks) is asked for every time, and drops
+ *    the code entry, so the next fetch reaches the translator, which
+ *    completes the tracked write at the instruction boundary.
+ *
+ * Retry safety is unchanged: a hit has no side effect, and a miss is the
+ * translate callback as before.  Entries are by guest-virtual page for the
+ * current privilege: once a CPL exists, a change of it (syscall, sysret,
+ * iretq to ring 3, an exception into ring 0) must flush, or the key must
+ * carry the user bit, since the U/S check is the translator's.
  */
 static inline int soft_xlate(struct soft_exec *e, uint64_t gva, unsigned int len,
 			     enum soft_access acc, struct soft_xlate *x)
 {
-	struct soft_cpu *cpu = e->cpu;
-	enum soft_xlate_ret ret;
+	struct soft_tlb_entry *t = &e->cpu->tlb.data[(gva >> SOFT_PAGE_SHIFT) % SOFT_TLB_ENTRIES];
+	uint64_t page = gva & ~(SOFT_PAGE_SIZE - 1), off = gva & (SOFT_PAGE_SIZE - 1);
 
-	if (__builtin_expect(!soft_canonical(gva), 0))
-		return soft_noncanonical(e, gva, len, acc);
-	ret = cpu->ops->translate(cpu->opaque, gva, len, acc, cpu->rip, x);
-	if (__builtin_expect(ret == SOFT_XLATE_OK, 1))
+	if (__builtin_expect(acc != SOFT_ACCESS_FETCH &&
+				     (acc == SOFT_ACCESS_WRITE ? t->va_write : t->va_read) ==
+					     page &&
+				     soft_tlb_guard_holds(t),
+			     1)) {
+		x->hva = t->hva + off;
+		x->gpa = t->gpa + off;
 		return X_OK;
-	return soft_xlate_failed(e, ret, gva, len, acc, x);
+	}
+	return soft_xlate_slow(e, gva, len, acc, x);
 }
 int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t *val);
 int soft_dest_prepare(struct soft_exec *e, uint64_t gva, unsigned int size, struct soft_dest *d);

@@ -1059,6 +1059,7 @@ static int exec_mov_cr(struct soft_exec *e)
 	if (ret)
 		return soft_fault(e, SOFT_VEC_GP, 0, "CR3 %#lx refused (%s)", (unsigned long)v,
 				  strerror(-ret));
+	soft_cpu_flush_tlb(cpu);
 	cpu->cr3 = v;
 	return X_OK;
 }
@@ -1073,6 +1074,7 @@ static int exec_invlpg(struct soft_exec *e)
 		return unsupported(e);
 	if (soft_canonical(gva))
 		cpu->ops->invlpg(cpu->opaque, gva);
+	soft_cpu_flush_tlb(cpu);
 	return X_OK;
 }
 

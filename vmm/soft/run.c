@@ -16,7 +16,21 @@ int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *op
 	cpu->ops = ops;
 	cpu->opaque = opaque;
 	cpu->flags.rflags = 0x2; /* bit 1 always reads as one */
+	soft_cpu_flush_tlb(cpu);
 	return soft_decode_cache_init(&cpu->cache);
+}
+
+void soft_cpu_flush_tlb(struct soft_cpu *cpu)
+{
+	struct soft_tlb *tlb = &cpu->tlb;
+
+	for (unsigned int i = 0; i < SOFT_TLB_ENTRIES; i++) {
+		tlb->data[i].va_read = SOFT_TLB_INVALID;
+		tlb->data[i].va_write = SOFT_TLB_INVALID;
+	}
+	tlb->code.va_read = SOFT_TLB_INVALID;
+	tlb->code.va_write = SOFT_TLB_INVALID;
+	tlb->flushes++;
 }
 
 void soft_cpu_destroy(struct soft_cpu *cpu)
@@ -83,20 +97,53 @@ int soft_cpu_format_regs(struct soft_cpu *cpu, char *buf, unsigned int len)
  * The instruction at cpu->rip: from the decode cache, or decoded now from
  * the bytes up to the end of the page, and from the next page if the
  * instruction may run into it.
+ *
+ * While rip stays in the page of the last fetch, that fetch's translation
+ * is used again (the TLB's code entry, access.h), with the sanitizer's
+ * check on the frame as for any kept translation, and the translator is
+ * not asked.  This is as strong as asking, because everything that could
+ * make the answer differ ends the code entry first:
+ *
+ *  - the translation going: the VMM's flush request (rule 3, flush before
+ *    return), the guest's INVLPG, TLB flush or CR3 load, a stale frame,
+ *    all soft_cpu_flush_tlb(), and so is every entry into soft_cpu_run();
+ *  - the frame freed or reused under it: the guard check here, before the
+ *    decode cache is looked at, sends the fetch to the translator, which
+ *    reports it;
+ *  - the page's decoded code going (its page written, by this vCPU or
+ *    through another mapping, or its translation zapped): the decode
+ *    cache, keyed by guest-physical page, has dropped it at the
+ *    instruction boundary (soft_decode_cache_sync()) before this fetch, so
+ *    the lookup misses and the bytes are decoded again from the page;
+ *  - a translation the translator would not let us keep (a tracked page
+ *    table write): soft_xlate_slow() drops the code entry, so this fetch
+ *    asks, and the translator ends the previous instruction's business
+ *    there.
+ *
+ * Leaving the page, for a branch or by running off its end, asks the
+ * translator again, as does an instruction that crosses into the next
+ * page (never cached, and decoded every time).
  */
 static int fetch(struct soft_exec *e, struct soft_insn *scratch)
 {
 	struct soft_cpu *cpu = e->cpu;
 	struct soft_decode_cache *c = &cpu->cache;
+	const struct soft_tlb_entry *code = &cpu->tlb.code;
+	uint64_t off = cpu->rip & (SOFT_PAGE_SIZE - 1);
 	uint8_t bytes[SOFT_MAX_INSN_LEN];
 	bool next_outside = false;
 	unsigned int avail;
 	struct soft_xlate x, x2;
 	int ret;
 
-	ret = soft_xlate(e, cpu->rip, 1, SOFT_ACCESS_FETCH, &x);
-	if (ret)
-		return ret;
+	if (likely(code->va_read == cpu->rip - off && soft_tlb_guard_holds(code))) {
+		x.gpa = code->gpa + off;
+		x.hva = code->hva + off;
+	} else {
+		ret = soft_xlate_slow(e, cpu->rip, 1, SOFT_ACCESS_FETCH, &x);
+		if (ret)
+			return ret;
+	}
 	e->insn = soft_decode_cache_lookup(c, x.gpa);
 	if (e->insn)
 		return X_OK;
@@ -186,6 +233,8 @@ enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns)
 
 	cpu->exit.reason = SOFT_EXIT_NONE;
 	cpu->exit.error = SOFT_ERR_NONE;
+	/* Between runs the VMM may have changed what translations give (a hypercall's CR3). */
+	soft_cpu_flush_tlb(cpu);
 	for (n = 0;; n++) {
 		if (smp_load_acquire(&cpu->kick)) {
 			WRITE_ONCE(cpu->kick, 0);
