@@ -53,7 +53,11 @@ enum soft_kind {
 #define SOFT_PFX_OPSIZE 8    /* 0x66 */
 #define SOFT_PFX_ADDRSIZE 16 /* 0x67: esi, edi, ecx and addresses wrap at 4 GiB */
 
+struct soft_exec;
+
 struct soft_insn {
+	/* The handler the interpreter chose for it at decode (soft_insn_handler()). */
+	int (*exec)(struct soft_exec *e);
 	uint16_t id; /* x86_insn */
 	uint8_t len;
 	uint8_t nops;

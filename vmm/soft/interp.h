@@ -5,7 +5,13 @@
 
 #include "vmm/soft/access.h"
 
-/* Execute e->insn at cpu->rip; on X_OK, e->next_rip is where to go next. */
+/*
+ * Execute e->insn at cpu->rip; on X_OK, e->next_rip is where to go next.
+ * The run loop calls e->insn->exec, which is this or a handler of one form
+ * of one instruction that does the same, chosen once at decode.
+ */
 int soft_execute(struct soft_exec *e);
+/* The handler of @insn, freshly decoded. */
+int (*soft_insn_handler(const struct soft_insn *insn))(struct soft_exec *e);
 
 #endif

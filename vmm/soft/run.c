@@ -184,6 +184,7 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch)
 				 "undecodable instruction at rip %#lx: bytes %02x %02x %02x %02x",
 				 (unsigned long)cpu->rip, bytes[0], bytes[1], bytes[2], bytes[3]);
 	}
+	scratch->exec = soft_insn_handler(scratch);
 	e->insn = soft_decode_cache_insert(c, x.gpa, scratch);
 	if (!e->insn)
 		e->insn = scratch;
@@ -215,7 +216,7 @@ static int step(struct soft_cpu *cpu)
 	if (!ret) {
 		e.next_rip = cpu->rip + e.insn->len;
 		cpu->cur_insn = e.insn;
-		ret = soft_execute(&e);
+		ret = e.insn->exec(&e);
 	}
 	if (ret == X_FAULT) {
 		ret = soft_deliver(&e);
