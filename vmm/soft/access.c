@@ -127,62 +127,9 @@ int soft_xlate_slow(struct soft_exec *e, uint64_t gva, unsigned int len, enum so
 	return X_OK;
 }
 
-static bool aligned(const void *p, unsigned int size)
+int __soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t *val)
 {
-	return !((uintptr_t)p & (size - 1));
-}
-
-static uint64_t host_load(const void *p, unsigned int size)
-{
-	uint64_t v = 0;
-
-	if (aligned(p, size)) {
-		switch (size) {
-		case 1:
-			return READ_ONCE(*(const uint8_t *)p);
-		case 2:
-			return READ_ONCE(*(const uint16_t *)p);
-		case 4:
-			return READ_ONCE(*(const uint32_t *)p);
-		case 8:
-			return READ_ONCE(*(const uint64_t *)p);
-		}
-	}
-	memcpy(&v, p, size);
-	return v;
-}
-
-static void host_store(void *p, unsigned int size, uint64_t v)
-{
-	if (aligned(p, size)) {
-		switch (size) {
-		case 1:
-			WRITE_ONCE(*(uint8_t *)p, v);
-			return;
-		case 2:
-			WRITE_ONCE(*(uint16_t *)p, v);
-			return;
-		case 4:
-			WRITE_ONCE(*(uint32_t *)p, v);
-			return;
-		case 8:
-			WRITE_ONCE(*(uint64_t *)p, v);
-			return;
-		}
-	}
-	memcpy(p, &v, size);
-}
-
-static unsigned int first_part(uint64_t gva, unsigned int size)
-{
-	unsigned int room = SOFT_PAGE_SIZE - (gva & (SOFT_PAGE_SIZE - 1));
-
-	return size > room ? room : 0;
-}
-
-int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t *val)
-{
-	unsigned int split = first_part(gva, size);
+	unsigned int split = soft_first_part(gva, size);
 	struct soft_xlate x[2];
 	uint64_t v = 0;
 	int ret;
@@ -191,7 +138,7 @@ int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t
 		ret = soft_xlate(e, gva, size, SOFT_ACCESS_READ, &x[0]);
 		if (ret)
 			return ret;
-		*val = host_load(x[0].hva, size);
+		*val = soft_host_load(x[0].hva, size);
 		return X_OK;
 	}
 	ret = soft_xlate(e, gva, split, SOFT_ACCESS_READ, &x[0]);
@@ -211,7 +158,7 @@ int soft_dest_prepare(struct soft_exec *e, uint64_t gva, unsigned int size, stru
 
 	d->gva = gva;
 	d->size = size;
-	d->split = first_part(gva, size);
+	d->split = soft_first_part(gva, size);
 	if (!d->split)
 		return soft_xlate(e, gva, size, SOFT_ACCESS_WRITE, &d->x[0]);
 	ret = soft_xlate(e, gva, d->split, SOFT_ACCESS_WRITE, &d->x[0]);
@@ -225,7 +172,7 @@ uint64_t soft_dest_load(const struct soft_dest *d)
 	uint64_t v = 0;
 
 	if (!d->split)
-		return host_load(d->x[0].hva, d->size);
+		return soft_host_load(d->x[0].hva, d->size);
 	memcpy(&v, d->x[0].hva, d->split);
 	memcpy((char *)&v + d->split, d->x[1].hva, d->size - d->split);
 	return v;
@@ -236,7 +183,7 @@ void soft_dest_store(struct soft_exec *e, const struct soft_dest *d, uint64_t va
 	struct soft_decode_cache *c = &e->cpu->cache;
 
 	if (!d->split) {
-		host_store(d->x[0].hva, d->size, val);
+		soft_host_store(d->x[0].hva, d->size, val);
 	} else {
 		memcpy(d->x[0].hva, &val, d->split);
 		memcpy(d->x[1].hva, (char *)&val + d->split, d->size - d->split);
@@ -256,7 +203,7 @@ bool soft_dest_cmpxchg(struct soft_exec *e, const struct soft_dest *d, uint64_t 
 	uint64_t cur;
 	bool ok;
 
-	if (d->split || !aligned(p, d->size)) {
+	if (d->split || !soft_aligned(p, d->size)) {
 		cur = soft_dest_load(d);
 		if (cur != *old) {
 			*old = cur;
@@ -296,7 +243,7 @@ bool soft_dest_cmpxchg(struct soft_exec *e, const struct soft_dest *d, uint64_t 
 	return ok;
 }
 
-int soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val)
+int __soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val)
 {
 	struct soft_dest d;
 	int ret = soft_dest_prepare(e, gva, size, &d);

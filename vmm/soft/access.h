@@ -9,6 +9,9 @@
 #ifndef NOPIN_VMM_SOFT_ACCESS_H
 #define NOPIN_VMM_SOFT_ACCESS_H
 
+#include <string.h>
+
+#include "base/compiler.h"
 #include "vmm/soft/soft_cpu.h"
 
 /* What an execution step returns inside the interpreter. */
@@ -112,13 +115,98 @@ static inline int soft_xlate(struct soft_exec *e, uint64_t gva, unsigned int len
 	}
 	return soft_xlate_slow(e, gva, len, acc, x);
 }
-int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t *val);
 int soft_dest_prepare(struct soft_exec *e, uint64_t gva, unsigned int size, struct soft_dest *d);
 uint64_t soft_dest_load(const struct soft_dest *d);
 void soft_dest_store(struct soft_exec *e, const struct soft_dest *d, uint64_t val);
 /* Atomically replace *@old with @new if the destination still holds *@old. */
 bool soft_dest_cmpxchg(struct soft_exec *e, const struct soft_dest *d, uint64_t *old, uint64_t new);
-int soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val);
+
+/* Naturally aligned loads and stores are single host accesses, atomic as on x86. */
+static inline bool soft_aligned(const void *p, unsigned int size)
+{
+	return !((uintptr_t)p & (size - 1));
+}
+
+static inline uint64_t soft_host_load(const void *p, unsigned int size)
+{
+	uint64_t v = 0;
+
+	if (soft_aligned(p, size)) {
+		switch (size) {
+		case 1:
+			return READ_ONCE(*(const uint8_t *)p);
+		case 2:
+			return READ_ONCE(*(const uint16_t *)p);
+		case 4:
+			return READ_ONCE(*(const uint32_t *)p);
+		case 8:
+			return READ_ONCE(*(const uint64_t *)p);
+		}
+	}
+	memcpy(&v, p, size);
+	return v;
+}
+
+static inline void soft_host_store(void *p, unsigned int size, uint64_t v)
+{
+	if (soft_aligned(p, size)) {
+		switch (size) {
+		case 1:
+			WRITE_ONCE(*(uint8_t *)p, v);
+			return;
+		case 2:
+			WRITE_ONCE(*(uint16_t *)p, v);
+			return;
+		case 4:
+			WRITE_ONCE(*(uint32_t *)p, v);
+			return;
+		case 8:
+			WRITE_ONCE(*(uint64_t *)p, v);
+			return;
+		}
+	}
+	memcpy(p, &v, size);
+}
+
+static inline unsigned int soft_first_part(uint64_t gva, unsigned int size)
+{
+	unsigned int room = SOFT_PAGE_SIZE - (gva & (SOFT_PAGE_SIZE - 1));
+
+	return size > room ? room : 0;
+}
+
+int __soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t *val);
+int __soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val);
+
+/* A load of @size bytes at @gva; the common case (within a page) inline. */
+static inline int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t *val)
+{
+	struct soft_xlate x;
+	int ret;
+
+	if (__builtin_expect(soft_first_part(gva, size), 0))
+		return __soft_mem_read(e, gva, size, val);
+	ret = soft_xlate(e, gva, size, SOFT_ACCESS_READ, &x);
+	if (__builtin_expect(!ret, 1))
+		*val = soft_host_load(x.hva, size);
+	return ret;
+}
+
+/* A plain store of @size bytes at @gva; the common case (within a page) inline. */
+static inline int soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val)
+{
+	struct soft_xlate x;
+	int ret;
+
+	if (__builtin_expect(soft_first_part(gva, size), 0))
+		return __soft_mem_write(e, gva, size, val);
+	ret = soft_xlate(e, gva, size, SOFT_ACCESS_WRITE, &x);
+	if (__builtin_expect(!ret, 1)) {
+		soft_host_store(x.hva, size, val);
+		soft_decode_cache_written(&e->cpu->cache, x.gpa);
+	}
+	return ret;
+}
 
 /* Stop the guest: fill cpu->exit with the error and a message ending in the registers. */
 int soft_stop(struct soft_exec *e, enum soft_error err, const char *fmt, ...)

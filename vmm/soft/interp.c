@@ -1493,6 +1493,48 @@ static int x_imul(struct soft_exec *e)
 	return exec_imul(e);
 }
 
+/* imul with two or three register or immediate operands: exec_imul() without op_read(). */
+static int x_imul_reg(struct soft_exec *e)
+{
+	const struct soft_insn *insn = e->insn;
+	const struct soft_operand *o = insn->op;
+	struct soft_cpu *cpu = e->cpu;
+	unsigned int size = o[0].size;
+	uint64_t a = op_value(cpu, &o[insn->nops == 3 ? 1 : 0], size);
+	uint64_t b = op_value(cpu, &o[insn->nops - 1], size), lo;
+	__int128 p = (__int128)(int64_t)sign_extend(a, size) * (int64_t)sign_extend(b, size);
+
+	lo = (uint64_t)p & soft_size_mask(size);
+	reg_write(cpu, o[0].reg, size, lo);
+	set_mul_flags(cpu, p != (__int128)(int64_t)sign_extend(lo, size), lo, size);
+	return X_OK;
+}
+
+static int x_shl(struct soft_exec *e)
+{
+	return exec_shift(e, fn_shl);
+}
+
+static int x_shr(struct soft_exec *e)
+{
+	return exec_shift(e, fn_shr);
+}
+
+static int x_sar(struct soft_exec *e)
+{
+	return exec_shift(e, fn_sar);
+}
+
+static int x_rol(struct soft_exec *e)
+{
+	return exec_shift(e, fn_rol);
+}
+
+static int x_ror(struct soft_exec *e)
+{
+	return exec_shift(e, fn_ror);
+}
+
 static bool is_reg(const struct soft_operand *op)
 {
 	return op->type == SOFT_OP_REG;
@@ -1576,7 +1618,20 @@ int (*soft_insn_handler(const struct soft_insn *insn))(struct soft_exec *e)
 	case X86_INS_RET:
 		return x_ret;
 	case X86_INS_IMUL:
+		if (insn->nops >= 2 && is_reg_or_imm(&o[1]) && is_reg_or_imm(&o[insn->nops - 1]))
+			return x_imul_reg;
 		return x_imul;
+	case X86_INS_SHL:
+	case X86_INS_SAL:
+		return x_shl;
+	case X86_INS_SHR:
+		return x_shr;
+	case X86_INS_SAR:
+		return x_sar;
+	case X86_INS_ROL:
+		return x_rol;
+	case X86_INS_ROR:
+		return x_ror;
 	}
 	return soft_execute;
 }
