@@ -103,18 +103,16 @@ static inline int soft_xlate(struct soft_exec *e, uint64_t gva, unsigned int len
 {
 	struct soft_tlb_entry *t = &e->cpu->tlb.data[(gva >> SOFT_PAGE_SHIFT) % SOFT_TLB_ENTRIES];
 	uint64_t page = gva & ~(SOFT_PAGE_SIZE - 1), off = gva & (SOFT_PAGE_SIZE - 1);
+	uint64_t va = acc == SOFT_ACCESS_WRITE ? t->va_write : t->va_read;
 
-	if (__builtin_expect(acc != SOFT_ACCESS_FETCH &&
-				     (acc == SOFT_ACCESS_WRITE ? t->va_write : t->va_read) ==
-					     page &&
-				     soft_tlb_guard_holds(t),
-			     1)) {
+	if (likely(acc != SOFT_ACCESS_FETCH && va == page && soft_tlb_guard_holds(t))) {
 		x->hva = t->hva + off;
 		x->gpa = t->gpa + off;
 		return X_OK;
 	}
 	return soft_xlate_slow(e, gva, len, acc, x);
 }
+
 int soft_dest_prepare(struct soft_exec *e, uint64_t gva, unsigned int size, struct soft_dest *d);
 uint64_t soft_dest_load(const struct soft_dest *d);
 void soft_dest_store(struct soft_exec *e, const struct soft_dest *d, uint64_t val);
