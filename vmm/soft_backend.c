@@ -598,6 +598,13 @@ int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, char *ms
 	return ret;
 }
 
+uint64_t vmm_soft_insns(struct vmm_vcpu *vcpu)
+{
+	if (vcpu->vm->backend != &vmm_soft_backend || !vcpu->backend_data)
+		return 0;
+	return to_soft(vcpu)->cpu.stats.insns;
+}
+
 /* IN is completed inside the interpreter (soft_pio); nothing is left to do. */
 static void soft_complete_pio_in(struct vmm_vcpu *vcpu, uint32_t val)
 {
