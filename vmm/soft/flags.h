@@ -182,7 +182,9 @@ static inline bool soft_cond(const struct soft_flags *f, unsigned int cc)
 {
 	bool r;
 
-	/* The common case first: a compare, then a branch on it (not O, S or P). */
+	/* The common cases first: ZF and SF of any lazy result, then a compare's conditions. */
+	if (f->op != SOFT_CC_EFLAGS && (cc >> 1 == 2 || cc >> 1 == 4))
+		return (cc >> 1 == 2 ? !f->res : !!(f->res & soft_sign_bit(f->size))) ^ (cc & 1);
 	if (f->op == SOFT_CC_SUB && !f->cin && ((0xce >> (cc >> 1)) & 1))
 		return soft_cond_sub(f, cc) ^ (cc & 1);
 	switch (cc >> 1) {

@@ -123,8 +123,16 @@ int soft_cpu_format_regs(struct soft_cpu *cpu, char *buf, unsigned int len)
  * Leaving the page, for a branch or by running off its end, asks the
  * translator again, as does an instruction that crosses into the next
  * page (never cached, and decoded every time).
+ *
+ * @prev is the cached instruction that just fell through to rip, if any:
+ * its successor, once looked up, is linked to it (insn->next), so the
+ * next time only the code entry is checked and the lookup skipped.  The
+ * link lives in the decoded page of both, which goes whole; the run loop
+ * forgets @prev whenever it syncs the decode cache, and a link is only
+ * followed through the code entry, so it is never used across a page, a
+ * new translation or a drop.
  */
-static int fetch(struct soft_exec *e, struct soft_insn *scratch)
+static int fetch(struct soft_exec *e, struct soft_insn *scratch, struct soft_insn *prev)
 {
 	struct soft_cpu *cpu = e->cpu;
 	struct soft_decode_cache *c = &cpu->cache;
@@ -137,16 +145,25 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch)
 	int ret;
 
 	if (likely(code->va_read == cpu->rip - off && soft_tlb_guard_holds(code))) {
+		if (prev && prev->next) {
+			c->hits++;
+			e->insn = prev->next;
+			return X_OK;
+		}
 		x.gpa = code->gpa + off;
 		x.hva = code->hva + off;
 	} else {
+		prev = NULL;
 		ret = soft_xlate_slow(e, cpu->rip, 1, SOFT_ACCESS_FETCH, &x);
 		if (ret)
 			return ret;
 	}
 	e->insn = soft_decode_cache_lookup(c, x.gpa);
-	if (e->insn)
+	if (e->insn) {
+		if (prev)
+			prev->next = (struct soft_insn *)e->insn;
 		return X_OK;
+	}
 
 	avail = SOFT_PAGE_SIZE - (cpu->rip & (SOFT_PAGE_SIZE - 1));
 	if (avail > SOFT_MAX_INSN_LEN)
@@ -185,9 +202,14 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch)
 				 (unsigned long)cpu->rip, bytes[0], bytes[1], bytes[2], bytes[3]);
 	}
 	scratch->exec = soft_insn_handler(scratch);
+	scratch->next = NULL;
 	e->insn = soft_decode_cache_insert(c, x.gpa, scratch);
-	if (!e->insn)
+	if (!e->insn) {
 		e->insn = scratch;
+		return X_OK;
+	}
+	if (prev)
+		prev->next = (struct soft_insn *)e->insn;
 	return X_OK;
 }
 
@@ -205,14 +227,17 @@ void soft_cpu_describe_insn(struct soft_cpu *cpu, char *buf, size_t len)
  * exception is not retired: rip stays on it while its frame is pushed,
  * and the step ends at the handler's first instruction, so the run loop
  * looks at kicks and queued invalidations before that one as before any.
+ * *@chain is the cached instruction that fell through to rip (fetch()),
+ * and becomes this one if it does too.
  */
-static int step(struct soft_cpu *cpu)
+static int step(struct soft_cpu *cpu, struct soft_insn **chain)
 {
 	struct soft_exec e = { .cpu = cpu };
 	struct soft_insn scratch;
 	int ret;
 
-	ret = fetch(&e, &scratch);
+	ret = fetch(&e, &scratch, *chain);
+	*chain = NULL;
 	if (!ret) {
 		e.next_rip = cpu->rip + e.insn->len;
 		cpu->cur_insn = e.insn;
@@ -221,6 +246,8 @@ static int step(struct soft_cpu *cpu)
 	if (ret == X_FAULT) {
 		ret = soft_deliver(&e);
 	} else if (!ret) {
+		if (e.next_rip == cpu->rip + e.insn->len && e.insn != &scratch)
+			*chain = (struct soft_insn *)e.insn;
 		cpu->rip = e.next_rip;
 		cpu->stats.insns++;
 	}
@@ -230,6 +257,7 @@ static int step(struct soft_cpu *cpu)
 
 enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns)
 {
+	struct soft_insn *chain = NULL;
 	uint64_t n;
 
 	cpu->exit.reason = SOFT_EXIT_NONE;
@@ -246,9 +274,11 @@ enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns)
 			cpu->exit.reason = SOFT_EXIT_LIMIT;
 			break;
 		}
-		if (soft_decode_cache_pending(&cpu->cache))
+		if (soft_decode_cache_pending(&cpu->cache)) {
 			soft_decode_cache_sync(&cpu->cache);
-		switch (step(cpu)) {
+			chain = NULL; /* its page may be gone */
+		}
+		switch (step(cpu, &chain)) {
 		case X_RETRY:
 			cpu->stats.retries++;
 			continue;

@@ -296,3 +296,73 @@ TEST(store_into_the_executing_page_drops_its_code)
 	TEST_ASSERT_EQ(m->asked[SOFT_ACCESS_FETCH], 1UL);
 	mem_free(&cpu, m);
 }
+
+static unsigned int hook_calls;
+
+/* On the third pass: the host rewrites the code page's mov imm8 and invalidates it. */
+static void rewrite_code_third_time(struct mem *m)
+{
+	if (++hook_calls != 3)
+		return;
+	m->frame[0][9] = 0x22;
+	soft_cpu_invalidate_page(m->cpu, GPA_BASE);
+}
+
+/*
+ * Instructions that fell through to each other are linked (run.c,
+ * fetch()); a page dropped between two of them ends the chain, so the
+ * next one is decoded again from the page, not taken from the dropped one.
+ */
+TEST(invalidation_mid_run_ends_the_chain)
+{
+	struct soft_cpu cpu;
+	/*
+	 * 0: mov ecx, 3; 5: out 0x80, al; 7: nop; 8: mov al, 0x11;
+	 * 10: add ebx, eax; 12: dec ecx; 14: jnz 5; 16: hlt
+	 */
+	struct mem *m = mem_new(&cpu, CODE(0xb9, 0x03, 0x00, 0x00, 0x00, 0xe6, 0x80, 0x90, 0xb0,
+					   0x11, 0x01, 0xc3, 0xff, 0xc9, 0x75, 0xf5, 0xf4));
+
+	hook_calls = 0;
+	m->hook = rewrite_code_third_time;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RBX], 0x11UL + 0x11 + 0x22);
+	TEST_ASSERT_EQ(cpu.cache.invalidations, 1UL);
+	mem_free(&cpu, m);
+}
+
+/* The code page moves to frame 1 and back, each time with a flush. */
+static void move_code_and_back(struct mem *m)
+{
+	hook_calls++;
+	if (hook_calls > 2)
+		return;
+	m->map[0] = hook_calls == 1 ? 1 : 0;
+	soft_cpu_flush_tlb(m->cpu);
+}
+
+/*
+ * An instruction whose successor was fetched through a new translation is
+ * not linked to it: the same bytes of the page may be another frame's the
+ * next time.
+ */
+TEST(a_new_code_translation_is_no_link)
+{
+	struct soft_cpu cpu;
+	/* Frame 0: 0: out 0x80, al; 2: add ebx, 1; 5: hlt; 6: nop x 4; 10: jmp 0 */
+	struct mem *m = mem_new(
+		&cpu, CODE(0xe6, 0x80, 0x83, 0xc3, 0x01, 0xf4, 0x90, 0x90, 0x90, 0x90, 0xeb, 0xf4));
+	/* Frame 1: 2: add ebx, 0x10; 5: out 0x80, al; 7: nop x 3 */
+	static const uint8_t other[] = {
+		0x90, 0x90, 0x83, 0xc3, 0x10, 0xe6, 0x80, 0x90, 0x90, 0x90
+	};
+
+	memcpy(m->frame[1], other, sizeof(other));
+	hook_calls = 0;
+	m->hook = move_code_and_back;
+	/* A wrong link may loop: a few instructions are enough. */
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 100), SOFT_EXIT_HLT);
+	/* Frame 1's add, then frame 0's: never frame 1's again through a link. */
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RBX], 0x11UL);
+	mem_free(&cpu, m);
+}
