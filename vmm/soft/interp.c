@@ -1468,6 +1468,18 @@ static int x_cond(struct soft_exec *e)
 	return exec_cond(e);
 }
 
+/* cmovcc between registers: exec_cond() without op_read(). */
+static int x_cmov_reg(struct soft_exec *e)
+{
+	const struct soft_operand *o = e->insn->op;
+	struct soft_cpu *cpu = e->cpu;
+	unsigned int size = o[0].size;
+	bool taken = soft_cond(&cpu->flags, e->insn->cc);
+
+	reg_write(cpu, o[0].reg, size, reg_read(cpu, taken ? o[1].reg : o[0].reg, size));
+	return X_OK;
+}
+
 static int x_push(struct soft_exec *e)
 {
 	return exec_push(e);
@@ -1606,8 +1618,11 @@ int (*soft_insn_handler(const struct soft_insn *insn))(struct soft_exec *e)
 		    insn->id == X86_INS_JRCXZ)
 			break;
 		return x_jcc;
-	case X86_INS_SETAE ... X86_INS_SETS:
 	case X86_INS_CMOVA ... X86_INS_CMOVS:
+		if (is_reg(&o[0]) && is_reg(&o[1]))
+			return x_cmov_reg;
+		return x_cond;
+	case X86_INS_SETAE ... X86_INS_SETS:
 		return x_cond;
 	case X86_INS_PUSH:
 		return x_push;
