@@ -37,29 +37,40 @@ static double memtest_mbps(const char *console)
 	return n ? sum / n : 0;
 }
 
-static void run(const char *label, size_t mem, size_t pool, const char *pressure)
+/* The image @name on soft vCPUs; NULL (said under @label) if it cannot run. */
+static struct vmm *guest_create(const char *label, const char *name, size_t mem, size_t pool,
+				unsigned int nr_vcpus, const char *pressure)
 {
-	static char console[16384];
 	struct vmm_config cfg;
 	char err[512], image[4096];
 	struct vmm *vm;
-	FILE *out;
-	double t0, t;
-	long inval;
-	int status;
 
-	snprintf(image, sizeof(image), "%s/memtest.elf", NOPIN_GUEST_DIR);
+	snprintf(image, sizeof(image), "%s/%s.elf", NOPIN_GUEST_DIR, name);
 	vmm_config_init(&cfg);
 	cfg.image = image;
 	cfg.backend = VMM_BACKEND_SOFT;
 	cfg.mem_bytes = mem;
 	cfg.pool_bytes = pool;
-	cfg.nr_vcpus = 2;
+	cfg.nr_vcpus = nr_vcpus;
 	cfg.pressure = pressure;
 	if (vmm_create(&cfg, &vm, err, sizeof(err))) {
 		printf("%-34s cannot run: %s\n", label, err);
-		return;
+		return NULL;
 	}
+	return vm;
+}
+
+static void run(const char *label, size_t mem, size_t pool, const char *pressure)
+{
+	static char console[16384];
+	struct vmm *vm = guest_create(label, "memtest", mem, pool, 2, pressure);
+	FILE *out;
+	double t0, t;
+	long inval;
+	int status;
+
+	if (!vm)
+		return;
 	memset(console, 0, sizeof(console));
 	out = fmemopen(console, sizeof(console) - 1, "w");
 	vm->console_out = out;
@@ -76,25 +87,14 @@ static void run(const char *label, size_t mem, size_t pool, const char *pressure
 /* The hash image on one soft vCPU: millions of instructions retired per second. */
 static void run_hash(size_t mem)
 {
-	struct vmm_config cfg;
-	char err[512], image[4096];
-	struct vmm *vm;
+	struct vmm *vm = guest_create("hash", "hash", mem, 2 * mem, 1, NULL);
 	FILE *out;
 	uint64_t insns;
 	double t;
 	int status;
 
-	snprintf(image, sizeof(image), "%s/hash.elf", NOPIN_GUEST_DIR);
-	vmm_config_init(&cfg);
-	cfg.image = image;
-	cfg.backend = VMM_BACKEND_SOFT;
-	cfg.mem_bytes = mem;
-	cfg.pool_bytes = 2 * mem;
-	cfg.nr_vcpus = 1;
-	if (vmm_create(&cfg, &vm, err, sizeof(err))) {
-		printf("hash: cannot run: %s\n", err);
+	if (!vm)
 		return;
-	}
 	out = fopen("/dev/null", "w");
 	vm->console_out = out;
 	t = now_s();
