@@ -10,6 +10,8 @@
  *    MSR that is not there and a reserved EFER bit to be #GP;
  *  - enters ring 3 with iretq on the VMM's identity map, where every page
  *    is a user page, and takes syscalls back;
+ *  - writes and reads back all of its free RAM, more than the pool a
+ *    pressure run gives it, so the host must take pages while it runs;
  *  - builds tables of its own: RAM identity-mapped for the kernel, and
  *    the pages of the user program (its code in section usertext, its
  *    data and stack in userdata, a buffer) with U set;
@@ -593,6 +595,25 @@ static void run_iretq_program(const char *where)
 	printf("usermode: iretq to ring 3 %s: %u syscalls, exit %ld\n", where, r->count, ret);
 }
 
+/*
+ * Every word of free RAM written, then read back: under pressure (RAM
+ * larger than the host's pool) the host must take pages during the run,
+ * however fast the vCPU is, and give them back intact.
+ */
+static void sweep_free_ram(void)
+{
+	unsigned long *lo = (unsigned long *)ram_free_start(),
+		      *hi = (unsigned long *)ram_free_end();
+	unsigned long *p;
+
+	for (p = lo; p < hi; p++)
+		*p = (unsigned long)p * 0x9e3779b97f4a7c15UL;
+	for (p = lo; p < hi; p++)
+		if (*p != (unsigned long)p * 0x9e3779b97f4a7c15UL)
+			fail("free RAM read back", *p, (unsigned long)p * 0x9e3779b97f4a7c15UL);
+	printf("usermode: free RAM written and read back: ok\n");
+}
+
 int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 {
 	static const unsigned int vectors[] = { DE_VECTOR, UD_VECTOR, GP_VECTOR, PF_VECTOR };
@@ -605,6 +626,7 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 	check_cpuid();
 	setup_msrs();
 	run_iretq_program("on the identity map");
+	sweep_free_ram();
 	setup_tables();
 	run_sysret_program();
 	run_iretq_program("on its own tables");

@@ -268,6 +268,7 @@ static const char usermode_1[] =
 	"usermode: EFER 0xd01, STAR 0x18000800000000, LSTAR the entry, FMASK 0x44700\n"
 	"usermode: rdmsr of MSR 0x12345678 and wrmsr of EFER 0xd03: #GP(0)\n"
 	"usermode: iretq to ring 3 on the identity map: 3 syscalls, exit 7\n"
+	"usermode: free RAM written and read back: ok\n"
 	"usermode: a PTE stored through fs: (FS_BASE at its table) remaps the page: ok\n"
 	"usermode: sysret to ring 3 and syscalls back: exit 0x55\n"
 	"usermode: ring 3: TLS through the FS_BASE wrmsr set: read 0x7a7a, wrote 0x7a7b\n"
