@@ -118,6 +118,13 @@ unsigned long ram_free_start(void);
 unsigned long ram_free_end(void);
 /* The end of RAM: the top of vCPU 0's stack (docs/design.md, "The guest ABI"). */
 unsigned long ram_end(void);
+/*
+ * Write every word of free RAM and read it back, before anything lives
+ * there: in a pressure run (RAM larger than the host's pool) the host must
+ * take pages during the run, however fast the vCPU is, and give them back
+ * intact.  0, or the first address that read back wrong.
+ */
+unsigned long ram_free_sweep(void);
 
 /*
  * Page tables of the guest's own (runtime/paging.c): 4-level x86-64

@@ -60,6 +60,20 @@ unsigned long ram_end(void)
 	return GUEST_RAM_BASE + ram_bytes;
 }
 
+unsigned long ram_free_sweep(void)
+{
+	unsigned long *lo = (unsigned long *)ram_free_start(),
+		      *hi = (unsigned long *)ram_free_end();
+	unsigned long *p;
+
+	for (p = lo; p < hi; p++)
+		*p = (unsigned long)p * 0x9e3779b97f4a7c15UL;
+	for (p = lo; p < hi; p++)
+		if (*p != (unsigned long)p * 0x9e3779b97f4a7c15UL)
+			return (unsigned long)p;
+	return 0;
+}
+
 void *memset(void *s, int c, size_t n)
 {
 	unsigned char *p = s;
