@@ -68,12 +68,6 @@ struct soft_insn {
 	 * both go when the page goes.
 	 */
 	struct soft_insn *next;
-	/*
-	 * Likewise for a jmp or jcc with a fixed target (@fixed_target): the
-	 * instruction it jumped to in the same page, once taken.
-	 */
-	struct soft_insn *taken;
-	bool fixed_target;
 	uint16_t id; /* x86_insn */
 	uint8_t len;
 	uint8_t nops;

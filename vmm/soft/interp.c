@@ -1779,8 +1779,3 @@ int (*soft_insn_handler(const struct soft_insn *insn))(struct soft_exec *e)
 	}
 	return soft_execute;
 }
-
-bool soft_insn_fixed_target(const struct soft_insn *insn)
-{
-	return insn->exec == x_jcc || (insn->exec == x_jmp && insn->op[0].type == SOFT_OP_IMM);
-}

@@ -34,7 +34,5 @@ uint64_t soft_reg_read(struct soft_cpu *cpu, unsigned int reg, unsigned int size
 void soft_reg_write(struct soft_cpu *cpu, unsigned int reg, unsigned int size, uint64_t val);
 /* The handler of @insn, freshly decoded. */
 int (*soft_insn_handler(const struct soft_insn *insn))(struct soft_exec *e);
-/* Does @insn, with its handler chosen, always jump to the same place when taken? */
-bool soft_insn_fixed_target(const struct soft_insn *insn);
 
 #endif

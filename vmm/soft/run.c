@@ -128,18 +128,15 @@ int soft_cpu_format_regs(struct soft_cpu *cpu, char *buf, unsigned int len)
  * translator again, as does an instruction that crosses into the next
  * page (never cached, and decoded every time).
  *
- * @link is the link slot of the cached instruction that just brought us
- * to rip, if any: its insn->next when it fell through, its insn->taken
- * when it was a jmp or jcc with a fixed target (soft_insn_fixed_target())
- * that jumped.  Either way rip is where it always goes that way.  The
- * instruction found there is linked to it, so the next time only the code
- * entry is checked and the lookup skipped.  The link lives in the decoded
- * page of both, which goes whole; the run loop forgets @link whenever it
- * syncs the decode cache, and a link is only followed through the code
- * entry, so it is never used across a page (a jump out of the page finds
- * the code entry on another), a new translation or a drop.
+ * @prev is the cached instruction that just fell through to rip, if any:
+ * its successor, once looked up, is linked to it (insn->next), so the
+ * next time only the code entry is checked and the lookup skipped.  The
+ * link lives in the decoded page of both, which goes whole; the run loop
+ * forgets @prev whenever it syncs the decode cache, and a link is only
+ * followed through the code entry, so it is never used across a page, a
+ * new translation or a drop.
  */
-static int fetch(struct soft_exec *e, struct soft_insn *scratch, struct soft_insn **link)
+static int fetch(struct soft_exec *e, struct soft_insn *scratch, struct soft_insn *prev)
 {
 	struct soft_cpu *cpu = e->cpu;
 	struct soft_decode_cache *c = &cpu->cache;
@@ -152,23 +149,23 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch, struct soft_ins
 	int ret;
 
 	if (likely(code->va_read == cpu->rip - off && soft_tlb_guard_holds(code))) {
-		if (link && *link) {
+		if (prev && prev->next) {
 			c->hits++;
-			e->insn = *link;
+			e->insn = prev->next;
 			return X_OK;
 		}
 		x.gpa = code->gpa + off;
 		x.hva = code->hva + off;
 	} else {
-		link = NULL;
+		prev = NULL;
 		ret = soft_xlate_slow(e, cpu->rip, 1, SOFT_ACCESS_FETCH, &x);
 		if (ret)
 			return ret;
 	}
 	e->insn = soft_decode_cache_lookup(c, x.gpa);
 	if (e->insn) {
-		if (link)
-			*link = (struct soft_insn *)e->insn;
+		if (prev)
+			prev->next = (struct soft_insn *)e->insn;
 		return X_OK;
 	}
 
@@ -210,15 +207,13 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch, struct soft_ins
 	}
 	scratch->exec = soft_insn_handler(scratch);
 	scratch->next = NULL;
-	scratch->taken = NULL;
-	scratch->fixed_target = soft_insn_fixed_target(scratch);
 	e->insn = soft_decode_cache_insert(c, x.gpa, scratch);
 	if (!e->insn) {
 		e->insn = scratch;
 		return X_OK;
 	}
-	if (link)
-		*link = (struct soft_insn *)e->insn;
+	if (prev)
+		prev->next = (struct soft_insn *)e->insn;
 	return X_OK;
 }
 
@@ -236,11 +231,10 @@ void soft_cpu_describe_insn(struct soft_cpu *cpu, char *buf, size_t len)
  * exception is not retired: rip stays on it while its frame is pushed,
  * and the step ends at the handler's first instruction, so the run loop
  * looks at kicks and queued invalidations before that one as before any.
- * *@chain is the link slot of the cached instruction that brought us to
- * rip (fetch()), and becomes this one's if it falls through, or takes its
- * fixed jump.
+ * *@chain is the cached instruction that fell through to rip (fetch()),
+ * and becomes this one if it does too.
  */
-static int step(struct soft_cpu *cpu, struct soft_insn ***chain)
+static int step(struct soft_cpu *cpu, struct soft_insn **chain)
 {
 	struct soft_exec e = { .cpu = cpu };
 	struct soft_insn scratch;
@@ -256,14 +250,8 @@ static int step(struct soft_cpu *cpu, struct soft_insn ***chain)
 	if (ret == X_FAULT) {
 		ret = soft_deliver(&e);
 	} else if (!ret) {
-		struct soft_insn *insn = (struct soft_insn *)e.insn;
-
-		if (insn != &scratch) {
-			if (e.next_rip == cpu->rip + insn->len)
-				*chain = &insn->next;
-			else if (insn->fixed_target)
-				*chain = &insn->taken;
-		}
+		if (e.next_rip == cpu->rip + e.insn->len && e.insn != &scratch)
+			*chain = (struct soft_insn *)e.insn;
 		cpu->rip = e.next_rip;
 		cpu->stats.insns++;
 	}
@@ -273,25 +261,24 @@ static int step(struct soft_cpu *cpu, struct soft_insn ***chain)
 
 enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns)
 {
-	struct soft_insn **chain = NULL;
-	/* No limit is one that is never reached: one compare per instruction. */
-	uint64_t n, limit = max_insns ? max_insns : UINT64_MAX;
+	struct soft_insn *chain = NULL;
+	uint64_t n;
 
 	cpu->exit.reason = SOFT_EXIT_NONE;
 	cpu->exit.error = SOFT_ERR_NONE;
 	/* Between runs the VMM may have changed what translations give (a hypercall's CR3). */
 	soft_cpu_flush_tlb(cpu);
 	for (n = 0;; n++) {
-		if (unlikely(smp_load_acquire(&cpu->kick))) {
+		if (smp_load_acquire(&cpu->kick)) {
 			WRITE_ONCE(cpu->kick, 0);
 			cpu->exit.reason = SOFT_EXIT_KICK;
 			break;
 		}
-		if (unlikely(n == limit)) {
+		if (max_insns && n == max_insns) {
 			cpu->exit.reason = SOFT_EXIT_LIMIT;
 			break;
 		}
-		if (unlikely(soft_decode_cache_pending(&cpu->cache))) {
+		if (soft_decode_cache_pending(&cpu->cache)) {
 			soft_decode_cache_sync(&cpu->cache);
 			chain = NULL; /* its page may be gone */
 		}

@@ -338,62 +338,6 @@ TEST(invalidation_mid_run_ends_the_chain)
 	mem_free(&cpu, m);
 }
 
-/* On the second pass: the host rewrites the jump target's mov imm8 and invalidates it. */
-static void rewrite_jump_target_second_time(struct mem *m)
-{
-	if (++hook_calls != 2)
-		return;
-	m->frame[0][6] = 0x22;
-	soft_cpu_invalidate_page(m->cpu, GPA_BASE);
-}
-
-/*
- * A jcc that jumped is linked to its target in the same page (run.c,
- * fetch()), and the link goes with the page like a fall-through's: the
- * target rewritten and dropped between the jcc and its next jump is
- * decoded again, not taken from the dropped page.
- */
-TEST(invalidation_mid_run_ends_a_taken_link)
-{
-	struct soft_cpu cpu;
-	/*
-	 * 0: mov ecx, 3; 5: mov al, 0x11; 7: add ebx, eax; 9: dec ecx;
-	 * 11: out 0x80, al; 13: jnz 5; 15: hlt
-	 */
-	struct mem *m = mem_new(&cpu, CODE(0xb9, 0x03, 0x00, 0x00, 0x00, 0xb0, 0x11, 0x01, 0xc3,
-					   0xff, 0xc9, 0xe6, 0x80, 0x75, 0xf6, 0xf4));
-
-	hook_calls = 0;
-	m->hook = rewrite_jump_target_second_time;
-	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
-	TEST_ASSERT_EQ(cpu.gpr[SOFT_RBX], 0x11UL + 0x11 + 0x22);
-	TEST_ASSERT_EQ(cpu.cache.invalidations, 1UL);
-	mem_free(&cpu, m);
-}
-
-/*
- * Only a jump with a fixed target is linked to where it went: jmp rbx,
- * to A and then to B in the same page, goes to B the second time.
- */
-TEST(an_indirect_jump_is_no_link)
-{
-	struct soft_cpu cpu;
-	/*
-	 * 0: mov ecx, 2; 5: lea rbx, [A]; 12: jmp rbx; 14: hlt;
-	 * 15 (A): add edx, 1; 18: lea rbx, [B]; 25: dec ecx; 27: jnz 12;
-	 * 29: hlt; 30 (B): add edx, 0x10; 33: jmp 25
-	 */
-	struct mem *m = mem_new(&cpu, CODE(0xb9, 0x02, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x1d, 0x03,
-					   0x00, 0x00, 0x00, 0xff, 0xe3, 0xf4, 0x83, 0xc2, 0x01,
-					   0x48, 0x8d, 0x1d, 0x05, 0x00, 0x00, 0x00, 0xff, 0xc9,
-					   0x75, 0xef, 0xf4, 0x83, 0xc2, 0x10, 0xeb, 0xf6));
-
-	/* A wrong link may loop: a few instructions are enough. */
-	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 100), SOFT_EXIT_HLT);
-	TEST_ASSERT_EQ(cpu.gpr[SOFT_RDX], 0x11UL);
-	mem_free(&cpu, m);
-}
-
 /* The code page moves to frame 1 and back, each time with a flush. */
 static void move_code_and_back(struct mem *m)
 {
