@@ -36,8 +36,8 @@ static int unaligned_gp(struct soft_exec *e, uint64_t gva)
  * 16-byte aligned (movdqa, movaps and the packed arithmetic without VEX),
  * else #GP(0).
  */
-static int xmm_src(struct soft_exec *e, const struct soft_operand *op, unsigned int size,
-		   bool align16, union soft_xmm *v)
+int soft_sse_src(struct soft_exec *e, const struct soft_operand *op, unsigned int size,
+		 bool align16, union soft_xmm *v)
 {
 	uint64_t gva;
 
@@ -75,7 +75,7 @@ static int exec_mov128(struct soft_exec *e, bool align16)
 {
 	const struct soft_operand *op = e->insn->op;
 	union soft_xmm v;
-	int ret = xmm_src(e, &op[1], 16, align16, &v);
+	int ret = soft_sse_src(e, &op[1], 16, align16, &v);
 
 	return ret ? ret : xmm_dst(e, &op[0], 16, align16, &v);
 }
@@ -97,7 +97,7 @@ static int exec_movdq(struct soft_exec *e, unsigned int size)
 			memset(&v, 0, sizeof(v));
 			v.q[0] = soft_reg_read(cpu, op[1].reg, size);
 		} else {
-			ret = xmm_src(e, &op[1], size, false, &v);
+			ret = soft_sse_src(e, &op[1], size, false, &v);
 			if (ret)
 				return ret;
 		}
@@ -120,7 +120,7 @@ static int exec_movs(struct soft_exec *e, unsigned int size)
 {
 	const struct soft_operand *op = e->insn->op;
 	union soft_xmm v;
-	int ret = xmm_src(e, &op[1], size, false, &v);
+	int ret = soft_sse_src(e, &op[1], size, false, &v);
 
 	if (ret)
 		return ret;
@@ -148,7 +148,7 @@ static int exec_movhalf(struct soft_exec *e, unsigned int dst, unsigned int src)
 		return xmm_dst(e, &op[0], 8, false, &v);
 	}
 	if (op[1].type == SOFT_OP_MEM) {
-		ret = xmm_src(e, &op[1], 8, false, &v);
+		ret = soft_sse_src(e, &op[1], 8, false, &v);
 		if (ret)
 			return ret;
 	} else {
@@ -459,7 +459,7 @@ static int exec_packed(struct soft_exec *e, unsigned int id)
 {
 	const struct soft_operand *op = e->insn->op;
 	union soft_xmm *d = &e->cpu->xmm[op[0].reg], s;
-	int ret = xmm_src(e, &op[1], 16, true, &s);
+	int ret = soft_sse_src(e, &op[1], 16, true, &s);
 
 	if (ret)
 		return ret;
@@ -484,7 +484,7 @@ static int exec_shift(struct soft_exec *e, unsigned int id)
 	if (op[1].type == SOFT_OP_IMM) {
 		c = op[1].val & 0xff;
 	} else {
-		ret = xmm_src(e, &op[1], 16, true, &s);
+		ret = soft_sse_src(e, &op[1], 16, true, &s);
 		if (ret)
 			return ret;
 		c = s.q[0];
@@ -535,7 +535,7 @@ static int exec_shuffle_imm(struct soft_exec *e, unsigned int id)
 	const struct soft_operand *op = e->insn->op;
 	union soft_xmm *dst = &e->cpu->xmm[op[0].reg], d = *dst, s, r;
 	unsigned int i, n = op[2].val & 0xff;
-	int ret = xmm_src(e, &op[1], 16, true, &s);
+	int ret = soft_sse_src(e, &op[1], 16, true, &s);
 
 	if (ret)
 		return ret;
@@ -818,11 +818,4 @@ int soft_execute_sse(struct soft_exec *e)
 		return X_OK; /* a hint: no access, no fault */
 	}
 	return soft_execute_sse_fp(e);
-}
-
-/* For sse_fp.c: the same operand rules. */
-int soft_sse_src(struct soft_exec *e, const struct soft_operand *op, unsigned int size,
-		 bool align16, union soft_xmm *v)
-{
-	return xmm_src(e, op, size, align16, v);
 }
