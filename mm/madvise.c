@@ -2,17 +2,20 @@
 /*
  * madvise, after the kernel's mm/madvise.c, for the advice the model acts
  * on: MADV_DONTNEED drops the pages of a range (the next touch faults in
- * zeroes, or the file's contents), MADV_DONTFORK/MADV_DOFORK decide whether
- * fork copies a range.
+ * zeroes, or the file's contents), MADV_PAGEOUT reclaims the pages of a
+ * range now however recently they were used, MADV_DONTFORK/MADV_DOFORK
+ * decide whether fork copies a range.
  */
 #include <errno.h>
 
 #include "mm/internal.h"
+#include "mm/swap.h"
 
 static bool madvise_behavior_valid(int behavior)
 {
 	switch (behavior) {
 	case MADV_DONTNEED:
+	case MADV_PAGEOUT:
 	case MADV_DONTFORK:
 	case MADV_DOFORK:
 		return true;
@@ -21,10 +24,10 @@ static bool madvise_behavior_valid(int behavior)
 	}
 }
 
-/* Advice that changes VMAs needs mmap_lock for write; a zap needs it for read. */
+/* Advice that changes VMAs needs mmap_lock for write; a zap or a pageout needs it for read. */
 static bool madvise_need_mmap_write(int behavior)
 {
-	return behavior != MADV_DONTNEED;
+	return behavior != MADV_DONTNEED && behavior != MADV_PAGEOUT;
 }
 
 /*
@@ -39,6 +42,52 @@ static int madvise_dontneed(struct vm_area_struct *vma, unsigned long start, uns
 		return -EINVAL;
 	zap_page_range_single(vma, start, end - start, NULL);
 	return 0;
+}
+
+/*
+ * Isolate the page of one present PTE for madvise_pageout(), under the PTE
+ * lock: isolate_lru_page() only takes the LRU spinlock.  A page another
+ * process maps too is left alone, as the kernel leaves it (paging it out
+ * would take it from under a process that did not ask), and so is a page
+ * off its LRU list (reclaim or migration has it already).
+ */
+static int madvise_pageout_pte(pte_t *pte, unsigned long addr, struct mm_walk *walk)
+{
+	pte_t entry = ptep_get(pte);
+	struct page *page;
+
+	if (!pte_present(entry))
+		return 0;
+	page = vm_normal_page(walk->vma, addr, entry);
+	if (!page || page_mapcount(page) != 1 || isolate_lru_page(page))
+		return 0;
+	list_add(&page->lru, walk->private);
+	return 0;
+}
+
+static const struct mm_walk_ops madvise_pageout_ops = {
+	.pte_entry = madvise_pageout_pte,
+};
+
+/*
+ * MADV_PAGEOUT: reclaim the range's pages now, through the same
+ * shrink_page_list() as kswapd (reclaim_pages()), so each is unmapped
+ * through the rmap with its notifier calls, written to swap (anon) or
+ * dropped (clean file), and freed.  A page someone still holds (a lookup
+ * in flight, a pin) is unmapped and stays in the swap cache, to be freed
+ * by a later reclaim once the holder lets go.  Locked memory stays.
+ */
+static int madvise_pageout(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+{
+	LIST_HEAD(page_list);
+	int err;
+
+	if (vma->vm_flags & VM_LOCKED)
+		return -EINVAL;
+	err = walk_page_range(vma, start, end, &madvise_pageout_ops, &page_list);
+	if (!list_empty(&page_list))
+		reclaim_pages(vma->vm_mm->pool, &page_list);
+	return err;
 }
 
 /* MADV_DONTFORK/MADV_DOFORK: a VM_DONTCOPY split/merge of [start, end). */
@@ -62,6 +111,8 @@ static int madvise_vma_behavior(struct vm_area_struct *vma, unsigned long start,
 {
 	if (behavior == MADV_DONTNEED)
 		return madvise_dontneed(vma, start, end);
+	if (behavior == MADV_PAGEOUT)
+		return madvise_pageout(vma, start, end);
 	return madvise_update_vma(vma, start, end, behavior);
 }
 

@@ -144,7 +144,7 @@ int do_mprotect(struct mm_struct *mm, unsigned long start, size_t len, unsigned 
 /* [mm/mlock.c]  flags: 0 or MLOCK_ONFAULT */
 int do_mlock(struct mm_struct *mm, unsigned long start, size_t len, unsigned int flags);
 int do_munlock(struct mm_struct *mm, unsigned long start, size_t len);
-/* [mm/madvise.c]  MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK */
+/* [mm/madvise.c]  MADV_DONTNEED, MADV_PAGEOUT, MADV_DONTFORK, MADV_DOFORK */
 int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int behavior);
 /* [mm/mremap.c]  flags: MREMAP_MAYMOVE [| MREMAP_FIXED] */
 unsigned long do_mremap(struct mm_struct *mm, unsigned long addr, unsigned long old_len,
