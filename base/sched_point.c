@@ -31,6 +31,7 @@ struct sched_point_slot {
 	char task[TASK_COMM_LEN]; /* "" matches any thread */
 	unsigned int nth;	  /* park on this matching hit, 1-based */
 	unsigned int hits;	  /* matching hits so far */
+	void *data;		  /* what the parked thread passed to sched_point_data() */
 	/*
 	 * Bumped when the slot is released: a parked thread waits for it to
 	 * change, so a slot re-armed before the thread wakes cannot keep it.
@@ -88,7 +89,7 @@ static void sched_point_park(struct sched_point_slot *sp)
 		pthread_cond_wait(&sched_point_cond, &sched_point_lock);
 }
 
-void __sched_point(const char *name)
+void __sched_point(const char *name, void *data)
 {
 	/* Looked up before the lock: the first use of current may allocate. */
 	const char *comm = current->comm;
@@ -99,8 +100,10 @@ void __sched_point(const char *name)
 
 		if (!sched_point_matches(sp, name, comm))
 			continue;
-		if (++sp->hits == sp->nth)
+		if (++sp->hits == sp->nth) {
+			sp->data = data;
 			sched_point_park(sp);
+		}
 		break;
 	}
 	pthread_mutex_unlock(&sched_point_lock);
@@ -162,7 +165,7 @@ int sched_point_wait(const char *name)
 	return ret;
 }
 
-bool sched_point_parked(const char *name)
+bool sched_point_parked_data(const char *name, void **data)
 {
 	struct sched_point_slot *sp;
 	bool parked;
@@ -170,6 +173,8 @@ bool sched_point_parked(const char *name)
 	pthread_mutex_lock(&sched_point_lock);
 	sp = sched_point_find(name);
 	parked = sp && sp->state == SCHED_POINT_PARKED;
+	if (parked && data)
+		*data = sp->data;
 	pthread_mutex_unlock(&sched_point_lock);
 	return parked;
 }

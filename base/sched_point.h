@@ -37,13 +37,24 @@
 /* Number of armed points; see sched_point.c for why it is global. */
 extern atomic_t sched_points_armed;
 
-void __sched_point(const char *name);
+void __sched_point(const char *name, void *data);
 
 /* A named place where an armed test may park the calling thread. */
 static __always_inline void sched_point(const char *name)
 {
 	if (unlikely(atomic_read(&sched_points_armed)))
-		__sched_point(name);
+		__sched_point(name, NULL);
+}
+
+/*
+ * The same, telling whoever parked the thread what it is working on (the
+ * address a fault looked up): sched_point_parked_data() hands @data over
+ * while the thread is parked, when it is still valid.
+ */
+static __always_inline void sched_point_data(const char *name, void *data)
+{
+	if (unlikely(atomic_read(&sched_points_armed)))
+		__sched_point(name, data);
 }
 
 /*
@@ -64,8 +75,13 @@ static inline int sched_point_arm(const char *name, const char *task_name)
 /* Block until a thread is parked at @name: 0, or -ENOENT if it is not armed. */
 int sched_point_wait(const char *name);
 
-/* Is a thread parked at @name right now? */
-bool sched_point_parked(const char *name);
+/* Is a thread parked at @name right now?  If so, and @data, *@data is what it passed. */
+bool sched_point_parked_data(const char *name, void **data);
+
+static inline bool sched_point_parked(const char *name)
+{
+	return sched_point_parked_data(name, NULL);
+}
 
 /*
  * Let the thread parked at @name continue and disarm @name.  If no thread

@@ -163,8 +163,11 @@ static int __kvm_mmu_page_fault(struct kvm *kvm, struct kvm_mmu_memory_cache *mc
 		mmput(kvm->mm);
 		return r;
 	}
-	/* A test stops here to invalidate between the lookup and the install. */
-	sched_point("kvm:fault_after_gup");
+	/*
+	 * A test, or the fault-race pressure agent, stops here to invalidate
+	 * the page at @hva between the lookup and the install.
+	 */
+	sched_point_data("kvm:fault_after_gup", (void *)hva);
 	if (slot->flags & KVM_MEM_READONLY)
 		writable = false;
 

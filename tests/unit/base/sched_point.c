@@ -3,7 +3,7 @@
  * base/sched_point.h: a thread parks at an armed point and the test sees
  * the state before and after releasing it; two threads at two points in a
  * chosen order, reproducing a lost update every time; nth-hit parking;
- * task-name filtering; unarmed points and other names pass through; parking
+ * task-name filtering; the data a parked thread hands over; unarmed points and other names pass through; parking
  * inside a spinlock's atomic section is not a sleep-in-atomic; misuse WARNs.
  *
  * Where the failure mode would be "the thread parks when it must not" (or
@@ -106,6 +106,31 @@ TEST(parks_until_released)
 	TEST_ASSERT_EQ(progress(&r), 1);
 	TEST_ASSERT(!sched_point_parked("test:park"), "still parked after release");
 	TEST_ASSERT_EQ(atomic_read(&sched_points_armed), 0);
+}
+
+static void pass_point_with_data(struct racer *r)
+{
+	sched_point_data(r->point, r->arg);
+	advance(r);
+}
+
+/* The parked thread says what it is working on; nobody hears it once it goes on. */
+TEST(parked_thread_hands_over_its_data)
+{
+	void *data = NULL;
+	int work;
+	struct racer r;
+
+	TEST_ASSERT_EQ(sched_point_arm("test:data", NULL), 0);
+	r.point = "test:data";
+	racer_start(&r, "worker", pass_point_with_data, &work);
+	TEST_ASSERT_EQ(sched_point_wait("test:data"), 0);
+	TEST_ASSERT(sched_point_parked_data("test:data", &data), "parked");
+	TEST_ASSERT(data == &work, "data %p, passed %p", data, (void *)&work);
+	sched_point_release("test:data");
+	racer_join(&r);
+	data = NULL;
+	TEST_ASSERT(!sched_point_parked_data("test:data", &data) && !data, "gone with release");
 }
 
 TEST(wait_after_thread_parked_returns_at_once)
