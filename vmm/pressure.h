@@ -25,6 +25,7 @@ enum pressure_kind {
 	PRESSURE_AGE,
 	PRESSURE_DONTNEED_FREE,
 	PRESSURE_FORK,
+	PRESSURE_FAULT_RACE,
 	NR_PRESSURE_KINDS,
 };
 
@@ -64,9 +65,12 @@ struct pressure {
 };
 
 const char *pressure_name(enum pressure_kind kind);
+/* Its --stats counter: pages its rounds touched (forks, faults raced). */
+const char *pressure_stat_name(enum pressure_kind kind);
 /*
  * Parse "reclaim,migrate=20ms,all" into @p's agents: a name, or name=PERIOD
- * with ns/us/ms/s; "all" enables every agent at its default period.
+ * with ns/us/ms/s; "all" enables every agent a busy host has at its default
+ * period (fault-race, which opens a window on purpose, only by name).
  * 0, or -EINVAL with @err saying which item was wrong.
  */
 int pressure_parse(struct pressure *p, const char *list, char *err, size_t errlen);

@@ -86,18 +86,10 @@ static int collect(struct vmm *vm, struct stat_item *it)
 	ITEM("kswapd_runs", atomic_long_read(&rs->kswapd_runs));
 	ITEM("direct_reclaims", atomic_long_read(&rs->direct_calls));
 	for (int k = 0; k < NR_PRESSURE_KINDS; k++) {
-		static const char *const names[NR_PRESSURE_KINDS] = {
-			[PRESSURE_RECLAIM] = "pressure_reclaim_pages",
-			[PRESSURE_MIGRATE] = "pressure_migrated_pages",
-			[PRESSURE_MPROTECT] = "pressure_mprotect_pages",
-			[PRESSURE_AGE] = "pressure_aged_pages",
-			[PRESSURE_DONTNEED_FREE] = "pressure_discarded_pages",
-			[PRESSURE_FORK] = "pressure_forks",
-		};
 		struct pressure_agent *a = &vm->pressure.agents[k];
 
 		if (a->enabled)
-			ITEM(names[k], k == PRESSURE_FORK ? a->rounds : a->pages);
+			ITEM(pressure_stat_name(k), k == PRESSURE_FORK ? a->rounds : a->pages);
 	}
 	ITEM("sanitizer_reports", report_total());
 #undef ITEM

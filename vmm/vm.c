@@ -165,7 +165,8 @@ static int vmm_map_ram(struct vmm *vm, char *err, size_t errlen)
 static bool vmm_needs_swap(const struct vmm *vm)
 {
 	return vm->cfg.mem_bytes + vm->cfg.mem_bytes / 8 > vm->cfg.pool_bytes ||
-	       vm->pressure.agents[PRESSURE_FORK].enabled;
+	       vm->pressure.agents[PRESSURE_FORK].enabled ||
+	       vm->pressure.agents[PRESSURE_FAULT_RACE].enabled;
 }
 
 /*

@@ -227,6 +227,21 @@ TEST(mem_file_is_kept_and_holds_the_ram)
 	unlink(path);
 }
 
+/* Every agent "all" starts has its counter; fault-race is not among them unless named. */
+TEST(stats_name_every_pressure_agent)
+{
+	struct cli_result r;
+
+	nopin_run(&r, "--mem", "8M", "--pool", "4M", "--pressure", "all", "--stats", image("hello"),
+		  NULL);
+	EXPECT(&r, 0, "pressure_forks ");
+	TEST_ASSERT(!strstr(r.out, "pressure_raced_faults"), "not in all:\n%s", r.out);
+	nopin_run(&r, "--mem", "8M", "--pool", "4M", "--pressure", "all,fault-race", "--stats",
+		  image("hello"), NULL);
+	EXPECT(&r, 0, "pressure_raced_faults ");
+	TEST_ASSERT(!strstr(r.out, "(null)"), "every counter named:\n%s", r.out);
+}
+
 TEST(trace_and_stats_are_written)
 {
 	char path[] = "/tmp/nopin-trace-XXXXXX";
