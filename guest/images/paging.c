@@ -461,6 +461,10 @@ int guest_main(unsigned int cpu, unsigned int ncpus, unsigned long ram_size)
 	c->id = cpu;
 	/* The shared 2 MiB chunk first, before the tables take the RAM it is aligned in. */
 	if (cpu == 0) {
+		unsigned long bad = ram_free_sweep(); /* so a pressure run takes pages */
+
+		if (bad)
+			fail(c, "free RAM read back at", bad, 0);
 		big_chunk = alloc_frames(PAGE_SIZE_2M, PAGE_SIZE_2M);
 		if (!big_chunk)
 			fail(c, "a 2 MiB chunk: RAM left", 0, PAGE_SIZE_2M);
