@@ -1,11 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The soft vCPU's speed: millions of guest instructions per second on an
- * integer-heavy loop (loads, stores, multiply, rotate, cmov, a taken branch
- * per iteration), hand-assembled and run on flat memory, beside Unicorn
- * (QEMU's TCG, a JIT) running the same bytes from the same state in the
- * same run; and the decode cache's hit rate.  Both must end in the same
- * registers, or the table says so.
+ * The soft vCPU's speed: millions of guest instructions per second on four
+ * hand-assembled loops run on flat memory, each beside Unicorn (QEMU's TCG,
+ * a JIT) running the same bytes from the same state in the same run; and
+ * the decode cache's hit rate.  Both must end in the same registers, or
+ * the table says so.  The loops:
+ *
+ *  - integer: loads, stores, multiply, rotate, cmov, a taken branch;
+ *  - memory: a load, a load-add and a store per iteration, strided over
+ *    64 KiB (16 pages), so the data TLB is exercised and not one entry;
+ *  - branchy: a linear congruential generator whose bits steer three
+ *    data-dependent branches;
+ *  - sse2 string: a 16-byte compare and a pmovmskb per iteration, as a
+ *    strlen or memchr does; "unsupported" on an interpreter without SSE2.
+ *
+ * The instruction count is the soft vCPU's own (retired instructions,
+ * the hlt included); Unicorn runs the same instructions, since the loops
+ * end in the same registers.  Where the soft vCPU cannot run a loop,
+ * Unicorn's figure is from the loop's fixed count per iteration.
  *
  *	bench_soft_vcpu [ITERATIONS]	(default 2000000)
  */
@@ -19,8 +31,15 @@
 
 #define CODE_BASE 0x100000UL
 #define DATA_BASE 0x200000UL
-#define DATA_SIZE 0x2000UL
-#define INSNS_PER_ITER 13
+#define DATA_SIZE 0x10000UL
+
+struct loop {
+	const char *name;
+	const uint8_t *code;
+	size_t len;
+	unsigned int data_pattern; /* 0: zeros; else a byte pattern with a zero every 61 bytes */
+	unsigned int per_iter;	   /* instructions per iteration, when it is fixed */
+};
 
 /*
  * top:	mov eax, esi;  and eax, 0x3ff;  mov rdx, [rdi+rax*8];  add rdx, rcx
@@ -28,11 +47,56 @@
  *	lea esi, [rsi+rdx+1];  cmp r8, r9;  cmovb r9, r8;  dec rcx;  jnz top
  *	hlt
  */
-static const uint8_t loop_code[] = {
+static const uint8_t integer_code[] = {
 	0x89, 0xf0, 0x25, 0xff, 0x03, 0x00, 0x00, 0x48, 0x8b, 0x14, 0xc7, 0x48, 0x01,
 	0xca, 0x48, 0x69, 0xd2, 0x45, 0x25, 0x00, 0x00, 0x49, 0x31, 0xd0, 0x49, 0xc1,
 	0xc0, 0x0d, 0x48, 0x89, 0x14, 0xc7, 0x8d, 0x74, 0x16, 0x01, 0x4d, 0x39, 0xc8,
 	0x4d, 0x0f, 0x42, 0xc8, 0x48, 0xff, 0xc9, 0x75, 0xd0, 0xf4,
+};
+
+/*
+ * top:	mov eax, ebx;  and eax, 0x1ffe;  mov rdx, [rdi+rax*8]
+ *	add rdx, [rdi+rax*8+8];  mov [rdi+rax*8], rdx;  add ebx, 0x209
+ *	dec rcx;  jnz top
+ *	hlt
+ */
+static const uint8_t memory_code[] = {
+	0x89, 0xd8, 0x25, 0xfe, 0x1f, 0x00, 0x00, 0x48, 0x8b, 0x14, 0xc7,
+	0x48, 0x03, 0x54, 0xc7, 0x08, 0x48, 0x89, 0x14, 0xc7, 0x81, 0xc3,
+	0x09, 0x02, 0x00, 0x00, 0x48, 0xff, 0xc9, 0x75, 0xe1, 0xf4,
+};
+
+/*
+ * top:	imul ebx, ebx, 0x41c64e6d;  add ebx, 12345;  mov eax, ebx;  shr eax, 16
+ *	test al, 1;  jz 1f;  inc rdx
+ * 1:	test al, 2;  jz 2f;  add rdx, 3
+ * 2:	cmp al, 0x80;  jb 3f;  xor rdx, rax
+ * 3:	dec rcx;  jnz top
+ *	hlt
+ */
+static const uint8_t branchy_code[] = {
+	0x69, 0xdb, 0x6d, 0x4e, 0xc6, 0x41, 0x81, 0xc3, 0x39, 0x30, 0x00, 0x00, 0x89, 0xd8, 0xc1,
+	0xe8, 0x10, 0xa8, 0x01, 0x74, 0x03, 0x48, 0xff, 0xc2, 0xa8, 0x02, 0x74, 0x04, 0x48, 0x83,
+	0xc2, 0x03, 0x3c, 0x80, 0x72, 0x03, 0x48, 0x31, 0xc2, 0x48, 0xff, 0xc9, 0x75, 0xd4, 0xf4,
+};
+
+/*
+ * top:	mov eax, ebx;  and eax, 0xff0;  movdqu xmm0, [rdi+rax]
+ *	pcmpeqb xmm0, xmm1;  pmovmskb edx, xmm0;  add r8, rdx;  add ebx, 16
+ *	dec rcx;  jnz top
+ *	hlt
+ */
+static const uint8_t sse2_code[] = {
+	0x89, 0xd8, 0x25, 0xf0, 0x0f, 0x00, 0x00, 0xf3, 0x0f, 0x6f, 0x04,
+	0x07, 0x66, 0x0f, 0x74, 0xc1, 0x66, 0x0f, 0xd7, 0xd0, 0x49, 0x01,
+	0xd0, 0x83, 0xc3, 0x10, 0x48, 0xff, 0xc9, 0x75, 0xe1, 0xf4,
+};
+
+static const struct loop loops[] = {
+	{ "integer", integer_code, sizeof(integer_code), 0, 13 },
+	{ "memory", memory_code, sizeof(memory_code), 0, 8 },
+	{ "branchy", branchy_code, sizeof(branchy_code), 0, 0 },
+	{ "sse2 string", sse2_code, sizeof(sse2_code), 1, 9 },
 };
 
 struct flat {
@@ -53,15 +117,26 @@ static enum soft_xlate_ret flat_translate(void *opaque, uint64_t gva, unsigned i
 		out->hva = m->data + (gva - DATA_BASE);
 	else
 		return SOFT_XLATE_OUTSIDE;
+	out->cacheable = true; /* the map never changes */
 	return SOFT_XLATE_OK;
 }
 
 static const struct soft_mem_ops flat_ops = { .translate = flat_translate };
 
+static void fill_data(uint8_t *data, const struct loop *l)
+{
+	memset(data, 0, DATA_SIZE);
+	if (!l->data_pattern)
+		return;
+	for (size_t i = 0; i < DATA_SIZE; i++)
+		data[i] = i % 61 ? 'a' + i % 26 : 0;
+}
+
 static void init_regs(uint64_t *gpr, unsigned long iters)
 {
 	memset(gpr, 0, 16 * sizeof(*gpr));
 	gpr[1] = iters;	    /* rcx */
+	gpr[3] = 1;	    /* rbx */
 	gpr[7] = DATA_BASE; /* rdi */
 	gpr[9] = -1UL;	    /* r9 */
 }
@@ -73,9 +148,9 @@ static const int uc_gpr[16] = {
 	UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
 };
 
-static double run_unicorn(unsigned long iters, uint64_t *gpr)
+static double run_unicorn(const struct loop *l, unsigned long iters, uint64_t *gpr)
 {
-	static uint8_t zero[DATA_SIZE];
+	static uint8_t data[DATA_SIZE];
 	double t;
 	uc_engine *uc;
 	int r;
@@ -84,13 +159,14 @@ static double run_unicorn(unsigned long iters, uint64_t *gpr)
 		return 0;
 	uc_mem_map(uc, CODE_BASE, 0x1000, UC_PROT_ALL);
 	uc_mem_map(uc, DATA_BASE, DATA_SIZE, UC_PROT_ALL);
-	uc_mem_write(uc, CODE_BASE, loop_code, sizeof(loop_code));
-	uc_mem_write(uc, DATA_BASE, zero, DATA_SIZE);
+	uc_mem_write(uc, CODE_BASE, l->code, l->len);
+	fill_data(data, l);
+	uc_mem_write(uc, DATA_BASE, data, DATA_SIZE);
 	init_regs(gpr, iters);
 	for (r = 0; r < 16; r++)
 		uc_reg_write(uc, uc_gpr[r], &gpr[r]);
 	t = now_s();
-	uc_emu_start(uc, CODE_BASE, CODE_BASE + sizeof(loop_code) - 1, 0, 0);
+	uc_emu_start(uc, CODE_BASE, CODE_BASE + l->len - 1, 0, 0);
 	t = now_s() - t;
 	for (r = 0; r < 16; r++)
 		uc_reg_read(uc, uc_gpr[r], &gpr[r]);
@@ -98,52 +174,65 @@ static double run_unicorn(unsigned long iters, uint64_t *gpr)
 	return t;
 }
 
-struct cache_stats {
+struct soft_result {
+	double seconds;
+	uint64_t insns;
 	unsigned long hits, misses;
+	bool unsupported;
 };
 
-static double run_soft(unsigned long iters, uint64_t *gpr, struct cache_stats *stats)
+static void run_soft(const struct loop *l, unsigned long iters, uint64_t *gpr,
+		     struct soft_result *res)
 {
 	struct flat *m = calloc(1, sizeof(*m));
 	struct soft_cpu cpu;
-	double t;
 
 	if (!m || soft_cpu_init(&cpu, &flat_ops, m))
-		return 0;
-	memcpy(m->code, loop_code, sizeof(loop_code));
+		die("soft vCPU");
+	memcpy(m->code, l->code, l->len);
+	fill_data(m->data, l);
 	init_regs(cpu.gpr, iters);
 	cpu.rip = CODE_BASE;
-	t = now_s();
+	res->seconds = now_s();
 	soft_cpu_run(&cpu, 0);
-	t = now_s() - t;
+	res->seconds = now_s() - res->seconds;
+	res->unsupported = cpu.exit.reason == SOFT_EXIT_ERROR;
+	res->insns = cpu.stats.insns;
 	memcpy(gpr, cpu.gpr, sizeof(cpu.gpr));
-	stats->hits = cpu.cache.hits;
-	stats->misses = cpu.cache.misses;
+	res->hits = cpu.cache.hits;
+	res->misses = cpu.cache.misses;
 	soft_cpu_destroy(&cpu);
 	free(m);
-	return t;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long iters = argc > 1 ? strtoul(argv[1], NULL, 0) : 2000000;
-	double insns = (double)iters * INSNS_PER_ITER + 1, ts, tu;
-	uint64_t soft_gpr[16], uc_gpr_out[16];
-	struct cache_stats stats = { 0 };
 	unsigned int major, minor;
 
-	ts = run_soft(iters, soft_gpr, &stats);
-	tu = run_unicorn(iters, uc_gpr_out);
 	uc_version(&major, &minor);
-	printf("soft vCPU beside Unicorn %u.%u, %lu iterations of a %d-instruction loop\n", major,
-	       minor, iters, INSNS_PER_ITER);
-	printf("%-28s %10s %10s\n", "engine", "seconds", "MIPS");
-	printf("%-28s %10.3f %10.1f\n", "nopin soft vCPU (interp)", ts, insns / ts / 1e6);
-	printf("%-28s %10.3f %10.1f\n", "Unicorn (QEMU TCG JIT)", tu, insns / tu / 1e6);
-	printf("ratio soft/unicorn: %.3f\n", tu / ts);
-	printf("decode cache: %lu hits, %lu misses, hit rate %.6f\n", stats.hits, stats.misses,
-	       (double)stats.hits / (double)(stats.hits + stats.misses));
-	printf("final registers %s\n",
-	       memcmp(soft_gpr, uc_gpr_out, sizeof(soft_gpr)) ? "DIFFER" : "equal");
+	printf("soft vCPU beside Unicorn %u.%u (QEMU TCG JIT), %lu iterations of each loop\n\n",
+	       major, minor, iters);
+	printf("%-12s %12s %10s %10s %8s %12s %s\n", "loop", "insns", "soft MIPS", "uc MIPS",
+	       "ratio", "decode hits", "registers");
+	for (size_t i = 0; i < sizeof(loops) / sizeof(loops[0]); i++) {
+		const struct loop *l = &loops[i];
+		uint64_t soft_gpr[16], uc_gpr_out[16];
+		struct soft_result s;
+		double tu;
+
+		run_soft(l, iters, soft_gpr, &s);
+		tu = run_unicorn(l, iters, uc_gpr_out);
+		if (s.unsupported) {
+			s.insns = (uint64_t)iters * l->per_iter + 1;
+			printf("%-12s %12lu %10s %10.1f %8s %12s soft vCPU: unsupported\n", l->name,
+			       (unsigned long)s.insns, "-", s.insns / tu / 1e6, "-", "-");
+			continue;
+		}
+		printf("%-12s %12lu %10.1f %10.1f %8.3f %12.6f %s\n", l->name,
+		       (unsigned long)s.insns, s.insns / s.seconds / 1e6, s.insns / tu / 1e6,
+		       tu / s.seconds, (double)s.hits / (double)(s.hits + s.misses),
+		       memcmp(soft_gpr, uc_gpr_out, sizeof(soft_gpr)) ? "DIFFER" : "equal");
+	}
 	return 0;
 }

@@ -19,6 +19,7 @@
  * tables).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,26 @@ static void soft_note_tracked_write(struct soft_vcpu *s, uint64_t gpa, unsigned 
 	s->nr_tracked++;
 }
 
+/*
+ * What the interpreter's TLB checks on every use of a translation it kept
+ * (vmm/soft/access.h, soft_xlate()): the frame's state and generation,
+ * frame_check_stamp()'s two loads, as two consecutive words of its struct
+ * page.  A mismatch sends the access here, where kvm_vcpu_check_frame()
+ * reports it.
+ */
+BUILD_BUG_ON(sizeof(enum frame_state) != sizeof(unsigned int));
+BUILD_BUG_ON(offsetof(struct page, gen) != offsetof(struct page, state) + sizeof(unsigned int));
+
+static void soft_xlate_guard(struct kvm_vcpu *kv, const struct kvm_tlb_xlate *xl,
+			     struct soft_xlate *out)
+{
+	const struct page *page = pfn_to_page(kv->kvm->pool, xl->stamp.pfn);
+
+	out->guard = (const unsigned int *)&page->state;
+	out->guard_val[0] = xl->stamp.state;
+	out->guard_val[1] = xl->stamp.gen;
+}
+
 /* A translation is made: check its frame, then hand it to the interpreter. */
 static enum soft_xlate_ret soft_xlate_done(struct soft_vcpu *s, const struct kvm_tlb_xlate *xl,
 					   unsigned int len, bool write, struct soft_xlate *out)
@@ -150,12 +171,18 @@ static enum soft_xlate_ret soft_xlate_done(struct soft_vcpu *s, const struct kvm
 	 */
 	if (!kvm_vcpu_check_frame(kv, xl, xl->gpa, len, write)) {
 		kvm_vcpu_clear_tlb(kv);
+		soft_cpu_flush_tlb(&s->cpu);
 		return SOFT_XLATE_RETRY;
 	}
-	if (write && xl->track_write)
-		soft_note_tracked_write(s, xl->gpa, len);
 	out->hva = xl->hva;
 	out->gpa = xl->gpa;
+	/* A tracked write must come back here every time, to be noted. */
+	if (write && xl->track_write) {
+		soft_note_tracked_write(s, xl->gpa, len);
+		return SOFT_XLATE_OK;
+	}
+	out->cacheable = true;
+	soft_xlate_guard(kv, xl, out);
 	return SOFT_XLATE_OK;
 }
 
@@ -355,7 +382,20 @@ static void soft_kvm_flush_tlb(struct kvm_vcpu *kv)
 {
 	struct vmm_vcpu *vcpu = kv->private;
 
+	soft_cpu_flush_tlb(&to_soft(vcpu)->cpu);
 	soft_cpu_invalidate_page(&to_soft(vcpu)->cpu, SOFT_INVALIDATE_ALL);
+}
+
+/*
+ * The guest's INVLPG, TLB flush or CR3 load dropped translations from the
+ * software TLB: the interpreter drops what it kept of them too.  Decoded
+ * code stays, keyed by guest-physical page.
+ */
+static void soft_kvm_flush_tlb_guest(struct kvm_vcpu *kv)
+{
+	struct vmm_vcpu *vcpu = kv->private;
+
+	soft_cpu_flush_tlb(&to_soft(vcpu)->cpu);
 }
 
 /* Inside a sanitizer report: which guest instruction made the access. */
@@ -381,6 +421,7 @@ static const struct kvm_vcpu_ops soft_kvm_vcpu_ops = {
 	.flush_tlb = soft_kvm_flush_tlb,
 	.describe_access = soft_kvm_describe_access,
 	.guest_written = soft_kvm_guest_written,
+	.flush_tlb_guest = soft_kvm_flush_tlb_guest,
 };
 
 /* A soft vCPU of @vcpu's, its interpreter on the VMM's translations; NULL with *@ret. */
@@ -551,7 +592,7 @@ int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, struct v
 	soft_regs_from_vmm(&s->cpu, regs);
 	soft_sse_from_vmm(&s->cpu, sys);
 	s->cpu.cr3 = vcpu->kvcpu->cr3;
-	s->cpu.sys.cs = sys->cs;
+	soft_cpu_set_cs(&s->cpu, sys->cs);
 	s->cpu.sys.ss = sys->cs & 3 ? SOFT_SEL_USER_DATA : SOFT_SEL_DATA;
 	s->cpu.sys.fs_base = sys->fs_base;
 	s->cpu.sys.gs_base = sys->gs_base;
@@ -587,6 +628,13 @@ int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, struct v
 	soft_cpu_destroy(&s->cpu);
 	free(s);
 	return ret;
+}
+
+uint64_t vmm_soft_insns(struct vmm_vcpu *vcpu)
+{
+	if (vcpu->vm->backend != &vmm_soft_backend || !vcpu->backend_data)
+		return 0;
+	return to_soft(vcpu)->cpu.stats.insns;
 }
 
 /* IN is completed inside the interpreter (soft_pio); nothing is left to do. */

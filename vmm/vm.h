@@ -304,6 +304,8 @@ struct vmm_sys_regs {
 };
 int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, struct vmm_sys_regs *sys,
 			  char *msg, size_t len);
+/* The instructions a soft vCPU retired so far, for a benchmark's MIPS (0 on kvm). */
+uint64_t vmm_soft_insns(struct vmm_vcpu *vcpu);
 /*
  * Run @vcpu on the calling thread (a test's) until a ucall, the end of the
  * run or a refused memory access, as the KVM selftests' vcpu_run() does.

@@ -83,62 +83,53 @@ int soft_noncanonical(struct soft_exec *e, uint64_t gva, unsigned int len, enum 
 			  access_name[acc], len, (unsigned long)gva);
 }
 
-static bool aligned(const void *p, unsigned int size)
+/* The guard of a translation that has nothing to check: two words that never change. */
+static const unsigned int no_guard[2];
+
+/* Keep @x, a translation of @gva for @acc, in the interpreter's TLB. */
+static void soft_tlb_fill(struct soft_cpu *cpu, uint64_t gva, enum soft_access acc,
+			  const struct soft_xlate *x)
 {
-	return !((uintptr_t)p & (size - 1));
+	uint64_t page = gva & ~(SOFT_PAGE_SIZE - 1), off = gva & (SOFT_PAGE_SIZE - 1);
+	struct soft_tlb_entry *t =
+		acc == SOFT_ACCESS_FETCH ?
+			&cpu->tlb.code :
+			&cpu->tlb.data[(gva >> SOFT_PAGE_SHIFT) % SOFT_TLB_ENTRIES];
+
+	t->va_read = page;
+	/* A read's translation is no proof that the page may be written. */
+	t->va_write = acc == SOFT_ACCESS_WRITE ? page : SOFT_TLB_INVALID;
+	t->hva = (char *)x->hva - off;
+	t->gpa = x->gpa - off;
+	t->guard = x->guard ? x->guard : no_guard;
+	t->guard_val[0] = x->guard ? x->guard_val[0] : 0;
+	t->guard_val[1] = x->guard ? x->guard_val[1] : 0;
 }
 
-static uint64_t host_load(const void *p, unsigned int size)
+int soft_xlate_slow(struct soft_exec *e, uint64_t gva, unsigned int len, enum soft_access acc,
+		    struct soft_xlate *x)
 {
-	uint64_t v = 0;
+	struct soft_cpu *cpu = e->cpu;
+	enum soft_xlate_ret ret;
 
-	if (aligned(p, size)) {
-		switch (size) {
-		case 1:
-			return READ_ONCE(*(const uint8_t *)p);
-		case 2:
-			return READ_ONCE(*(const uint16_t *)p);
-		case 4:
-			return READ_ONCE(*(const uint32_t *)p);
-		case 8:
-			return READ_ONCE(*(const uint64_t *)p);
-		}
-	}
-	memcpy(&v, p, size);
-	return v;
+	if (__builtin_expect(!soft_canonical(gva), 0))
+		return soft_noncanonical(e, gva, len, acc);
+	x->cacheable = false;
+	x->guard = NULL;
+	cpu->tlb.misses++;
+	ret = cpu->ops->translate(cpu->opaque, gva, len, acc, cpu->rip, x);
+	if (__builtin_expect(ret != SOFT_XLATE_OK, 0))
+		return soft_xlate_failed(e, ret, gva, len, acc, x);
+	if (x->cacheable)
+		soft_tlb_fill(cpu, gva, acc, x);
+	else /* the next fetch asks the translator: see soft_xlate() */
+		cpu->tlb.code.va_read = SOFT_TLB_INVALID;
+	return X_OK;
 }
 
-static void host_store(void *p, unsigned int size, uint64_t v)
+int __soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t *val)
 {
-	if (aligned(p, size)) {
-		switch (size) {
-		case 1:
-			WRITE_ONCE(*(uint8_t *)p, v);
-			return;
-		case 2:
-			WRITE_ONCE(*(uint16_t *)p, v);
-			return;
-		case 4:
-			WRITE_ONCE(*(uint32_t *)p, v);
-			return;
-		case 8:
-			WRITE_ONCE(*(uint64_t *)p, v);
-			return;
-		}
-	}
-	memcpy(p, &v, size);
-}
-
-static unsigned int first_part(uint64_t gva, unsigned int size)
-{
-	unsigned int room = SOFT_PAGE_SIZE - (gva & (SOFT_PAGE_SIZE - 1));
-
-	return size > room ? room : 0;
-}
-
-int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t *val)
-{
-	unsigned int split = first_part(gva, size);
+	unsigned int split = soft_first_part(gva, size);
 	struct soft_xlate x[2];
 	uint64_t v = 0;
 	int ret;
@@ -147,7 +138,7 @@ int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t
 		ret = soft_xlate(e, gva, size, SOFT_ACCESS_READ, &x[0]);
 		if (ret)
 			return ret;
-		*val = host_load(x[0].hva, size);
+		*val = soft_host_load(x[0].hva, size);
 		return X_OK;
 	}
 	ret = soft_xlate(e, gva, split, SOFT_ACCESS_READ, &x[0]);
@@ -164,7 +155,7 @@ int soft_mem_read(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t
 /* @size bytes (up to 16: an SSE operand) at @gva into @buf. */
 int soft_mem_read_bytes(struct soft_exec *e, uint64_t gva, unsigned int size, void *buf)
 {
-	unsigned int split = first_part(gva, size);
+	unsigned int split = soft_first_part(gva, size);
 	struct soft_xlate x[2];
 	int ret;
 
@@ -188,7 +179,7 @@ int soft_dest_prepare(struct soft_exec *e, uint64_t gva, unsigned int size, stru
 
 	d->gva = gva;
 	d->size = size;
-	d->split = first_part(gva, size);
+	d->split = soft_first_part(gva, size);
 	if (!d->split)
 		return soft_xlate(e, gva, size, SOFT_ACCESS_WRITE, &d->x[0]);
 	ret = soft_xlate(e, gva, d->split, SOFT_ACCESS_WRITE, &d->x[0]);
@@ -202,7 +193,7 @@ uint64_t soft_dest_load(const struct soft_dest *d)
 	uint64_t v = 0;
 
 	if (!d->split)
-		return host_load(d->x[0].hva, d->size);
+		return soft_host_load(d->x[0].hva, d->size);
 	memcpy(&v, d->x[0].hva, d->split);
 	memcpy((char *)&v + d->split, d->x[1].hva, d->size - d->split);
 	return v;
@@ -213,7 +204,7 @@ void soft_dest_store(struct soft_exec *e, const struct soft_dest *d, uint64_t va
 	struct soft_decode_cache *c = &e->cpu->cache;
 
 	if (!d->split) {
-		host_store(d->x[0].hva, d->size, val);
+		soft_host_store(d->x[0].hva, d->size, val);
 	} else {
 		memcpy(d->x[0].hva, &val, d->split);
 		memcpy(d->x[1].hva, (char *)&val + d->split, d->size - d->split);
@@ -247,7 +238,7 @@ bool soft_dest_cmpxchg(struct soft_exec *e, const struct soft_dest *d, uint64_t 
 	uint64_t cur;
 	bool ok;
 
-	if (d->split || !aligned(p, d->size)) {
+	if (d->split || !soft_aligned(p, d->size)) {
 		cur = soft_dest_load(d);
 		if (cur != *old) {
 			*old = cur;
@@ -299,7 +290,7 @@ bool soft_dest_cmpxchg16(struct soft_exec *e, const struct soft_dest *d, unsigne
 	void *p = d->x[0].hva;
 	bool ok = true;
 
-	if (aligned(p, 16)) {
+	if (soft_aligned(p, 16)) {
 		ok = try_cmpxchg128(p, old, new);
 	} else {
 		memcpy(&cur, p, 16);
@@ -315,7 +306,7 @@ bool soft_dest_cmpxchg16(struct soft_exec *e, const struct soft_dest *d, unsigne
 	return ok;
 }
 
-int soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val)
+int __soft_mem_write(struct soft_exec *e, uint64_t gva, unsigned int size, uint64_t val)
 {
 	struct soft_dest d;
 	int ret = soft_dest_prepare(e, gva, size, &d);

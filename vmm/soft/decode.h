@@ -57,7 +57,23 @@ enum soft_kind {
 #define SOFT_PFX_FS 32	     /* 0x64: a memory operand's address is offset by the FS base */
 #define SOFT_PFX_GS 64	     /* 0x65: by the GS base */
 
+struct soft_exec;
+
 struct soft_insn {
+	/* The handler the interpreter chose for it at decode (soft_insn_handler()). */
+	int (*exec)(struct soft_exec *e);
+	/*
+	 * Cached instructions only: the one that follows it in the same page,
+	 * once execution fell through to it (the run loop's chain, run.c);
+	 * both go when the page goes.
+	 */
+	struct soft_insn *next;
+	/*
+	 * Likewise for a jmp or jcc with a fixed target (@fixed_target): the
+	 * instruction it jumped to in the same page, once taken.
+	 */
+	struct soft_insn *taken;
+	bool fixed_target;
 	uint16_t id; /* x86_insn */
 	uint8_t len;
 	uint8_t nops;

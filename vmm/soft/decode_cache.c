@@ -157,6 +157,7 @@ const struct soft_insn *soft_decode_cache_insert(struct soft_decode_cache *c, ui
 	}
 	slot = &ch->insns[ch->used++];
 	*slot = *insn;
+	slot->next = NULL;
 	p->slot[off] = slot;
 	return slot;
 }

@@ -135,11 +135,11 @@ int soft_deliver(struct soft_exec *e)
 	if (has_error_code(f->vector))
 		frame[n++] = f->error_code;
 	e->delivering = true;
-	cpu->sys.cs = SOFT_SEL_CODE;
+	soft_cpu_set_cs(cpu, SOFT_SEL_CODE);
 	for (i = 0; i < n; i++) {
 		ret = soft_dest_prepare(e, top - 8 * (i + 1), 8, &slot[i]);
 		if (ret) {
-			cpu->sys.cs = cs;
+			soft_cpu_set_cs(cpu, cs);
 			return ret;
 		}
 	}
@@ -234,7 +234,7 @@ int soft_exec_iretq(struct soft_exec *e)
 				  (unsigned long)v[0]);
 	cpu->gpr[SOFT_RSP] = v[3];
 	soft_cpu_set_rflags(cpu, iret_rflags(cpu, v[2]));
-	cpu->sys.cs = cs;
+	soft_cpu_set_cs(cpu, cs);
 	cpu->sys.ss = ss;
 	e->next_rip = v[0];
 	return X_OK;

@@ -152,11 +152,41 @@ static inline void soft_flags_materialize(struct soft_flags *f)
 	f->op = SOFT_CC_EFLAGS;
 }
 
+/*
+ * A condition after cmp or sub (no borrow in), straight from the operands:
+ * the flags' definitions folded into one comparison each.  Operands are
+ * stored masked to their size; shifted to the top of the word they compare
+ * as signed numbers of their size.
+ */
+static inline bool soft_cond_sub(const struct soft_flags *f, unsigned int cc)
+{
+	unsigned int shift = 64 - f->size * 8;
+	int64_t s1 = (int64_t)(f->src1 << shift), s2 = (int64_t)(f->src2 << shift);
+
+	switch (cc >> 1) {
+	case 1: /* B: CF */
+		return f->src1 < f->src2;
+	case 2: /* E: ZF */
+		return f->src1 == f->src2;
+	case 3: /* BE: CF or ZF */
+		return f->src1 <= f->src2;
+	case 6: /* L: SF != OF */
+		return s1 < s2;
+	default: /* LE: ZF or SF != OF */
+		return s1 <= s2;
+	}
+}
+
 /* x86 condition codes 0..15 (the low nibble of jcc/setcc/cmovcc opcodes). */
 static inline bool soft_cond(const struct soft_flags *f, unsigned int cc)
 {
 	bool r;
 
+	/* The common cases first: ZF and SF of any lazy result, then a compare's conditions. */
+	if (f->op != SOFT_CC_EFLAGS && (cc >> 1 == 2 || cc >> 1 == 4))
+		return (cc >> 1 == 2 ? !f->res : !!(f->res & soft_sign_bit(f->size))) ^ (cc & 1);
+	if (f->op == SOFT_CC_SUB && !f->cin && ((0xce >> (cc >> 1)) & 1))
+		return soft_cond_sub(f, cc) ^ (cc & 1);
 	switch (cc >> 1) {
 	case 0: /* O */
 		r = soft_flag_of(f);

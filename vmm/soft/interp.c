@@ -312,6 +312,18 @@ static void set_flag(uint64_t *fl, uint64_t flag, bool on)
 	*fl = on ? *fl | flag : *fl & ~flag;
 }
 
+/*
+ * An instruction that sets every arithmetic flag itself: RFLAGS becomes
+ * concrete without computing the lazy flags it is about to overwrite.
+ */
+static void flags_overwrite_arith(struct soft_flags *f)
+{
+	if (f->op != SOFT_CC_EFLAGS) {
+		f->rflags &= ~X86_ARITH_FLAGS;
+		f->op = SOFT_CC_EFLAGS;
+	}
+}
+
 static unsigned int shift_count(uint64_t b, unsigned int size)
 {
 	return b & (size == 8 ? 63 : 31);
@@ -327,7 +339,7 @@ static uint64_t do_shift(struct soft_cpu *cpu, uint64_t a, uint64_t b, unsigned 
 
 	if (!c)
 		return a;
-	soft_flags_materialize(&cpu->flags);
+	flags_overwrite_arith(&cpu->flags);
 	switch (id) {
 	case X86_INS_SHL:
 	case X86_INS_SAL:
@@ -481,7 +493,7 @@ static int exec_shiftd(struct soft_exec *e, bool left)
 		a = soft_dest_load(&d);
 	}
 	if (c) {
-		soft_flags_materialize(&cpu->flags);
+		flags_overwrite_arith(&cpu->flags);
 		if (left) {
 			r = ((a << c) | (c <= bits ? s >> (bits - c) : 0)) & m;
 			set_flag(fl, X86_CF, c <= bits && ((a >> (bits - c)) & 1));
@@ -508,7 +520,7 @@ static void set_mul_flags(struct soft_cpu *cpu, bool overflow, uint64_t low, uns
 {
 	uint64_t *fl = &cpu->flags.rflags;
 
-	soft_flags_materialize(&cpu->flags);
+	flags_overwrite_arith(&cpu->flags);
 	set_flag(fl, X86_CF, overflow);
 	set_flag(fl, X86_OF, overflow);
 	set_flag(fl, X86_AF, false);
@@ -1143,6 +1155,7 @@ static int exec_mov_cr(struct soft_exec *e)
 	if (ret)
 		return soft_fault(e, SOFT_VEC_GP, 0, "CR3 %#lx refused (%s)", (unsigned long)v,
 				  strerror(-ret));
+	soft_cpu_flush_tlb(cpu);
 	cpu->cr3 = v;
 	return X_OK;
 }
@@ -1159,6 +1172,7 @@ static int exec_invlpg(struct soft_exec *e)
 		return soft_unsupported(e);
 	if (soft_canonical(gva))
 		cpu->ops->invlpg(cpu->opaque, gva);
+	soft_cpu_flush_tlb(cpu);
 	return X_OK;
 }
 
@@ -1444,4 +1458,329 @@ uint64_t soft_reg_read(struct soft_cpu *cpu, unsigned int reg, unsigned int size
 void soft_reg_write(struct soft_cpu *cpu, unsigned int reg, unsigned int size, uint64_t val)
 {
 	reg_write(cpu, reg, size, val);
+}
+
+/*
+ * ---- threaded dispatch ----
+ *
+ * The commonest forms of the commonest instructions get a handler of
+ * their own, chosen once when the instruction is decoded and kept with it
+ * in the decode cache, so the run loop calls it straight away: no switch
+ * on the instruction id, and for register and immediate operands no
+ * switch on the operand type.  Each does exactly what soft_execute() does
+ * for that form (the differential test runs them against Unicorn); every
+ * other instruction, and every other form, is soft_execute() itself.
+ */
+
+/* A register or immediate operand's value, as op_read() gives it. */
+static inline uint64_t op_value(struct soft_cpu *cpu, const struct soft_operand *op,
+				unsigned int size)
+{
+	if (op->type == SOFT_OP_REG)
+		return reg_read(cpu, op->reg, size);
+	return op->val & soft_size_mask(size);
+}
+
+/* dst = dst op src for a register destination and a register or immediate source. */
+static inline __attribute__((always_inline)) int alu_reg(struct soft_exec *e, enum alu_op op)
+{
+	const struct soft_operand *o = e->insn->op;
+	struct soft_cpu *cpu = e->cpu;
+	unsigned int size = o[0].size;
+	uint64_t a = reg_read(cpu, o[0].reg, size), b, r;
+
+	b = op_value(cpu, &o[1], o[1].type == SOFT_OP_IMM ? 8 : size) & soft_size_mask(size);
+	r = alu(&cpu->flags, op, a, b, size, 0);
+	if (alu_writes(op))
+		reg_write(cpu, o[0].reg, size, r);
+	return X_OK;
+}
+
+/* inc and dec of a register: CF is kept. */
+static inline __attribute__((always_inline)) int alu_reg1(struct soft_exec *e, enum alu_op op)
+{
+	const struct soft_operand *o = e->insn->op;
+	struct soft_cpu *cpu = e->cpu;
+	unsigned int size = o[0].size;
+
+	reg_write(cpu, o[0].reg, size,
+		  alu(&cpu->flags, op, reg_read(cpu, o[0].reg, size), 0, size,
+		      soft_flag_cf(&cpu->flags)));
+	return X_OK;
+}
+
+#define ALU_HANDLERS(name, alu_op)                                                                 \
+	static int x_##name##_reg(struct soft_exec *e)                                             \
+	{                                                                                          \
+		return alu_reg(e, alu_op);                                                         \
+	}                                                                                          \
+	static int x_##name(struct soft_exec *e)                                                   \
+	{                                                                                          \
+		const struct soft_operand *o = e->insn->op;                                        \
+                                                                                                   \
+		return exec_alu(e, alu_op, &o[0], &o[1], o[0].size);                               \
+	}
+
+ALU_HANDLERS(add, ALU_ADD)
+ALU_HANDLERS(or, ALU_OR)
+ALU_HANDLERS(and, ALU_AND)
+ALU_HANDLERS(sub, ALU_SUB)
+ALU_HANDLERS(xor, ALU_XOR)
+ALU_HANDLERS(cmp, ALU_CMP)
+ALU_HANDLERS(test, ALU_TEST)
+
+static int x_inc_reg(struct soft_exec *e)
+{
+	return alu_reg1(e, ALU_INC);
+}
+
+static int x_dec_reg(struct soft_exec *e)
+{
+	return alu_reg1(e, ALU_DEC);
+}
+
+/* mov between registers, or of an immediate to one. */
+static int x_mov_reg(struct soft_exec *e)
+{
+	const struct soft_operand *o = e->insn->op;
+
+	reg_write(e->cpu, o[0].reg, o[0].size, op_value(e->cpu, &o[1], o[0].size));
+	return X_OK;
+}
+
+static int x_mov_load(struct soft_exec *e)
+{
+	const struct soft_operand *o = e->insn->op;
+	uint64_t v;
+	int ret = soft_mem_read(e, effective_address(e, &o[1]), o[0].size, &v);
+
+	if (!ret)
+		reg_write(e->cpu, o[0].reg, o[0].size, v);
+	return ret;
+}
+
+static int x_mov_store(struct soft_exec *e)
+{
+	const struct soft_operand *o = e->insn->op;
+
+	return soft_mem_write(e, effective_address(e, &o[0]), o[0].size,
+			      op_value(e->cpu, &o[1], o[0].size));
+}
+
+static int x_lea(struct soft_exec *e)
+{
+	const struct soft_operand *o = e->insn->op;
+
+	reg_write(e->cpu, o[0].reg, o[0].size, operand_offset(e, &o[1]));
+	return X_OK;
+}
+
+static int x_jcc(struct soft_exec *e)
+{
+	if (soft_cond(&e->cpu->flags, e->insn->cc))
+		e->next_rip += e->insn->op[0].val;
+	return X_OK;
+}
+
+static int x_jmp(struct soft_exec *e)
+{
+	uint64_t target;
+	int ret = branch_target(e, &target);
+
+	if (!ret)
+		e->next_rip = target;
+	return ret;
+}
+
+static int x_cond(struct soft_exec *e)
+{
+	return exec_cond(e);
+}
+
+/* cmovcc between registers: exec_cond() without op_read(). */
+static int x_cmov_reg(struct soft_exec *e)
+{
+	const struct soft_operand *o = e->insn->op;
+	struct soft_cpu *cpu = e->cpu;
+	unsigned int size = o[0].size;
+	bool taken = soft_cond(&cpu->flags, e->insn->cc);
+
+	reg_write(cpu, o[0].reg, size, reg_read(cpu, taken ? o[1].reg : o[0].reg, size));
+	return X_OK;
+}
+
+static int x_push(struct soft_exec *e)
+{
+	return exec_push(e);
+}
+
+static int x_pop(struct soft_exec *e)
+{
+	return exec_pop(e);
+}
+
+static int x_call(struct soft_exec *e)
+{
+	return exec_call(e);
+}
+
+static int x_ret(struct soft_exec *e)
+{
+	return exec_ret(e);
+}
+
+static int x_imul(struct soft_exec *e)
+{
+	return exec_imul(e);
+}
+
+/* imul with two or three register or immediate operands: exec_imul() without op_read(). */
+static int x_imul_reg(struct soft_exec *e)
+{
+	const struct soft_insn *insn = e->insn;
+	const struct soft_operand *o = insn->op;
+	struct soft_cpu *cpu = e->cpu;
+	unsigned int size = o[0].size;
+	uint64_t a = op_value(cpu, &o[insn->nops == 3 ? 1 : 0], size);
+	uint64_t b = op_value(cpu, &o[insn->nops - 1], size), lo;
+	__int128 p = (__int128)(int64_t)sign_extend(a, size) * (int64_t)sign_extend(b, size);
+
+	lo = (uint64_t)p & soft_size_mask(size);
+	reg_write(cpu, o[0].reg, size, lo);
+	set_mul_flags(cpu, p != (__int128)(int64_t)sign_extend(lo, size), lo, size);
+	return X_OK;
+}
+
+static int x_shl(struct soft_exec *e)
+{
+	return exec_shift(e, fn_shl);
+}
+
+static int x_shr(struct soft_exec *e)
+{
+	return exec_shift(e, fn_shr);
+}
+
+static int x_sar(struct soft_exec *e)
+{
+	return exec_shift(e, fn_sar);
+}
+
+static int x_rol(struct soft_exec *e)
+{
+	return exec_shift(e, fn_rol);
+}
+
+static int x_ror(struct soft_exec *e)
+{
+	return exec_shift(e, fn_ror);
+}
+
+static bool is_reg(const struct soft_operand *op)
+{
+	return op->type == SOFT_OP_REG;
+}
+
+static bool is_reg_or_imm(const struct soft_operand *op)
+{
+	return op->type == SOFT_OP_REG || op->type == SOFT_OP_IMM;
+}
+
+/* The two-operand ALU instructions: the register form and the general one. */
+static int (*alu_handler(const struct soft_insn *insn))(struct soft_exec *e)
+{
+	static const struct {
+		unsigned int id;
+		int (*reg)(struct soft_exec *e), (*any)(struct soft_exec *e);
+	} alus[] = {
+		{ X86_INS_ADD, x_add_reg, x_add },    { X86_INS_OR, x_or_reg, x_or },
+		{ X86_INS_AND, x_and_reg, x_and },    { X86_INS_SUB, x_sub_reg, x_sub },
+		{ X86_INS_XOR, x_xor_reg, x_xor },    { X86_INS_CMP, x_cmp_reg, x_cmp },
+		{ X86_INS_TEST, x_test_reg, x_test },
+	};
+	const struct soft_operand *o = insn->op;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(alus); i++) {
+		if (alus[i].id != insn->id)
+			continue;
+		if (insn->nops != 2)
+			return NULL;
+		if (is_reg(&o[0]) && is_reg_or_imm(&o[1]) && !(insn->prefix & SOFT_PFX_LOCK))
+			return alus[i].reg;
+		return alus[i].any;
+	}
+	return NULL;
+}
+
+int (*soft_insn_handler(const struct soft_insn *insn))(struct soft_exec *e)
+{
+	const struct soft_operand *o = insn->op;
+	int (*fn)(struct soft_exec * e);
+
+	if (insn->kind != SOFT_K_NORMAL)
+		return soft_execute;
+	fn = alu_handler(insn);
+	if (fn)
+		return fn;
+	switch (insn->id) {
+	case X86_INS_MOV:
+	case X86_INS_MOVABS:
+		if (insn->nops != 2)
+			break;
+		if (is_reg(&o[0]) && is_reg_or_imm(&o[1]))
+			return x_mov_reg;
+		if (is_reg(&o[0]) && o[1].type == SOFT_OP_MEM)
+			return x_mov_load;
+		if (o[0].type == SOFT_OP_MEM && is_reg_or_imm(&o[1]))
+			return x_mov_store;
+		break;
+	case X86_INS_INC:
+		return insn->nops == 1 && is_reg(&o[0]) ? x_inc_reg : soft_execute;
+	case X86_INS_DEC:
+		return insn->nops == 1 && is_reg(&o[0]) ? x_dec_reg : soft_execute;
+	case X86_INS_LEA:
+		return x_lea;
+	case X86_INS_JAE ... X86_INS_JS:
+		if (insn->id == X86_INS_JMP)
+			return x_jmp;
+		if (insn->id == X86_INS_JCXZ || insn->id == X86_INS_JECXZ ||
+		    insn->id == X86_INS_JRCXZ)
+			break;
+		return x_jcc;
+	case X86_INS_CMOVA ... X86_INS_CMOVS:
+		if (is_reg(&o[0]) && is_reg(&o[1]))
+			return x_cmov_reg;
+		return x_cond;
+	case X86_INS_SETAE ... X86_INS_SETS:
+		return x_cond;
+	case X86_INS_PUSH:
+		return x_push;
+	case X86_INS_POP:
+		return x_pop;
+	case X86_INS_CALL:
+		return x_call;
+	case X86_INS_RET:
+		return x_ret;
+	case X86_INS_IMUL:
+		if (insn->nops >= 2 && is_reg_or_imm(&o[1]) && is_reg_or_imm(&o[insn->nops - 1]))
+			return x_imul_reg;
+		return x_imul;
+	case X86_INS_SHL:
+	case X86_INS_SAL:
+		return x_shl;
+	case X86_INS_SHR:
+		return x_shr;
+	case X86_INS_SAR:
+		return x_sar;
+	case X86_INS_ROL:
+		return x_rol;
+	case X86_INS_ROR:
+		return x_ror;
+	}
+	return soft_execute;
+}
+
+bool soft_insn_fixed_target(const struct soft_insn *insn)
+{
+	return insn->exec == x_jcc || (insn->exec == x_jmp && insn->op[0].type == SOFT_OP_IMM);
 }

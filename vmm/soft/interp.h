@@ -5,7 +5,11 @@
 
 #include "vmm/soft/access.h"
 
-/* Execute e->insn at cpu->rip; on X_OK, e->next_rip is where to go next. */
+/*
+ * Execute e->insn at cpu->rip; on X_OK, e->next_rip is where to go next.
+ * The run loop calls e->insn->exec, which is this or a handler of one form
+ * of one instruction that does the same, chosen once at decode.
+ */
 int soft_execute(struct soft_exec *e);
 /* An SSE/SSE2 instruction (insn->kind SOFT_K_SSE) [sse.c]. */
 int soft_execute_sse(struct soft_exec *e);
@@ -28,5 +32,9 @@ uint64_t soft_effective_address(struct soft_exec *e, const struct soft_operand *
 uint64_t soft_reg_read(struct soft_cpu *cpu, unsigned int reg, unsigned int size);
 /* 32-bit writes zero the upper half; 8- and 16-bit writes merge. */
 void soft_reg_write(struct soft_cpu *cpu, unsigned int reg, unsigned int size, uint64_t val);
+/* The handler of @insn, freshly decoded. */
+int (*soft_insn_handler(const struct soft_insn *insn))(struct soft_exec *e);
+/* Does @insn, with its handler chosen, always jump to the same place when taken? */
+bool soft_insn_fixed_target(const struct soft_insn *insn);
 
 #endif

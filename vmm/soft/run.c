@@ -20,7 +20,21 @@ int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *op
 	cpu->sys.cs = SOFT_SEL_CODE;
 	cpu->sys.ss = SOFT_SEL_DATA;
 	cpu->sys.efer = SOFT_EFER_FIXED;
+	soft_cpu_flush_tlb(cpu);
 	return soft_decode_cache_init(&cpu->cache);
+}
+
+void soft_cpu_flush_tlb(struct soft_cpu *cpu)
+{
+	struct soft_tlb *tlb = &cpu->tlb;
+
+	for (unsigned int i = 0; i < SOFT_TLB_ENTRIES; i++) {
+		tlb->data[i].va_read = SOFT_TLB_INVALID;
+		tlb->data[i].va_write = SOFT_TLB_INVALID;
+	}
+	tlb->code.va_read = SOFT_TLB_INVALID;
+	tlb->code.va_write = SOFT_TLB_INVALID;
+	tlb->flushes++;
 }
 
 void soft_cpu_destroy(struct soft_cpu *cpu)
@@ -87,23 +101,76 @@ int soft_cpu_format_regs(struct soft_cpu *cpu, char *buf, unsigned int len)
  * The instruction at cpu->rip: from the decode cache, or decoded now from
  * the bytes up to the end of the page, and from the next page if the
  * instruction may run into it.
+ *
+ * While rip stays in the page of the last fetch, that fetch's translation
+ * is used again (the TLB's code entry, access.h), with the sanitizer's
+ * check on the frame as for any kept translation, and the translator is
+ * not asked.  This is as strong as asking, because everything that could
+ * make the answer differ ends the code entry first:
+ *
+ *  - the translation going: the VMM's flush request (rule 3, flush before
+ *    return), the guest's INVLPG, TLB flush or CR3 load, a stale frame,
+ *    all soft_cpu_flush_tlb(), and so is every entry into soft_cpu_run();
+ *  - the frame freed or reused under it: the guard check here, before the
+ *    decode cache is looked at, sends the fetch to the translator, which
+ *    reports it;
+ *  - the page's decoded code going (its page written, by this vCPU or
+ *    through another mapping, or its translation zapped): the decode
+ *    cache, keyed by guest-physical page, has dropped it at the
+ *    instruction boundary (soft_decode_cache_sync()) before this fetch, so
+ *    the lookup misses and the bytes are decoded again from the page;
+ *  - a translation the translator would not let us keep (a tracked page
+ *    table write): soft_xlate_slow() drops the code entry, so this fetch
+ *    asks, and the translator ends the previous instruction's business
+ *    there.
+ *
+ * Leaving the page, for a branch or by running off its end, asks the
+ * translator again, as does an instruction that crosses into the next
+ * page (never cached, and decoded every time).
+ *
+ * @link is the link slot of the cached instruction that just brought us
+ * to rip, if any: its insn->next when it fell through, its insn->taken
+ * when it was a jmp or jcc with a fixed target (soft_insn_fixed_target())
+ * that jumped.  Either way rip is where it always goes that way.  The
+ * instruction found there is linked to it, so the next time only the code
+ * entry is checked and the lookup skipped.  The link lives in the decoded
+ * page of both, which goes whole; the run loop forgets @link whenever it
+ * syncs the decode cache, and a link is only followed through the code
+ * entry, so it is never used across a page (a jump out of the page finds
+ * the code entry on another), a new translation or a drop.
  */
-static int fetch(struct soft_exec *e, struct soft_insn *scratch)
+static int fetch(struct soft_exec *e, struct soft_insn *scratch, struct soft_insn **link)
 {
 	struct soft_cpu *cpu = e->cpu;
 	struct soft_decode_cache *c = &cpu->cache;
+	const struct soft_tlb_entry *code = &cpu->tlb.code;
+	uint64_t off = cpu->rip & (SOFT_PAGE_SIZE - 1);
 	uint8_t bytes[SOFT_MAX_INSN_LEN];
 	bool next_outside = false;
 	unsigned int avail;
 	struct soft_xlate x, x2;
 	int ret;
 
-	ret = soft_xlate(e, cpu->rip, 1, SOFT_ACCESS_FETCH, &x);
-	if (ret)
-		return ret;
+	if (likely(code->va_read == cpu->rip - off && soft_tlb_guard_holds(code))) {
+		if (link && *link) {
+			c->hits++;
+			e->insn = *link;
+			return X_OK;
+		}
+		x.gpa = code->gpa + off;
+		x.hva = code->hva + off;
+	} else {
+		link = NULL;
+		ret = soft_xlate_slow(e, cpu->rip, 1, SOFT_ACCESS_FETCH, &x);
+		if (ret)
+			return ret;
+	}
 	e->insn = soft_decode_cache_lookup(c, x.gpa);
-	if (e->insn)
+	if (e->insn) {
+		if (link)
+			*link = (struct soft_insn *)e->insn;
 		return X_OK;
+	}
 
 	avail = SOFT_PAGE_SIZE - (cpu->rip & (SOFT_PAGE_SIZE - 1));
 	if (avail > SOFT_MAX_INSN_LEN)
@@ -141,9 +208,17 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch)
 				 "undecodable instruction at rip %#lx: bytes %02x %02x %02x %02x",
 				 (unsigned long)cpu->rip, bytes[0], bytes[1], bytes[2], bytes[3]);
 	}
+	scratch->exec = soft_insn_handler(scratch);
+	scratch->next = NULL;
+	scratch->taken = NULL;
+	scratch->fixed_target = soft_insn_fixed_target(scratch);
 	e->insn = soft_decode_cache_insert(c, x.gpa, scratch);
-	if (!e->insn)
+	if (!e->insn) {
 		e->insn = scratch;
+		return X_OK;
+	}
+	if (link)
+		*link = (struct soft_insn *)e->insn;
 	return X_OK;
 }
 
@@ -161,22 +236,34 @@ void soft_cpu_describe_insn(struct soft_cpu *cpu, char *buf, size_t len)
  * exception is not retired: rip stays on it while its frame is pushed,
  * and the step ends at the handler's first instruction, so the run loop
  * looks at kicks and queued invalidations before that one as before any.
+ * *@chain is the link slot of the cached instruction that brought us to
+ * rip (fetch()), and becomes this one's if it falls through, or takes its
+ * fixed jump.
  */
-static int step(struct soft_cpu *cpu)
+static int step(struct soft_cpu *cpu, struct soft_insn ***chain)
 {
 	struct soft_exec e = { .cpu = cpu };
 	struct soft_insn scratch;
 	int ret;
 
-	ret = fetch(&e, &scratch);
+	ret = fetch(&e, &scratch, *chain);
+	*chain = NULL;
 	if (!ret) {
 		e.next_rip = cpu->rip + e.insn->len;
 		cpu->cur_insn = e.insn;
-		ret = soft_execute(&e);
+		ret = e.insn->exec(&e);
 	}
 	if (ret == X_FAULT) {
 		ret = soft_deliver(&e);
 	} else if (!ret) {
+		struct soft_insn *insn = (struct soft_insn *)e.insn;
+
+		if (insn != &scratch) {
+			if (e.next_rip == cpu->rip + insn->len)
+				*chain = &insn->next;
+			else if (insn->fixed_target)
+				*chain = &insn->taken;
+		}
 		cpu->rip = e.next_rip;
 		cpu->stats.insns++;
 	}
@@ -186,23 +273,29 @@ static int step(struct soft_cpu *cpu)
 
 enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns)
 {
-	uint64_t n;
+	struct soft_insn **chain = NULL;
+	/* No limit is one that is never reached: one compare per instruction. */
+	uint64_t n, limit = max_insns ? max_insns : UINT64_MAX;
 
 	cpu->exit.reason = SOFT_EXIT_NONE;
 	cpu->exit.error = SOFT_ERR_NONE;
+	/* Between runs the VMM may have changed what translations give (a hypercall's CR3). */
+	soft_cpu_flush_tlb(cpu);
 	for (n = 0;; n++) {
-		if (smp_load_acquire(&cpu->kick)) {
+		if (unlikely(smp_load_acquire(&cpu->kick))) {
 			WRITE_ONCE(cpu->kick, 0);
 			cpu->exit.reason = SOFT_EXIT_KICK;
 			break;
 		}
-		if (max_insns && n == max_insns) {
+		if (unlikely(n == limit)) {
 			cpu->exit.reason = SOFT_EXIT_LIMIT;
 			break;
 		}
-		if (soft_decode_cache_pending(&cpu->cache))
+		if (unlikely(soft_decode_cache_pending(&cpu->cache))) {
 			soft_decode_cache_sync(&cpu->cache);
-		switch (step(cpu)) {
+			chain = NULL; /* its page may be gone */
+		}
+		switch (step(cpu, &chain)) {
 		case X_RETRY:
 			cpu->stats.retries++;
 			continue;

@@ -61,6 +61,23 @@ struct soft_xlate {
 	void *hva;	     /* host address of the guest byte asked for */
 	uint64_t gpa;	     /* its guest-physical address (the decode cache's key) */
 	uint32_t error_code; /* SOFT_XLATE_PAGE_FAULT: the #PF error code */
+	/*
+	 * SOFT_XLATE_OK: the translator lets the interpreter keep the
+	 * translation of the whole page, for accesses of the same kind (a
+	 * write's allows reads too), in its own TLB (struct soft_tlb) until
+	 * soft_cpu_flush_tlb().  The interpreter clears it before each call,
+	 * so a translator that says nothing is asked again for every access.
+	 */
+	bool cacheable;
+	/*
+	 * With cacheable: two consecutive words that must still hold
+	 * guard_val[] for the kept translation to be used (the VMM gives the
+	 * frame's state and generation, the sanitizer's stamp); on a
+	 * mismatch the interpreter asks the translator again, which reports.
+	 * NULL: nothing to check.
+	 */
+	const unsigned int *guard;
+	unsigned int guard_val[2];
 };
 
 /* The #PF error code's bits, as the architecture defines them. */
@@ -189,6 +206,30 @@ struct soft_exit {
 	char message[1024];
 };
 
+/*
+ * The interpreter's own TLB (access.h, soft_xlate()): a direct-mapped cache
+ * of the translations the translator called cacheable, by guest-virtual
+ * page, in front of the translate callback.  See soft_cpu_flush_tlb().
+ */
+#define SOFT_TLB_ENTRIES 64
+#define SOFT_TLB_INVALID 1UL /* never a page address */
+
+struct soft_tlb_entry {
+	uint64_t va_read;  /* the page reads may use, or SOFT_TLB_INVALID */
+	uint64_t va_write; /* the page writes may use, or SOFT_TLB_INVALID */
+	char *hva;	   /* the host address of the page */
+	uint64_t gpa;	   /* its guest-physical address */
+	const unsigned int *guard;
+	unsigned int guard_val[2];
+};
+
+struct soft_tlb {
+	struct soft_tlb_entry data[SOFT_TLB_ENTRIES];
+	/* The code page of the last fetch: va_read is the page fetches may use. */
+	struct soft_tlb_entry code;
+	uint64_t misses, flushes; /* translations asked of the translator; flushes */
+};
+
 struct soft_stats {
 	uint64_t insns;
 	uint64_t retries;    /* instructions abandoned on SOFT_XLATE_RETRY */
@@ -222,6 +263,7 @@ struct soft_cpu {
 	const struct soft_mem_ops *ops;
 	void *opaque;
 	struct soft_decode_cache cache;
+	struct soft_tlb tlb;
 	int kick; /* set by soft_cpu_kick(), cleared by the run loop */
 
 	struct soft_exit exit;
@@ -252,6 +294,16 @@ void soft_cpu_kick(struct soft_cpu *cpu);
 void soft_cpu_invalidate_page(struct soft_cpu *cpu, uint64_t gpa);
 
 /*
+ * The vCPU's own thread: drop every translation the interpreter keeps
+ * (struct soft_tlb), at once.  The VMM calls it wherever the translations
+ * behind them are dropped: a flush request served, the guest's INVLPG, TLB
+ * flush or CR3 load, a stale frame found.  soft_cpu_run() calls it on
+ * entry, and the interpreter on its own `mov %cr3` and `invlpg`.  It may be
+ * called from inside the translate callback.
+ */
+void soft_cpu_flush_tlb(struct soft_cpu *cpu);
+
+/*
  * The guest's handler for @vector: @rip, entered on the stack whose top is
  * @stack, as through a 64-bit interrupt gate with an IST slot; @rip 0
  * removes it, so the exception stops the guest again.  The vCPU's own
@@ -271,6 +323,18 @@ void soft_cpu_complete_pio_in(struct soft_cpu *cpu, uint32_t val);
 static inline unsigned int soft_cpu_cpl(const struct soft_cpu *cpu)
 {
 	return cpu->sys.cs & 3;
+}
+
+/*
+ * Load CS: a change of privilege drops the interpreter's TLB, whose
+ * entries were checked for the privilege they were made at (the U/S check
+ * is the translator's, and a supervisor translation must not serve ring 3).
+ */
+static inline void soft_cpu_set_cs(struct soft_cpu *cpu, uint16_t cs)
+{
+	if ((cs ^ cpu->sys.cs) & 3)
+		soft_cpu_flush_tlb(cpu);
+	cpu->sys.cs = cs;
 }
 
 uint64_t soft_cpu_get_rflags(struct soft_cpu *cpu);

@@ -56,7 +56,7 @@ static int exec_syscall(struct soft_exec *e)
 	cpu->gpr[SOFT_RCX] = e->next_rip;
 	cpu->gpr[SOFT_R11] = rflags;
 	soft_cpu_set_rflags(cpu, rflags & ~(uint32_t)sys->fmask);
-	sys->cs = cs;
+	soft_cpu_set_cs(cpu, cs);
 	sys->ss = (uint16_t)(sys->star >> 32) + 8;
 	e->next_rip = sys->lstar;
 	return X_OK;
@@ -86,7 +86,7 @@ static int exec_sysret(struct soft_exec *e)
 		return soft_fault(e, SOFT_VEC_GP, 0, "sysret to non-canonical rip %#lx",
 				  (unsigned long)rip);
 	soft_cpu_set_rflags(cpu, cpu->gpr[SOFT_R11] & SYSRET_RFLAGS_MASK);
-	sys->cs = (base + 16) | 3;
+	soft_cpu_set_cs(cpu, (base + 16) | 3);
 	sys->ss = (base + 8) | 3;
 	e->next_rip = rip;
 	return X_OK;
