@@ -374,16 +374,20 @@ static void soft_kvm_kick(struct kvm_vcpu *kv)
 
 /*
  * Called by the vCPU's own thread when it serves a flush request, after
- * kvm_vcpu_flush_tlb() cleared the software TLB: drop every decoded
- * instruction too, since a page whose translation went may come back with
- * other contents (a truncated file page reads as zero).
+ * kvm_vcpu_flush_tlb() cleared the software TLB: the interpreter's TLB
+ * goes too, and every decoded page must show, at its next fetch, that it
+ * is still on the frame it was decoded from, since a page whose
+ * translation went may come back on another frame with other contents (a
+ * truncated file page reads as zero).  A page that comes back on the same
+ * frame, not freed since (its generation unchanged), holds the same bytes:
+ * stores to it are seen by the decode cache however they are made.
  */
 static void soft_kvm_flush_tlb(struct kvm_vcpu *kv)
 {
 	struct vmm_vcpu *vcpu = kv->private;
 
 	soft_cpu_flush_tlb(&to_soft(vcpu)->cpu);
-	soft_cpu_invalidate_page(&to_soft(vcpu)->cpu, SOFT_INVALIDATE_ALL);
+	soft_cpu_revalidate_code(&to_soft(vcpu)->cpu);
 }
 
 /*

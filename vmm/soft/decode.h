@@ -102,11 +102,24 @@ void soft_disasm(struct soft_decoder *d, const struct soft_insn *insn, uint64_t 
 		 size_t len);
 const char *soft_insn_name(struct soft_decoder *d, unsigned int id);
 
+/*
+ * The frame a code page's bytes were read from, as the translation gave it
+ * (struct soft_xlate's guard): two words of the frame and their values
+ * then, the frame's state and generation for the VMM.  NULL guard: not
+ * known, so the page cannot outlive a revalidation.
+ */
+struct soft_code_source {
+	const unsigned int *guard;
+	unsigned int val[2];
+};
+
 /* The decoded instructions of one guest-physical page, by byte offset. */
 struct insn_chunk;
 struct soft_code_page {
 	struct soft_code_page *next; /* hash chain */
 	uint64_t pfn;
+	struct soft_code_source src;
+	unsigned long epoch; /* the cache's epoch it was last found valid in */
 	struct insn_chunk *chunks;
 	struct soft_insn *slot[SOFT_PAGE_SIZE];
 };
@@ -126,7 +139,8 @@ struct soft_code_page {
 struct soft_decode_cache {
 	struct soft_decoder *decoder;
 	struct soft_code_page *buckets[SOFT_CACHE_BUCKETS];
-	struct soft_code_page *last; /* the page of the last lookup */
+	struct soft_code_page *last; /* the page of the last lookup, valid in this epoch */
+	unsigned long epoch;	     /* bumped by soft_decode_cache_revalidate() */
 	/* Direct-mapped hint of which page frame numbers have a cached page. */
 	uint64_t present[4096 / 64];
 	uint64_t written_pfn; /* queued by a store since the last sync */
@@ -135,16 +149,22 @@ struct soft_decode_cache {
 	int pending; /* nr of queued gpas, or > SOFT_CACHE_PENDING: drop all */
 	uint64_t pending_gpa[SOFT_CACHE_PENDING];
 
-	uint64_t hits, misses, uncached, invalidations;
+	uint64_t hits, misses, uncached, invalidations, revalidated;
 };
 
 int soft_decode_cache_init(struct soft_decode_cache *c);
 void soft_decode_cache_destroy(struct soft_decode_cache *c);
-const struct soft_insn *__soft_decode_cache_lookup(struct soft_decode_cache *c, uint64_t gpa);
+const struct soft_insn *__soft_decode_cache_lookup(struct soft_decode_cache *c, uint64_t gpa,
+						   const struct soft_code_source *src);
 
-/* The cached instruction at @gpa, or NULL; counts a hit or a miss. */
+/*
+ * The cached instruction at @gpa, or NULL; counts a hit or a miss.  @src is
+ * the frame the fetch's translation gives now: a page not yet checked in
+ * this epoch is kept if it was decoded from that frame, dropped if not.
+ */
 static inline const struct soft_insn *soft_decode_cache_lookup(struct soft_decode_cache *c,
-							       uint64_t gpa)
+							       uint64_t gpa,
+							       const struct soft_code_source *src)
 {
 	struct soft_code_page *p = c->last;
 	struct soft_insn *insn;
@@ -156,11 +176,19 @@ static inline const struct soft_insn *soft_decode_cache_lookup(struct soft_decod
 			return insn;
 		}
 	}
-	return __soft_decode_cache_lookup(c, gpa);
+	return __soft_decode_cache_lookup(c, gpa, src);
 }
-/* Cache @insn, decoded at @gpa (which it must not run past the page of). */
+/* Cache @insn, decoded at @gpa from the frame @src (@insn must not run past the page). */
 const struct soft_insn *soft_decode_cache_insert(struct soft_decode_cache *c, uint64_t gpa,
-						 const struct soft_insn *insn);
+						 const struct soft_insn *insn,
+						 const struct soft_code_source *src);
+/*
+ * vCPU thread: the translations of the cached pages may have changed (a
+ * flush request served).  Nothing is dropped now; each page is checked at
+ * its next lookup against the frame the fetch's translation gives, and
+ * dropped if it is not the frame its bytes were read from.
+ */
+void soft_decode_cache_revalidate(struct soft_decode_cache *c);
 /* Any thread: queue the page of @gpa (or SOFT_CACHE_DROP_ALL) for dropping. */
 void soft_decode_cache_invalidate(struct soft_decode_cache *c, uint64_t gpa);
 /* vCPU thread: drop the pages queued by soft_decode_cache_invalidate(). */

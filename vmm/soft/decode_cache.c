@@ -5,6 +5,19 @@
  * per byte offset) filled as execution reaches them.  An instruction that
  * runs past its page is never cached: invalidating either page must drop
  * it, and it is rare enough to decode every time.
+ *
+ * A page's bytes can change three ways, and each ends its decoded code:
+ * a store through a guest mapping (soft_decode_cache_written() by this
+ * vCPU, soft_decode_cache_invalidate() queued by the VMM for another), or
+ * the host giving the guest-physical page another frame (reclaimed and
+ * swapped back in, migrated, discarded, truncated, COW-broken).  The last
+ * always comes with a flush request, whose revalidation makes the next
+ * lookup of each page compare the frame the translation gives now with
+ * the one the page was decoded from: the frame's state and generation,
+ * which change whenever a frame is freed, so the same frame with the same
+ * generation is the same bytes.  A flush that left the frame in place (an
+ * aging pass, a write-protect, a zap the page came back from) costs one
+ * compare per page instead of decoding it all again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -99,7 +112,20 @@ void soft_decode_cache_destroy(struct soft_decode_cache *c)
 	c->decoder = NULL;
 }
 
-static struct soft_code_page *find_page(struct soft_decode_cache *c, uint64_t pfn)
+static bool same_source(const struct soft_code_source *a, const struct soft_code_source *b)
+{
+	return a->guard && a->guard == b->guard && a->val[0] == b->val[0] && a->val[1] == b->val[1];
+}
+
+void soft_decode_cache_revalidate(struct soft_decode_cache *c)
+{
+	c->epoch++;
+	c->last = NULL;
+}
+
+/* @pfn's page, checked against @src if this epoch has not seen it yet. */
+static struct soft_code_page *find_page(struct soft_decode_cache *c, uint64_t pfn,
+					const struct soft_code_source *src)
 {
 	struct soft_code_page *p = c->last;
 
@@ -107,14 +133,25 @@ static struct soft_code_page *find_page(struct soft_decode_cache *c, uint64_t pf
 		return p;
 	for (p = c->buckets[bucket_of(pfn)]; p; p = p->next)
 		if (p->pfn == pfn)
-			return c->last = p;
-	return NULL;
+			break;
+	if (!p)
+		return NULL;
+	if (p->epoch != c->epoch) {
+		if (!same_source(&p->src, src)) {
+			drop_page(c, pfn);
+			return NULL;
+		}
+		p->epoch = c->epoch;
+		c->revalidated++;
+	}
+	return c->last = p;
 }
 
 /* The lookup past the last page's fast path (in decode.h). */
-const struct soft_insn *__soft_decode_cache_lookup(struct soft_decode_cache *c, uint64_t gpa)
+const struct soft_insn *__soft_decode_cache_lookup(struct soft_decode_cache *c, uint64_t gpa,
+						   const struct soft_code_source *src)
 {
-	struct soft_code_page *p = find_page(c, gpa >> SOFT_PAGE_SHIFT);
+	struct soft_code_page *p = find_page(c, gpa >> SOFT_PAGE_SHIFT, src);
 	struct soft_insn *insn = p ? p->slot[gpa & (SOFT_PAGE_SIZE - 1)] : NULL;
 
 	if (insn)
@@ -125,10 +162,11 @@ const struct soft_insn *__soft_decode_cache_lookup(struct soft_decode_cache *c, 
 }
 
 const struct soft_insn *soft_decode_cache_insert(struct soft_decode_cache *c, uint64_t gpa,
-						 const struct soft_insn *insn)
+						 const struct soft_insn *insn,
+						 const struct soft_code_source *src)
 {
 	uint64_t pfn = gpa >> SOFT_PAGE_SHIFT, off = gpa & (SOFT_PAGE_SIZE - 1);
-	struct soft_code_page *p = find_page(c, pfn);
+	struct soft_code_page *p = find_page(c, pfn, src);
 	struct insn_chunk *ch;
 	struct soft_insn *slot;
 
@@ -141,6 +179,8 @@ const struct soft_insn *soft_decode_cache_insert(struct soft_decode_cache *c, ui
 		if (!p)
 			return NULL;
 		p->pfn = pfn;
+		p->src = *src;
+		p->epoch = c->epoch;
 		p->next = c->buckets[bucket_of(pfn)];
 		c->buckets[bucket_of(pfn)] = p;
 		c->present[(pfn & 4095) / 64] |= 1UL << (pfn % 64);

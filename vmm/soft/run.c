@@ -52,6 +52,11 @@ void soft_cpu_invalidate_page(struct soft_cpu *cpu, uint64_t gpa)
 	soft_decode_cache_invalidate(&cpu->cache, gpa);
 }
 
+void soft_cpu_revalidate_code(struct soft_cpu *cpu)
+{
+	soft_decode_cache_revalidate(&cpu->cache);
+}
+
 void soft_cpu_complete_pio_in(struct soft_cpu *cpu, uint32_t val)
 {
 	uint64_t *rax = &cpu->gpr[SOFT_RAX];
@@ -148,6 +153,7 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch, struct soft_ins
 	uint8_t bytes[SOFT_MAX_INSN_LEN];
 	bool next_outside = false;
 	unsigned int avail;
+	struct soft_code_source src;
 	struct soft_xlate x, x2;
 	int ret;
 
@@ -159,13 +165,16 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch, struct soft_ins
 		}
 		x.gpa = code->gpa + off;
 		x.hva = code->hva + off;
+		src = (struct soft_code_source){ code->guard,
+						 { code->guard_val[0], code->guard_val[1] } };
 	} else {
 		link = NULL;
 		ret = soft_xlate_slow(e, cpu->rip, 1, SOFT_ACCESS_FETCH, &x);
 		if (ret)
 			return ret;
+		src = (struct soft_code_source){ x.guard, { x.guard_val[0], x.guard_val[1] } };
 	}
-	e->insn = soft_decode_cache_lookup(c, x.gpa);
+	e->insn = soft_decode_cache_lookup(c, x.gpa, &src);
 	if (e->insn) {
 		if (link)
 			*link = (struct soft_insn *)e->insn;
@@ -212,7 +221,7 @@ static int fetch(struct soft_exec *e, struct soft_insn *scratch, struct soft_ins
 	scratch->next = NULL;
 	scratch->taken = NULL;
 	scratch->fixed_target = soft_insn_fixed_target(scratch);
-	e->insn = soft_decode_cache_insert(c, x.gpa, scratch);
+	e->insn = soft_decode_cache_insert(c, x.gpa, scratch, &src);
 	if (!e->insn) {
 		e->insn = scratch;
 		return X_OK;

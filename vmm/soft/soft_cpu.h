@@ -294,6 +294,14 @@ void soft_cpu_kick(struct soft_cpu *cpu);
 void soft_cpu_invalidate_page(struct soft_cpu *cpu, uint64_t gpa);
 
 /*
+ * The vCPU's own thread: the frames behind decoded code may have changed
+ * (the VMM served a flush request).  Each decoded page is kept if its next
+ * fetch finds it on the frame it was decoded from (struct soft_xlate's
+ * guard), dropped if not; a translator that gives no guard loses them all.
+ */
+void soft_cpu_revalidate_code(struct soft_cpu *cpu);
+
+/*
  * The vCPU's own thread: drop every translation the interpreter keeps
  * (struct soft_tlb), at once.  The VMM calls it wherever the translations
  * behind them are dropped: a flush request served, the guest's INVLPG, TLB

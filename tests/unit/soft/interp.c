@@ -503,6 +503,13 @@ TEST(decode_cache_hits_and_invalidation)
 	cpu.rip = RAM_BASE;
 	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
 	TEST_ASSERT_EQ(cpu.cache.misses, misses + 4);
+
+	/* A translator that gives no frame to check keeps nothing past a revalidation. */
+	soft_cpu_revalidate_code(&cpu);
+	misses = cpu.cache.misses;
+	cpu.rip = RAM_BASE;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.cache.misses, misses + 4);
 	ram_free(&cpu, r);
 }
 

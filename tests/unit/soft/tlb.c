@@ -16,7 +16,9 @@
  *  - the guest's own CR3 load and INVLPG drop what was kept;
  *  - a store into the page being executed still drops its decoded code;
  *  - a change of privilege drops what was kept, since the U/S check is
- *    the translator's.
+ *    the translator's;
+ *  - after a flush request, decoded code is kept only on the frame it was
+ *    decoded from (soft_cpu_revalidate_code()).
  *
  * The translator maps two guest-virtual pages, code and data, to frames it
  * can swap; an `out 0x80` runs the case's hook on the vCPU's thread,
@@ -453,5 +455,57 @@ TEST(a_change_of_privilege_drops_kept_translations)
 	TEST_ASSERT_EQ(cpu.exit.addr, VA_DATA);
 	TEST_ASSERT_EQ(cpu.exit.error_code, PFERR_PRESENT_MASK | PFERR_USER_MASK);
 	TEST_ASSERT_EQ(cpu.rip, VA_CODE + 11);
+	mem_free(&cpu, m);
+}
+
+/* What the VMM does when its vCPU serves a flush request (soft_kvm_flush_tlb()). */
+static void flush_request(struct mem *m)
+{
+	soft_cpu_flush_tlb(m->cpu);
+	soft_cpu_revalidate_code(m->cpu);
+}
+
+/* mov eax, 1; out 0x80, al; mov ebx, 2; hlt */
+#define FLUSH_CODE                                                                                 \
+	CODE(0xb8, 0x01, 0x00, 0x00, 0x00, 0xe6, 0x80, 0xbb, 0x02, 0x00, 0x00, 0x00, 0xf4)
+#define FLUSH_CODE_IMM 8 /* mov ebx's immediate */
+
+/* A flush that left the code's frame in place: nothing is decoded again. */
+TEST(flush_keeps_decoded_code_on_its_frame)
+{
+	struct soft_cpu cpu;
+	struct mem *m = mem_new(&cpu, FLUSH_CODE);
+	uint64_t misses;
+
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	misses = cpu.cache.misses;
+	m->hook = flush_request;
+	cpu.rip = VA_CODE;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.cache.misses, misses);
+	TEST_ASSERT_EQ(cpu.cache.revalidated, 1UL);
+	TEST_ASSERT_EQ(cpu.cache.invalidations, 0UL);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RBX], 2UL);
+	mem_free(&cpu, m);
+}
+
+/*
+ * The code page's frame was freed and reused with other bytes (its
+ * generation moved), which a host only does after zapping and flushing:
+ * after the flush the page is decoded again from the bytes there now.
+ */
+TEST(flush_drops_decoded_code_whose_frame_changed)
+{
+	struct soft_cpu cpu;
+	struct mem *m = mem_new(&cpu, FLUSH_CODE);
+
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	m->frame[0][FLUSH_CODE_IMM] = 3;
+	free_code_frame(m);
+	m->hook = flush_request;
+	cpu.rip = VA_CODE;
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_HLT);
+	TEST_ASSERT_EQ(cpu.gpr[SOFT_RBX], 3UL);
+	TEST_ASSERT_EQ(cpu.cache.invalidations, 1UL);
 	mem_free(&cpu, m);
 }
