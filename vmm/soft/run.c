@@ -249,31 +249,33 @@ void soft_cpu_describe_insn(struct soft_cpu *cpu, char *buf, size_t len)
  * rip (fetch()), and becomes this one's if it falls through, or takes its
  * fixed jump.
  */
-static int step(struct soft_cpu *cpu, struct soft_insn ***chain)
+static int step(struct soft_cpu *cpu, struct soft_exec *e, struct soft_insn ***chain)
 {
-	struct soft_exec e = { .cpu = cpu };
 	struct soft_insn scratch;
 	int ret;
 
-	ret = fetch(&e, &scratch, *chain);
+	/* What an instruction may find set; e->fault is written before it is read. */
+	e->insn = NULL;
+	e->delivering = false;
+	ret = fetch(e, &scratch, *chain);
 	*chain = NULL;
 	if (!ret) {
-		e.next_rip = cpu->rip + e.insn->len;
-		cpu->cur_insn = e.insn;
-		ret = e.insn->exec(&e);
+		e->next_rip = cpu->rip + e->insn->len;
+		cpu->cur_insn = e->insn;
+		ret = e->insn->exec(e);
 	}
 	if (ret == X_FAULT) {
-		ret = soft_deliver(&e);
+		ret = soft_deliver(e);
 	} else if (!ret) {
-		struct soft_insn *insn = (struct soft_insn *)e.insn;
+		struct soft_insn *insn = (struct soft_insn *)e->insn;
 
 		if (insn != &scratch) {
-			if (e.next_rip == cpu->rip + insn->len)
+			if (e->next_rip == cpu->rip + insn->len)
 				*chain = &insn->next;
 			else if (insn->fixed_target)
 				*chain = &insn->taken;
 		}
-		cpu->rip = e.next_rip;
+		cpu->rip = e->next_rip;
 		cpu->stats.insns++;
 	}
 	cpu->cur_insn = NULL;
@@ -283,6 +285,7 @@ static int step(struct soft_cpu *cpu, struct soft_insn ***chain)
 enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns)
 {
 	struct soft_insn **chain = NULL;
+	struct soft_exec e = { .cpu = cpu };
 	/* No limit is one that is never reached: one compare per instruction. */
 	uint64_t n, limit = max_insns ? max_insns : UINT64_MAX;
 
@@ -304,7 +307,7 @@ enum soft_exit_reason soft_cpu_run(struct soft_cpu *cpu, uint64_t max_insns)
 			soft_decode_cache_sync(&cpu->cache);
 			chain = NULL; /* its page may be gone */
 		}
-		switch (step(cpu, &chain)) {
+		switch (step(cpu, &e, &chain)) {
 		case X_RETRY:
 			cpu->stats.retries++;
 			continue;
