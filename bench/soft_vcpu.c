@@ -19,7 +19,7 @@
  * end in the same registers.  Where the soft vCPU cannot run a loop,
  * Unicorn's figure is from the loop's fixed count per iteration.
  *
- *	bench_soft_vcpu [ITERATIONS]	(default 2000000)
+ *	bench_soft_vcpu [ITERATIONS [LOOP]]	(default 2000000, every loop)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +208,7 @@ static void run_soft(const struct loop *l, unsigned long iters, uint64_t *gpr,
 int main(int argc, char **argv)
 {
 	unsigned long iters = argc > 1 ? strtoul(argv[1], NULL, 0) : 2000000;
+	const char *only = argc > 2 ? argv[2] : NULL;
 	unsigned int major, minor;
 
 	uc_version(&major, &minor);
@@ -221,6 +222,8 @@ int main(int argc, char **argv)
 		struct soft_result s;
 		double tu;
 
+		if (only && strncmp(l->name, only, strlen(only)))
+			continue;
 		run_soft(l, iters, soft_gpr, &s);
 		tu = run_unicorn(l, iters, uc_gpr_out);
 		if (s.unsupported) {
