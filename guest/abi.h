@@ -24,8 +24,13 @@
 #define PORT_HYPERCALL 0x510
 
 /* The errnos hypercalls answer with, negated: Linux's numbers. */
+#define GUEST_ENOENT 2
+#define GUEST_EBADF 9
+#define GUEST_ENOMEM 12
 #define GUEST_EFAULT 14
 #define GUEST_EINVAL 22
+#define GUEST_EMFILE 24
+#define GUEST_ERANGE 34
 #define GUEST_ENOSYS 38
 #define GUEST_EOPNOTSUPP 95
 
@@ -110,6 +115,124 @@ enum guest_hypercall {
 	 * or stack that is not canonical or is in the VMM's top 16 MiB.
 	 */
 	HC_SET_EXCEPTION_HANDLER = 8,
+	/*
+	 * `nopin exec`: the program to run and its arguments.  rdi = GPA of a
+	 * buffer of rsi bytes, which the VMM fills with a struct exec_info
+	 * and its strings; rax = the size it needs (the call did nothing if
+	 * that is more than rsi), or -GUEST_EOPNOTSUPP when the VM was not
+	 * started by `nopin exec`.  The program's file is host file
+	 * HOSTFS_FD_PROGRAM, open for reading.
+	 */
+	HC_EXEC_INFO = 9,
+	/*
+	 * The host file interface: rdi = GPA of a struct hostfs_req, whose
+	 * ret the VMM sets; rax = ret too.  Buffers are guest-physical and
+	 * are read and written through the host mm, page by page, so the
+	 * host may take them while the call runs.
+	 */
+	HC_HOSTFS = 10,
+	/*
+	 * The program ends by a fatal signal: rdi = GPA of a struct
+	 * exec_fault.  The VMM prints its one-line report (the signal, the
+	 * address, the instruction at rip); the guest then exits 128 + signo.
+	 */
+	HC_EXEC_FAULT = 11,
+	/*
+	 * The guest kernel's system call counts at exit, for --stats: rdi =
+	 * GPA of an array of EXEC_NR_SYSCALLS struct exec_syscall_count.
+	 */
+	HC_EXEC_SYSCALLS = 12,
+};
+
+/* ---- nopin exec: the program, its files, its end (guest/kernel/) ---- */
+
+/*
+ * What HC_EXEC_INFO writes: the header, then argc NUL-terminated
+ * arguments, then envc NUL-terminated environment strings, then the
+ * program's path as the user named it (what /proc/self/exe reads as),
+ * NUL-terminated.  The strings start at strings[0].
+ */
+struct exec_info {
+	unsigned long argc;
+	unsigned long envc;
+	unsigned long program_size; /* bytes of HOSTFS_FD_PROGRAM */
+	unsigned long strings_len;  /* bytes of strings[], the NULs included */
+	char strings[];
+};
+
+/* Host file handles open when the program starts. */
+#define HOSTFS_FD_STDIN 0
+#define HOSTFS_FD_STDOUT 1
+#define HOSTFS_FD_STDERR 2
+#define HOSTFS_FD_PROGRAM 3
+#define HOSTFS_MAX_FDS 256
+
+enum hostfs_op {
+	/*
+	 * path = [gpa, gpa + len), absolute or relative to the root, with no
+	 * NUL; flags = Linux O_* (O_CREAT, O_TRUNC, O_APPEND, O_DIRECTORY,
+	 * O_NOFOLLOW, O_EXCL); mode for O_CREAT.  ret = a new handle.
+	 * Resolved inside the root: `..` and absolute symlinks stop there.
+	 * Writes (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC) need --rw: else -EROFS.
+	 */
+	HOSTFS_OPEN = 1,
+	HOSTFS_CLOSE = 2, /* fd */
+	/*
+	 * fd, buffer [gpa, gpa + len), off: the file offset, or HOSTFS_POS
+	 * for the handle's own position (which then moves, as read(2)'s).
+	 * ret = bytes moved, 0 at the end of the file.
+	 */
+	HOSTFS_READ = 3,
+	HOSTFS_WRITE = 4,
+	HOSTFS_LSEEK = 5, /* fd, off, flags = whence; ret = the new position */
+	/* fd: a Linux struct stat (144 bytes) into [gpa, gpa + len); len >= 144. */
+	HOSTFS_FSTAT = 6,
+	/*
+	 * path as for open, into the struct stat at buf (stat_gpa); flags =
+	 * AT_SYMLINK_NOFOLLOW or 0.
+	 */
+	HOSTFS_STAT = 7,
+	/* fd of a directory: linux_dirent64 records into [gpa, gpa + len); ret = bytes. */
+	HOSTFS_GETDENTS64 = 8,
+	/* path as for open: the link's target into buf (buf_gpa, buf_len); ret = bytes. */
+	HOSTFS_READLINK = 9,
+	/* path as for open, mode = R_OK | W_OK | X_OK or F_OK. */
+	HOSTFS_ACCESS = 10,
+	/* fd: 1 if it is a terminal, else 0 (for TCGETS and TIOCGWINSZ). */
+	HOSTFS_ISATTY = 11,
+};
+
+#define HOSTFS_POS (~0UL)
+
+/* One host file call; the guest kernel's, in guest RAM. */
+struct hostfs_req {
+	unsigned long op;     /* enum hostfs_op */
+	long fd;	      /* a handle, or -1 */
+	unsigned long gpa;    /* the path or the data buffer */
+	unsigned long len;    /* its length in bytes */
+	unsigned long off;    /* file offset, HOSTFS_POS, or lseek's offset */
+	unsigned long flags;  /* O_*, whence, AT_* */
+	unsigned long mode;   /* O_CREAT's mode, access()'s mode */
+	unsigned long buf_gpa; /* a second buffer: stat's struct stat, readlink's target */
+	unsigned long buf_len;
+	long ret;	      /* the VMM's answer: >= 0, or a negative Linux errno */
+};
+
+/* The fatal signal the program took (HC_EXEC_FAULT). */
+struct exec_fault {
+	unsigned long signo; /* Linux's: SIGSEGV 11, SIGILL 4, SIGFPE 8, SIGBUS 7 */
+	unsigned long addr;  /* the faulting address (CR2 for a #PF), else rip */
+	unsigned long rip;
+	unsigned long cr3;   /* the process's page tables, to read the instruction */
+	unsigned long error_code;
+};
+
+#define EXEC_NR_SYSCALLS 512
+
+/* How often the program made system call nr (its index), and whether the kernel had it. */
+struct exec_syscall_count {
+	unsigned long calls;
+	unsigned long enosys; /* calls answered -ENOSYS because the kernel has no such call */
 };
 
 enum ucall_cmd {
