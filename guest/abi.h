@@ -86,7 +86,10 @@
 enum guest_hypercall {
 	/* rdi = GPA of a struct ucall: GUEST_SYNC/ASSERT/DONE of the test harness. */
 	HC_UCALL = 1,
-	/* rax = the host's monotonic clock in nanoseconds. */
+	/*
+	 * rax = the host's clock in nanoseconds: rdi = HC_CLOCK_MONOTONIC
+	 * (0) or HC_CLOCK_REALTIME (1, since the epoch).
+	 */
 	HC_CLOCK_NS = 2,
 	/*
 	 * [rdi, rdi + rsi) is free in the guest: the host may discard it (its
@@ -234,6 +237,9 @@ struct exec_syscall_count {
 	unsigned long calls;
 	unsigned long enosys; /* calls answered -ENOSYS because the kernel has no such call */
 };
+
+#define HC_CLOCK_MONOTONIC 0
+#define HC_CLOCK_REALTIME 1
 
 enum ucall_cmd {
 	UCALL_SYNC = 1,	  /* args[0..]: values for the host to check; the guest resumes */
