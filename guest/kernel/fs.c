@@ -173,13 +173,15 @@ static void fd_install(long fd, struct file *f, bool cloexec)
 	fd_table[fd] = (struct fd){ .file = f, .cloexec = cloexec };
 }
 
-/* stdin, stdout and stderr are the VMM's handles 0, 1 and 2. */
+/*
+ * stdin, stdout and stderr are the VMM's handles 0, 1 and 2, open for
+ * both directions here: the host's own descriptor says what it allows (a
+ * terminal is often read and written through all three).
+ */
 void fs_init(void)
 {
-	static const unsigned long modes[] = { 0, O_WRONLY, O_WRONLY };
-
 	for (long fd = 0; fd < 3; fd++) {
-		struct file *f = file_alloc(FILE_HOST, modes[fd]);
+		struct file *f = file_alloc(FILE_HOST, O_RDWR);
 
 		f->hfd = fd;
 		fd_install(fd, f, false);

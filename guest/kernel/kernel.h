@@ -55,7 +55,8 @@
  */
 #define PAGE_OFFSET 0xffff888000000000UL
 #define KERNEL_IMAGE_LIMIT 0x400000UL
-#define USER_MIN 0x10000UL	  /* Linux's mmap_min_addr */
+/* The lowest user address: the image is below (Linux's mmap_min_addr is 64 KiB). */
+#define USER_MIN KERNEL_IMAGE_LIMIT
 #define USER_TOP 0x7ffffffff000UL /* TASK_SIZE: the stack ends here */
 #define STACK_MAX (8UL << 20)	  /* RLIMIT_STACK: the stack VMA */
 #define MMAP_TOP (USER_TOP - STACK_MAX - (128UL << 20))
