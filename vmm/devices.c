@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "vmm/exec.h"
 #include "vmm/vm.h"
 
 int vmm_register_port(struct vmm *vm, uint16_t port, const char *name, vmm_pio_fn fn)
@@ -176,6 +177,13 @@ static int hypercall_pio(struct vmm_vcpu *vcpu, uint16_t port, unsigned int size
 	case HC_SET_EXCEPTION_HANDLER:
 		ret = hc_set_exception_handler(vcpu, regs.gpr[VMM_RDI], regs.gpr[VMM_RSI],
 					       regs.gpr[VMM_RCX]);
+		break;
+	case HC_EXEC_INFO:
+	case HC_HOSTFS:
+	case HC_EXEC_FAULT:
+	case HC_EXEC_SYSCALLS:
+		/* -EOPNOTSUPP unless the VM was made by `nopin exec` (vmm/exec.c). */
+		ret = vmm_exec_hypercall(vcpu, *data, &regs);
 		break;
 	default:
 		ret = -ENOSYS;
