@@ -125,9 +125,22 @@ __attribute__((used, noinline)) void guest_tdp(void)
 	GUEST_DONE();
 }
 
+/* Each clock's reading, for the host to compare with its own; then an unknown clock. */
+__attribute__((used, noinline)) void guest_clock(void)
+{
+	long mono = (long)hypercall(HC_CLOCK_NS, HC_CLOCK_MONOTONIC, 0);
+	long real = (long)hypercall(HC_CLOCK_NS, HC_CLOCK_REALTIME, 0);
+
+	GUEST_SYNC2(mono, real);
+	GUEST_ASSERT((long)hypercall(HC_CLOCK_NS, 2, 0) == -GUEST_EINVAL);
+	GUEST_ASSERT((long)hypercall(HC_CLOCK_NS, ~0UL, 0) == -GUEST_EINVAL);
+	GUEST_DONE();
+}
+
 #else /* the host side */
 
 #include <string.h>
+#include <time.h>
 
 #include "tests/lib/test_util.h"
 
@@ -185,6 +198,37 @@ TEST(flat_mode)
 			    strstr(vm->stop_message, "mov cr3, rax: CR3 0xffffffffffffffff refused "
 						     "(Operation not supported)"),
 		    "the vector, rip and instruction: %s", vm->stop_message);
+	vmm_destroy(vm);
+}
+
+static long host_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/*
+ * Each reading lies between the host's readings of the same clock before
+ * and after the run: the realtime one is the wall clock (since the epoch),
+ * not the monotonic one, which counts from boot.
+ */
+TEST(clock_ns_reads_the_clock_asked_for)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm *vm = vm_create_with_one_vcpu(&vcpu, guest_clock);
+	long mono0 = host_ns(CLOCK_MONOTONIC), real0 = host_ns(CLOCK_REALTIME);
+	struct ucall uc;
+
+	TEST_ASSERT_EQ(vcpu_run(vcpu), VMM_RUN_UCALL);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
+	TEST_ASSERT((long)uc.args[0] >= mono0 && (long)uc.args[0] <= host_ns(CLOCK_MONOTONIC),
+		    "monotonic %ld not between the host's readings", (long)uc.args[0]);
+	TEST_ASSERT((long)uc.args[1] >= real0 && (long)uc.args[1] <= host_ns(CLOCK_REALTIME),
+		    "realtime %ld not between the host's readings", (long)uc.args[1]);
+	TEST_ASSERT_EQ(vcpu_run(vcpu), VMM_RUN_UCALL);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_DONE);
 	vmm_destroy(vm);
 }
 
