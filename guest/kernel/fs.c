@@ -666,7 +666,11 @@ long sys_readlinkat(long dirfd, unsigned long upath, unsigned long buf, unsigned
 		return -EINVAL;
 	/* /proc/self/exe: the program as the user named it (exec_info). */
 	if (!strcmp(path_buf, "/proc/self/exe")) {
-		const char *exe = exec_program_path();
+		static char exe[PATH_MAX];
+
+		/* Absolute, as the kernel's is: glibc's _dl_get_origin() asserts it. */
+		if (path_join("/", exec_program_path(), exe, sizeof(exe)) < 0)
+			return -ENAMETOOLONG;
 
 		n = (long)MIN(strlen(exe), len);
 		return copy_to_user(buf, exe, (unsigned long)n) ? -EFAULT : n;

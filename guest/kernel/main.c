@@ -17,7 +17,11 @@ static unsigned long boot_ram_size;
 
 void call_on_kernel_stack(void (*fn)(void));
 
-/* The program's path: the string after the arguments and the environment. */
+/*
+ * The program's path as the user named it: the string after the
+ * arguments and the environment (AT_EXECFN).  /proc/self/exe is this
+ * made absolute (fs.c).
+ */
 const char *exec_program_path(void)
 {
 	const char *s = exec_info->strings;

@@ -31,6 +31,8 @@
 #define SIG_UNBLOCK 1
 #define SIG_SETMASK 2
 #define SS_DISABLE 2
+#define SIG_DFL 0UL
+#define SIG_IGN 1UL
 #define TIMER_ABSTIME 1
 #define PID 1
 #define NSEC_PER_SEC 1000000000UL
@@ -301,12 +303,37 @@ static long sys_sigaltstack(unsigned long uss, unsigned long uold)
 	return 0;
 }
 
+/*
+ * kill(2), tkill(2), tgkill(2) to the process itself (abort() raises
+ * SIGABRT): a signal whose action is to ignore it, or that is ignored by
+ * default, does nothing; any other ends the program as its default
+ * action would, 128 + the signal, since no handler is ever run.
+ */
+static long sys_kill(long pid, long sig)
+{
+	static const unsigned long ignored_by_default =
+		1UL << (17 - 1) | 1UL << (18 - 1) | 1UL << (23 - 1) | 1UL << (28 - 1);
+
+	if (pid != PID && pid != 0 && pid != -1)
+		return -ESRCH;
+	if (sig < 0 || sig > NSIG)
+		return -EINVAL;
+	if (!sig)
+		return 0;
+	if (sigactions[sig - 1][0] == SIG_IGN ||
+	    (sigactions[sig - 1][0] == SIG_DFL && ignored_by_default >> (sig - 1) & 1))
+		return 0;
+	printf("nopin kernel: the program raised signal %ld\n", sig);
+	do_exit(128 + (int)sig);
+}
+
 /* ---- dispatch ---- */
 
 static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2,
 		     unsigned long a3, unsigned long a4, unsigned long a5)
 {
-	long fd = (long)a0;
+	/* int arguments: Linux reads their low 32 bits (glibc leaves -100 as 0xffffff9c). */
+	long fd = (int)a0;
 
 	switch (nr) {
 	case 0:
@@ -314,7 +341,7 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 	case 1:
 		return sys_write(fd, a1, a2);
 	case 2: /* open */
-		return sys_openat(-100, a0, (long)a1, (long)a2);
+		return sys_openat(-100, a0, (int)a1, (int)a2);
 	case 3:
 		return sys_close(fd);
 	case 4: /* stat */
@@ -324,9 +351,9 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 	case 6: /* lstat */
 		return sys_newfstatat(-100, a0, a1, 0x100);
 	case 8:
-		return sys_lseek(fd, (long)a1, (long)a2);
+		return sys_lseek(fd, (long)a1, (int)a2);
 	case 9:
-		return sys_mmap(a0, a1, a2, a3, (long)a4, a5);
+		return sys_mmap(a0, a1, a2, a3, (int)a4, a5);
 	case 10:
 		return sys_mprotect(a0, a1, a2);
 	case 11:
@@ -334,9 +361,9 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 	case 12:
 		return sys_brk(a0);
 	case 13:
-		return sys_rt_sigaction((long)a0, a1, a2, a3);
+		return sys_rt_sigaction((int)a0, a1, a2, a3);
 	case 14:
-		return sys_rt_sigprocmask((long)a0, a1, a2, a3);
+		return sys_rt_sigprocmask((int)a0, a1, a2, a3);
 	case 16:
 		return sys_ioctl(fd, a1, a2);
 	case 17:
@@ -344,11 +371,11 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 	case 18:
 		return sys_pwrite64(fd, a1, a2, (long)a3);
 	case 19:
-		return sys_readv(fd, a1, (long)a2);
+		return sys_readv(fd, a1, (int)a2);
 	case 20:
-		return sys_writev(fd, a1, (long)a2);
+		return sys_writev(fd, a1, (int)a2);
 	case 21: /* access */
-		return sys_faccessat(-100, a0, (long)a1);
+		return sys_faccessat(-100, a0, (int)a1);
 	case 22: /* pipe */
 		return sys_pipe2(a0, 0);
 	case 24: /* sched_yield */
@@ -356,13 +383,13 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 	case 25:
 		return sys_mremap(a0, a1, a2, a3, a4);
 	case 28:
-		return sys_madvise(a0, a1, (long)a2);
+		return sys_madvise(a0, a1, (int)a2);
 	case 32:
 		return sys_dup(fd);
 	case 33: /* dup2: dup3 without flags, and dup2(fd, fd) checks fd */
 		if (a0 == a1)
 			return sys_fcntl(fd, 1, 0) < 0 ? -EBADF : fd;
-		return sys_dup3(fd, (long)a1, 0);
+		return sys_dup3(fd, (int)a1, 0);
 	case 35: /* nanosleep */
 		return sys_clock_nanosleep(1, 0, a0, a1);
 	case 39:  /* getpid */
@@ -374,7 +401,7 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 	case 63:
 		return sys_uname(a0);
 	case 72:
-		return sys_fcntl(fd, (long)a1, a2);
+		return sys_fcntl(fd, (int)a1, a2);
 	case 74: /* fsync */
 	case 75: /* fdatasync */
 		return sys_fsync(fd);
@@ -393,7 +420,7 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 	case 96:
 		return sys_gettimeofday(a0, a1);
 	case 97: /* getrlimit */
-		return sys_prlimit64(0, a0, 0, a1);
+		return sys_prlimit64(0, (unsigned int)a0, 0, a1);
 	case 102: /* getuid */
 	case 104: /* getgid */
 	case 107: /* geteuid */
@@ -404,38 +431,44 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 	case 131:
 		return sys_sigaltstack(a0, a1);
 	case 158:
-		return sys_arch_prctl((long)a0, a1);
+		return sys_arch_prctl((int)a0, a1);
 	case 201:
 		return sys_time(a0);
+	case 62: /* kill */
+		return sys_kill((int)a0, (int)a1);
+	case 200: /* tkill */
+		return sys_kill((int)a0, (int)a1);
+	case 234: /* tgkill */
+		return sys_kill((int)a1, (int)a2);
 	case 218: /* set_tid_address */
 		return PID;
 	case 228:
-		return sys_clock_gettime((long)a0, a1);
+		return sys_clock_gettime((int)a0, a1);
 	case 229:
-		return sys_clock_getres((long)a0, a1);
+		return sys_clock_getres((int)a0, a1);
 	case 230:
-		return sys_clock_nanosleep((long)a0, (long)a1, a2, a3);
+		return sys_clock_nanosleep((int)a0, (int)a1, a2, a3);
 	case 257:
-		return sys_openat(fd, a1, (long)a2, (long)a3);
+		return sys_openat(fd, a1, (int)a2, (int)a3);
 	case 262:
-		return sys_newfstatat(fd, a1, a2, (long)a3);
+		return sys_newfstatat(fd, a1, a2, (int)a3);
 	case 267:
 		return sys_readlinkat(fd, a1, a2, a3);
 	case 269: /* faccessat */
 	case 439: /* faccessat2 */
-		return sys_faccessat(fd, a1, (long)a2);
+		return sys_faccessat(fd, a1, (int)a2);
 	case 273: /* set_robust_list: futexes are never waited on */
 		return 0;
 	case 292:
-		return sys_dup3(fd, (long)a1, (long)a2);
+		return sys_dup3(fd, (int)a1, (int)a2);
 	case 293:
-		return sys_pipe2(a0, (long)a1);
+		return sys_pipe2(a0, (int)a1);
 	case 302:
-		return sys_prlimit64((long)a0, a1, a2, a3);
+		return sys_prlimit64((int)a0, (unsigned int)a1, a2, a3);
 	case 318:
 		return sys_getrandom(a0, a1, a2);
 	case 332:
-		return sys_statx(fd, a1, (long)a2, a3, a4);
+		return sys_statx(fd, a1, (int)a2, a3, a4);
 	case 217:
 		return sys_getdents64(fd, a1, a2);
 	}

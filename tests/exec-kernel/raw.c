@@ -123,8 +123,10 @@ static void die_of(const char *how)
 		__asm__ volatile("ud2");
 	if (prefix(how, "div0"))
 		__asm__ volatile("xor %%edx, %%edx\n\tdivq %1" : : "a"(1L), "r"(zero) : "rdx");
-	out("no fault\n");
-	sys(SYS_exit_group, 2, 0, 0);
+	if (prefix(how, "segv") || prefix(how, "ud2") || prefix(how, "div0")) {
+		out("no fault\n");
+		sys(SYS_exit_group, 2, 0, 0);
+	}
 }
 
 static void check_auxv(u64 *auxv, const char *argv0)
@@ -270,7 +272,7 @@ void start_c(u64 *sp, int misaligned)
 	auxv++;
 	if (argc > 1 && prefix(argv[1], "exit"))
 		sys(SYS_exit_group, argc > 2 ? argv[2][0] - '0' : 0, 0, 0);
-	if (argc > 1 && !prefix(argv[1], "/") && !prefix(argv[1], "."))
+	if (argc > 1)
 		die_of(argv[1]);
 	line("argc", argc);
 	check("rsp 16-byte aligned at entry", !misaligned);

@@ -21,6 +21,11 @@ cd "$root" || exit 1
 # A shell reports a program killed by signal N as 128 + N, as nopin exec does.
 sh -c '"$@"' sh "$@" >"$tmp/native.out" 2>"$tmp/native.err"
 native=$?
+if [ "$native" -eq 126 ] || [ "$native" -eq 127 ]; then
+	echo "FAIL: $*: the native run did not start (exit $native)"
+	cat "$tmp/native.err"
+	exit 1
+fi
 # shellcheck disable=SC2086
 "$nopin" exec $opts --root "$root" "$@" >"$tmp/guest.out" 2>"$tmp/guest.err"
 guest=$?
