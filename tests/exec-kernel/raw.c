@@ -146,8 +146,8 @@ static void check_auxv(u64 *auxv, const char *argv0)
 	line("AT_PAGESZ", (long)pagesz);
 	check("AT_RANDOM given", random != 0);
 	/* The first program header of a static executable: PT_LOAD or PT_PHDR. */
-	check("AT_PHDR points at program headers", phdr && (*(unsigned int *)phdr == 1 ||
-							      *(unsigned int *)phdr == 6));
+	check("AT_PHDR points at program headers",
+	      phdr && (*(unsigned int *)phdr == 1 || *(unsigned int *)phdr == 6));
 	check("AT_EXECFN given", execfn != 0);
 	(void)argv0;
 }
@@ -186,7 +186,8 @@ static void check_mmap(void)
 	check("dropped pages read zero", p[0] == 0 && p[3 * 512 + 5] == 0 && p[4 * 512] == 4 * 512);
 	q = (long *)sys6(SYS_mremap, (long)p, (long)len, (long)(len * 16), 1, 0, 0);
 	check("mremap grows", (long)q > 0);
-	check("mremap keeps the data", q[4 * 512] == 4 * 512 && q[len / 8 - 1] == (long)(len / 8 - 1));
+	check("mremap keeps the data",
+	      q[4 * 512] == 4 * 512 && q[len / 8 - 1] == (long)(len / 8 - 1));
 	q[len * 16 / 8 - 1] = 5;
 	check("mprotect read-only", sys(SYS_mprotect, q, 4096, 1) == 0 && q[1] == 0);
 	check("mprotect back", sys(SYS_mprotect, q, 4096, 3) == 0);
@@ -239,7 +240,8 @@ static void check_fds(void)
 	check("read it back", sys(SYS_read, fds[0], buf, 8) == 4 && buf[0] == 'p' && buf[3] == 'e');
 	check("dup2", sys(SYS_dup2, fds[1], 10, 0) == 10);
 	check("F_GETFD", sys(SYS_fcntl, 10, 1, 0) == 0);
-	check("F_DUPFD_CLOEXEC", sys(SYS_fcntl, 10, 1030, 20) == 20 && sys(SYS_fcntl, 20, 1, 0) == 1);
+	check("F_DUPFD_CLOEXEC",
+	      sys(SYS_fcntl, 10, 1030, 20) == 20 && sys(SYS_fcntl, 20, 1, 0) == 1);
 	sys(SYS_close, 10, 0, 0);
 	sys(SYS_close, 20, 0, 0);
 	sys(SYS_close, fds[0], 0, 0);
