@@ -17,6 +17,7 @@
 
 #define SIGILL 4
 #define SIGFPE 8
+#define SIGKILL 9
 #define SIGSEGV 11
 #define EXCEPTION_STACK_SIZE 0x4000UL
 
@@ -67,8 +68,11 @@ static void do_page_fault(struct exception_frame *f)
 	if (!from_user(f))
 		kernel_oops(f);
 	ret = handle_mm_fault(f->cr2, f->error_code);
-	if (ret == -ENOMEM)
-		printf("nopin kernel: out of memory at %lx: the program is killed\n", f->cr2);
+	if (ret == -ENOMEM) {
+		/* The OOM killer's verdict: SIGKILL, no fault of the program's to report. */
+		printf("nopin kernel: out of guest memory at %lx: the program is killed\n", f->cr2);
+		do_exit(128 + SIGKILL);
+	}
 	if (ret)
 		force_sig(SIGSEGV, f->cr2, f);
 }

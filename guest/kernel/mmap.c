@@ -323,7 +323,8 @@ long sys_mmap(unsigned long addr, unsigned long len, unsigned long prot, unsigne
 	bool anon = flags & MAP_ANONYMOUS;
 	int ret;
 
-	if (!len || (off & ~PAGE_MASK) || (addr & ~PAGE_MASK && flags & MAP_FIXED))
+	if (!len || (off & ~PAGE_MASK) ||
+	    (addr & ~PAGE_MASK && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
 		return -EINVAL;
 	if (type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_SHARED_VALIDATE)
 		return -EINVAL;

@@ -194,6 +194,22 @@ static void check_mmap(void)
 	q[1] = 9;
 	check("munmap", sys(SYS_munmap, q, len * 16, 0) == 0);
 	check("munmap of nothing", sys(SYS_munmap, q, len * 16, 0) == 0);
+	/* A neighbour right above: growing must move the pages. */
+	p = (long *)sys6(SYS_mmap, 0, (long)(2 * len), 3, 0x22, -1, 0);
+	check("mmap two regions' worth",
+	      (long)p > 0 && sys(SYS_munmap, (char *)p + len, len, 0) == 0);
+	q = (long *)sys6(SYS_mmap, (long)((char *)p + len), (long)len, 3, 0x100022, -1, 0);
+	check("MAP_FIXED_NOREPLACE right above", q == (long *)((char *)p + len));
+	for (u64 i = 0; i < len / 8; i += 512)
+		p[i] = (long)i + 1;
+	q = (long *)sys6(SYS_mremap, (long)p, (long)len, (long)(len * 4), 1, 0, 0);
+	check("mremap moves", (long)q > 0 && q != p);
+	sum = 0;
+	for (u64 i = 0; i < len / 8; i += 512)
+		sum += (u64)q[i] - i - 1;
+	check("the moved pages kept their data", sum == 0 && q[len / 8] == 0);
+	sys(SYS_munmap, q, len * 4, 0);
+	sys(SYS_munmap, (char *)p + len, len, 0);
 	check("mmap of a bad length", sys6(SYS_mmap, 0, 0, 3, 0x22, -1, 0) == -22);
 }
 
