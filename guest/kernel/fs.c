@@ -539,9 +539,10 @@ static long stat_into_bounce(long dirfd, unsigned long upath, long flags)
 	long len;
 
 	if (flags & AT_EMPTY_PATH) {
-		char c;
+		char c = '\0';
 
-		if (copy_from_user(&c, upath, 1))
+		/* Linux 6.11 on takes a NULL path with AT_EMPTY_PATH as "". */
+		if (upath && copy_from_user(&c, upath, 1))
 			return -EFAULT;
 		if (!c) {
 			struct file *f = dirfd == AT_FDCWD ? NULL : fget(dirfd);
