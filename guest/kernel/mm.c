@@ -5,7 +5,7 @@
  * one node and one CPU.
  *
  * Frames are tracked by two bitmaps over RAM: free, and reported to the
- * host.  A frame freed by munmap, madvise or brk goes on a short list that
+ * host; the lowest free frame goes first.  A frame freed by munmap, madvise or brk goes on a short list that
  * is reported with HC_PAGE_REPORT_FREE at the end of the system call, in
  * runs of contiguous frames, so the host may take it; the allocator takes
  * a reported frame back with HC_PAGE_REUSE before it writes it, with the
@@ -26,7 +26,12 @@ static unsigned long frame_free_map[MAX_FRAMES / BITS_PER_LONG];
 static unsigned long frame_reported_map[MAX_FRAMES / BITS_PER_LONG];
 static unsigned long nr_frames; /* frames from GUEST_RAM_BASE to the end of RAM */
 static unsigned long nr_free;
-static unsigned long alloc_cursor;	 /* where the next search starts: allocations go up */
+/*
+ * Every frame below it is in use: the lowest free frame is taken first,
+ * so the process's footprint stays compact and the RAM it freed (and the
+ * host may have taken) is what it reuses, not the rest of RAM.
+ */
+static unsigned long alloc_cursor;
 static unsigned long freed[FREED_BATCH]; /* pfns freed, not yet reported */
 static unsigned int nr_freed;
 
@@ -131,8 +136,6 @@ unsigned long frame_alloc(void)
 	unsigned long pfn = find_free_from(alloc_cursor);
 
 	if (pfn == nr_frames)
-		pfn = find_free_from(0);
-	if (pfn == nr_frames)
 		return 0;
 	if (test_bit(frame_reported_map, pfn))
 		reuse_reported(pfn);
@@ -152,6 +155,7 @@ void frame_free(unsigned long pa)
 		panic("frame_free: %lx is not an allocated frame", pa);
 	set_bit(frame_free_map, pfn);
 	nr_free++;
+	alloc_cursor = MIN(alloc_cursor, pfn);
 	if (nr_freed == FREED_BATCH)
 		flush_freed_frames();
 	freed[nr_freed++] = pfn;
