@@ -3,8 +3,8 @@
  * Exceptions (after arch/x86/mm/fault.c and arch/x86/kernel/traps.c).
  *
  * A #PF from ring 3 is demand paging when the VMA allows the access
- * (handle_mm_fault()); any other #PF, #GP, #UD or #DE from ring 3 is a
- * fatal signal, since this kernel delivers none to handlers: the VMM gets
+ * (handle_mm_fault()); any other #PF (SIGSEGV, or SIGBUS past the end of
+ * a mapped file), #GP, #UD or #DE from ring 3 is a fatal signal, since this kernel delivers none to handlers: the VMM gets
  * a struct exec_fault (HC_EXEC_FAULT) and prints its one-line report, and
  * the program exits 128 + the signal, as a shell shows a program killed
  * by it.  An exception in ring 0 is the kernel's own bug: it says so on
@@ -16,6 +16,7 @@
 #include "kernel.h"
 
 #define SIGILL 4
+#define SIGBUS 7
 #define SIGFPE 8
 #define SIGKILL 9
 #define SIGSEGV 11
@@ -74,7 +75,7 @@ static void do_page_fault(struct exception_frame *f)
 		do_exit(128 + SIGKILL);
 	}
 	if (ret)
-		force_sig(SIGSEGV, f->cr2, f);
+		force_sig(ret == -EIO ? SIGBUS : SIGSEGV, f->cr2, f);
 }
 
 static void do_trap(struct exception_frame *f)

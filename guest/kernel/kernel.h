@@ -91,6 +91,7 @@ void fill_bytes(void *dst, int c, unsigned long n);
 #define VM_EXEC 0x4
 #define VM_SHARED 0x8
 #define VM_GROWSDOWN 0x100
+#define VM_PAST_EOF 0x200 /* pages of a file mapping past the file's end: SIGBUS */
 
 struct vma {
 	unsigned long start, end; /* [start, end), page-aligned */
@@ -101,7 +102,7 @@ struct vma *find_vma(unsigned long addr);
 int vma_map(unsigned long start, unsigned long end, unsigned long flags);
 int vma_unmap(unsigned long start, unsigned long end);
 unsigned long pte_prot(unsigned long vm_flags);
-/* The first touch of a page, or a write to a page that allows it: 0, or -EFAULT for SIGSEGV. */
+/* The first touch of a page, or a write to a page that allows it: 0, -EFAULT (SIGSEGV), -EIO (SIGBUS). */
 int handle_mm_fault(unsigned long addr, unsigned long error_code);
 void mm_set_brk_base(unsigned long base);
 void mm_setup_stack(void);

@@ -199,8 +199,9 @@ int vma_map(unsigned long start, unsigned long end, unsigned long flags)
  * A #PF in user memory (mm/memory.c): an access the VMA allows to a page
  * not there yet gets a zeroed frame; one to a page that is there but the
  * PTE refused it is a stale translation (the rights grew since): the PTE
- * gets the VMA's rights and the TLB forgets the page.  Anything else is
- * -EFAULT, the caller's SIGSEGV.
+ * gets the VMA's rights and the TLB forgets the page.  A page of a file
+ * mapping past the end of the file is -EIO, the caller's SIGBUS; anything
+ * else is -EFAULT, its SIGSEGV.
  */
 int handle_mm_fault(unsigned long addr, unsigned long error_code)
 {
@@ -209,6 +210,8 @@ int handle_mm_fault(unsigned long addr, unsigned long error_code)
 
 	if (!vma || !vma_accessible(vma->flags))
 		return -EFAULT;
+	if (vma->flags & VM_PAST_EOF)
+		return -EIO;
 	if ((error_code & PFERR_WRITE) && !(vma->flags & VM_WRITE))
 		return -EFAULT;
 	if ((error_code & PFERR_FETCH) && !(vma->flags & VM_EXEC))
@@ -290,10 +293,15 @@ static unsigned long get_unmapped_area(unsigned long len)
 	return end >= USER_MIN + len ? end - len : 0;
 }
 
-/* Fill a private file mapping from the file, a page at a time, into frames of its own. */
+/*
+ * Fill a private file mapping from the file, a page at a time, into
+ * frames of its own.  *past_eof is where the pages wholly past the end of
+ * the file start (0 if none): touching them is SIGBUS, as on Linux.
+ */
 static int populate_from_file(unsigned long start, unsigned long len, unsigned long vm_flags,
-			      long fd, unsigned long off)
+			      long fd, unsigned long off, unsigned long *past_eof)
 {
+	*past_eof = 0;
 	for (unsigned long va = start; va < start + len; va += PAGE_SIZE) {
 		unsigned long *pte = pte_get(va, true), frame;
 		long n;
@@ -304,15 +312,34 @@ static int populate_from_file(unsigned long start, unsigned long len, unsigned l
 		if (!frame)
 			return -ENOMEM;
 		n = file_read_into(fd, frame, PAGE_SIZE, off + (va - start));
-		if (n < 0) {
+		if (n <= 0) {
 			frame_free(frame);
-			return (int)n;
+			if (!n)
+				*past_eof = va;
+			return n < 0 ? (int)n : 0;
 		}
 		pte_write(pte, frame | pte_prot(vm_flags) |
 				       (vma_accessible(vm_flags) ? PTE_P : PTE_PROTNONE));
-		if (n < (long)PAGE_SIZE)
-			break; /* the end of the file: the rest is zero at its first touch */
+		if (n < (long)PAGE_SIZE) {
+			/* The last page of the file: its tail reads zero. */
+			if (va + PAGE_SIZE < start + len)
+				*past_eof = va + PAGE_SIZE;
+			return 0;
+		}
 	}
+	return 0;
+}
+
+/* The part of a file mapping past the end of the file: a VMA of its own, marked. */
+static int mark_past_eof(unsigned long start)
+{
+	struct vma *vma;
+	int ret = vma_split(start);
+
+	if (ret)
+		return ret;
+	vma = find_vma(start);
+	vma->flags |= VM_PAST_EOF;
 	return 0;
 }
 
@@ -359,7 +386,11 @@ long sys_mmap(unsigned long addr, unsigned long len, unsigned long prot, unsigne
 	if (ret)
 		return ret == -EINVAL ? -ENOMEM : ret;
 	if (!anon) {
-		ret = populate_from_file(addr, len, vm_flags, fd, off);
+		unsigned long past_eof;
+
+		ret = populate_from_file(addr, len, vm_flags, fd, off, &past_eof);
+		if (!ret && past_eof)
+			ret = mark_past_eof(past_eof);
 		if (ret) {
 			vma_unmap(addr, addr + len);
 			return ret;

@@ -7,6 +7,7 @@
  *
  *   exec_kernel_raw [FILE]      every check below, one line each; FILE is read and summed
  *   exec_kernel_raw segv|ud2|div0|exit N   die of that signal, or exit N
+ *   exec_kernel_raw sigbus FILE   the checks, then a touch past FILE's end in its mapping
  *
  * Checks: argv, envp and the auxiliary vector (AT_PAGESZ, AT_RANDOM,
  * AT_PHDR's magic, AT_EXECFN, 16-byte alignment at entry); brk up and
@@ -222,7 +223,28 @@ static long deep(long n)
 	return n ? deep(n - 1) + pad[0] - pad[1023] + 1 : 0;
 }
 
-static void check_file(const char *path)
+/* A private file mapping reads as the file, and writing it changes only the copy. */
+static void check_file_mmap(long fd, u64 size, int sigbus)
+{
+	char buf[4096];
+	u64 len = size < sizeof(buf) ? size : sizeof(buf), same = 1;
+	char *p = (char *)sys6(SYS_mmap, 0, (long)(size + 4096), 3, 0x02, fd, 0);
+
+	check("mmap of the file", (long)p > 0);
+	check("pread of its start", sys6(17, fd, (long)buf, (long)len, 0, 0, 0) == (long)len);
+	for (u64 i = 0; i < len; i++)
+		same &= p[i] == buf[i];
+	check("the mapping reads as the file", same);
+	check("past the end of the file: zero", p[size] == 0 && p[(size | 4095)] == 0);
+	p[0] ^= 1;
+	check("a write to the mapping stays private",
+	      sys6(17, fd, (long)buf, 1, 0, 0, 0) == 1 && buf[0] == (p[0] ^ 1));
+	if (sigbus) /* the page after the file's last is SIGBUS */
+		p[(size | 4095) + 1] = 1;
+	check("munmap of the file", sys(SYS_munmap, p, size + 4096, 0) == 0);
+}
+
+static void check_file(const char *path, int sigbus)
 {
 	char buf[4096];
 	u64 st[18], sum = 0, total = 0;
@@ -238,6 +260,7 @@ static void check_file(const char *path)
 	}
 	line("bytes read", (long)total);
 	line("hash", (long)(sum & 0xffffffff));
+	check_file_mmap(fd, total, sigbus);
 	check("lseek to 1", sys(SYS_lseek, fd, 1, 0) == 1);
 	check("read after lseek", sys(SYS_read, fd, buf, 1) == (total > 1));
 	check("close", sys(SYS_close, fd, 0, 0) == 0);
@@ -299,7 +322,7 @@ void start_c(u64 *sp, int misaligned)
 	check_mmap();
 	line("deep stack", deep(2000));
 	if (argc > 1)
-		check_file(argv[1]);
+		check_file(argv[argc - 1], argc > 2 && prefix(argv[1], "sigbus"));
 	check_fds();
 	check_misc();
 	out("raw: ok\n");
