@@ -12,8 +12,6 @@
  */
 #include "kernel.h"
 
-#define AT_FDCWD (-100)
-#define AT_SYMLINK_NOFOLLOW 0x100
 #define AT_EMPTY_PATH 0x1000
 #define O_ACCMODE 03
 #define O_WRONLY 01

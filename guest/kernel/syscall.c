@@ -12,6 +12,7 @@
  * every call not here.
  */
 #include "kernel.h"
+#include "unistd.h"
 #include "base/prandom.h"
 
 #define FMASK_BITS 0x47700UL /* TF, IF, DF, IOPL, NT, AC: as Linux's syscall_init() */
@@ -34,6 +35,8 @@
 #define SIG_DFL 0UL
 #define SIG_IGN 1UL
 #define TIMER_ABSTIME 1
+#define CLOCK_MONOTONIC 1
+#define F_GETFD 1
 #define PID 1
 #define NSEC_PER_SEC 1000000000UL
 
@@ -336,140 +339,140 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 	long fd = (int)a0;
 
 	switch (nr) {
-	case 0:
+	case __NR_read:
 		return sys_read(fd, a1, a2);
-	case 1:
+	case __NR_write:
 		return sys_write(fd, a1, a2);
-	case 2: /* open */
-		return sys_openat(-100, a0, (int)a1, (int)a2);
-	case 3:
+	case __NR_open:
+		return sys_openat(AT_FDCWD, a0, (int)a1, (int)a2);
+	case __NR_close:
 		return sys_close(fd);
-	case 4: /* stat */
-		return sys_newfstatat(-100, a0, a1, 0);
-	case 5:
+	case __NR_stat:
+		return sys_newfstatat(AT_FDCWD, a0, a1, 0);
+	case __NR_fstat:
 		return sys_fstat(fd, a1);
-	case 6: /* lstat */
-		return sys_newfstatat(-100, a0, a1, 0x100);
-	case 8:
+	case __NR_lstat:
+		return sys_newfstatat(AT_FDCWD, a0, a1, AT_SYMLINK_NOFOLLOW);
+	case __NR_lseek:
 		return sys_lseek(fd, (long)a1, (int)a2);
-	case 9:
+	case __NR_mmap:
 		return sys_mmap(a0, a1, a2, a3, (int)a4, a5);
-	case 10:
+	case __NR_mprotect:
 		return sys_mprotect(a0, a1, a2);
-	case 11:
+	case __NR_munmap:
 		return sys_munmap(a0, a1);
-	case 12:
+	case __NR_brk:
 		return sys_brk(a0);
-	case 13:
+	case __NR_rt_sigaction:
 		return sys_rt_sigaction((int)a0, a1, a2, a3);
-	case 14:
+	case __NR_rt_sigprocmask:
 		return sys_rt_sigprocmask((int)a0, a1, a2, a3);
-	case 16:
+	case __NR_ioctl:
 		return sys_ioctl(fd, a1, a2);
-	case 17:
+	case __NR_pread64:
 		return sys_pread64(fd, a1, a2, (long)a3);
-	case 18:
+	case __NR_pwrite64:
 		return sys_pwrite64(fd, a1, a2, (long)a3);
-	case 19:
+	case __NR_readv:
 		return sys_readv(fd, a1, (int)a2);
-	case 20:
+	case __NR_writev:
 		return sys_writev(fd, a1, (int)a2);
-	case 21: /* access */
-		return sys_faccessat(-100, a0, (int)a1);
-	case 22: /* pipe */
+	case __NR_access:
+		return sys_faccessat(AT_FDCWD, a0, (int)a1);
+	case __NR_pipe:
 		return sys_pipe2(a0, 0);
-	case 24: /* sched_yield */
+	case __NR_sched_yield:
 		return 0;
-	case 25:
+	case __NR_mremap:
 		return sys_mremap(a0, a1, a2, a3, a4);
-	case 28:
+	case __NR_madvise:
 		return sys_madvise(a0, a1, (int)a2);
-	case 32:
+	case __NR_dup:
 		return sys_dup(fd);
-	case 33: /* dup2: dup3 without flags, and dup2(fd, fd) checks fd */
+	case __NR_dup2: /* dup2: dup3 without flags, and dup2(fd, fd) checks fd */
 		if (a0 == a1)
-			return sys_fcntl(fd, 1, 0) < 0 ? -EBADF : fd;
+			return sys_fcntl(fd, F_GETFD, 0) < 0 ? -EBADF : fd;
 		return sys_dup3(fd, (int)a1, 0);
-	case 35: /* nanosleep */
-		return sys_clock_nanosleep(1, 0, a0, a1);
-	case 39:  /* getpid */
-	case 186: /* gettid */
+	case __NR_nanosleep:
+		return sys_clock_nanosleep(CLOCK_MONOTONIC, 0, a0, a1);
+	case __NR_getpid:
+	case __NR_gettid:
 		return PID;
-	case 60:  /* exit */
-	case 231: /* exit_group: one thread, the same */
+	case __NR_exit:
+	case __NR_exit_group: /* one thread: the same */
 		do_exit((int)a0);
-	case 63:
+	case __NR_uname:
 		return sys_uname(a0);
-	case 72:
+	case __NR_fcntl:
 		return sys_fcntl(fd, (int)a1, a2);
-	case 74: /* fsync */
-	case 75: /* fdatasync */
+	case __NR_fsync:
+	case __NR_fdatasync:
 		return sys_fsync(fd);
-	case 79:
+	case __NR_getcwd:
 		return sys_getcwd(a0, a1);
-	case 80:
+	case __NR_chdir:
 		return sys_chdir(a0);
-	case 89: /* readlink */
-		return sys_readlinkat(-100, a0, a1, a2);
-	case 95: { /* umask */
+	case __NR_readlink:
+		return sys_readlinkat(AT_FDCWD, a0, a1, a2);
+	case __NR_umask: {
 		unsigned long old = umask_bits;
 
 		umask_bits = a0 & 0777;
 		return (long)old;
 	}
-	case 96:
+	case __NR_gettimeofday:
 		return sys_gettimeofday(a0, a1);
-	case 97: /* getrlimit */
+	case __NR_getrlimit:
 		return sys_prlimit64(0, (unsigned int)a0, 0, a1);
-	case 102: /* getuid */
-	case 104: /* getgid */
-	case 107: /* geteuid */
-	case 108: /* getegid */
+	case __NR_getuid:
+	case __NR_getgid:
+	case __NR_geteuid:
+	case __NR_getegid:
 		return 0;
-	case 110: /* getppid: the VMM, as it were */
+	case __NR_getppid: /* the VMM, as it were */
 		return 0;
-	case 131:
+	case __NR_sigaltstack:
 		return sys_sigaltstack(a0, a1);
-	case 158:
+	case __NR_arch_prctl:
 		return sys_arch_prctl((int)a0, a1);
-	case 201:
+	case __NR_time:
 		return sys_time(a0);
-	case 62: /* kill */
+	case __NR_kill:
 		return sys_kill((int)a0, (int)a1);
-	case 200: /* tkill */
+	case __NR_tkill:
 		return sys_kill((int)a0, (int)a1);
-	case 234: /* tgkill */
+	case __NR_tgkill:
 		return sys_kill((int)a1, (int)a2);
-	case 218: /* set_tid_address */
+	case __NR_set_tid_address:
 		return PID;
-	case 228:
+	case __NR_clock_gettime:
 		return sys_clock_gettime((int)a0, a1);
-	case 229:
+	case __NR_clock_getres:
 		return sys_clock_getres((int)a0, a1);
-	case 230:
+	case __NR_clock_nanosleep:
 		return sys_clock_nanosleep((int)a0, (int)a1, a2, a3);
-	case 257:
+	case __NR_openat:
 		return sys_openat(fd, a1, (int)a2, (int)a3);
-	case 262:
+	case __NR_newfstatat:
 		return sys_newfstatat(fd, a1, a2, (int)a3);
-	case 267:
+	case __NR_readlinkat:
 		return sys_readlinkat(fd, a1, a2, a3);
-	case 269: /* faccessat */
-	case 439: /* faccessat2 */
+	case __NR_faccessat:
+	case __NR_faccessat2:
 		return sys_faccessat(fd, a1, (int)a2);
-	case 273: /* set_robust_list: futexes are never waited on */
+	case __NR_set_robust_list: /* futexes are never waited on */
 		return 0;
-	case 292:
+	case __NR_dup3:
 		return sys_dup3(fd, (int)a1, (int)a2);
-	case 293:
+	case __NR_pipe2:
 		return sys_pipe2(a0, (int)a1);
-	case 302:
+	case __NR_prlimit64:
 		return sys_prlimit64((int)a0, (unsigned int)a1, a2, a3);
-	case 318:
+	case __NR_getrandom:
 		return sys_getrandom(a0, a1, a2);
-	case 332:
+	case __NR_statx:
 		return sys_statx(fd, a1, (int)a2, a3, a4);
-	case 217:
+	case __NR_getdents64:
 		return sys_getdents64(fd, a1, a2);
 	}
 	/* rseq (334), fork, vfork, clone, execve, wait4 and the rest. */
