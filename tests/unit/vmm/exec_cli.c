@@ -315,7 +315,7 @@ TEST(arguments_environment_and_program_reach_the_kernel)
 {
 	struct scratch s;
 	struct exec_result r;
-	char line[600];
+	char line[2048];
 	struct stat st;
 
 	scratch_make(&s);
@@ -379,7 +379,7 @@ TEST(a_fatal_signal_is_reported_with_the_instruction)
 {
 	struct scratch s;
 	struct exec_result r;
-	char line[600];
+	char line[2048];
 
 	scratch_make(&s);
 	nopin_exec(&r, &s, kernel(), static_program(), "fault", "identity", NULL);

@@ -8,18 +8,24 @@
  * write, lseek and positioned reads and writes move the position as
  * read(2) and pread(2) do; fstat, stat, getdents64, readlink and access
  * answer as the host's calls; bad handles, ops, flags and buffers are
- * refused; and a buffer across pages comes through whole while the host
- * reclaims its pages between the pieces of the call.
+ * refused; a buffer across pages comes through whole while the host
+ * reclaims its pages between the pieces of the call; and a store into
+ * RAM the host made read-only for a while waits until it is writable.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/current.h"
+#include "base/wait.h"
 #include "mm/page.h"
 #include "tests/lib/mm_util.h"
 #include "tests/lib/test_util.h"
@@ -599,5 +605,62 @@ TEST(a_buffer_across_pages_survives_reclaim_mid_call)
 	}
 	TEST_ASSERT(!memcmp(back, data, LEN), "the data written survived reclaim");
 	t.fs->after_piece = NULL;
+	fs_test_destroy(&t);
+}
+
+/*
+ * The mprotect agent's window: guest RAM read-only for a while.  A host
+ * file call's store into it waits for the window to close, as a guest
+ * store does, rather than failing the program's read with -EFAULT.  The
+ * window here closes once the call is seen waiting in it.
+ */
+struct window {
+	struct vmm *vm;
+	unsigned long hva;
+	size_t len;
+	pthread_t thread;
+};
+
+static void *close_window_when_waited_on(void *arg)
+{
+	struct window *w = arg;
+	struct pressure *p = &w->vm->pressure;
+
+	task_register("window");
+	while (!waitqueue_active(&p->wq))
+		sched_yield();
+	TEST_ASSERT_EQ(do_mprotect(w->vm->mm, w->hva, w->len, PROT_READ | PROT_WRITE), 0);
+	smp_store_release(&p->protect_seq, p->protect_seq + 1);
+	wake_up_all(&p->wq);
+	task_unregister();
+	return NULL;
+}
+
+TEST(a_store_into_ram_made_read_only_waits_for_the_window)
+{
+	struct fs_test t;
+	struct window w;
+	struct vmm_config cfg;
+	char buf[64];
+	long fd;
+
+	fs_test_create(&t, NULL, false);
+	/* The same VM with the mprotect agent enabled, not started: the test is the agent. */
+	cfg = t.vm->cfg;
+	vmm_destroy(t.vm);
+	cfg.pressure = "mprotect";
+	TEST_ASSERT(!vmm_create(&cfg, &t.vm, buf, sizeof(buf)), "vmm_create: %s", buf);
+	t.fs = &t.vm->exec->fs;
+	fd = open_path(&t, "hello.txt", O_RDONLY);
+	w = (struct window){ .vm = t.vm,
+			     .hva = t.vm->ram_hva + (BUF_GPA - GUEST_RAM_BASE),
+			     .len = PAGE_SIZE };
+	TEST_ASSERT_EQ(vmm_write_guest(t.vm, BUF_GPA, "........", 8), 0);
+	smp_store_release(&t.vm->pressure.protect_seq, 1); /* odd: a window is open */
+	TEST_ASSERT_EQ(do_mprotect(t.vm->mm, w.hva, w.len, PROT_READ), 0);
+	TEST_ASSERT_EQ(pthread_create(&w.thread, NULL, close_window_when_waited_on, &w), 0);
+	TEST_ASSERT_EQ(read_into(&t, fd, 5, HOSTFS_POS, buf), 5);
+	TEST_ASSERT(!strcmp(buf, "hello"), "'%s'", buf);
+	pthread_join(w.thread, NULL);
 	fs_test_destroy(&t);
 }
