@@ -49,7 +49,11 @@ static void exec_usage(FILE *f)
 		   "  --kernel FILE            the guest kernel image (default: guest/kernel.elf\n"
 		   "                           of the build nopin is in)\n"
 		   "\n"
-		   "Run options (nopin run --help), all of which apply; the guest has one vCPU:\n");
+		   "Run options (nopin run --help), all of which apply; the guest has one vCPU.\n"
+		   "--stats adds the program's system calls, each by name (syscall_openat 12)\n"
+		   "and each the kernel answered ENOSYS (syscall_enosys_clone 1); with --backend\n"
+		   "auto, the backend picked is said only with --stats.\n"
+		   "\n");
 	run_options_help(f);
 	fprintf(f,
 		"\n"

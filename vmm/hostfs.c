@@ -140,10 +140,14 @@ static long read_path(struct vmm_hostfs *fs, const struct hostfs_req *req, char 
 static int open_in_root(struct vmm_hostfs *fs, const char *path, uint64_t flags, uint64_t mode)
 {
 	struct open_how how = {
-		.flags = flags | O_CLOEXEC | O_NOCTTY,
+		.flags = flags | O_CLOEXEC,
 		.mode = mode,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
+
+	/* A terminal the guest opens is not the VMM's controlling one; O_PATH takes no such flag. */
+	if (!(flags & O_PATH))
+		how.flags |= O_NOCTTY;
 
 	for (int tries = 0; tries < HOSTFS_RESOLVE_TRIES; tries++) {
 		long fd = syscall(SYS_openat2, fs->root_fd, path, &how, sizeof(how));

@@ -8,7 +8,8 @@
  *
  *	info			each argument, the program's path and size,
  *				NOPIN_EXEC_TEST from the environment
- *	cat PATH		open PATH under the root, copy it to stdout
+ *	cat PATH		open PATH under the root, copy it to stdout;
+ *				PATH "-": stdin (handle 0)
  *	write PATH TEXT		create PATH and write TEXT: needs --rw
  *	fault identity|mapped|unmapped	report a SIGSEGV (exit 139) at an
  *				instruction read through the identity map, the
@@ -75,7 +76,8 @@ static bool streq(const char *a, const char *b)
 static long cat(const char *path)
 {
 	static char buf[6000]; /* more than a page: the VMM's copy goes in pieces */
-	long fd = hostfs(HOSTFS_OPEN, -1, path, strlen(path), 0, 0), n;
+	bool in = streq(path, "-");
+	long fd = in ? HOSTFS_FD_STDIN : hostfs(HOSTFS_OPEN, -1, path, strlen(path), 0, 0), n;
 
 	if (fd < 0) {
 		outf("open %s: %ld\n", path, fd);
@@ -83,7 +85,8 @@ static long cat(const char *path)
 	}
 	while ((n = hostfs(HOSTFS_READ, fd, buf, sizeof(buf), HOSTFS_POS, 0)) > 0)
 		hostfs(HOSTFS_WRITE, HOSTFS_FD_STDOUT, buf, n, HOSTFS_POS, 0);
-	hostfs(HOSTFS_CLOSE, fd, 0, 0, 0, 0);
+	if (!in)
+		hostfs(HOSTFS_CLOSE, fd, 0, 0, 0, 0);
 	return n < 0 ? 2 : 0;
 }
 

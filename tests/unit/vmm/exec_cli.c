@@ -32,7 +32,8 @@ struct exec_result {
 struct scratch {
 	char dir[64];
 	char root[96];
-	char path[160]; /* a scratch file name, see at() */
+	char path[160];		/* a scratch file name, see at() */
+	const char *stdin_pipe; /* a file piped into nopin's stdin, or NULL */
 };
 
 static void scratch_make(struct scratch *s)
@@ -88,8 +89,9 @@ static void nopin_exec(struct exec_result *r, struct scratch *s, ...)
 	size_t n;
 
 	snprintf(errpath, sizeof(errpath), "%s/stderr", s->dir);
-	snprintf(cmd, sizeof(cmd), "cd '%s' && NOPIN_EXEC_TEST=hello %s exec --backend soft",
-		 s->root, NOPIN_CLI);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s%s%sNOPIN_EXEC_TEST=hello %s exec --backend soft",
+		 s->root, s->stdin_pipe ? "cat '" : "", s->stdin_pipe ? s->stdin_pipe : "",
+		 s->stdin_pipe ? "' | " : "", NOPIN_CLI);
 	va_start(ap, s);
 	while ((arg = va_arg(ap, char *)))
 		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " '%s'", arg);
@@ -315,7 +317,7 @@ TEST(arguments_environment_and_program_reach_the_kernel)
 {
 	struct scratch s;
 	struct exec_result r;
-	char line[600];
+	char line[2048];
 	struct stat st;
 
 	scratch_make(&s);
@@ -375,11 +377,32 @@ TEST(files_come_from_the_root_only)
 	scratch_remove(&s);
 }
 
+/* stdin and stdout are nopin's, pipes here: what goes in comes out, whole. */
+TEST(stdin_and_stdout_are_nopins)
+{
+	static char big[30000]; /* several of the kernel's reads, less than r.out */
+	struct scratch s;
+	struct exec_result r;
+	char in[160];
+
+	scratch_make(&s);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = 'A' + i % 26;
+	write_file(at(&s, "input"), big, sizeof(big), 0644);
+	snprintf(in, sizeof(in), "%s", s.path);
+	s.stdin_pipe = in;
+	nopin_exec(&r, &s, kernel(), static_program(), "cat", "-", NULL);
+	EXPECT_STATUS(&r, 0);
+	TEST_ASSERT(strlen(r.out) == sizeof(big) && !memcmp(r.out, big, sizeof(big)),
+		    "stdin came out on stdout: %zu bytes", strlen(r.out));
+	scratch_remove(&s);
+}
+
 TEST(a_fatal_signal_is_reported_with_the_instruction)
 {
 	struct scratch s;
 	struct exec_result r;
-	char line[600];
+	char line[2048];
 
 	scratch_make(&s);
 	nopin_exec(&r, &s, kernel(), static_program(), "fault", "identity", NULL);
