@@ -377,9 +377,17 @@ long sys_read(long fd, unsigned long buf, unsigned long len)
 	return file_rw(fd, false, buf, len, HOSTFS_POS);
 }
 
+/* A write to a pipe nobody reads (ours, or the host's stdout) is SIGPIPE first, as on Linux. */
+static long write_result(long ret)
+{
+	if (ret == -EPIPE)
+		signal_self(SIGPIPE);
+	return ret;
+}
+
 long sys_write(long fd, unsigned long buf, unsigned long len)
 {
-	return file_rw(fd, true, buf, len, HOSTFS_POS);
+	return write_result(file_rw(fd, true, buf, len, HOSTFS_POS));
 }
 
 long sys_pread64(long fd, unsigned long buf, unsigned long len, long off)
@@ -389,7 +397,7 @@ long sys_pread64(long fd, unsigned long buf, unsigned long len, long off)
 
 long sys_pwrite64(long fd, unsigned long buf, unsigned long len, long off)
 {
-	return off < 0 ? -EINVAL : file_rw(fd, true, buf, len, (unsigned long)off);
+	return off < 0 ? -EINVAL : write_result(file_rw(fd, true, buf, len, (unsigned long)off));
 }
 
 /* readv(2) and writev(2): each iovec in turn, stopping at a short one. */
@@ -424,7 +432,7 @@ long sys_readv(long fd, unsigned long iov, long iovcnt)
 
 long sys_writev(long fd, unsigned long iov, long iovcnt)
 {
-	return file_rwv(fd, true, iov, iovcnt);
+	return write_result(file_rwv(fd, true, iov, iovcnt));
 }
 
 /* Kernel reads of a file: mmap() of it, straight into a frame (kernel memory). */

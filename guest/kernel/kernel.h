@@ -183,6 +183,9 @@ void syscall_init(void);
 void do_syscall_64(struct pt_regs *regs);
 __attribute__((noreturn)) void enter_user(unsigned long rip, unsigned long rsp);
 __attribute__((noreturn)) void do_exit(int status);
+/* Deliver @sig to the process: nothing if ignored, else its end (128 + @sig). */
+void signal_self(int sig);
+#define SIGPIPE 13
 
 /* ---- fault.c ---- */
 void fault_init(void);

@@ -307,27 +307,32 @@ static long sys_sigaltstack(unsigned long uss, unsigned long uold)
 }
 
 /*
- * kill(2), tkill(2), tgkill(2) to the process itself (abort() raises
- * SIGABRT): a signal whose action is to ignore it, or that is ignored by
- * default, does nothing; any other ends the program as its default
- * action would, 128 + the signal, since no handler is ever run.
+ * A signal the process sends itself: one whose action is to ignore it,
+ * or that is ignored by default, does nothing; any other ends the program
+ * as its default action would, with 128 + the signal, since no handler is
+ * ever run.  Silent, as Linux is: the shell names the signal.
  */
-static long sys_kill(long pid, long sig)
+void signal_self(int sig)
 {
 	static const unsigned long ignored_by_default =
 		1UL << (17 - 1) | 1UL << (18 - 1) | 1UL << (23 - 1) | 1UL << (28 - 1);
+	unsigned long handler = sigactions[sig - 1][0];
 
+	if (handler == SIG_IGN || (handler == SIG_DFL && ignored_by_default >> (sig - 1) & 1))
+		return;
+	do_exit(128 + sig);
+}
+
+/* kill(2), tkill(2), tgkill(2): to the process itself only (abort() raises SIGABRT). */
+static long sys_kill(long pid, long sig)
+{
 	if (pid != PID && pid != 0 && pid != -1)
 		return -ESRCH;
 	if (sig < 0 || sig > NSIG)
 		return -EINVAL;
-	if (!sig)
-		return 0;
-	if (sigactions[sig - 1][0] == SIG_IGN ||
-	    (sigactions[sig - 1][0] == SIG_DFL && ignored_by_default >> (sig - 1) & 1))
-		return 0;
-	printf("nopin kernel: the program raised signal %ld\n", sig);
-	do_exit(128 + (int)sig);
+	if (sig)
+		signal_self((int)sig);
+	return 0;
 }
 
 /* ---- dispatch ---- */
