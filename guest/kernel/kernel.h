@@ -84,6 +84,18 @@ extern unsigned long kernel_pml4;
 unsigned long *pte_get(unsigned long va, bool alloc);
 void flush_tlb_page(unsigned long va);
 void flush_tlb_all(void);
+/*
+ * The TLB side of a change to many PTEs (after Linux's mmu_gather): each
+ * page that was present is INVLPGed, up to TLB_FLUSH_PAGES; past that,
+ * one flush of everything when the change is done.  Nothing runs in ring
+ * 3 in between, and the kernel reaches memory through the direct map.
+ */
+#define TLB_FLUSH_PAGES 32
+struct tlb_gather {
+	unsigned long pages;
+};
+void tlb_gather_page(struct tlb_gather *tlb, unsigned long va);
+void tlb_finish(struct tlb_gather *tlb);
 void zero_page(void *va);
 void copy_bytes(void *dst, const void *src, unsigned long n);
 void fill_bytes(void *dst, int c, unsigned long n);

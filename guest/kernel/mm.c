@@ -260,6 +260,19 @@ void flush_tlb_all(void)
 	hypercall(HC_FLUSH_TLB, 0, 0);
 }
 
+void tlb_gather_page(struct tlb_gather *tlb, unsigned long va)
+{
+	if (++tlb->pages <= TLB_FLUSH_PAGES)
+		flush_tlb_page(va);
+}
+
+void tlb_finish(struct tlb_gather *tlb)
+{
+	if (tlb->pages > TLB_FLUSH_PAGES)
+		flush_tlb_all();
+	tlb->pages = 0;
+}
+
 static int map_kernel_page(unsigned long va, unsigned long pa, unsigned long size,
 			   unsigned long flags)
 {

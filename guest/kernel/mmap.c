@@ -130,11 +130,12 @@ static void vma_merge_all(void)
 /*
  * Clear the PTEs of [start, end) and free their frames, skipping the
  * tables that are not there, so unmapping a large reservation costs what
- * was touched.  The TLB is flushed once at the end when many pages went.
+ * was touched.
  */
 static void zap_range(unsigned long start, unsigned long end)
 {
-	unsigned long va = start, flushed = 0;
+	struct tlb_gather tlb = { 0 };
+	unsigned long va = start;
 
 	while (va < end) {
 		unsigned long *pte = pte_get(va, false), val;
@@ -148,13 +149,12 @@ static void zap_range(unsigned long start, unsigned long end)
 		if (val & (PTE_P | PTE_PROTNONE)) {
 			pte_write(pte, 0);
 			frame_free(val & PTE_ADDR_MASK);
-			if (val & PTE_P && ++flushed <= 32)
-				flush_tlb_page(va);
+			if (val & PTE_P)
+				tlb_gather_page(&tlb, va);
 		}
 		va += PAGE_SIZE;
 	}
-	if (flushed > 32)
-		flush_tlb_all();
+	tlb_finish(&tlb);
 }
 
 int vma_unmap(unsigned long start, unsigned long end)
@@ -406,11 +406,33 @@ long sys_munmap(unsigned long addr, unsigned long len)
 	return vma_unmap(addr, addr + PAGE_ALIGN(len));
 }
 
+/* The PTEs of [va, end) that hold a frame get the rights of @vm (mm/mprotect.c). */
+static void change_protection(unsigned long va, unsigned long end, unsigned long vm)
+{
+	struct tlb_gather tlb = { 0 };
+
+	for (; va < end; va += PAGE_SIZE) {
+		unsigned long *pte = pte_get(va, false), val;
+
+		if (!pte) {
+			va = ((va + PAGE_SIZE_2M) & ~(PAGE_SIZE_2M - 1)) - PAGE_SIZE;
+			continue;
+		}
+		val = pte_read(pte);
+		if (!(val & (PTE_P | PTE_PROTNONE)))
+			continue;
+		pte_write(pte, (val & PTE_ADDR_MASK) | pte_prot(vm) |
+				       (vma_accessible(vm) ? PTE_P : PTE_PROTNONE));
+		if (val & PTE_P)
+			tlb_gather_page(&tlb, va);
+	}
+	tlb_finish(&tlb);
+}
+
 /* mprotect(2): split at the edges, new flags on each VMA, then the PTEs that exist. */
 long sys_mprotect(unsigned long addr, unsigned long len, unsigned long prot)
 {
 	unsigned long end = addr + PAGE_ALIGN(len), vm = prot_to_vm(prot);
-	unsigned long va = addr;
 	int ret;
 
 	if (addr & ~PAGE_MASK || end < addr)
@@ -430,20 +452,7 @@ long sys_mprotect(unsigned long addr, unsigned long len, unsigned long prot)
 		return ret;
 	for (unsigned int i = vma_index_after(addr); i < nr_vmas && vmas[i].start < end; i++)
 		vmas[i].flags = (vmas[i].flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | vm;
-	for (; va < end; va += PAGE_SIZE) {
-		unsigned long *pte = pte_get(va, false), val;
-
-		if (!pte) {
-			va = ((va + PAGE_SIZE_2M) & ~(PAGE_SIZE_2M - 1)) - PAGE_SIZE;
-			continue;
-		}
-		val = pte_read(pte);
-		if (!(val & (PTE_P | PTE_PROTNONE)))
-			continue;
-		pte_write(pte, (val & PTE_ADDR_MASK) | pte_prot(vm) |
-				       (vma_accessible(vm) ? PTE_P : PTE_PROTNONE));
-		flush_tlb_page(va);
-	}
+	change_protection(addr, end, vm);
 	vma_merge_all();
 	return 0;
 }
@@ -451,19 +460,26 @@ long sys_mprotect(unsigned long addr, unsigned long len, unsigned long prot)
 /* Move the pages of [old, old + len) to new, PTE by PTE (the frames go with them). */
 static int move_ptes(unsigned long old, unsigned long new, unsigned long len)
 {
+	struct tlb_gather tlb = { 0 };
+	int ret = 0;
+
 	for (unsigned long off = 0; off < len; off += PAGE_SIZE) {
 		unsigned long *src = pte_get(old + off, false), *dst, val;
 
 		if (!src || !((val = pte_read(src)) & (PTE_P | PTE_PROTNONE)))
 			continue;
 		dst = pte_get(new + off, true);
-		if (!dst)
-			return -ENOMEM;
+		if (!dst) {
+			ret = -ENOMEM;
+			break;
+		}
 		pte_write(dst, val);
 		pte_write(src, 0);
-		flush_tlb_page(old + off);
+		if (val & PTE_P)
+			tlb_gather_page(&tlb, old + off);
 	}
-	return 0;
+	tlb_finish(&tlb);
+	return ret;
 }
 
 /*
