@@ -843,6 +843,60 @@ long sys_pipe2(unsigned long ufds, long flags)
 	return 0;
 }
 
+/* poll(2) events. */
+#define POLLIN 0x1
+#define POLLOUT 0x4
+#define POLLHUP 0x10
+#define POLLNVAL 0x20
+
+/*
+ * What poll() sees of one open file, never waiting: a host file is always
+ * ready (a read of a host pipe or terminal then waits in the VMM, as a
+ * read after a poll that said ready would), a pipe by what it holds.
+ */
+static unsigned int poll_file(struct file *f, unsigned int events)
+{
+	struct pipe *p = f->pipe;
+
+	if (f->type == FILE_PIPE_READ)
+		return (p->len ? POLLIN : 0) | (p->writers ? 0 : POLLHUP);
+	if (f->type == FILE_PIPE_WRITE)
+		return p->readers ? (p->len < PIPE_SIZE ? POLLOUT : 0) : POLLHUP;
+	return events & (POLLIN | POLLOUT);
+}
+
+/*
+ * poll(2) and ppoll(2): the ready descriptors now.  One process has no
+ * one to wait for, so the timeout is not waited out: nothing ready is 0.
+ */
+long sys_poll(unsigned long ufds, unsigned long nfds)
+{
+	long ready = 0;
+
+	if (nfds > NR_FDS)
+		return -EINVAL;
+	for (unsigned long i = 0; i < nfds; i++) {
+		struct {
+			int fd;
+			short events, revents;
+		} pfd;
+		unsigned int revents = 0;
+
+		if (copy_from_user(&pfd, ufds + i * sizeof(pfd), sizeof(pfd)))
+			return -EFAULT;
+		if (pfd.fd >= 0) {
+			struct file *f = fget(pfd.fd);
+
+			revents = f ? poll_file(f, (unsigned short)pfd.events) : POLLNVAL;
+		}
+		pfd.revents = (short)revents;
+		ready += revents != 0;
+		if (copy_to_user(ufds + i * sizeof(pfd), &pfd, sizeof(pfd)))
+			return -EFAULT;
+	}
+	return ready;
+}
+
 /*
  * TCGETS and TIOCGWINSZ, what isatty() and stdio's buffering ask: -ENOTTY
  * unless the VMM says the handle is a terminal, then a cooked terminal's

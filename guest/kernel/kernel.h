@@ -172,6 +172,7 @@ long sys_dup3(long oldfd, long newfd, long flags);
 long sys_fcntl(long fd, long cmd, unsigned long arg);
 long sys_pipe2(unsigned long ufds, long flags);
 long sys_ioctl(long fd, unsigned long cmd, unsigned long arg);
+long sys_poll(unsigned long ufds, unsigned long nfds);
 /* Read @len bytes of the file open as @fd at @off into the frame at @pa + its offset. */
 long file_read_into(long fd, unsigned long pa, unsigned long len, unsigned long off);
 

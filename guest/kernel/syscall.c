@@ -358,6 +358,9 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 		return sys_fstat(fd, a1);
 	case __NR_lstat:
 		return sys_newfstatat(AT_FDCWD, a0, a1, AT_SYMLINK_NOFOLLOW);
+	case __NR_poll:
+	case __NR_ppoll:
+		return sys_poll(a0, a1);
 	case __NR_lseek:
 		return sys_lseek(fd, (long)a1, (int)a2);
 	case __NR_mmap:

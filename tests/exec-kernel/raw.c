@@ -13,12 +13,13 @@
  * AT_PHDR's magic, AT_EXECFN, 16-byte alignment at entry); brk up and
  * down; anonymous mmap, its pages zero and demand-paged, munmap; mremap
  * growing and moving; madvise(MADV_DONTNEED) reading back zero;
- * mprotect; a deep stack; open, read, fstat, lseek, close; pipe2, dup2,
+ * mprotect; a deep stack; open, read, fstat, lseek, close; pipe2, poll, dup2,
  * fcntl; getcwd; uname; clock_gettime; getrandom.
  */
 #define SYS_read 0
 #define SYS_write 1
 #define SYS_close 3
+#define SYS_poll 7
 #define SYS_fstat 5
 #define SYS_lseek 8
 #define SYS_mmap 9
@@ -269,6 +270,18 @@ static void check_file(const char *path, int sigbus)
 	      sys6(SYS_openat, -100, (long)"no/such/file", 0, 0, 0, 0) == -2);
 }
 
+/* poll(2) of @fd for input, no waiting: 1 if readable. */
+static long poll_in(int fd)
+{
+	struct {
+		int fd;
+		short events, revents;
+	} pfd = { fd, 1, 0 };
+	long n = sys(SYS_poll, &pfd, 1, 0);
+
+	return n == 1 && pfd.revents == 1 ? 1 : n;
+}
+
 static void check_fds(void)
 {
 	int fds[2];
@@ -276,7 +289,9 @@ static void check_fds(void)
 
 	check("pipe2", sys(SYS_pipe2, fds, 0, 0) == 0);
 	check("write to the pipe", sys(SYS_write, fds[1], "pipe", 4) == 4);
+	check("poll of the pipe: readable", poll_in(fds[0]) == 1);
 	check("read it back", sys(SYS_read, fds[0], buf, 8) == 4 && buf[0] == 'p' && buf[3] == 'e');
+	check("poll of the empty pipe: nothing", poll_in(fds[0]) == 0);
 	check("dup2", sys(SYS_dup2, fds[1], 10, 0) == 10);
 	check("F_GETFD", sys(SYS_fcntl, 10, 1, 0) == 0);
 	check("F_DUPFD_CLOEXEC",
