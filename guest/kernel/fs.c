@@ -435,6 +435,54 @@ long sys_writev(long fd, unsigned long iov, long iovcnt)
 	return write_result(file_rwv(fd, true, iov, iovcnt));
 }
 
+/*
+ * sendfile(2) between host files (what busybox cat does first): a chunk
+ * at a time through the bounce buffer, never through the program's
+ * memory.  From @uoff's offset (left past what was sent) or the input's
+ * position.  A pipe at either end is -EINVAL, and the program falls back
+ * to read and write, as on a kernel without splice.
+ */
+long sys_sendfile(long out_fd, long in_fd, unsigned long uoff, unsigned long count)
+{
+	struct file *in = fget(in_fd), *out = fget(out_fd);
+	unsigned long done = 0, off = HOSTFS_POS;
+
+	if (!in || !out || (in->flags & O_ACCMODE) == O_WRONLY || !(out->flags & O_ACCMODE))
+		return -EBADF;
+	if (in->type != FILE_HOST || out->type != FILE_HOST)
+		return -EINVAL;
+	if (uoff && copy_from_user(&off, uoff, sizeof(off)))
+		return -EFAULT;
+	while (done < count) {
+		unsigned long chunk = MIN(count - done, BOUNCE_SIZE);
+		long n = hostfs(HOSTFS_READ, in->hfd, virt_to_phys(bounce), chunk,
+				uoff ? off + done : HOSTFS_POS),
+		     w;
+
+		if (n <= 0) {
+			if (n < 0 && !done)
+				return n;
+			break;
+		}
+		w = hostfs(HOSTFS_WRITE, out->hfd, virt_to_phys(bounce), (unsigned long)n,
+			   HOSTFS_POS);
+		if (w < 0) {
+			if (!done)
+				return write_result(w);
+			break;
+		}
+		done += (unsigned long)w;
+		if (w < n || (unsigned long)n < chunk)
+			break;
+	}
+	if (uoff) {
+		off += done;
+		if (copy_to_user(uoff, &off, sizeof(off)))
+			return -EFAULT;
+	}
+	return (long)done;
+}
+
 /* Kernel reads of a file: mmap() of it, straight into a frame (kernel memory). */
 long file_read_into(long fd, unsigned long pa, unsigned long len, unsigned long off)
 {

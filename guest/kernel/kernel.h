@@ -78,6 +78,7 @@ void frame_free(unsigned long pa);
 /* Report the frames freed since the last call to the host (HC_PAGE_REPORT_FREE). */
 void flush_freed_frames(void);
 unsigned long frames_free(void);
+unsigned long frames_total(void);
 /* The process's (and the kernel's) one PML4. */
 extern unsigned long kernel_pml4;
 /* The leaf PTE of @va, with @alloc making the tables above it; NULL if none. */
@@ -173,6 +174,7 @@ long sys_fcntl(long fd, long cmd, unsigned long arg);
 long sys_pipe2(unsigned long ufds, long flags);
 long sys_ioctl(long fd, unsigned long cmd, unsigned long arg);
 long sys_poll(unsigned long ufds, unsigned long nfds);
+long sys_sendfile(long out_fd, long in_fd, unsigned long uoff, unsigned long count);
 /* Read @len bytes of the file open as @fd at @off into the frame at @pa + its offset. */
 long file_read_into(long fd, unsigned long pa, unsigned long len, unsigned long off);
 

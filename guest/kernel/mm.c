@@ -209,6 +209,11 @@ unsigned long frames_free(void)
 	return nr_free;
 }
 
+unsigned long frames_total(void)
+{
+	return nr_frames;
+}
+
 /* ---- page tables ---- */
 
 static unsigned int pte_index(unsigned long va, unsigned int level)

@@ -35,6 +35,7 @@
 #define __NR_dup2 33
 #define __NR_nanosleep 35
 #define __NR_getpid 39
+#define __NR_sendfile 40
 #define __NR_exit 60
 #define __NR_kill 62
 #define __NR_uname 63
@@ -47,11 +48,13 @@
 #define __NR_umask 95
 #define __NR_gettimeofday 96
 #define __NR_getrlimit 97
+#define __NR_sysinfo 99
 #define __NR_getuid 102
 #define __NR_getgid 104
 #define __NR_geteuid 107
 #define __NR_getegid 108
 #define __NR_getppid 110
+#define __NR_getgroups 115
 #define __NR_sigaltstack 131
 #define __NR_arch_prctl 158
 #define __NR_gettid 186
