@@ -35,6 +35,8 @@
 #define SIG_DFL 0UL
 #define SIG_IGN 1UL
 #define TIMER_ABSTIME 1
+#define PR_SET_NAME 15
+#define PR_GET_NAME 16
 #define CLOCK_MONOTONIC 1
 #define F_GETFD 1
 #define PID 1
@@ -209,6 +211,35 @@ static long sys_uname(unsigned long ubuf)
 	for (unsigned int i = 0; i < 6; i++)
 		copy_bytes(uts[i], fields[i], strlen(fields[i]));
 	return copy_to_user(ubuf, uts, sizeof(uts));
+}
+
+/*
+ * prctl(2): the name (PR_SET_NAME, PR_GET_NAME: busybox reads it at
+ * start), at first the program file's last component, as the kernel's
+ * comm; any other option is -EINVAL.
+ */
+static long sys_prctl(long option, unsigned long arg)
+{
+	static char comm[16];
+
+	if (!comm[0]) {
+		const char *path = exec_program_path(), *base = path;
+
+		for (const char *p = path; *p; p++)
+			if (*p == '/' && p[1])
+				base = p + 1;
+		copy_bytes(comm, base, MIN(strlen(base), sizeof(comm) - 1));
+	}
+	if (option == PR_GET_NAME)
+		return copy_to_user(arg, comm, sizeof(comm));
+	if (option == PR_SET_NAME) {
+		long n = strncpy_from_user(comm, arg, sizeof(comm));
+
+		if (n == -ENAMETOOLONG)
+			comm[sizeof(comm) - 1] = '\0';
+		return n == -EFAULT ? -EFAULT : 0;
+	}
+	return -EINVAL;
 }
 
 /* sysinfo(2): RAM as the kernel sees it (what sort sizes its buffer by), one process. */
@@ -462,6 +493,8 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 		return 0;
 	case __NR_getgroups: /* no supplementary groups */
 		return 0;
+	case __NR_prctl:
+		return sys_prctl((int)a0, a1);
 	case __NR_sysinfo:
 		return sys_sysinfo(a0);
 	case __NR_sendfile:

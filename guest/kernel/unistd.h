@@ -56,6 +56,7 @@
 #define __NR_getppid 110
 #define __NR_getgroups 115
 #define __NR_sigaltstack 131
+#define __NR_prctl 157
 #define __NR_arch_prctl 158
 #define __NR_gettid 186
 #define __NR_tkill 200
