@@ -93,6 +93,19 @@ static void clear_bit(unsigned long *map, unsigned long i)
 	map[i / BITS_PER_LONG] &= ~(1UL << (i % BITS_PER_LONG));
 }
 
+/* Set bits [first, first + n) a word at a time where whole words are covered (boot: all of RAM). */
+static void set_bits(unsigned long *map, unsigned long first, unsigned long n)
+{
+	unsigned long i = first, end = first + n;
+
+	for (; i < end && i % BITS_PER_LONG; i++)
+		set_bit(map, i);
+	for (; i + BITS_PER_LONG <= end; i += BITS_PER_LONG)
+		map[i / BITS_PER_LONG] = ~0UL;
+	for (; i < end; i++)
+		set_bit(map, i);
+}
+
 static unsigned long pfn_to_phys(unsigned long pfn)
 {
 	return GUEST_RAM_BASE + (pfn << PAGE_SHIFT);
@@ -163,8 +176,7 @@ void frame_free(unsigned long pa)
 
 static void report_free(unsigned long pfn, unsigned long n)
 {
-	for (unsigned long i = 0; i < n; i++)
-		set_bit(frame_reported_map, pfn + i);
+	set_bits(frame_reported_map, pfn, n);
 	hypercall(HC_PAGE_REPORT_FREE, pfn_to_phys(pfn), n << PAGE_SHIFT);
 }
 
@@ -340,8 +352,7 @@ int mm_init(unsigned long ram_size)
 		panic("the image ends at %lx, above %lx", (unsigned long)_end, KERNEL_IMAGE_LIMIT);
 	nr_frames = MIN(ram_size >> PAGE_SHIFT, MAX_FRAMES);
 	last = MIN(last, nr_frames);
-	for (unsigned long pfn = first; pfn < last; pfn++)
-		set_bit(frame_free_map, pfn);
+	set_bits(frame_free_map, first, last - first);
 	nr_free = last - first;
 	alloc_cursor = first;
 	report_free(first, last - first);
