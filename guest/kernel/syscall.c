@@ -39,7 +39,9 @@
 #define PR_GET_NAME 16
 #define CLOCK_MONOTONIC 1
 #define F_GETFD 1
-#define PID 1
+/* Not 1: a program may act as init there (reap, ignore signals). Its parent "is" init. */
+#define PID 2
+#define PPID 1
 #define NSEC_PER_SEC 1000000000UL
 
 extern const char entry_SYSCALL_64[];
@@ -499,8 +501,8 @@ static long dispatch(unsigned long nr, unsigned long a0, unsigned long a1, unsig
 		return sys_sysinfo(a0);
 	case __NR_sendfile:
 		return sys_sendfile(fd, (int)a1, a2, a3);
-	case __NR_getppid: /* the VMM, as it were */
-		return 0;
+	case __NR_getppid:
+		return PPID;
 	case __NR_sigaltstack:
 		return sys_sigaltstack(a0, a1);
 	case __NR_arch_prctl:
