@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nopin run: boot a guest image and return its exit status.
+ * nopin run: boot a guest image and return its exit status; and the
+ * options and the run itself that `nopin exec` (cmd_exec.c) shares.
  *
  * Exit status: the guest's status (its low 8 bits); VMM_EXIT_SANITIZER if
  * it exited 0 but the sanitizer reported; VMM_EXIT_GUEST_STOPPED if the
@@ -23,13 +24,9 @@
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
-static void run_usage(FILE *f)
+void run_options_help(FILE *f)
 {
 	fprintf(f,
-		"usage: nopin run [options] IMAGE\n"
-		"\n"
-		"Run a guest image (a static ELF64 x86-64 executable, see guest/README.md).\n"
-		"\n"
 		"  --backend auto|soft|kvm  vCPU backend (auto: kvm if /dev/kvm works, else soft)\n"
 		"  --mem SIZE               guest RAM (default 64M; K, M, G suffixes)\n"
 		"  --pool SIZE              host frame pool; smaller than --mem means pressure\n"
@@ -63,7 +60,17 @@ static void run_usage(FILE *f)
 		"  --stats[=json]           print the run's counters at exit (stderr)\n"
 		"  --trace FILE             write a Chrome trace-event JSON of the run (open it\n"
 		"                           in https://ui.perfetto.dev or chrome://tracing)\n"
-		"  --help                   this text\n"
+		"  --help                   this text\n");
+}
+
+static void run_usage(FILE *f)
+{
+	fprintf(f, "usage: nopin run [options] IMAGE\n"
+		   "\n"
+		   "Run a guest image (a static ELF64 x86-64 executable, see guest/README.md).\n"
+		   "\n");
+	run_options_help(f);
+	fprintf(f,
 		"\n"
 		"Exit status: the guest's; %d if it exited 0 but the sanitizer reported;\n"
 		"%d if the guest was stopped; %d if the VM could not be built; 2 for bad "
@@ -84,6 +91,9 @@ enum {
 	OPT_STATS,
 	OPT_TRACE,
 	OPT_MMU,
+	OPT_ROOT,
+	OPT_RW,
+	OPT_KERNEL,
 };
 
 static const struct option run_options[] = {
@@ -99,6 +109,10 @@ static const struct option run_options[] = {
 	{ "stats", optional_argument, NULL, OPT_STATS },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "mmu", required_argument, NULL, OPT_MMU },
+	/* nopin exec's own: refused by nopin run */
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "rw", no_argument, NULL, OPT_RW },
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -127,33 +141,35 @@ static int parse_mmu(const char *arg, int *mode)
 	return -EINVAL;
 }
 
-/* Parse argv into @cfg; 0, or the exit status to return at once. */
-static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int *stats,
-			     const char **trace)
+int run_parse_options(const char *cmd, int argc, char **argv, struct run_options *o,
+		      void (*usage)(FILE *f))
 {
+	struct vmm_config *cfg = &o->cfg;
+	bool exec = !strcmp(cmd, "exec");
 	unsigned long n;
 	enum legacy_switch sw;
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
+	/* exec: options end at PROGRAM, whose own options are its arguments. */
+	while ((opt = getopt_long(argc, argv, exec ? "+h" : "h", run_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_BACKEND:
 			if (parse_backend(optarg, &cfg->backend))
-				return bad_option("run", "--backend", optarg,
+				return bad_option(cmd, "--backend", optarg,
 						  "use auto, soft or kvm");
 			break;
 		case OPT_MEM:
 			if (parse_size(optarg, &cfg->mem_bytes))
-				return bad_option("run", "--mem", optarg, "a size like 64M");
+				return bad_option(cmd, "--mem", optarg, "a size like 64M");
 			break;
 		case OPT_POOL:
 			if (parse_size(optarg, &cfg->pool_bytes))
-				return bad_option("run", "--pool", optarg, "a size like 64M");
+				return bad_option(cmd, "--pool", optarg, "a size like 64M");
 			break;
 		case OPT_VCPUS:
 			if (parse_count(optarg, &n) || n > NR_CPUS)
-				return bad_option("run", "--vcpus", optarg,
+				return bad_option(cmd, "--vcpus", optarg,
 						  "a count from 1 to the vCPU limit");
 			cfg->nr_vcpus = n;
 			break;
@@ -165,7 +181,7 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 			break;
 		case OPT_LEGACY:
 			if (legacy_parse(optarg, &sw))
-				return bad_option("run", "--legacy", optarg,
+				return bad_option(cmd, "--legacy", optarg,
 						  "see --help for the switches");
 			cfg->legacy |= LEGACY_BIT(sw);
 			break;
@@ -174,8 +190,7 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 			break;
 		case OPT_MMU:
 			if (parse_mmu(optarg, &cfg->mmu))
-				return bad_option("run", "--mmu", optarg,
-						  "use flat, tdp or shadow");
+				return bad_option(cmd, "--mmu", optarg, "use flat, tdp or shadow");
 			break;
 		case OPT_PRESSURE: {
 			struct pressure check;
@@ -186,33 +201,43 @@ static int parse_run_options(int argc, char **argv, struct vmm_config *cfg, int 
 				err = pressure_parse(&check, optarg, why, sizeof(why));
 			pressure_destroy(&check);
 			if (err)
-				return bad_option("run", "--pressure", optarg, why);
+				return bad_option(cmd, "--pressure", optarg, why);
 			cfg->pressure = optarg;
 			break;
 		}
 		case OPT_TRACE:
-			*trace = optarg;
+			o->trace = optarg;
 			break;
 		case OPT_STATS:
 			if (optarg && strcmp(optarg, "json"))
-				return bad_option("run", "--stats", optarg,
+				return bad_option(cmd, "--stats", optarg,
 						  "use --stats or --stats=json");
-			*stats = optarg ? 2 : 1;
+			o->stats = optarg ? 2 : 1;
+			break;
+		case OPT_ROOT:
+		case OPT_RW:
+		case OPT_KERNEL:
+			if (!exec) {
+				fprintf(stderr,
+					"nopin %s: %s is an option of nopin exec (try 'nopin %s "
+					"--help')\n",
+					cmd, argv[optind - 1], cmd);
+				return VMM_EXIT_USAGE;
+			}
+			if (opt == OPT_ROOT)
+				o->exec.root = optarg;
+			else if (opt == OPT_RW)
+				o->exec.rw = true;
+			else
+				o->kernel = optarg;
 			break;
 		case 'h':
-			run_usage(stdout);
+			usage(stdout);
 			return -1;
 		default:
 			return VMM_EXIT_USAGE; /* getopt said what */
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "nopin run: %s (try 'nopin run --help')\n",
-			optind == argc ? "no guest image given" :
-					 "more than one guest image given");
-		return VMM_EXIT_USAGE;
-	}
-	cfg->image = argv[optind];
 	return 0;
 }
 
@@ -225,54 +250,70 @@ static void choose_backend(struct vmm_config *cfg)
 		return;
 	if (devkvm_usable(&err)) {
 		cfg->backend = VMM_BACKEND_KVM;
-		fprintf(stderr, "nopin: backend kvm\n");
+		if (!cfg->quiet)
+			fprintf(stderr, "nopin: backend kvm\n");
 		return;
 	}
-	fprintf(stderr, "nopin: backend soft (%s)\n", err.msg);
+	if (!cfg->quiet)
+		fprintf(stderr, "nopin: backend soft (%s)\n", err.msg);
 	cfg->backend = VMM_BACKEND_SOFT;
 }
 
-int cmd_run(int argc, char **argv)
+int run_vm(const char *cmd, struct run_options *o)
 {
-	struct vmm_config cfg;
+	struct vmm_config *cfg = &o->cfg;
 	struct vmm *vm;
 	char err[512];
-	const char *trace = NULL;
 	enum kvm_mmu_mode mode;
-	int ret, status, stats = 0;
+	int ret, status;
 
-	vmm_config_init(&cfg);
-	ret = parse_run_options(argc, argv, &cfg, &stats, &trace);
-	if (ret)
-		return ret < 0 ? 0 : ret;
-	if (trace) {
-		ret = trace_open(trace);
+	if (o->trace) {
+		ret = trace_open(o->trace);
 		if (ret) {
-			fprintf(stderr, "nopin run: cannot write trace %s: %s\n", trace,
+			fprintf(stderr, "nopin %s: cannot write trace %s: %s\n", cmd, o->trace,
 				strerror(-ret));
 			return VMM_EXIT_VMM_ERROR;
 		}
 	}
-	choose_backend(&cfg);
-	if (vmm_mmu_mode(&cfg, &mode, err, sizeof(err))) {
-		fprintf(stderr, "nopin run: %s\n", err);
+	choose_backend(cfg);
+	if (vmm_mmu_mode(cfg, &mode, err, sizeof(err))) {
+		fprintf(stderr, "nopin %s: %s\n", cmd, err);
 		return VMM_EXIT_USAGE;
 	}
-	cfg.progress = isatty(STDERR_FILENO);
-	ret = vmm_create(&cfg, &vm, err, sizeof(err));
+	ret = vmm_create(cfg, &vm, err, sizeof(err));
 	if (ret) {
 		trace_close();
-		fprintf(stderr, "nopin run: %s\n", err);
+		fprintf(stderr, "nopin %s: %s\n", cmd, err);
 		return VMM_EXIT_VMM_ERROR;
 	}
 	status = vmm_run(vm);
 	if (!vm->guest_exited)
-		fprintf(stderr, "nopin run: %s\n", vm->stop_message);
-	if (stats)
-		vmm_print_stats(vm, stderr, stats == 2);
+		fprintf(stderr, "nopin %s: %s\n", cmd, vm->stop_message);
+	if (o->stats)
+		vmm_print_stats(vm, stderr, o->stats == 2);
 	vmm_destroy(vm);
 	trace_close(); /* every traced thread has stopped */
 	if (status == 0 && report_total())
 		status = VMM_EXIT_SANITIZER;
 	return status & 0xff;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_options o = { 0 };
+	int ret;
+
+	vmm_config_init(&o.cfg);
+	ret = run_parse_options("run", argc, argv, &o, run_usage);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (optind != argc - 1) {
+		fprintf(stderr, "nopin run: %s (try 'nopin run --help')\n",
+			optind == argc ? "no guest image given" :
+					 "more than one guest image given");
+		return VMM_EXIT_USAGE;
+	}
+	o.cfg.image = argv[optind];
+	o.cfg.progress = isatty(STDERR_FILENO);
+	return run_vm("run", &o);
 }

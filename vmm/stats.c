@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * --stats: the MMU mode, and what the secondary MMU, the guest's paging,
- * the host's reclaim and the sanitizer did during the run, as a
- * kvm_stat-like table or as JSON.
+ * the host's reclaim and the sanitizer did during the run, and for `nopin
+ * exec` the program's system calls, as a kvm_stat-like table or as JSON.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "base/report.h"
 #include "mm/page_alloc.h"
 #include "mm/swap.h"
+#include "vmm/exec.h"
 #include "vmm/vm.h"
 
 struct stat_item {
@@ -106,6 +107,7 @@ void vmm_print_stats(struct vmm *vm, FILE *f, bool json)
 		fprintf(f, "{\"mmu_mode\": \"%s\"", mode);
 		for (int i = 0; i < n; i++)
 			fprintf(f, ", \"%s\": %ld", items[i].name, items[i].value);
+		vmm_exec_print_stats(vm, f, true);
 		fprintf(f, "}\n");
 		return;
 	}
@@ -113,4 +115,5 @@ void vmm_print_stats(struct vmm *vm, FILE *f, bool json)
 	fprintf(f, "%-32s %14s\n", "event", "count");
 	for (int i = 0; i < n; i++)
 		fprintf(f, "%-32s %14ld\n", items[i].name, items[i].value);
+	vmm_exec_print_stats(vm, f, false);
 }

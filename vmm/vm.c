@@ -20,6 +20,7 @@
 #include "mm/page_alloc.h"
 #include "mm/swap.h"
 #include "vmm/elf.h"
+#include "vmm/exec.h"
 #include "vmm/vm.h"
 
 void vmm_config_init(struct vmm_config *cfg)
@@ -62,6 +63,19 @@ int vmm_read_guest(struct vmm *vm, uint64_t gpa, void *buf, size_t len)
 	    (long)len)
 		return -EFAULT;
 	return 0;
+}
+
+int vmm_store_guest(struct vmm *vm, uint64_t gpa, const void *buf, size_t len)
+{
+	for (;;) {
+		int ret = vmm_write_guest(vm, gpa, buf, len);
+
+		/* Outside RAM, or refused with no window to wait for: the refusal is real. */
+		if (!ret || gpa < GUEST_RAM_BASE ||
+		    gpa + len > GUEST_RAM_BASE + vm->cfg.mem_bytes || vmm_stopping(vm) ||
+		    !pressure_wait_unprotect(&vm->pressure))
+			return ret;
+	}
 }
 
 /* The loader's write callback: zero-fill comes as a NULL-free buffer too. */
@@ -309,7 +323,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 	vm->cfg = *cfg;
 	vm->swap_type = -1;
 	vm->backend = cfg->backend == VMM_BACKEND_KVM ? &vmm_kvm_backend : &vmm_soft_backend;
-	vm->console_out = stdout;
+	/* In exec mode stdout is the program's alone: the kernel's console goes beside its stderr. */
+	vm->console_out = cfg->exec ? stderr : stdout;
 	mutex_init(&vm->stop_lock);
 	init_waitqueue_head(&vm->halt_wq);
 	vmm_register_default_ports(vm);
@@ -341,6 +356,11 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 	ret = vmm_load_image(vm, err, errlen);
 	if (ret)
 		goto fail;
+	if (cfg->exec) {
+		ret = vmm_exec_create(vm, err, errlen);
+		if (ret)
+			goto fail;
+	}
 	vm->kvm = kvm_create_vm(vm->mm, cfg->pin ? KVM_VM_PIN_MODE : 0);
 	if (IS_ERR(vm->kvm)) {
 		ret = vmm_errf(err, errlen, PTR_ERR(vm->kvm), "cannot create the secondary MMU: %s",
@@ -389,6 +409,7 @@ void vmm_destroy(struct vmm *vm)
 	}
 	if (vm->backend_vm)
 		vm->backend->vm_destroy(vm);
+	vmm_exec_destroy(vm);
 	if (vm->kvm)
 		kvm_destroy_vm(vm->kvm);
 	if (vm->mm)

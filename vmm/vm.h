@@ -46,6 +46,9 @@
 #define VMM_EXIT_SANITIZER 122	   /* the guest exited 0 but the sanitizer reported */
 #define VMM_EXIT_VMM_ERROR 120	   /* the VMM could not build or run the VM */
 #define VMM_EXIT_GUEST_STOPPED 121 /* the guest was stopped: wild access, bad insn ... */
+/* `nopin exec` refusing its PROGRAM before any guest ran, with a shell's statuses. */
+#define VMM_EXIT_CANNOT_EXEC 126 /* not a static x86-64 ELF executable */
+#define VMM_EXIT_NOT_FOUND 127	 /* missing or unreadable */
 
 enum vmm_backend_kind {
 	VMM_BACKEND_AUTO,
@@ -69,7 +72,24 @@ struct vmm_config {
 	bool memory_fault_exit;
 	/* A progress line on stderr for runs longer than a second. */
 	bool progress;
-	bool quiet; /* no "backend: ..." line */
+	bool quiet;			    /* no "backend: ..." line */
+	const struct vmm_exec_config *exec; /* `nopin exec`, or NULL */
+};
+
+/*
+ * `nopin exec` (vmm/cmd_exec.c, vmm/exec.c): the program the guest kernel
+ * runs, what it is given, and the host files it sees.  The VMM answers
+ * HC_EXEC_INFO, HC_HOSTFS, HC_EXEC_FAULT and HC_EXEC_SYSCALLS only for a
+ * VM made with one, and prints the guest's console to stderr, so that
+ * stdout is the program's alone.
+ */
+struct vmm_exec_config {
+	const char *program; /* as the user named it: opened, and shown to the guest */
+	int argc;
+	char *const *argv; /* argc arguments, argv[0] the program as named */
+	char *const *envp; /* NULL-terminated */
+	const char *root;  /* --root: what the program's paths resolve in; NULL: "." */
+	bool rw;	   /* --rw: writes under the root allowed */
 };
 
 /* --mmu unset: tdp on the soft backend, shadow on kvm (vmm_mmu_mode()). */
@@ -227,6 +247,7 @@ struct vmm {
 	/* Halted vCPUs, and vmm_run() showing progress, wait here for the end. */
 	wait_queue_head_t halt_wq;
 	FILE *console_out;
+	struct vmm_exec *exec; /* cfg.exec's state (vmm/exec.h), or NULL */
 };
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t errlen);
@@ -247,6 +268,13 @@ static inline bool vmm_stopping(struct vmm *vm)
 /* Guest RAM through the host mm (faulting in as needed): 0 or -EFAULT. */
 int vmm_write_guest(struct vmm *vm, uint64_t gpa, const void *buf, size_t len);
 int vmm_read_guest(struct vmm *vm, uint64_t gpa, void *buf, size_t len);
+/*
+ * vmm_write_guest() for a device's answer while the guest runs: under
+ * --pressure mprotect the host may have made that RAM read-only for a
+ * while, as it may for the guest's own stores, so a refused write waits
+ * for the window to close and is made again.  0 or -EFAULT.
+ */
+int vmm_store_guest(struct vmm *vm, uint64_t gpa, const void *buf, size_t len);
 
 /* [vmm/devices.c] */
 int vmm_register_port(struct vmm *vm, uint16_t port, const char *name, vmm_pio_fn fn);

@@ -125,9 +125,59 @@ __attribute__((used, noinline)) void guest_tdp(void)
 	GUEST_DONE();
 }
 
+/* Each clock's reading, for the host to compare with its own; then an unknown clock. */
+__attribute__((used, noinline)) void guest_clock(void)
+{
+	long mono = (long)hypercall(HC_CLOCK_NS, HC_CLOCK_MONOTONIC, 0);
+	long real = (long)hypercall(HC_CLOCK_NS, HC_CLOCK_REALTIME, 0);
+
+	GUEST_SYNC2(mono, real);
+	GUEST_ASSERT((long)hypercall(HC_CLOCK_NS, 2, 0) == -GUEST_EINVAL);
+	GUEST_ASSERT((long)hypercall(HC_CLOCK_NS, ~0UL, 0) == -GUEST_EINVAL);
+	GUEST_DONE();
+}
+
+__attribute__((used, noinline)) void guest_not_exec(void)
+{
+	static char buf[256];
+
+	GUEST_ASSERT((long)hypercall(HC_EXEC_INFO, (unsigned long)buf, sizeof(buf)) ==
+		     -GUEST_EOPNOTSUPP);
+	GUEST_ASSERT((long)hypercall(HC_HOSTFS, (unsigned long)buf, 0) == -GUEST_EOPNOTSUPP);
+	GUEST_ASSERT((long)hypercall(HC_EXEC_FAULT, (unsigned long)buf, 0) == -GUEST_EOPNOTSUPP);
+	GUEST_ASSERT((long)hypercall(HC_EXEC_SYSCALLS, (unsigned long)buf, 0) == -GUEST_EOPNOTSUPP);
+	GUEST_DONE();
+}
+
+__attribute__((used, noinline)) void guest_exec(unsigned int cpu, unsigned int ncpus,
+						unsigned long ram_size)
+{
+	static char buf[4096];
+	unsigned long ram_end = GUEST_RAM_BASE + ram_size;
+	long size;
+
+	buf[0] = 'x';
+	size = (long)hypercall(HC_EXEC_INFO, (unsigned long)buf, 8);
+	GUEST_ASSERT(size > 32 && buf[0] == 'x');
+	GUEST_ASSERT((long)hypercall(HC_EXEC_INFO, 0x1000, 1UL << 20) == -GUEST_EFAULT);
+	GUEST_ASSERT((long)hypercall(HC_EXEC_INFO, ram_end - 8, 1UL << 20) == -GUEST_EFAULT);
+	GUEST_ASSERT((long)hypercall(HC_EXEC_INFO, (unsigned long)buf, sizeof(buf)) == size);
+	GUEST_ASSERT(((struct exec_info *)buf)->argc == 1);
+	GUEST_ASSERT((long)hypercall(HC_HOSTFS, 0, 0) == -GUEST_EFAULT);
+	GUEST_ASSERT((long)hypercall(HC_HOSTFS, ram_end - 8, 0) == -GUEST_EFAULT);
+	GUEST_ASSERT((long)hypercall(HC_EXEC_FAULT, ram_end, 0) == -GUEST_EFAULT);
+	GUEST_ASSERT((long)hypercall(HC_EXEC_SYSCALLS, ram_end - 4096, 0) == -GUEST_EFAULT);
+	GUEST_SYNC2(size, buf);
+	GUEST_DONE();
+}
+
 #else /* the host side */
 
 #include <string.h>
+#include <time.h>
+
+#include "tests/lib/vmm_util.h"
+#include "vmm/exec.h"
 
 #include "tests/lib/test_util.h"
 
@@ -185,6 +235,84 @@ TEST(flat_mode)
 			    strstr(vm->stop_message, "mov cr3, rax: CR3 0xffffffffffffffff refused "
 						     "(Operation not supported)"),
 		    "the vector, rip and instruction: %s", vm->stop_message);
+	vmm_destroy(vm);
+}
+
+static long host_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/*
+ * Each reading lies between the host's readings of the same clock before
+ * and after the run: the realtime one is the wall clock (since the epoch),
+ * not the monotonic one, which counts from boot.
+ */
+TEST(clock_ns_reads_the_clock_asked_for)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm *vm = vm_create_with_one_vcpu(&vcpu, guest_clock);
+	long mono0 = host_ns(CLOCK_MONOTONIC), real0 = host_ns(CLOCK_REALTIME);
+	struct ucall uc;
+
+	TEST_ASSERT_EQ(vcpu_run(vcpu), VMM_RUN_UCALL);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
+	TEST_ASSERT((long)uc.args[0] >= mono0 && (long)uc.args[0] <= host_ns(CLOCK_MONOTONIC),
+		    "monotonic %ld not between the host's readings", (long)uc.args[0]);
+	TEST_ASSERT((long)uc.args[1] >= real0 && (long)uc.args[1] <= host_ns(CLOCK_REALTIME),
+		    "realtime %ld not between the host's readings", (long)uc.args[1]);
+	TEST_ASSERT_EQ(vcpu_run(vcpu), VMM_RUN_UCALL);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_DONE);
+	vmm_destroy(vm);
+}
+
+TEST(exec_calls_need_nopin_exec)
+{
+	struct vmm_vcpu *vcpu;
+	struct vmm *vm = vm_create_with_one_vcpu(&vcpu, guest_not_exec);
+	struct ucall uc;
+
+	TEST_ASSERT_EQ(vcpu_run(vcpu), VMM_RUN_UCALL);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_DONE);
+	vmm_destroy(vm);
+}
+
+/* The exec info written is the program's path, as argv[0] and as the path. */
+TEST(exec_calls_refuse_what_is_not_ram)
+{
+	static char program[] = NOPIN_TEST_GUEST_ELF;
+	char *argv[] = { program };
+	struct vmm_exec_config exec = {
+		.program = NOPIN_TEST_GUEST_ELF, .argc = 1, .argv = argv, .root = "/"
+	};
+	char want[4096], got[4096];
+	struct vmm_config cfg;
+	struct vmm_vcpu *vcpu;
+	struct vmm *vm;
+	struct ucall uc;
+	size_t n = strlen(NOPIN_TEST_GUEST_ELF) + 1;
+
+	guest_config(&cfg, "hello");
+	cfg.image = NOPIN_TEST_GUEST_ELF;
+	cfg.mem_bytes = 16UL << 20;
+	cfg.exec = &exec;
+	vm = __vm_create_with_one_vcpu_cfg(&cfg, &vcpu, "guest_exec");
+	TEST_ASSERT_EQ(vcpu_run(vcpu), VMM_RUN_UCALL);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
+	TEST_ASSERT_EQ(uc.args[0], sizeof(struct exec_info) + 2 * n);
+	TEST_ASSERT_EQ(vmm_read_guest(vm, uc.args[1], got, uc.args[0]), 0);
+	memset(want, 0, sizeof(want));
+	((struct exec_info *)want)->argc = 1;
+	((struct exec_info *)want)->program_size = vm->exec->program_size;
+	((struct exec_info *)want)->strings_len = 2 * n;
+	memcpy(want + sizeof(struct exec_info), NOPIN_TEST_GUEST_ELF, n);
+	memcpy(want + sizeof(struct exec_info) + n, NOPIN_TEST_GUEST_ELF, n);
+	TEST_ASSERT(!memcmp(got, want, uc.args[0]), "the exec info");
+	TEST_ASSERT_EQ(vcpu_run(vcpu), VMM_RUN_UCALL);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_DONE);
 	vmm_destroy(vm);
 }
 
