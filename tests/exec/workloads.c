@@ -15,6 +15,7 @@
  * failure there (a missing file, a broken build) is told apart from one
  * of the VMM's.
  */
+#include <elf.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,6 +164,17 @@ static void run_native(const struct workload *w, struct run *r)
 	spawn(argv, r);
 }
 
+/*
+ * The nopin command: the one this build made, or NOPIN_EXEC_CLI's (another
+ * build's, or a stand-in that checks the harness itself).
+ */
+static const char *nopin_cli(void)
+{
+	const char *cli = getenv("NOPIN_EXEC_CLI");
+
+	return cli && *cli ? cli : NOPIN_CLI;
+}
+
 static const char *backend(void)
 {
 	const char *b = getenv("NOPIN_TEST_BACKEND");
@@ -177,7 +189,7 @@ static void run_nopin(const struct workload *w, const char *mmu, const char *con
 	const char *argv[MAX_ARGS + 24];
 	int n = 0;
 
-	argv[n++] = NOPIN_CLI;
+	argv[n++] = nopin_cli();
 	argv[n++] = "exec";
 	argv[n++] = "--backend";
 	argv[n++] = backend();
@@ -219,6 +231,24 @@ static size_t first_difference(const struct run *a, const struct run *b)
 	return i;
 }
 
+/*
+ * The line of @r's stdout that holds byte @at, at most 100 bytes of it, in
+ * @buf with what does not print as '.' (gzip's output is binary).
+ */
+static const char *line_at(const struct run *r, size_t at, char buf[static 101])
+{
+	size_t b = at, e = at, n = 0;
+
+	while (b > 0 && b <= r->out_len && r->out[b - 1] != '\n' && at - b < 60)
+		b--;
+	while (e < r->out_len && r->out[e] != '\n' && e - b < 100)
+		e++;
+	for (size_t i = b; i < e; i++)
+		buf[n++] = r->out[i] >= 0x20 && r->out[i] < 0x7f ? r->out[i] : '.';
+	buf[n] = '\0';
+	return buf;
+}
+
 enum mode { QUIET, PRESSURE, PIN };
 
 static void check(const struct workload *w, const char *mmu, enum mode mode)
@@ -237,10 +267,15 @@ static void check(const struct workload *w, const char *mmu, enum mode mode)
 	TEST_ASSERT(guest.status == native.status, "exit status %d under nopin, %d natively:\n%s",
 		    guest.status, native.status, guest.err);
 	at = first_difference(&native, &guest);
-	TEST_ASSERT(native.out_len == guest.out_len && at == native.out_len,
-		    "stdout differs from the native run's at byte %zu (%zu bytes under nopin, %zu "
-		    "natively); nopin's stderr:\n%s",
-		    at, guest.out_len, native.out_len, guest.err);
+	if (native.out_len != guest.out_len || at != native.out_len) {
+		char nl[101], gl[101];
+
+		TEST_FAIL(
+			"stdout differs from the native run's at byte %zu (%zu bytes under nopin, "
+			"%zu natively):\n  native: %s\n  nopin:  %s\nnopin's stderr:\n%s",
+			at, guest.out_len, native.out_len, line_at(&native, at, nl),
+			line_at(&guest, at, gl), guest.err);
+	}
 	TEST_ASSERT(stat_of(&guest, "sanitizer_reports") == 0, "sanitizer reports:\n%s", guest.err);
 	if (mode == PRESSURE) {
 		TEST_ASSERT(stat_of(&guest, "reclaimed") + stat_of(&guest, "swap_outs") > 0,
@@ -300,7 +335,33 @@ TEST(sha256sum_tdp_pin)
 	check(&w_sha256sum, "tdp", PIN);
 }
 
-/* The native side alone: the workloads are built, run and say what they should. */
+/* Does @path have no PT_INTERP, as `file` says "statically linked"? */
+static bool is_static(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	bool interp = false;
+	int fd = open(path, O_RDONLY);
+
+	TEST_ASSERT(fd >= 0, "open %s", path);
+	TEST_ASSERT(pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) &&
+			    !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+			    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_machine == EM_X86_64,
+		    "%s is no x86-64 ELF64", path);
+	for (int i = 0; i < eh.e_phnum; i++) {
+		TEST_ASSERT(pread(fd, &ph, sizeof(ph), eh.e_phoff + i * eh.e_phentsize) ==
+				    sizeof(ph),
+			    "program header %d of %s", i, path);
+		interp |= ph.p_type == PT_INTERP;
+	}
+	close(fd);
+	return !interp;
+}
+
+/*
+ * The native side alone: the workloads are static x86-64 executables (what
+ * nopin exec takes), they run, and they say what they should.
+ */
 TEST(native_workloads_run)
 {
 	static const struct {
@@ -311,11 +372,14 @@ TEST(native_workloads_run)
 		{ &w_zlib, "stream: " },
 		{ &w_lua, "fib(89) = 1779979416004714189" },
 		{ &w_wc, "text.txt" },
+		{ &w_gunzip, "frame " },
 	};
 
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		struct run r;
 
+		TEST_ASSERT(is_static(program_path(checks[i].w)), "%s is not statically linked",
+			    program_path(checks[i].w));
 		run_native(checks[i].w, &r);
 		TEST_ASSERT(r.status == 0 && strstr(r.out, checks[i].expect),
 			    "%s: status %d, no '%s' in:\n%s%s", program_path(checks[i].w), r.status,
