@@ -79,6 +79,7 @@ static const struct workload w_od = BUSYBOX("od", "-A", "x", "-t", "x1", "-N", "
 static const struct workload w_exitcode = BUSYBOX("false");
 static const struct workload w_sqlite = { "exec_sqlite", { "10000", NULL } };
 static const struct workload w_zlib = { "exec_zlib", { "64", NULL } };
+static const struct workload w_zlib_pie = { "exec_zlib_pie", { "64", NULL } };
 static const struct workload w_lua = { "exec_lua", { "bench.lua", "5000", NULL } };
 
 struct run {
@@ -324,6 +325,17 @@ EXEC_CASES(sqlite)
 EXEC_CASES(zlib)
 EXEC_CASES(lua)
 
+/* A static PIE (gcc -static-pie) is loaded at a base of the kernel's choosing. */
+TEST(zlib_pie_tdp)
+{
+	check(&w_zlib_pie, "tdp", QUIET);
+}
+
+TEST(zlib_pie_shadow_pressure)
+{
+	check(&w_zlib_pie, "shadow", PRESSURE);
+}
+
 /* --pin: the same output, and the count of pages that stayed pinned. */
 TEST(sqlite_shadow_pin)
 {
@@ -370,6 +382,7 @@ TEST(native_workloads_run)
 	} checks[] = {
 		{ &w_sqlite, "PRAGMA integrity_check\nok\n" },
 		{ &w_zlib, "stream: " },
+		{ &w_zlib_pie, "stream: " },
 		{ &w_lua, "fib(89) = 1779979416004714189" },
 		{ &w_wc, "text.txt" },
 		{ &w_gunzip, "frame " },
