@@ -209,16 +209,16 @@ enum hostfs_op {
 
 /* One host file call; the guest kernel's, in guest RAM. */
 struct hostfs_req {
-	unsigned long op;     /* enum hostfs_op */
-	long fd;	      /* a handle, or -1 */
-	unsigned long gpa;    /* the path or the data buffer */
-	unsigned long len;    /* its length in bytes */
-	unsigned long off;    /* file offset, HOSTFS_POS, or lseek's offset */
-	unsigned long flags;  /* O_*, whence, AT_* */
-	unsigned long mode;   /* O_CREAT's mode, access()'s mode */
+	unsigned long op;      /* enum hostfs_op */
+	long fd;	       /* a handle, or -1 */
+	unsigned long gpa;     /* the path or the data buffer */
+	unsigned long len;     /* its length in bytes */
+	unsigned long off;     /* file offset, HOSTFS_POS, or lseek's offset */
+	unsigned long flags;   /* O_*, whence, AT_* */
+	unsigned long mode;    /* O_CREAT's mode, access()'s mode */
 	unsigned long buf_gpa; /* a second buffer: stat's struct stat, readlink's target */
 	unsigned long buf_len;
-	long ret;	      /* the VMM's answer: >= 0, or a negative Linux errno */
+	long ret; /* the VMM's answer: >= 0, or a negative Linux errno */
 };
 
 /* The fatal signal the program took (HC_EXEC_FAULT). */
@@ -226,7 +226,7 @@ struct exec_fault {
 	unsigned long signo; /* Linux's: SIGSEGV 11, SIGILL 4, SIGFPE 8, SIGBUS 7 */
 	unsigned long addr;  /* the faulting address (CR2 for a #PF), else rip */
 	unsigned long rip;
-	unsigned long cr3;   /* the process's page tables, to read the instruction */
+	unsigned long cr3; /* the process's page tables, to read the instruction */
 	unsigned long error_code;
 };
 

@@ -568,12 +568,14 @@ static void soft_sse_from_vmm(struct soft_cpu *cpu, const struct vmm_sys_regs *s
 	BUILD_BUG_ON(sizeof(cpu->xmm) != sizeof(sys->xmm));
 	memcpy(cpu->xmm, sys->xmm, sizeof(sys->xmm));
 	cpu->mxcsr = sys->mxcsr;
+	cpu->fcw = sys->fcw;
 }
 
 static void soft_sse_to_vmm(const struct soft_cpu *cpu, struct vmm_sys_regs *sys)
 {
 	memcpy(sys->xmm, cpu->xmm, sizeof(sys->xmm));
 	sys->mxcsr = cpu->mxcsr;
+	sys->fcw = cpu->fcw;
 }
 
 /*

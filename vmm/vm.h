@@ -301,6 +301,7 @@ struct vmm_sys_regs {
 	uint64_t fs_base, gs_base;
 	uint8_t xmm[16][16];
 	uint32_t mxcsr;
+	uint16_t fcw; /* the x87 control word: fxsave stores it */
 };
 int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, struct vmm_sys_regs *sys,
 			  char *msg, size_t len);

@@ -319,6 +319,7 @@ static int devkvm_get_sse(struct vmm_vcpu *vcpu, struct kvm_fpu *fpu, struct vmm
 	BUILD_BUG_ON(sizeof(fpu->xmm) != sizeof(sys->xmm));
 	memcpy(sys->xmm, fpu->xmm, sizeof(sys->xmm));
 	sys->mxcsr = fpu->mxcsr;
+	sys->fcw = fpu->fcw;
 	return 0;
 }
 
@@ -328,10 +329,12 @@ static int devkvm_put_sse(struct vmm_vcpu *vcpu, struct kvm_fpu *fpu,
 {
 	struct devkvm_err err = { "" };
 
-	if (!memcmp(fpu->xmm, sys->xmm, sizeof(sys->xmm)) && fpu->mxcsr == sys->mxcsr)
+	if (!memcmp(fpu->xmm, sys->xmm, sizeof(sys->xmm)) && fpu->mxcsr == sys->mxcsr &&
+	    fpu->fcw == sys->fcw)
 		return 0;
 	memcpy(fpu->xmm, sys->xmm, sizeof(sys->xmm));
 	fpu->mxcsr = sys->mxcsr;
+	fpu->fcw = sys->fcw;
 	if (devkvm_ioctl(devkvm_vcpu_of(vcpu)->fd, KVM_SET_FPU, fpu, &err)) {
 		devkvm_stop(exit, "KVM_SET_FPU after an emulated page-table write: %s", err.msg);
 		return -EIO;

@@ -1306,6 +1306,13 @@ int soft_execute(struct soft_exec *e)
 	case X86_INS_BTR:
 	case X86_INS_BTC:
 		return exec_bt(e);
+	case X86_INS_FNSTCW:
+	case X86_INS_FLDCW:
+	case X86_INS_FNSTSW:
+	case X86_INS_FNINIT:
+	case X86_INS_FNCLEX:
+	case X86_INS_WAIT:
+		return soft_execute_x87(e);
 	case X86_INS_BSF:
 	case X86_INS_TZCNT:
 		return exec_bitscan(e, false);

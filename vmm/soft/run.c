@@ -17,6 +17,7 @@ int soft_cpu_init(struct soft_cpu *cpu, const struct soft_mem_ops *ops, void *op
 	cpu->opaque = opaque;
 	cpu->flags.rflags = 0x2; /* bit 1 always reads as one */
 	cpu->mxcsr = SOFT_MXCSR_RESET;
+	cpu->fcw = SOFT_FCW_RESET;
 	cpu->sys.cs = SOFT_SEL_CODE;
 	cpu->sys.ss = SOFT_SEL_DATA;
 	cpu->sys.efer = SOFT_EFER_FIXED;

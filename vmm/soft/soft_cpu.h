@@ -248,6 +248,9 @@ union soft_xmm {
 
 #define SOFT_NR_XMMS 16
 #define SOFT_MXCSR_RESET 0x1f80 /* every exception masked, round to nearest */
+#define SOFT_FCW_RESET 0x037f	/* x87 control word after fninit: all masked, nearest, 64-bit */
+#define SOFT_FCW_WRITABLE 0x1f3f
+#define SOFT_FCW_ONE 0x0040 /* bit 6 reads as one */
 
 struct soft_cpu {
 	uint64_t gpr[SOFT_NR_GPRS];
@@ -255,6 +258,7 @@ struct soft_cpu {
 	struct soft_flags flags;
 	union soft_xmm xmm[SOFT_NR_XMMS];
 	uint32_t mxcsr;
+	uint16_t fcw; /* the x87 control word: its only state kept (x87.c) */
 	uint64_t cr2; /* the address of the last #PF delivered */
 	uint64_t cr3; /* what `mov %cr3, %reg` reads: the last CR3 loaded */
 	struct soft_exception_handler handlers[SOFT_NR_VECTORS];

@@ -22,7 +22,6 @@
 #define FX_MXCSR_MASK 28
 #define FX_ST0 32
 #define FX_XMM0 160
-#define FNINIT_FCW 0x037f /* the x87 control word after fninit: every exception masked */
 
 static int unaligned_gp(struct soft_exec *e, uint64_t gva)
 {
@@ -623,9 +622,10 @@ static int exec_stmxcsr(struct soft_exec *e)
 
 /*
  * fxsave and fxsave64 (which differ only in the x87 instruction and data
- * pointers' format, both zero here).  The x87 is not interpreted, so its
- * part is the state fninit leaves: FCW 0x37f, status, tags (all empty),
- * opcode and pointers zero, ST0..ST7 zero.  The area is read first and
+ * pointers' format, both zero here).  The x87's arithmetic is not
+ * interpreted, so its part is the control word (x87.c) and otherwise the
+ * state fninit leaves: status, tags (all empty), opcode and pointers
+ * zero, ST0..ST7 zero.  The area is read first and
  * only the fields the processor writes are replaced: each ST register's
  * six pad bytes and bytes 416..511 keep what the guest had there.
  */
@@ -633,7 +633,7 @@ static int exec_fxsave(struct soft_exec *e)
 {
 	uint64_t gva = soft_effective_address(e, &e->insn->op[0]);
 	uint32_t mxcsr_mask = MXCSR_MASK;
-	uint16_t fcw = FNINIT_FCW;
+	uint16_t fcw = e->cpu->fcw;
 	uint8_t area[FX_SIZE];
 	unsigned int i;
 	int ret;
@@ -653,12 +653,13 @@ static int exec_fxsave(struct soft_exec *e)
 	return soft_mem_write_bytes(e, gva, FX_SIZE, area);
 }
 
-/* fxrstor and fxrstor64: MXCSR (#GP(0) on a reserved bit) and the xmm registers. */
+/* fxrstor and fxrstor64: FCW, MXCSR (#GP(0) on a reserved bit) and the xmm registers. */
 static int exec_fxrstor(struct soft_exec *e)
 {
 	uint64_t gva = soft_effective_address(e, &e->insn->op[0]);
 	uint8_t area[FX_SIZE];
 	uint32_t mxcsr;
+	uint16_t fcw;
 	int ret;
 
 	if (gva & 15)
@@ -670,6 +671,8 @@ static int exec_fxrstor(struct soft_exec *e)
 	if (mxcsr & ~MXCSR_MASK)
 		return reserved_mxcsr(e, mxcsr);
 	e->cpu->mxcsr = mxcsr;
+	memcpy(&fcw, &area[FX_FCW], 2);
+	soft_x87_load_fcw(e->cpu, fcw);
 	memcpy(e->cpu->xmm, &area[FX_XMM0], sizeof(e->cpu->xmm));
 	return X_OK;
 }

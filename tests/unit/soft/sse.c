@@ -4,9 +4,11 @@
  * 2.0.1 not having them: #GP(0) for an unaligned 16-byte operand and for
  * MXCSR's reserved bits, fxsave's layout to the byte, popcnt, the flags
  * cmpxchg8b/16b keep and cmpxchg16b's atomicity between two vCPU threads,
- * cpuid's feature bits, and clean stops naming the
- * SSE-encoded instructions outside the subset (SSSE3, MMX, VEX), and of
- * SSE on a soft vCPU without the guest's xmm registers.
+ * cpuid's feature bits, the x87 control word as the host keeps it (fldcw,
+ * fnstcw, fninit, fxsave, fxrstor), and clean stops naming the
+ * SSE-encoded instructions outside the subset (SSSE3, MMX, VEX) and the
+ * x87's arithmetic, and of SSE on a soft vCPU without the guest's xmm
+ * registers.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -309,4 +311,74 @@ TEST(sse_outside_the_subset_names_itself)
 	expect_unsupported(CODE(0xc5, 0xf9, 0xef, 0xc1), "vpxor");
 	/* maskmovdqu with an fs override: its implicit operand's segment is not modelled */
 	expect_unsupported(CODE(0x64, 0x66, 0x0f, 0xf7, 0xc1), "maskmovdqu");
+}
+
+/* What the host's x87 reads back after fldcw @v. */
+static uint16_t host_fcw_after(uint16_t v)
+{
+	uint16_t saved, r;
+
+	__asm__ volatile("fnstcw %0" : "=m"(saved));
+	__asm__ volatile("fldcw %1; fnstcw %0" : "=m"(r) : "m"(v));
+	__asm__ volatile("fldcw %0" : : "m"(saved));
+	return r;
+}
+
+/*
+ * fldcw then fnstcw reads back what the host's x87 does (bit 6 set, bits
+ * 13..15 clear); the status word is zero, as nothing runs on the x87; wait
+ * and fnclex do nothing; fninit is 0x37f again.
+ */
+TEST(x87_control_word_as_the_host_keeps_it)
+{
+	static const uint16_t values[] = { 0, 0xffff, 0x027f, 0x0c7f, 0x037f };
+	uint8_t *data = &ram[DATA - RAM_BASE];
+	struct soft_cpu cpu;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(values); i++) {
+		/* fldcw [rbx]; wait; fnstcw [rbx+2]; fnstsw [rbx+4]; fnstsw ax; fnclex */
+		load(&cpu, CODE(0xd9, 0x2b, 0x9b, 0xd9, 0x7b, 0x02, 0xdd, 0x7b, 0x04, 0xdf, 0xe0,
+				0xdb, 0xe2));
+		memcpy(data, &values[i], 2);
+		cpu.gpr[SOFT_RAX] = 0x1234;
+		run_to_hlt(&cpu);
+		TEST_ASSERT_EQ(*(uint16_t *)&data[2], host_fcw_after(values[i]));
+		TEST_ASSERT_EQ(*(uint16_t *)&data[4], 0);
+		TEST_ASSERT_EQ(cpu.gpr[SOFT_RAX], 0UL);
+		TEST_ASSERT_EQ(cpu.fcw, host_fcw_after(values[i]));
+		soft_cpu_destroy(&cpu);
+	}
+	/* fldcw [rbx]; fninit; fnstcw [rbx+2] */
+	load(&cpu, CODE(0xd9, 0x2b, 0xdb, 0xe3, 0xd9, 0x7b, 0x02));
+	memcpy(data, &values[1], 2);
+	run_to_hlt(&cpu);
+	TEST_ASSERT_EQ(*(uint16_t *)&data[2], SOFT_FCW_RESET);
+	soft_cpu_destroy(&cpu);
+}
+
+/* fxsave writes the control word fldcw set; fxrstor loads one as fldcw would. */
+TEST(fxsave_and_fxrstor_keep_the_x87_control_word)
+{
+	uint8_t *data = &ram[DATA - RAM_BASE];
+	uint16_t v = 0x0c7f, odd = 0xe000;
+	struct soft_cpu cpu;
+
+	/* fldcw [rbx]; fxsave [rbx+0x100]; fxrstor [rbx+0x300] */
+	load(&cpu, CODE(0xd9, 0x2b, 0x0f, 0xae, 0x83, 0x00, 0x01, 0, 0, 0x0f, 0xae, 0x8b, 0x00,
+			0x03, 0, 0));
+	memcpy(data, &v, 2);
+	memset(data + 0x300, 0, 512);
+	memcpy(data + 0x300, &odd, 2);
+	*(uint32_t *)&data[0x300 + 24] = SOFT_MXCSR_RESET;
+	run_to_hlt(&cpu);
+	TEST_ASSERT_EQ(*(uint16_t *)&data[0x100], 0x0c7f);
+	TEST_ASSERT_EQ(cpu.fcw, host_fcw_after(odd));
+	soft_cpu_destroy(&cpu);
+}
+
+TEST(x87_arithmetic_names_itself)
+{
+	expect_unsupported(CODE(0xd9, 0xe8), "fld1");
+	expect_unsupported(CODE(0xdd, 0x03), "fld");
+	expect_unsupported(CODE(0xde, 0xc9), "fmul");
 }
