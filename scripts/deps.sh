@@ -2,8 +2,11 @@
 # build needs are installed.  As root it installs what is missing with
 # apt-get; otherwise it prints the exact command and stops.
 
+# The last line: the exec label's workloads (tests/exec), static programs
+# built from Debian's static libraries, and busybox-static's applets.
 NOPIN_PACKAGES="gcc make cmake pkg-config clang-format
-	libcapstone-dev liburcu-dev libbsd-dev libunicorn-dev"
+	libcapstone-dev liburcu-dev libbsd-dev libunicorn-dev
+	busybox-static libsqlite3-dev zlib1g-dev liblua5.4-dev"
 # Without /dev/kvm the kvm backend's tests run inside QEMU (tests/nested).
 NOPIN_NESTED_PACKAGES="qemu-system-x86 busybox-static"
 
