@@ -27,7 +27,8 @@
 void run_options_help(FILE *f)
 {
 	fprintf(f,
-		"  --backend auto|soft|kvm  vCPU backend (auto: kvm if /dev/kvm works, else soft)\n"
+		"  --backend auto|soft|kvm  vCPU backend (auto: kvm if /dev/kvm works on vmx or\n"
+		"                           svm, else soft)\n"
 		"  --mem SIZE               guest RAM (default 64M; K, M, G suffixes)\n"
 		"  --pool SIZE              host frame pool; smaller than --mem means pressure\n"
 		"                           (default 64M)\n"
@@ -241,14 +242,17 @@ int run_parse_options(const char *cmd, int argc, char **argv, struct run_options
 	return 0;
 }
 
-/* --backend auto: kvm when /dev/kvm opens with what the backend needs, else soft; say which. */
+/*
+ * --backend auto: kvm when /dev/kvm opens with what the backend needs and
+ * runs on hardware virtualization, else soft; say which.
+ */
 static void choose_backend(struct vmm_config *cfg)
 {
 	struct devkvm_err err = { "" };
 
 	if (cfg->backend != VMM_BACKEND_AUTO)
 		return;
-	if (devkvm_usable(&err)) {
+	if (devkvm_usable(&err) && devkvm_hardware(&err)) {
 		cfg->backend = VMM_BACKEND_KVM;
 		if (!cfg->quiet)
 			fprintf(stderr, "nopin: backend kvm\n");

@@ -57,6 +57,28 @@ int devkvm_open(struct devkvm_err *err)
 	return fd;
 }
 
+bool devkvm_hardware(struct devkvm_err *err)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[4096];
+	bool found = false;
+
+	if (!f) {
+		snprintf(err->msg, sizeof(err->msg), "cannot read /proc/cpuinfo: %s",
+			 strerror(errno));
+		return false;
+	}
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, "flags", 5) &&
+			(strstr(line, " vmx") || strstr(line, " svm"));
+	fclose(f);
+	if (!found)
+		snprintf(err->msg, sizeof(err->msg),
+			 "/dev/kvm is paravirtual: this CPU has no vmx or svm, so KVM would "
+			 "emulate guest code slowly and stop on SSE; --backend kvm to use it");
+	return found;
+}
+
 bool devkvm_usable(struct devkvm_err *err)
 {
 	int fd = devkvm_open(err);

@@ -35,5 +35,12 @@ int _devkvm_ioctl(int fd, unsigned long cmd, const char *name, void *arg, struct
 int devkvm_open(struct devkvm_err *err);
 /* The same check, for a choice of backend: true if the kvm backend can run here. */
 bool devkvm_usable(struct devkvm_err *err);
+/*
+ * Does this CPU have hardware virtualization (vmx or svm in /proc/cpuinfo)?
+ * A /dev/kvm without it is a paravirtual KVM, which runs guest code through
+ * an emulator at about a million instructions a second and stops on SSE:
+ * --backend auto takes the soft vCPU there.  false with @err saying why.
+ */
+bool devkvm_hardware(struct devkvm_err *err);
 
 #endif
