@@ -43,6 +43,7 @@ static const char *const pin_opts[] = { "--mem", "32M", "--pool", "64M", "--pin"
 struct workload {
 	const char *program; /* absolute, or a name under ROOT */
 	const char *args[MAX_ARGS];
+	const char *file; /* a file it writes under ROOT (with --rw), compared too */
 };
 
 /*
@@ -56,10 +57,7 @@ struct workload {
  */
 #define BUSYBOX(...)                                                                               \
 	{                                                                                          \
-		NOPIN_EXEC_BUSYBOX,                                                                \
-		{                                                                                  \
-			__VA_ARGS__, NULL                                                          \
-		}                                                                                  \
+		NOPIN_EXEC_BUSYBOX, { __VA_ARGS__, NULL }, NULL                                    \
 	}
 static const struct workload w_sha256sum = BUSYBOX("sha256sum", "data.bin", "text.txt");
 static const struct workload w_md5sum = BUSYBOX("md5sum", "data.bin", "text.txt");
@@ -77,10 +75,21 @@ static const struct workload w_wc = BUSYBOX("wc", "text.txt", "data.bin");
 static const struct workload w_od = BUSYBOX("od", "-A", "x", "-t", "x1", "-N", "32768", "data.bin");
 /* An exit status that is not 0 must come through too. */
 static const struct workload w_exitcode = BUSYBOX("false");
-static const struct workload w_sqlite = { "exec_sqlite", { "10000", NULL } };
-static const struct workload w_zlib = { "exec_zlib", { "64", NULL } };
-static const struct workload w_zlib_pie = { "exec_zlib_pie", { "64", NULL } };
-static const struct workload w_lua = { "exec_lua", { "bench.lua", "5000", NULL } };
+static const struct workload w_sqlite = { "exec_sqlite", { "10000", NULL }, NULL };
+static const struct workload w_zlib = { "exec_zlib", { "64", NULL }, NULL };
+static const struct workload w_zlib_pie = { "exec_zlib_pie", { "64", NULL }, NULL };
+static const struct workload w_lua = { "exec_lua", { "bench.lua", "5000", NULL }, NULL };
+/*
+ * sqlite on a database file under the root, --rw: writes through the host
+ * file interface from guest buffers the host may take mid-call.  One file
+ * per case, as ctest runs cases side by side.
+ */
+static const struct workload w_sqlite_file_tdp = { "exec_sqlite",
+						   { "5000", "sqlite_file_tdp.db", NULL },
+						   "sqlite_file_tdp.db" };
+static const struct workload w_sqlite_file_shadow = { "exec_sqlite",
+						      { "5000", "sqlite_file_shadow.db", NULL },
+						      "sqlite_file_shadow.db" };
 
 struct run {
 	int status; /* the exit status, or 128 + the signal, as a shell says */
@@ -233,6 +242,8 @@ static void run_nopin(const struct workload *w, const char *mmu, const char *con
 	for (int i = 0; opts[i]; i++)
 		argv[n++] = opts[i];
 	argv[n++] = "--stats";
+	if (w->file)
+		argv[n++] = "--rw";
 	argv[n++] = "--root";
 	argv[n++] = ROOT;
 	argv[n++] = program_path(w);
@@ -284,20 +295,43 @@ static const char *line_at(const struct run *r, size_t at, char buf[static 101])
 	return buf;
 }
 
+static void remove_file(const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", ROOT, name);
+	TEST_ASSERT(!unlink(path) || errno == ENOENT, "unlink %s", path);
+}
+
+static char *read_file(const char *name, size_t *len)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", ROOT, name);
+	return slurp(path, len);
+}
+
 enum mode { QUIET, PRESSURE, PIN };
 
 static void check(const struct workload *w, const char *mmu, enum mode mode)
 {
 	const char *const *const opts[] = { quiet_opts, pressure_opts, pin_opts };
 	struct run native, guest;
-	size_t at;
+	char *native_file = NULL, *guest_file = NULL;
+	size_t at, native_file_len = 0, guest_file_len = 0;
 
 	/* kvm has the shadow MMU only (vmm/kvm): its tdp cases are soft's. */
 	TEST_REQUIRE(strcmp(backend(), "kvm") || strcmp(mmu, "tdp"));
 	pressure_opts[5] = pressure_list();
+	if (w->file)
+		remove_file(w->file);
 	run_native(w, &native);
 	TEST_ASSERT(native.out_len > 0 || native.status, "the native run printed nothing:\n%s",
 		    native.err);
+	if (w->file) {
+		native_file = read_file(w->file, &native_file_len);
+		remove_file(w->file);
+	}
 	run_nopin(w, mmu, opts[mode], &guest);
 
 	TEST_ASSERT(guest.status == native.status, "exit status %d under nopin, %d natively:\n%s",
@@ -311,6 +345,17 @@ static void check(const struct workload *w, const char *mmu, enum mode mode)
 			"%zu natively):\n  native: %s\n  nopin:  %s\nnopin's stderr:\n%s",
 			at, guest.out_len, native.out_len, line_at(&native, at, nl),
 			line_at(&guest, at, gl), guest.err);
+	}
+	if (w->file) {
+		guest_file = read_file(w->file, &guest_file_len);
+		TEST_ASSERT(
+			guest_file_len == native_file_len &&
+				!memcmp(guest_file, native_file, native_file_len),
+			"%s differs from the native run's (%zu bytes under nopin, %zu natively)",
+			w->file, guest_file_len, native_file_len);
+		remove_file(w->file);
+		free(native_file);
+		free(guest_file);
 	}
 	TEST_ASSERT(stat_of(&guest, "sanitizer_reports") == 0, "sanitizer reports:\n%s", guest.err);
 	if (mode == PRESSURE) {
@@ -369,6 +414,16 @@ TEST(zlib_pie_tdp)
 TEST(zlib_pie_shadow_pressure)
 {
 	check(&w_zlib_pie, "shadow", PRESSURE);
+}
+
+TEST(sqlite_file_tdp)
+{
+	check(&w_sqlite_file_tdp, "tdp", QUIET);
+}
+
+TEST(sqlite_file_shadow_pressure)
+{
+	check(&w_sqlite_file_shadow, "shadow", PRESSURE);
 }
 
 /* --pin: the same output, and the count of pages that stayed pinned. */
