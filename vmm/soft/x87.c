@@ -116,7 +116,7 @@ enum x87_reg_form {
 	XR_FCMOV,  /* the same, and it reads CF, ZF and PF */
 	XR_FNSTSW, /* fnstsw ax */
 	XR_FNCLEX,
-	XR_FNINIT,
+	XR_NOWAIT, /* fninit: on the host (TOP moves, and ST0..7 with it), without #MF first */
 };
 
 static const uint8_t reg_forms[8][64] = {
@@ -139,14 +139,14 @@ static const uint8_t reg_forms[8][64] = {
 	[2][0x00 ... 0x1f] = XR_FCMOV, /* fcmovb, fcmove, fcmovbe, fcmovu */
 	[2][0x29] = XR_HOST,	       /* fucompp */
 	[3][0x00 ... 0x1f] = XR_FCMOV, /* fcmovnb, fcmovne, fcmovnbe, fcmovnu */
-	[3][0x22] = XR_FNCLEX,	       [3][0x23] = XR_FNINIT,
-	[3][0x28 ... 0x37] = XR_COMI, /* fucomi, fcomi */
-	[4][0x00 ... 0x3f] = XR_HOST, /* fadd .. fdiv st(i), st */
-	[5][0x00 ... 0x07] = XR_HOST, /* ffree */
-	[5][0x10 ... 0x2f] = XR_HOST, /* fst, fstp, fucom, fucomp st(i) */
-	[6][0x00 ... 0x0f] = XR_HOST, /* faddp, fmulp */
-	[6][0x19] = XR_HOST,	      /* fcompp */
-	[6][0x20 ... 0x3f] = XR_HOST, /* fsubrp, fsubp, fdivrp, fdivp */
+	[3][0x22] = XR_FNCLEX,	       [3][0x23] = XR_NOWAIT, /* fninit */
+	[3][0x28 ... 0x37] = XR_COMI,			      /* fucomi, fcomi */
+	[4][0x00 ... 0x3f] = XR_HOST,			      /* fadd .. fdiv st(i), st */
+	[5][0x00 ... 0x07] = XR_HOST,			      /* ffree */
+	[5][0x10 ... 0x2f] = XR_HOST,			      /* fst, fstp, fucom, fucomp st(i) */
+	[6][0x00 ... 0x0f] = XR_HOST,			      /* faddp, fmulp */
+	[6][0x19] = XR_HOST,				      /* fcompp */
+	[6][0x20 ... 0x3f] = XR_HOST,			      /* fsubrp, fsubp, fdivrp, fdivp */
 	[7][0x20] = XR_FNSTSW,	       [7][0x28 ... 0x37] = XR_COMI, /* fucomip, fcomip */
 };
 
@@ -411,14 +411,12 @@ static int exec_reg_form(struct soft_exec *e, const struct x87_insn *xi)
 	case XR_FNCLEX:
 		put16(&cpu->x87[FX_FSW], x87_fsw(cpu) & ~(FSW_FLAGS | FSW_SF | FSW_ES | FSW_B));
 		return X_OK;
-	case XR_FNINIT:
-		memset(cpu->x87, 0, FX_ST0);
-		cpu->fcw = SOFT_FCW_RESET;
-		return X_OK;
 	}
-	ret = x87_pending(e);
-	if (ret)
-		return ret;
+	if (form != XR_NOWAIT) {
+		ret = x87_pending(e);
+		if (ret)
+			return ret;
+	}
 	if (form == XR_FCMOV)
 		soft_flags_materialize(&cpu->flags);
 	run_prepare(cpu, &r);
