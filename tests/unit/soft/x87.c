@@ -289,7 +289,7 @@ static uint64_t rand_int(uint64_t *rng, unsigned int size)
 }
 
 /*
- * FCW: each precision (but the reserved 1) and rounding control, and a
+ * FCW: each precision and rounding control, and a
  * quarter of the time some exceptions unmasked; FSW: any TOP and
  * condition codes, masked flags already set (an unmasked one would be
  * pending before the instruction: x87_pending_exception_is_mf); tags and
@@ -297,9 +297,9 @@ static uint64_t rand_int(uint64_t *rng, unsigned int size)
  */
 static void rand_state(uint64_t *rng, struct x87_state *s)
 {
-	static const uint16_t pc[] = { 0, 2, 3 };
+	static const uint16_t pc[] = { 0, 1, 2, 3 }; /* 1 is reserved: the hardware's answer too */
 	uint64_t v = prandom_u64(rng);
-	uint16_t fcw = 0x3f | pc[(v >> 2) % 3] << 8 | (v >> 4 & 3) << 10 | (v >> 6 & 1) << 12;
+	uint16_t fcw = 0x3f | pc[(v >> 2) % 4] << 8 | (v >> 4 & 3) << 10 | (v >> 6 & 1) << 12;
 	uint16_t fsw;
 	unsigned int i;
 
@@ -740,5 +740,30 @@ TEST(a_faulting_store_leaves_the_x87_state)
 		run_both(n % 2 ? "fstp m64, retried" : "fnsave, retried", insn, 2, &s, n % 2 == 0,
 			 false);
 		TEST_ASSERT_EQ(retry_writes, 0U);
+	}
+}
+
+/* Capstone decodes a wait before a control instruction as one (fstcw, fstsw, finit...). */
+TEST(waiting_control_forms_are_the_hardware_s)
+{
+	static const struct {
+		const char *name;
+		uint8_t bytes[3];
+		bool env;
+	} forms[] = {
+		{ "fstcw", { 0x9b, 0xd9, 0x3f }, false }, { "fstsw", { 0x9b, 0xdd, 0x3f }, false },
+		{ "finit", { 0x9b, 0xdb, 0xe3 }, false }, { "fclex", { 0x9b, 0xdb, 0xe2 }, false },
+		{ "fstenv", { 0x9b, 0xd9, 0x37 }, true }, { "fsave", { 0x9b, 0xdd, 0x37 }, true },
+	};
+	uint64_t rng = 0x9b;
+	unsigned int n;
+
+	host_setup();
+	for (n = 0; n < 600; n++) {
+		struct x87_state s;
+
+		rand_state(&rng, &s);
+		run_both(forms[n % ARRAY_SIZE(forms)].name, forms[n % ARRAY_SIZE(forms)].bytes, 3,
+			 &s, forms[n % ARRAY_SIZE(forms)].env, false);
 	}
 }
