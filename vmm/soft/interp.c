@@ -1308,12 +1308,7 @@ int soft_execute(struct soft_exec *e)
 	case X86_INS_BTR:
 	case X86_INS_BTC:
 		return exec_bt(e);
-	case X86_INS_FNSTCW:
-	case X86_INS_FLDCW:
-	case X86_INS_FNSTSW:
-	case X86_INS_FNINIT:
-	case X86_INS_FNCLEX:
-	case X86_INS_WAIT:
+	case X86_INS_WAIT: /* alone; the escapes (D8..DF) are SOFT_K_X87 */
 		return soft_execute_x87(e);
 	case X86_INS_BSF:
 	case X86_INS_TZCNT:
