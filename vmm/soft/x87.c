@@ -508,7 +508,8 @@ int soft_execute_x87(struct soft_exec *e)
 
 	if (e->insn->id == X86_INS_WAIT && e->insn->len == 1)
 		return exec_wait(e);
-	if (!parse_insn(e->insn, &xi))
+	/* A lock prefix on an x87 instruction is #UD on the hardware. */
+	if (!parse_insn(e->insn, &xi) || (e->insn->prefix & SOFT_PFX_LOCK))
 		return soft_unsupported(e);
 	if (xi.wait) {
 		ret = exec_wait(e);

@@ -767,3 +767,57 @@ TEST(waiting_control_forms_are_the_hardware_s)
 			 &s, forms[n % ARRAY_SIZE(forms)].env, false);
 	}
 }
+
+/*
+ * The non-waiting forms run with an exception pending (a flag the FCW
+ * leaves unmasked, which fxrstor64 turns into ES): no #MF on either, and
+ * the same state after.
+ */
+TEST(non_waiting_forms_run_with_an_exception_pending)
+{
+	static const struct {
+		const char *name;
+		uint8_t bytes[2];
+		bool env;
+	} forms[] = {
+		{ "fnstcw", { 0xd9, 0x3f }, false }, { "fnstsw", { 0xdd, 0x3f }, false },
+		{ "fninit", { 0xdb, 0xe3 }, false }, { "fnclex", { 0xdb, 0xe2 }, false },
+		{ "fnstenv", { 0xd9, 0x37 }, true }, { "fnsave", { 0xdd, 0x37 }, true },
+	};
+	uint64_t rng = 0x6e77;
+	unsigned int n;
+
+	host_setup();
+	for (n = 0; n < 600; n++) {
+		struct x87_state s;
+
+		rand_state(&rng, &s);
+		s.img[0] &= ~0x01; /* IM clear, IE set: pending */
+		s.img[2] |= 0x01;
+		run_both(forms[n % ARRAY_SIZE(forms)].name, forms[n % ARRAY_SIZE(forms)].bytes, 2,
+			 &s, forms[n % ARRAY_SIZE(forms)].env, false);
+	}
+}
+
+/*
+ * A lock prefix makes an x87 instruction #UD: a stop, nothing run
+ * (Capstone 4 already refuses the bytes; x87.c checks too).
+ */
+TEST(locked_x87_is_refused)
+{
+	static const uint8_t lock_fld[] = { 0xf0, 0xdd, 0x07 };
+	struct x87_state s;
+	struct soft_cpu cpu;
+
+	memset(&s, 0, sizeof(s));
+	s.img[0] = 0x7f;
+	s.img[1] = 0x03;
+	s.img[24] = 0x80;
+	s.img[25] = 0x1f;
+	soft_start(&cpu, lock_fld, sizeof(lock_fld), &s, DATA);
+	TEST_ASSERT_EQ(soft_cpu_run(&cpu, 0), SOFT_EXIT_ERROR);
+	TEST_ASSERT(cpu.exit.error == SOFT_ERR_UNSUPPORTED || cpu.exit.error == SOFT_ERR_DECODE,
+		    "%s", cpu.exit.message);
+	TEST_ASSERT_EQ(cpu.rip, CODE + 4);
+	soft_cpu_destroy(&cpu);
+}
