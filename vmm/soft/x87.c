@@ -164,46 +164,32 @@ struct x87_mem_form {
 	uint8_t how;  /* XM_*, 0: unsupported */
 };
 
-#define LD(n)                                                                                      \
-	{                                                                                          \
-		n, XM_LOAD                                                                         \
-	}
-#define ST(n)                                                                                      \
-	{                                                                                          \
-		n, XM_STORE                                                                        \
-	}
-#define ALL_LD(n)                                                                                  \
-	{                                                                                          \
-		LD(n), LD(n), LD(n), LD(n), LD(n), LD(n), LD(n), LD(n)                             \
-	}
-
 static const struct x87_mem_form mem_forms[8][8] = {
-	ALL_LD(4), /* D8: fadd .. fdivr m32 */
-	/* D9: fld, -, fst, fstp m32, fldenv, fldcw, fnstenv, fnstcw */
-	{ LD(4),
-	  { 0, 0 },
-	  ST(4),
-	  ST(4),
-	  { 28, XM_LOAD | XM_ENV },
-	  { 2, XM_FLDCW },
-	  { 28, XM_STORE | XM_NOWAIT | XM_ENV },
-	  { 2, XM_FNSTCW } },
-	ALL_LD(4), /* DA: fiadd .. fidivr m32int */
-	/* DB: fild, fisttp, fist, fistp m32int, -, fld m80, -, fstp m80 */
-	{ LD(4), ST(4), ST(4), ST(4), { 0, 0 }, LD(10), { 0, 0 }, ST(10) },
-	ALL_LD(8), /* DC: fadd .. fdivr m64 */
-	/* DD: fld, fisttp m64int, fst, fstp m64, frstor, -, fnsave, fnstsw */
-	{ LD(8),
-	  ST(8),
-	  ST(8),
-	  ST(8),
-	  { 108, XM_LOAD | XM_ENV },
-	  { 0, 0 },
-	  { 108, XM_STORE | XM_NOWAIT | XM_ENV },
-	  { 2, XM_FNSTSW } },
-	ALL_LD(2), /* DE: fiadd .. fidivr m16int */
-	/* DF: fild, fisttp, fist, fistp m16int, fbld, fild m64int, fbstp, fistp m64int */
-	{ LD(2), ST(2), ST(2), ST(2), LD(10), LD(8), ST(10), ST(8) },
+	[0][0 ... 7] = { 4, XM_LOAD },			 /* fadd .. fdivr m32 */
+	[1][0] = { 4, XM_LOAD },			 /* fld m32 */
+	[1][2 ... 3] = { 4, XM_STORE },			 /* fst, fstp m32 */
+	[1][4] = { 28, XM_LOAD | XM_ENV },		 /* fldenv */
+	[1][5] = { 2, XM_FLDCW },			 /* fldcw */
+	[1][6] = { 28, XM_STORE | XM_NOWAIT | XM_ENV },	 /* fnstenv */
+	[1][7] = { 2, XM_FNSTCW },			 /* fnstcw */
+	[2][0 ... 7] = { 4, XM_LOAD },			 /* fiadd .. fidivr m32int */
+	[3][0] = { 4, XM_LOAD },			 /* fild m32int */
+	[3][1 ... 3] = { 4, XM_STORE },			 /* fisttp, fist, fistp m32int */
+	[3][5] = { 10, XM_LOAD },			 /* fld m80 */
+	[3][7] = { 10, XM_STORE },			 /* fstp m80 */
+	[4][0 ... 7] = { 8, XM_LOAD },			 /* fadd .. fdivr m64 */
+	[5][0] = { 8, XM_LOAD },			 /* fld m64 */
+	[5][1 ... 3] = { 8, XM_STORE },			 /* fisttp m64int, fst, fstp m64 */
+	[5][4] = { 108, XM_LOAD | XM_ENV },		 /* frstor */
+	[5][6] = { 108, XM_STORE | XM_NOWAIT | XM_ENV }, /* fnsave */
+	[5][7] = { 2, XM_FNSTSW },			 /* fnstsw */
+	[6][0 ... 7] = { 2, XM_LOAD },			 /* fiadd .. fidivr m16int */
+	[7][0] = { 2, XM_LOAD },			 /* fild m16int */
+	[7][1 ... 3] = { 2, XM_STORE },			 /* fisttp, fist, fistp m16int */
+	[7][4] = { 10, XM_LOAD },			 /* fbld */
+	[7][5] = { 8, XM_LOAD },			 /* fild m64int */
+	[7][6] = { 10, XM_STORE },			 /* fbstp */
+	[7][7] = { 8, XM_STORE },			 /* fistp m64int */
 };
 
 /* One instruction as the bytes give it. */
