@@ -27,7 +27,7 @@
 #include "vmm/soft/soft_cpu.h"
 
 #define RAM_BASE 0x100000UL
-#define RAM_SIZE 0x8000UL
+#define RAM_SIZE 0x10000UL
 #define CODE RAM_BASE
 #define IMG_IN (RAM_BASE + 0x1000)
 #define IMG_OUT (RAM_BASE + 0x1200)
@@ -815,5 +815,29 @@ TEST(locked_x87_is_refused)
 	TEST_ASSERT(cpu.exit.error == SOFT_ERR_UNSUPPORTED || cpu.exit.error == SOFT_ERR_DECODE,
 		    "%s", cpu.exit.message);
 	TEST_ASSERT_EQ(cpu.rip, CODE + 4);
+	soft_cpu_destroy(&cpu);
+}
+
+/* An m80 operand across a page boundary, loaded and stored whole. */
+TEST(an_m80_across_pages_is_one_operand)
+{
+	/* fld tword [rdi]; fstp tword [rdi + 0x1000] */
+	static const uint8_t insn[] = { 0xdb, 0x2f, 0xdb, 0xbf, 0x00, 0x10, 0x00, 0x00 };
+	static const uint8_t value[10] = { 0x21, 0x43, 0x65, 0x87, 0xa9,
+					   0xcb, 0xed, 0x8f, 0x34, 0x12 };
+	uint64_t at = RAM_BASE + 0x7000 - 5;
+	struct x87_state s;
+	struct soft_cpu cpu;
+
+	memset(&s, 0, sizeof(s));
+	s.img[0] = 0x7f;
+	s.img[1] = 0x03;
+	s.img[24] = 0x80;
+	s.img[25] = 0x1f;
+	soft_start(&cpu, insn, sizeof(insn), &s, at);
+	memcpy(ram + (at - RAM_BASE), value, 10);
+	TEST_ASSERT(soft_cpu_run(&cpu, 0) == SOFT_EXIT_HLT, "%s", cpu.exit.message);
+	TEST_ASSERT(!memcmp(ram + (at + 0x1000 - RAM_BASE), value, 10),
+		    "the m80 came back changed");
 	soft_cpu_destroy(&cpu);
 }
