@@ -404,11 +404,17 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 		return 0;
 	}
 	insn->nops = x->op_count;
+	/* x87.c reads its instructions from the bytes and names ST registers by number. */
+	if ((opcode >= 0xd8 && opcode <= 0xdf) || (opcode == 0x9b && insn->len > 1))
+		insn->kind = SOFT_K_X87;
 	for (i = 0; i < x->op_count; i++) {
 		if (!convert_operand(&x->operands[i], ci, ci->id, insn->prefix & SOFT_PFX_ADDRSIZE,
-				     &insn->op[i]))
-			insn->kind = SOFT_K_UNSUPPORTED;
-		else if (insn->op[i].type == SOFT_OP_CR && insn->kind == SOFT_K_NORMAL)
+				     &insn->op[i])) {
+			if (insn->kind == SOFT_K_X87)
+				insn->op[i].type = SOFT_OP_NONE; /* an ST register */
+			else
+				insn->kind = SOFT_K_UNSUPPORTED;
+		} else if (insn->op[i].type == SOFT_OP_CR && insn->kind == SOFT_K_NORMAL)
 			insn->kind = SOFT_K_MOV_CR;
 	}
 	/* c4/c5 and 62 in 64-bit mode are VEX and EVEX: AVX is not offered. */

@@ -47,6 +47,7 @@ enum soft_kind {
 	SOFT_K_NORMAL, /* dispatched on id */
 	SOFT_K_MOV_CR, /* mov to or from a control register */
 	SOFT_K_SSE,    /* SSE/SSE2 and the state they keep: sse.c */
+	SOFT_K_X87,    /* an x87 escape (D8..DF), or one after a wait (9B): x87.c */
 };
 
 #define SOFT_PFX_LOCK 1

@@ -26,6 +26,7 @@ static const char *const vector_name[SOFT_NR_VECTORS] = {
 	[SOFT_VEC_UD] = "#UD (invalid opcode",
 	[SOFT_VEC_GP] = "#GP (general protection",
 	[SOFT_VEC_PF] = "#PF (page fault",
+	[SOFT_VEC_MF] = "#MF (x87 floating-point exception",
 	[SOFT_VEC_XM] = "#XM (SIMD floating-point exception",
 };
 

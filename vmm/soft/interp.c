@@ -1005,8 +1005,8 @@ static int exec_pio(struct soft_exec *e, bool in)
 
 /*
  * cpuid describes a plain 64-bit CPU with only what the interpreter does:
- * vendor "NopinSoftCPU"; TSC, CX8, CMOV, FXSR, SSE and SSE2; CX16 and
- * POPCNT; syscall; FSGSBASE.  Nothing of SSE3 and later, AVX, XSAVE or
+ * vendor "NopinSoftCPU"; FPU, TSC, CX8, CMOV (with FPU: FCMOV too), FXSR,
+ * SSE and SSE2; CX16 and POPCNT; syscall; FSGSBASE.  Nothing of SSE3 and later, AVX, XSAVE or
  * CLFLUSH.
  */
 static void exec_cpuid(struct soft_cpu *cpu)
@@ -1021,10 +1021,10 @@ static void exec_cpuid(struct soft_cpu *cpu)
 		c = 0x55504374; /* "tCPU" */
 		break;
 	case 1:
-		a = 0x00060f00;				  /* family 6 */
-		d = (1u << 4) | (1u << 8) | (1u << 15) |  /* TSC, CX8, CMOV */
-		    (1u << 24) | (1u << 25) | (1u << 26); /* FXSR, SSE, SSE2 */
-		c = (1u << 13) | (1u << 23);		  /* CX16, POPCNT */
+		a = 0x00060f00;				      /* family 6 */
+		d = 1u | (1u << 4) | (1u << 8) | (1u << 15) | /* FPU, TSC, CX8, CMOV (FCMOV) */
+		    (1u << 24) | (1u << 25) | (1u << 26);     /* FXSR, SSE, SSE2 */
+		c = (1u << 13) | (1u << 23);		      /* CX16, POPCNT */
 		break;
 	case 7:
 		b = cpu->gpr[SOFT_RCX] == 0 ? 1u << 0 : 0; /* subleaf 0: FSGSBASE */
@@ -1213,6 +1213,8 @@ int soft_execute(struct soft_exec *e)
 		return exec_mov_cr(e);
 	case SOFT_K_SSE:
 		return soft_execute_sse(e);
+	case SOFT_K_X87:
+		return soft_execute_x87(e);
 	default:
 		return soft_unsupported(e);
 	}
@@ -1306,12 +1308,7 @@ int soft_execute(struct soft_exec *e)
 	case X86_INS_BTR:
 	case X86_INS_BTC:
 		return exec_bt(e);
-	case X86_INS_FNSTCW:
-	case X86_INS_FLDCW:
-	case X86_INS_FNSTSW:
-	case X86_INS_FNINIT:
-	case X86_INS_FNCLEX:
-	case X86_INS_WAIT:
+	case X86_INS_WAIT: /* alone; the escapes (D8..DF) are SOFT_K_X87 */
 		return soft_execute_x87(e);
 	case X86_INS_BSF:
 	case X86_INS_TZCNT:

@@ -15,10 +15,14 @@ int soft_execute(struct soft_exec *e);
 int soft_execute_sse(struct soft_exec *e);
 /* Its floating-point arithmetic, compares and conversions [sse_fp.c]. */
 int soft_execute_sse_fp(struct soft_exec *e);
-/* fnstcw, fldcw, fnstsw, fninit, fnclex and wait: the x87's control state [x87.c]. */
+/* An x87 instruction (insn->kind SOFT_K_X87), or wait [x87.c]. */
 int soft_execute_x87(struct soft_exec *e);
-/* Load the x87 control word as fldcw and fxrstor do [x87.c]. */
+/* Load the x87 control word as fldcw does, ES and B following [x87.c]. */
 void soft_x87_load_fcw(struct soft_cpu *cpu, uint16_t v);
+/* The x87's part of an fxsave area (bytes 0..23 but MXCSR, and ST0..ST7) [x87.c]. */
+void soft_x87_fxsave(const struct soft_cpu *cpu, uint8_t *area);
+/* The same from an fxrstor area, FOP, FIP and FDP dropped [x87.c]. */
+void soft_x87_fxrstor(struct soft_cpu *cpu, const uint8_t *area);
 /*
  * An xmm-or-memory source: @size bytes into the low bytes of @v, the rest
  * zero; @align16, a memory operand must be 16-byte aligned (#GP(0)) [sse.c].

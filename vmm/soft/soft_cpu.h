@@ -124,6 +124,8 @@ enum soft_vector {
 	SOFT_VEC_UD = 6, /* invalid opcode: ud2, or outside the subset if the guest has a handler */
 	SOFT_VEC_GP = 13, /* general protection: non-canonical address, refused CR3, bad iretq */
 	SOFT_VEC_PF = 14, /* page fault: SOFT_XLATE_PAGE_FAULT */
+	SOFT_VEC_MF =
+		16, /* x87 floating point: an exception FCW left unmasked, at the next x87 insn */
 	SOFT_VEC_XM = 19, /* SIMD floating point: an exception MXCSR leaves unmasked */
 };
 
@@ -251,6 +253,7 @@ union soft_xmm {
 #define SOFT_FCW_RESET 0x037f	/* x87 control word after fninit: all masked, nearest, 64-bit */
 #define SOFT_FCW_WRITABLE 0x1f3f
 #define SOFT_FCW_ONE 0x0040 /* bit 6 reads as one */
+#define SOFT_X87_AREA 160
 
 struct soft_cpu {
 	uint64_t gpr[SOFT_NR_GPRS];
@@ -258,7 +261,14 @@ struct soft_cpu {
 	struct soft_flags flags;
 	union soft_xmm xmm[SOFT_NR_XMMS];
 	uint32_t mxcsr;
-	uint16_t fcw; /* the x87 control word: its only state kept (x87.c) */
+	uint16_t fcw; /* the x87 control word (x87.c) */
+	/*
+	 * The rest of the x87's state (x87.c) as bytes 0..159 of an fxsave64
+	 * area: FSW (with TOP and the condition codes), the abridged tag
+	 * word, FOP/FIP/FDP (kept zero), ST0..ST7 every 16 bytes.  Its FCW
+	 * and MXCSR slots are not used: @fcw and @mxcsr are the state.
+	 */
+	uint8_t x87[SOFT_X87_AREA];
 	uint64_t cr2; /* the address of the last #PF delivered */
 	uint64_t cr3; /* what `mov %cr3, %reg` reads: the last CR3 loaded */
 	struct soft_exception_handler handlers[SOFT_NR_VECTORS];

@@ -17,10 +17,8 @@
 
 /* fxsave's 512-byte area: the x87 header, ST0..ST7 every 16 bytes, then xmm0..xmm15. */
 #define FX_SIZE 512
-#define FX_FCW 0
 #define FX_MXCSR 24
 #define FX_MXCSR_MASK 28
-#define FX_ST0 32
 #define FX_XMM0 160
 
 static int unaligned_gp(struct soft_exec *e, uint64_t gva)
@@ -622,10 +620,7 @@ static int exec_stmxcsr(struct soft_exec *e)
 
 /*
  * fxsave and fxsave64 (which differ only in the x87 instruction and data
- * pointers' format, both zero here).  The x87's arithmetic is not
- * interpreted, so its part is the control word (x87.c) and otherwise the
- * state fninit leaves: status, tags (all empty), opcode and pointers
- * zero, ST0..ST7 zero.  The area is read first and
+ * pointers' format, both zero here: x87.c).  The area is read first and
  * only the fields the processor writes are replaced: each ST register's
  * six pad bytes and bytes 416..511 keep what the guest had there.
  */
@@ -633,9 +628,7 @@ static int exec_fxsave(struct soft_exec *e)
 {
 	uint64_t gva = soft_effective_address(e, &e->insn->op[0]);
 	uint32_t mxcsr_mask = MXCSR_MASK;
-	uint16_t fcw = e->cpu->fcw;
 	uint8_t area[FX_SIZE];
-	unsigned int i;
 	int ret;
 
 	if (gva & 15)
@@ -643,23 +636,19 @@ static int exec_fxsave(struct soft_exec *e)
 	ret = soft_mem_read_bytes(e, gva, FX_SIZE, area);
 	if (ret)
 		return ret;
-	memset(area, 0, FX_ST0);
-	memcpy(&area[FX_FCW], &fcw, 2);
+	soft_x87_fxsave(e->cpu, area);
 	memcpy(&area[FX_MXCSR], &e->cpu->mxcsr, 4);
 	memcpy(&area[FX_MXCSR_MASK], &mxcsr_mask, 4);
-	for (i = 0; i < 8; i++)
-		memset(&area[FX_ST0 + 16 * i], 0, 10);
 	memcpy(&area[FX_XMM0], e->cpu->xmm, sizeof(e->cpu->xmm));
 	return soft_mem_write_bytes(e, gva, FX_SIZE, area);
 }
 
-/* fxrstor and fxrstor64: FCW, MXCSR (#GP(0) on a reserved bit) and the xmm registers. */
+/* fxrstor and fxrstor64: the x87 state, MXCSR (#GP(0) on a reserved bit), the xmm registers. */
 static int exec_fxrstor(struct soft_exec *e)
 {
 	uint64_t gva = soft_effective_address(e, &e->insn->op[0]);
 	uint8_t area[FX_SIZE];
 	uint32_t mxcsr;
-	uint16_t fcw;
 	int ret;
 
 	if (gva & 15)
@@ -671,8 +660,7 @@ static int exec_fxrstor(struct soft_exec *e)
 	if (mxcsr & ~MXCSR_MASK)
 		return reserved_mxcsr(e, mxcsr);
 	e->cpu->mxcsr = mxcsr;
-	memcpy(&fcw, &area[FX_FCW], 2);
-	soft_x87_load_fcw(e->cpu, fcw);
+	soft_x87_fxrstor(e->cpu, area);
 	memcpy(e->cpu->xmm, &area[FX_XMM0], sizeof(e->cpu->xmm));
 	return X_OK;
 }

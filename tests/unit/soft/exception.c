@@ -244,8 +244,8 @@ TEST(general_protection_has_an_error_code_and_an_aligned_frame)
 TEST(invalid_opcode_from_ud2_unsupported_and_undecodable)
 {
 	struct soft_cpu cpu;
-	/* 0: ud2; 2: fild word ptr [rax + 1] (x87); 5: (06, invalid in 64-bit mode); 6: hlt */
-	struct ram *r = ram_new(&cpu, &ram_ops, BYTES(0x0f, 0x0b, 0xdf, 0x40, 0x01, 0x06, 0xf4));
+	/* 0: ud2; 2: ds fsin (x87, not offered); 5: (06, invalid in 64-bit mode); 6: hlt */
+	struct ram *r = ram_new(&cpu, &ram_ops, BYTES(0x0f, 0x0b, 0x3e, 0xd9, 0xfe, 0x06, 0xf4));
 	static const uint64_t rips[] = { CODE, CODE + 2, CODE + 5 };
 	static const uint8_t lens[] = { 2, 3, 1 };
 
@@ -273,7 +273,7 @@ TEST(invalid_opcode_from_ud2_unsupported_and_undecodable)
 	cpu.rip = CODE + 2;
 	run_to(&cpu, SOFT_EXIT_ERROR);
 	TEST_ASSERT_EQ(cpu.exit.error, SOFT_ERR_UNSUPPORTED);
-	expect_message(&cpu, "unsupported instruction at rip 0x100002: fild word ptr [rax + 1]");
+	expect_message(&cpu, "unsupported instruction at rip 0x100002: fsin");
 	cpu.rip = CODE + 5;
 	run_to(&cpu, SOFT_EXIT_ERROR);
 	TEST_ASSERT_EQ(cpu.exit.error, SOFT_ERR_DECODE);
