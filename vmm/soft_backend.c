@@ -568,14 +568,17 @@ static void soft_sse_from_vmm(struct soft_cpu *cpu, const struct vmm_sys_regs *s
 	BUILD_BUG_ON(sizeof(cpu->xmm) != sizeof(sys->xmm));
 	memcpy(cpu->xmm, sys->xmm, sizeof(sys->xmm));
 	cpu->mxcsr = sys->mxcsr;
-	cpu->fcw = sys->fcw;
+	BUILD_BUG_ON(sizeof(cpu->x87) != sizeof(sys->x87));
+	memcpy(&cpu->fcw, &sys->x87[0], 2);
+	memcpy(cpu->x87, sys->x87, sizeof(sys->x87));
 }
 
 static void soft_sse_to_vmm(const struct soft_cpu *cpu, struct vmm_sys_regs *sys)
 {
 	memcpy(sys->xmm, cpu->xmm, sizeof(sys->xmm));
 	sys->mxcsr = cpu->mxcsr;
-	sys->fcw = cpu->fcw;
+	memcpy(sys->x87, cpu->x87, sizeof(sys->x87));
+	memcpy(&sys->x87[0], &cpu->fcw, 2);
 }
 
 /*

@@ -329,7 +329,11 @@ struct vmm_sys_regs {
 	uint64_t fs_base, gs_base;
 	uint8_t xmm[16][16];
 	uint32_t mxcsr;
-	uint16_t fcw; /* the x87 control word: fxsave stores it */
+	/*
+	 * The x87 as bytes 0..159 of an fxsave64 area: FCW, FSW, the abridged
+	 * tags, FOP, FIP, FDP, ST0..ST7 every 16 bytes (its MXCSR slots unused).
+	 */
+	uint8_t x87[160];
 };
 int vmm_soft_emulate_insn(struct vmm_vcpu *vcpu, struct vmm_regs *regs, struct vmm_sys_regs *sys,
 			  char *msg, size_t len);

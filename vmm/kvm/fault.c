@@ -307,6 +307,32 @@ static bool devkvm_guest_page_fault(struct vmm_vcpu *vcpu, const struct guest_wa
  * touch them, so at the #PF stub's exit they are the faulting
  * instruction's.  0, or -EIO with the vCPU stopped.
  */
+/* struct kvm_fpu's x87 fields as they lie in an fxsave64 area, and back (MXCSR apart). */
+static void kvm_fpu_to_fxsave(const struct kvm_fpu *fpu, uint8_t area[160])
+{
+	memset(area, 0, 160);
+	memcpy(&area[0], &fpu->fcw, 2);
+	memcpy(&area[2], &fpu->fsw, 2);
+	area[4] = fpu->ftwx;
+	memcpy(&area[6], &fpu->last_opcode, 2);
+	memcpy(&area[8], &fpu->last_ip, 8);
+	memcpy(&area[16], &fpu->last_dp, 8);
+	for (int i = 0; i < 8; i++)
+		memcpy(&area[32 + 16 * i], fpu->fpr[i], 16);
+}
+
+static void kvm_fpu_from_fxsave(struct kvm_fpu *fpu, const uint8_t area[160])
+{
+	memcpy(&fpu->fcw, &area[0], 2);
+	memcpy(&fpu->fsw, &area[2], 2);
+	fpu->ftwx = area[4];
+	memcpy(&fpu->last_opcode, &area[6], 2);
+	memcpy(&fpu->last_ip, &area[8], 8);
+	memcpy(&fpu->last_dp, &area[16], 8);
+	for (int i = 0; i < 8; i++)
+		memcpy(fpu->fpr[i], &area[32 + 16 * i], 16);
+}
+
 static int devkvm_get_sse(struct vmm_vcpu *vcpu, struct kvm_fpu *fpu, struct vmm_sys_regs *sys,
 			  struct vmm_exit *exit)
 {
@@ -319,7 +345,7 @@ static int devkvm_get_sse(struct vmm_vcpu *vcpu, struct kvm_fpu *fpu, struct vmm
 	BUILD_BUG_ON(sizeof(fpu->xmm) != sizeof(sys->xmm));
 	memcpy(sys->xmm, fpu->xmm, sizeof(sys->xmm));
 	sys->mxcsr = fpu->mxcsr;
-	sys->fcw = fpu->fcw;
+	kvm_fpu_to_fxsave(fpu, sys->x87);
 	return 0;
 }
 
@@ -329,12 +355,15 @@ static int devkvm_put_sse(struct vmm_vcpu *vcpu, struct kvm_fpu *fpu,
 {
 	struct devkvm_err err = { "" };
 
+	uint8_t x87[sizeof(sys->x87)];
+
+	kvm_fpu_to_fxsave(fpu, x87);
 	if (!memcmp(fpu->xmm, sys->xmm, sizeof(sys->xmm)) && fpu->mxcsr == sys->mxcsr &&
-	    fpu->fcw == sys->fcw)
+	    !memcmp(x87, sys->x87, sizeof(x87)))
 		return 0;
 	memcpy(fpu->xmm, sys->xmm, sizeof(sys->xmm));
 	fpu->mxcsr = sys->mxcsr;
-	fpu->fcw = sys->fcw;
+	kvm_fpu_from_fxsave(fpu, sys->x87);
 	if (devkvm_ioctl(devkvm_vcpu_of(vcpu)->fd, KVM_SET_FPU, fpu, &err)) {
 		devkvm_stop(exit, "KVM_SET_FPU after an emulated page-table write: %s", err.msg);
 		return -EIO;

@@ -209,7 +209,7 @@ TEST(unsupported_instruction_is_named)
 	struct cli_result r;
 
 	nopin_run(&r, image("unsupported"), NULL);
-	EXPECT(&r, VMM_EXIT_GUEST_STOPPED, "fld1");
+	EXPECT(&r, VMM_EXIT_GUEST_STOPPED, "fsin");
 }
 
 TEST(mem_file_is_kept_and_holds_the_ram)
