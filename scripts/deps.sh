@@ -4,7 +4,7 @@
 
 # The last line: the exec label's workloads (tests/exec), static programs
 # built from Debian's static libraries, and busybox-static's applets.
-NOPIN_PACKAGES="gcc make cmake pkg-config clang-format
+NOPIN_PACKAGES="gcc make cmake pkg-config clang-format musl-tools
 	libcapstone-dev liburcu-dev libbsd-dev libunicorn-dev
 	busybox-static libsqlite3-dev zlib1g-dev liblua5.4-dev"
 # Without /dev/kvm the kvm backend's tests run inside QEMU (tests/nested).

@@ -2,9 +2,9 @@
 /*
  * exec_kernel_musl: a C program on static musl (built when musl-gcc is
  * installed), whose start-up and malloc differ from glibc's: no brk TLS,
- * mmap'd heap chunks, mremap for a large realloc, readdir by getdents64.
- * No floating point: musl formats doubles with x87 long double, which
- * the soft vCPU does not interpret.
+ * mmap'd heap chunks, mremap for a large realloc, readdir by getdents64;
+ * and its printf of doubles, which it formats in x87 long double, so the
+ * soft vCPU's x87 runs every %f, %g and %e.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,6 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Zeros, a denormal, the extremes, an exact binary fraction: each in four formats. */
+static void print_doubles(void)
+{
+	static const double v[] = { 0.0,    -0.0,     1.0,	     3.14159265358979, 1e300,
+				    1e-300, 4.9e-324, 123456789.125, -2.5e-7 };
+
+	for (unsigned int i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		printf("%f %g %e %.17g\n", v[i], v[i], v[i], v[i]);
+	printf("%Lf %La\n", 1.0L / 3, 1.0L / 3);
+}
 
 int main(int argc, char **argv)
 {
@@ -36,5 +47,6 @@ int main(int argc, char **argv)
 	big = realloc(malloc(100000), 3000000);
 	big[2999999] = 1;
 	printf("realloc to 3 MB: %d\n", big[2999999]);
+	print_doubles();
 	return 0;
 }
