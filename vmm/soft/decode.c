@@ -191,6 +191,11 @@ static int prefix_group(uint8_t b)
 	}
 }
 
+bool soft_is_prefix(uint8_t b)
+{
+	return prefix_group(b) >= 0 || (b & 0xf0) == 0x40;
+}
+
 /*
  * The legacy prefixes, from the bytes, in any order: Capstone 4 drops a
  * repne before movsd (it takes F2 A5 for the SSE movsd's prefix), and

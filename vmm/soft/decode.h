@@ -95,6 +95,8 @@ struct soft_insn {
  */
 struct soft_decoder;
 struct soft_decoder *soft_decoder_create(void);
+/* Is @b a legacy prefix or a REX, which may come before an opcode? */
+bool soft_is_prefix(uint8_t b);
 void soft_decoder_destroy(struct soft_decoder *d);
 int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64_t rip,
 		struct soft_insn *insn);

@@ -200,26 +200,6 @@ struct x87_insn {
 	const struct soft_operand *mem; /* the memory operand, or NULL */
 };
 
-/* The legacy prefixes and REX, which an x87 instruction may carry. */
-static bool is_prefix(uint8_t b)
-{
-	switch (b) {
-	case 0x26:
-	case 0x2e:
-	case 0x36:
-	case 0x3e:
-	case 0x64:
-	case 0x65:
-	case 0x66:
-	case 0x67:
-	case 0xf0:
-	case 0xf2:
-	case 0xf3:
-		return true;
-	}
-	return (b & 0xf0) == 0x40;
-}
-
 /* The escape byte and ModRM; false for bytes that are not one x87 instruction. */
 static bool parse_insn(const struct soft_insn *insn, struct x87_insn *xi)
 {
@@ -227,7 +207,7 @@ static bool parse_insn(const struct soft_insn *insn, struct x87_insn *xi)
 
 	memset(xi, 0, sizeof(*xi));
 	for (;;) {
-		while (i < n && is_prefix(insn->bytes[i]))
+		while (i < n && soft_is_prefix(insn->bytes[i]))
 			i++;
 		if (i >= n || insn->bytes[i] != 0x9b)
 			break;
