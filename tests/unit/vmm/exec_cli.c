@@ -38,6 +38,7 @@ struct scratch {
 
 static void scratch_make(struct scratch *s)
 {
+	*s = (struct scratch){ .stdin_pipe = NULL };
 	snprintf(s->dir, sizeof(s->dir), "/tmp/nopin-exec-XXXXXX");
 	TEST_ASSERT(mkdtemp(s->dir), "mkdtemp");
 	snprintf(s->root, sizeof(s->root), "%s/root", s->dir);
