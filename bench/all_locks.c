@@ -6,7 +6,7 @@
  * LEGACY_REGISTER_WITHOUT_ALL_LOCKS (mmap_lock only), measured in the same
  * run.
  *
- *	bench_all_locks
+ *	bench_all_locks [--csv]
  *
  * The VMAs are as a real address space has them: many VMAs sharing few
  * locks.  A quarter of them in each of two private mappings of two shmem
@@ -128,9 +128,11 @@ static double time_register(struct mm_struct *mm, bool legacy)
 	return best;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const unsigned long sizes[] = { 1000, 10000, 100000 };
+
+	bench_csv_init(&argc, argv);
 
 	/* 100k VMAs is past the default vm.max_map_count, as it is on Linux. */
 	sysctl_max_map_count = 200000;
@@ -149,6 +151,11 @@ int main(void)
 		reg_legacy = time_register(s.mm, true);
 		printf("%8lu %14.1f %14.1f %12.1f %18.1f %16.1f\n", sizes[i], take / 1e3,
 		       take_drop / 1e3, take_drop / sizes[i], reg / 1e3, reg_legacy / 1e3);
+		bench_csv_n("all_locks", sizes[i], "take_us", take / 1e3);
+		bench_csv_n("all_locks", sizes[i], "take_drop_us", take_drop / 1e3);
+		bench_csv_n("all_locks", sizes[i], "ns_per_vma", take_drop / sizes[i]);
+		bench_csv_n("all_locks", sizes[i], "register_us", reg / 1e3);
+		bench_csv_n("all_locks", sizes[i], "register_legacy_us", reg_legacy / 1e3);
 		teardown(&s);
 	}
 	printf("register, legacy: mmap_lock only (LEGACY_REGISTER_WITHOUT_ALL_LOCKS),\n"

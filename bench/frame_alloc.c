@@ -6,7 +6,7 @@
  * Each thread allocates a batch, then frees it, so per-CPU caches and
  * malloc's bins both see more than one object in flight.
  *
- *	bench_frame_alloc [PAIRS_PER_THREAD [BATCH]]	(default 1000000 16)
+ *	bench_frame_alloc [--csv] [PAIRS_PER_THREAD [BATCH]]	(default 1000000 16)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -28,6 +28,14 @@ static const char *const peer_names[] = {
 	[NOPIN_NO_POISON] = "nopin alloc_page+put_page, no poison",
 	[MALLOC_FREE] = "glibc malloc(4096)+free",
 	[MALLOC_MEMSET_FREE] = "glibc malloc(4096)+memset+free",
+};
+
+/* The same, as CSV column names. */
+static const char *const peer_ids[] = {
+	[NOPIN_POISON] = "nopin_poison",
+	[NOPIN_NO_POISON] = "nopin_no_poison",
+	[MALLOC_FREE] = "malloc_free",
+	[MALLOC_MEMSET_FREE] = "malloc_memset_free",
 };
 
 struct run {
@@ -124,6 +132,7 @@ static void measure(enum peer peer, int nr_threads, unsigned long pairs, int bat
 	ns = run_threads(&r, nr_threads);
 	printf("%-40s %7d %12.1f %12.2f", peer_names[peer], nr_threads, ns / pairs,
 	       nr_threads * pairs / ns * 1e3);
+	bench_csv_n("ns_per_pair", nr_threads, peer_ids[peer], ns / pairs);
 	if (r.failed)
 		printf("   (%lu allocations failed)", r.failed);
 	printf("\n");
@@ -133,8 +142,12 @@ static void measure(enum peer peer, int nr_threads, unsigned long pairs, int bat
 
 int main(int argc, char **argv)
 {
-	unsigned long pairs = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000000;
-	int batch = argc > 2 ? atoi(argv[2]) : 16;
+	unsigned long pairs;
+	int batch;
+
+	bench_csv_init(&argc, argv);
+	pairs = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000000;
+	batch = argc > 2 ? atoi(argv[2]) : 16;
 
 	task_register("bench-main");
 	if (batch < 1 || batch > MAX_BATCH)

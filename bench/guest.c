@@ -7,7 +7,7 @@
  * image (xorshift64* fill, FNV-1a digest, gcc -O2) on one soft vCPU: the
  * instructions it retired over the seconds the VM ran, start-up included.
  *
- *	bench_guest [MEM_MiB]    default 32
+ *	bench_guest [--csv] [MEM_MiB]    default 32
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +60,7 @@ static struct vmm *guest_create(const char *label, const char *name, size_t mem,
 	return vm;
 }
 
-static void run(const char *label, size_t mem, size_t pool, const char *pressure)
+static void run(const char *label, const char *id, size_t mem, size_t pool, const char *pressure)
 {
 	static char console[16384];
 	struct vmm *vm = guest_create(label, "memtest", mem, pool, 2, pressure);
@@ -81,6 +81,11 @@ static void run(const char *label, size_t mem, size_t pool, const char *pressure
 	inval = atomic_long_read(&vm->kvm->stat.invalidations);
 	printf("%-34s %10.1f %12.0f %10.1f %s\n", label, memtest_mbps(console), inval / t, t,
 	       status ? "(memtest FAILED)" : "");
+	/* A failed run measured nothing. */
+	if (!status) {
+		bench_csv("memtest_2vcpus", id, "mb_per_s", memtest_mbps(console));
+		bench_csv("memtest_2vcpus", id, "inval_per_s", inval / t);
+	}
 	vmm_destroy(vm);
 }
 
@@ -106,18 +111,23 @@ static void run_hash(size_t mem)
 	printf("%-34s %10s %12s %10s\n", "run", "MIPS", "insns", "seconds");
 	printf("%-34s %10.1f %12lu %10.2f %s\n", "quiet (pool = 2 x RAM)", insns / t / 1e6,
 	       (unsigned long)insns, t, status ? "(hash FAILED)" : "");
+	if (!status)
+		bench_csv("hash_1vcpu", "quiet", "mips", insns / t / 1e6);
 	vmm_destroy(vm);
 }
 
 int main(int argc, char **argv)
 {
-	size_t mem = (argc > 1 ? strtoul(argv[1], NULL, 0) : 32) << 20;
+	size_t mem;
+
+	bench_csv_init(&argc, argv);
+	mem = (argc > 1 ? strtoul(argv[1], NULL, 0) : 32) << 20;
 
 	task_register("bench");
 	printf("memtest on 2 soft vCPUs, %zu MiB of guest RAM\n\n", mem >> 20);
 	printf("%-34s %10s %12s %10s\n", "run", "MB/s", "inval/s", "seconds");
-	run("quiet (pool = 2 x RAM)", mem, 2 * mem, NULL);
-	run("--pressure all (pool = RAM / 2)", mem, mem / 2, "all");
+	run("quiet (pool = 2 x RAM)", "quiet", mem, 2 * mem, NULL);
+	run("--pressure all (pool = RAM / 2)", "pressure_all", mem, mem / 2, "all");
 	run_hash(mem);
 	return 0;
 }

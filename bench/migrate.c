@@ -21,7 +21,7 @@
  * Each figure is the best of ROUNDS runs.  Use a Release build for figures
  * worth quoting: Debug builds run the lock checker on every lock.
  *
- *	bench_migrate [PAGES]		(default 4096, 16 MiB)
+ *	bench_migrate [--csv] [PAGES]		(default 4096, 16 MiB)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -228,29 +228,35 @@ out:
 	return best;
 }
 
+/* One row of the table, and of the CSV under --csv. */
+static void rate(const char *label, const char *id, double pages_per_s)
+{
+	printf("%-34s %14.0f\n", label, pages_per_s);
+	bench_csv("pages_per_s", id, "rate", pages_per_s);
+}
+
 int main(int argc, char **argv)
 {
-	unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 0) : 4096;
-	unsigned long failed = 0;
+	unsigned long n, failed = 0;
 	double kernel;
 
+	bench_csv_init(&argc, argv);
+	n = argc > 1 ? strtoul(argv[1], NULL, 0) : 4096;
 	if (!n)
 		n = 4096;
 	printf("migration throughput, %lu pages, best of %d\n", n, ROUNDS);
 	printf("%-34s %14s\n", "case", "pages/s");
-	printf("%-34s %14.0f\n", "model: anon, 1 mapping", model_rate(ANON, n, 1, &failed));
-	printf("%-34s %14.0f\n", "model: anon, 8 mappings (fork)",
-	       model_rate(ANON_SHARED, n / 4, 8, &failed));
-	printf("%-34s %14.0f\n", "model: anon, 64 mappings (fork)",
-	       model_rate(ANON_SHARED, n / 32, 64, &failed));
-	printf("%-34s %14.0f\n", "model: file, shared mapping",
-	       model_rate(FILE_SHARED, n, 1, &failed));
-	printf("%-34s %14.0f\n", "model: anon + a notifier",
-	       model_rate(ANON_NOTIFIER, n, 1, &failed));
-	printf("%-34s %14.0f\n", "memcpy of a page (floor)", memcpy_rate(n));
+	rate("model: anon, 1 mapping", "anon_1", model_rate(ANON, n, 1, &failed));
+	rate("model: anon, 8 mappings (fork)", "anon_8",
+	     model_rate(ANON_SHARED, n / 4, 8, &failed));
+	rate("model: anon, 64 mappings (fork)", "anon_64",
+	     model_rate(ANON_SHARED, n / 32, 64, &failed));
+	rate("model: file, shared mapping", "file_shared", model_rate(FILE_SHARED, n, 1, &failed));
+	rate("model: anon + a notifier", "anon_notifier", model_rate(ANON_NOTIFIER, n, 1, &failed));
+	rate("memcpy of a page (floor)", "memcpy", memcpy_rate(n));
 	kernel = kernel_move_pages_rate(n);
 	if (kernel > 0)
-		printf("%-34s %14.0f\n", "kernel: move_pages(2), node 0<->1", kernel);
+		rate("kernel: move_pages(2), node 0<->1", "kernel_move_pages", kernel);
 	else
 		printf("%-34s %14s\n", "kernel: move_pages(2)", "n/a (1 node)");
 	if (failed)

@@ -25,7 +25,7 @@
  * Each figure is the best of ROUNDS runs.  Use a Release build for figures
  * worth quoting: Debug builds run the lock checker on every lock.
  *
- *	bench_mm_fault [PAGES]		(default 16384, 64 MiB)
+ *	bench_mm_fault [--csv] [PAGES]		(default 16384, 64 MiB)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,12 +259,16 @@ static void row(const char *what, const char *model_how, double model_ns, const 
 {
 	printf("%-17s | %-36s %9.1f | %-30s %8.1f | %7.2fx\n", what, model_how, model_ns,
 	       kernel_how, kernel_ns, model_ns / kernel_ns);
+	bench_csv("ns_per_page", model_how, "model", model_ns);
+	bench_csv("ns_per_page", model_how, "kernel", kernel_ns);
 }
 
 int main(int argc, char **argv)
 {
-	struct model m = { .pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 16384 };
+	struct model m;
 
+	bench_csv_init(&argc, argv);
+	m = (struct model){ .pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 16384 };
 	if (!m.pages)
 		m.pages = 16384;
 	task_register("bench");

@@ -38,7 +38,7 @@
  * the host mm.  Best of ROUNDS.  Debug builds run lockdep on every lock;
  * use a Release build for figures worth quoting.
  *
- *	bench_paging [PAGES]	(default 4096, a multiple of 512)
+ *	bench_paging [--csv] [PAGES]	(default 4096, a multiple of 512)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +318,28 @@ enum {
 	NR_FIGURES
 };
 
+/* Each figure's CSV name: section, row, column (the table's row and column). */
+static const char *const figure_ids[NR_FIGURES][3] = {
+	[FAULT_FLAT] = { "secondary_fault_ns", "first_write", "flat" },
+	[FAULT_TDP] = { "secondary_fault_ns", "first_write", "tdp" },
+	[FAULT_TDP_TABLES] = { "secondary_fault_ns", "first_write_tables_zapped", "tdp" },
+	[FAULT_SHADOW] = { "secondary_fault_ns", "first_write", "shadow" },
+	[FAULT_SHADOW_TABLES] = { "secondary_fault_ns", "first_write_tables_zapped", "shadow" },
+	[MISS_FLAT] = { "tlb_miss_ns", "4_level", "flat" },
+	[MISS_TDP] = { "tlb_miss_ns", "4_level", "tdp" },
+	[MISS_TDP_2M] = { "tlb_miss_ns", "3_level_2m", "tdp" },
+	[MISS_SHADOW] = { "tlb_miss_ns", "4_level", "shadow" },
+	[HIT_FLAT] = { "tlb_hit_ns", "one_address", "flat" },
+	[HIT_TDP] = { "tlb_hit_ns", "one_address", "tdp" },
+	[HIT_SHADOW] = { "tlb_hit_ns", "one_address", "shadow" },
+	[PTE_WRITE] = { "shadow_ns", "pte_write", "shadow" },
+	[INVAL_1] = { "shadow_invalidate_ns", "1", "aliases" },
+	[INVAL_8] = { "shadow_invalidate_ns", "8", "aliases" },
+	[INVAL_64] = { "shadow_invalidate_ns", "64", "aliases" },
+	[CR3_CACHED] = { "shadow_ns", "cr3_switch_root_cached", "shadow" },
+	[CR3_UNCACHED] = { "shadow_ns", "cr3_switch_root_made_again", "shadow" },
+};
+
 static void min_of(double *best, double t)
 {
 	if (t < *best)
@@ -326,10 +348,12 @@ static void min_of(double *best, double t)
 
 int main(int argc, char **argv)
 {
-	unsigned long pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 4096;
+	unsigned long pages;
 	double f[NR_FIGURES];
 	struct env e;
 
+	bench_csv_init(&argc, argv);
+	pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 4096;
 	if (!pages || pages % PT64_ENT_PER_PAGE)
 		die_err("PAGES must be a multiple of 512", (long)pages);
 	for (int i = 0; i < NR_FIGURES; i++)
@@ -388,5 +412,7 @@ int main(int argc, char **argv)
 	printf("%-56s %10.0f\n", "invalidation of a gfn with 64 aliases", f[INVAL_64]);
 	printf("%-56s %10.0f\n", "CR3 switch and an access, root cached", f[CR3_CACHED]);
 	printf("%-56s %10.0f\n", "CR3 switch and an access, root made again", f[CR3_UNCACHED]);
+	for (int i = 0; i < NR_FIGURES; i++)
+		bench_csv(figure_ids[i][0], figure_ids[i][1], figure_ids[i][2], f[i]);
 	return 0;
 }

@@ -19,7 +19,7 @@
  * Each figure is the best of ROUNDS runs.  Use a Release build for figures
  * worth quoting: Debug builds run the lock checker on every lock.
  *
- *	bench_reclaim [PAGES]		(default 8192, 32 MiB)
+ *	bench_reclaim [--csv] [PAGES]		(default 8192, 32 MiB)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -162,11 +162,13 @@ static double rmap_walk_ns(int depth, int *mappings)
 
 int main(int argc, char **argv)
 {
-	unsigned long pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 8192;
+	unsigned long pages;
 	double out = 1e30, in = 1e30, w = 1e30, r = 1e30;
 	static const int depths[] = { 1, 8, 64 };
 	char path[64];
 
+	bench_csv_init(&argc, argv);
+	pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 8192;
 	task_register("bench");
 	snprintf(path, sizeof(path), "/tmp/nopin-bench-swap-%d", getpid());
 	for (int i = 0; i < ROUNDS; i++) {
@@ -186,6 +188,10 @@ int main(int argc, char **argv)
 	printf("%-34s %12.0f %14.0f\n", "kernel: pwrite 4 KiB (peer)", w, 1e9 / w);
 	printf("%-34s %12.0f %14.0f\n", "model: swap in (fault)", in, 1e9 / in);
 	printf("%-34s %12.0f %14.0f\n", "kernel: pread 4 KiB (peer)", r, 1e9 / r);
+	bench_csv("ns_per_page", "swap_out", "model", out);
+	bench_csv("ns_per_page", "swap_out", "kernel_pwrite", w);
+	bench_csv("ns_per_page", "swap_in", "model", in);
+	bench_csv("ns_per_page", "swap_in", "kernel_pread", r);
 
 	printf("\nrmap walk: folio_referenced() of an anon page shared by a fork chain\n");
 	printf("%-10s %10s %14s %16s\n", "depth", "mappings", "ns/walk", "ns/mapping");
@@ -199,6 +205,7 @@ int main(int argc, char **argv)
 			best = ns < best ? ns : best;
 		}
 		printf("%-10d %10d %14.0f %16.1f\n", depths[i], maps, best, best / maps);
+		bench_csv_n("rmap_walk", maps, "ns_per_walk", best);
 	}
 	return 0;
 }

@@ -26,7 +26,7 @@
  * Best of ROUNDS where a figure is a time.  Debug builds run lockdep on every
  * lock; use a Release build for figures worth quoting.
  *
- *	bench_secondary_mmu [PAGES]	(default 4096)
+ *	bench_secondary_mmu [--csv] [PAGES [SVG]]	(default 4096)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +129,9 @@ static void bench_fault(unsigned long pages)
 	printf("%-44s %10.0f ns/page\n", "fault, host page absent (faulted in)", absent);
 	printf("%-44s %10.0f ns/page\n", "fault, host page present", present);
 	printf("%-44s %10.0f ns/page\n", "  peer: host lookup alone (gup ref + put)", lookup);
+	bench_csv("fault_ns", "host_absent", "ns_per_page", absent);
+	bench_csv("fault_ns", "host_present", "ns_per_page", present);
+	bench_csv("fault_ns", "host_lookup_alone", "ns_per_page", lookup);
 }
 
 /* ---- invalidation cost ---- */
@@ -231,6 +234,8 @@ static void bench_invalidate(const char *svg)
 		printf("invalidate %7lu mapped pages %20.0f ns (%.1f ns/page)\n", n, best,
 		       best / n);
 		printf("  peer: same size, no slot overlaps   %12.0f ns\n", miss);
+		bench_csv_n("invalidate_ns", n, "mapped", best);
+		bench_csv_n("invalidate_ns", n, "no_slot", miss);
 		hits[s] = best;
 		misses[s] = miss;
 	}
@@ -260,6 +265,7 @@ static void bench_invalidate(const char *svg)
 			best = t < best ? t : best;
 		}
 		printf("invalidate a 1 TiB slot holding one page %8.0f ns\n", best);
+		bench_csv("invalidate_ns", "1tib_slot_one_page", "mapped", best);
 		env_fini(&s);
 	}
 	if (svg)
@@ -328,6 +334,7 @@ static void bench_flush(void)
 		if (extra)
 			kvm_destroy_vcpu(extra);
 		printf("remote TLB flush, %d vCPU(s) in guest mode %8.0f ns\n", nr, t);
+		bench_csv_n("remote_flush_ns", nr, "vcpus_in_guest_mode", t);
 	}
 	env_fini(&e);
 }
@@ -385,6 +392,10 @@ static void bench_throughput(unsigned long pages)
 		       "invalidations)\n",
 		       with ? "with invalidations" : "alone", faults / (t / 1e9),
 		       (double)retries / faults, inv.rounds);
+		bench_csv("fault_throughput", with ? "with_invalidations" : "alone", "faults_per_s",
+			  faults / (t / 1e9));
+		bench_csv("fault_throughput", with ? "with_invalidations" : "alone", "retry_rate",
+			  (double)retries / faults);
 		env_fini(&e);
 	}
 }
@@ -414,16 +425,21 @@ static void bench_reclaim(unsigned long pages)
 		       "pinned)\n",
 		       pages, pin ? "pin" : "nopin", freed,
 		       atomic_long_read(&e.kvm->stat.pages_pinned));
+		bench_csv("reclaimable", pin ? "pin" : "nopin", "touched", pages);
+		bench_csv("reclaimable", pin ? "pin" : "nopin", "freed", freed);
 		env_fini(&e);
 	}
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 4096;
-	/* bench_secondary_mmu [PAGES [SVG]]: also plot invalidation cost to SVG. */
-	const char *svg = argc > 2 ? argv[2] : NULL;
+	unsigned long pages;
+	const char *svg;
 
+	bench_csv_init(&argc, argv);
+	pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 4096;
+	/* bench_secondary_mmu [PAGES [SVG]]: also plot invalidation cost to SVG. */
+	svg = argc > 2 ? argv[2] : NULL;
 	task_register("bench");
 	printf("secondary MMU, %lu pages where not said otherwise\n", pages);
 	bench_fault(pages);

@@ -5,7 +5,7 @@
  * readers), liburcu's memb flavour and a pthread rwlock taken for read; and
  * the latency of an idle grace period beside urcu_memb_synchronize_rcu().
  *
- *	bench_srcu [iterations per thread]
+ *	bench_srcu [--csv] [iterations per thread]
  *
  * Each figure is the best of REPEATS runs.  Use a Release build: in Debug
  * builds every read section also goes through the lock checker.
@@ -41,6 +41,14 @@ static const char *const flavour_names[NR_FLAVOURS] = {
 	[SRCU_FENCED] = "srcu fenced",
 	[URCU_MEMB] = "urcu memb",
 	[RWLOCK] = "rwlock rd",
+};
+
+/* The same, as CSV column names. */
+static const char *const flavour_ids[NR_FLAVOURS] = {
+	[SRCU] = "nopin_srcu",
+	[SRCU_FENCED] = "srcu_fenced",
+	[URCU_MEMB] = "urcu_memb",
+	[RWLOCK] = "rwlock_rd",
 };
 
 struct bench {
@@ -183,13 +191,21 @@ static void print_table(struct bench *b)
 	printf("\n");
 	for (int t = 1; t <= MAX_THREADS; t++) {
 		printf("%-8d", t);
-		for (int f = 0; f < NR_FLAVOURS; f++)
-			printf(" %12.2f", read_side(b, f, t));
+		for (int f = 0; f < NR_FLAVOURS; f++) {
+			double ns = read_side(b, f, t);
+
+			printf(" %12.2f", ns);
+			bench_csv_n("read_side_ns", t, flavour_ids[f], ns);
+		}
 		printf("\n");
 	}
 	printf("\nidle grace period: us per call, best of %d x %d calls\n", REPEATS, GP_CALLS);
-	for (int k = 0; k < NR_GP_KINDS; k++)
-		printf("%-34s %10.2f\n", gp_names[k], gp_latency(b, k));
+	for (int k = 0; k < NR_GP_KINDS; k++) {
+		double us = gp_latency(b, k);
+
+		printf("%-34s %10.2f\n", gp_names[k], us);
+		bench_csv("grace_period_us", gp_names[k], "idle", us);
+	}
 }
 
 int main(int argc, char **argv)
@@ -198,6 +214,7 @@ int main(int argc, char **argv)
 
 	if (!b)
 		return 1;
+	bench_csv_init(&argc, argv);
 	task_register("bench-srcu");
 	b->iterations = argc > 1 ? atol(argv[1]) : 20000000;
 	if (b->iterations <= 0)

@@ -658,18 +658,19 @@ static void print_csv(const struct bench *b, const struct host_env *e)
 		       b->fig[i].p90, b->fig[i].n, e->nested ? "no" : "yes");
 }
 
-static void print_table(const struct bench *b, const struct host_env *e)
+/* To stderr under --csv, beside the notes: one run gives the table and the CSV. */
+static void print_table(const struct bench *b, const struct host_env *e, FILE *f)
 {
-	printf("vCPU exits on the %s backend", b->vm->backend->name);
+	fprintf(f, "vCPU exits on the %s backend", b->vm->backend->name);
 	if (b->kvm)
-		printf(" (/dev/kvm: %s)", e->dev_kvm);
-	printf(", %s", e->label);
+		fprintf(f, " (/dev/kvm: %s)", e->dev_kvm);
+	fprintf(f, ", %s", e->label);
 	if (e->nested)
-		printf(" (CPUID 0x40000000 \"%s\")", e->sig);
-	printf("\n%-48s %10s %10s %8s\n", "", "median ns", "p90 ns", "samples");
+		fprintf(f, " (CPUID 0x40000000 \"%s\")", e->sig);
+	fprintf(f, "\n%-48s %10s %10s %8s\n", "", "median ns", "p90 ns", "samples");
 	for (int i = 0; i < NR_FIGS; i++)
-		printf("%-48s %10.0f %10.0f %8lu\n", fig_names[i], b->fig[i].median, b->fig[i].p90,
-		       b->fig[i].n);
+		fprintf(f, "%-48s %10.0f %10.0f %8lu\n", fig_names[i], b->fig[i].median,
+			b->fig[i].p90, b->fig[i].n);
 }
 
 static const char *why_not_comparable(const struct bench *b, const struct host_env *e)
@@ -771,10 +772,9 @@ static bool parse_args(int argc, char **argv, struct bench *b, const char **back
 
 static void print_results(const struct bench *b, const struct host_env *env, bool csv)
 {
+	print_table(b, env, csv ? stderr : stdout);
 	if (csv)
 		print_csv(b, env);
-	else
-		print_table(b, env);
 	print_notes(b, env, csv ? stderr : stdout);
 }
 

@@ -1,6 +1,6 @@
-# Sourced by scripts/demo and scripts/test: make sure the Debian packages the
-# build needs are installed.  As root it installs what is missing with
-# apt-get; otherwise it prints the exact command and stops.
+# Sourced by scripts/demo, scripts/test and scripts/bench: make sure the
+# Debian packages the build needs are installed.  As root it installs what is
+# missing with apt-get; otherwise it prints the exact command and stops.
 
 # The last line: the exec label's workloads (tests/exec), static programs
 # built from Debian's static libraries, and busybox-static's applets.
@@ -9,6 +9,8 @@ NOPIN_PACKAGES="gcc make cmake pkg-config clang-format musl-tools
 	busybox-static libsqlite3-dev zlib1g-dev liblua5.4-dev"
 # Without /dev/kvm the kvm backend's tests run inside QEMU (tests/nested).
 NOPIN_NESTED_PACKAGES="qemu-system-x86 busybox-static"
+# scripts/bench only: gnuplot draws its SVG plots (bench/plots/*.gp).
+NOPIN_BENCH_PACKAGES="gnuplot-nox"
 
 nopin_missing_packages() { # <packages...>
 	local p missing=""
