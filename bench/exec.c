@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "tests/exec/applets.h"
 
 #define ROOT NOPIN_EXEC_ROOT
 #define MAX_ARGS 16
@@ -50,19 +51,10 @@ struct workload {
 		}                                                                                  \
 	}
 static const struct workload workloads[] = {
-	BUSYBOX("sha256sum", "sha256sum", "data.bin", "text.txt"),
-	BUSYBOX("md5sum", "md5sum", "data.bin", "text.txt"),
-	BUSYBOX("gzip", "gzip", "-c", "text.txt"),
-	BUSYBOX("gunzip", "gunzip", "-c", "text.gz"),
-	BUSYBOX("sort", "sort", "-r", "text.txt"),
-	BUSYBOX("awk", "awk",
-		"{ s += $2; n[$1]++ } END { for (k in n) print k, n[k];"
-		" printf \"%d %.3f\\n\", s, s / NR }",
-		"text.txt"),
-	BUSYBOX("sed", "sed", "-e", "s/page/PAGE/g", "-e", "/^host/d", "text.txt"),
-	BUSYBOX("wc", "wc", "text.txt", "data.bin"),
-	BUSYBOX("od", "od", "-A", "x", "-t", "x1", "-N", "32768", "data.bin"),
-	{ "sqlite", "exec_sqlite", { "100000", NULL }, { "10000", NULL } },
+#define APPLET(name, ...) BUSYBOX(#name, __VA_ARGS__),
+	EXEC_BUSYBOX_APPLETS(APPLET)
+#undef APPLET
+		{ "sqlite", "exec_sqlite", { "100000", NULL }, { "10000", NULL } },
 	{ "zlib", "exec_zlib", { "1024", NULL }, { "64", NULL } },
 	{ "lua", "exec_lua", { "bench.lua", "20000", NULL }, { "bench.lua", "5000", NULL } },
 };

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/exec/applets.h"
 #include "tests/lib/test_util.h"
 
 #define ROOT NOPIN_EXEC_ROOT
@@ -59,20 +60,9 @@ struct workload {
 	{                                                                                          \
 		NOPIN_EXEC_BUSYBOX, { __VA_ARGS__, NULL }, NULL                                    \
 	}
-static const struct workload w_sha256sum = BUSYBOX("sha256sum", "data.bin", "text.txt");
-static const struct workload w_md5sum = BUSYBOX("md5sum", "data.bin", "text.txt");
-static const struct workload w_gzip = BUSYBOX("gzip", "-c", "text.txt");
-static const struct workload w_gunzip = BUSYBOX("gunzip", "-c", "text.gz");
-static const struct workload w_sort = BUSYBOX("sort", "-r", "text.txt");
-static const struct workload w_awk =
-	BUSYBOX("awk",
-		"{ s += $2; n[$1]++ } END { for (k in n) print k, n[k];"
-		" printf \"%d %.3f\\n\", s, s / NR }",
-		"text.txt");
-static const struct workload w_sed =
-	BUSYBOX("sed", "-e", "s/page/PAGE/g", "-e", "/^host/d", "text.txt");
-static const struct workload w_wc = BUSYBOX("wc", "text.txt", "data.bin");
-static const struct workload w_od = BUSYBOX("od", "-A", "x", "-t", "x1", "-N", "32768", "data.bin");
+#define APPLET(name, ...) static const struct workload w_##name = BUSYBOX(__VA_ARGS__);
+EXEC_BUSYBOX_APPLETS(APPLET)
+#undef APPLET
 /* An exit status that is not 0 must come through too. */
 static const struct workload w_exitcode = BUSYBOX("false");
 static const struct workload w_sqlite = { "exec_sqlite", { "10000", NULL }, NULL };
