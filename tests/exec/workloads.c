@@ -379,6 +379,11 @@ static void check(const struct workload *w, const char *mmu, enum mode mode)
 	TEST(name##_shadow_pressure)                                                               \
 	{                                                                                          \
 		check(&w_##name, "shadow", PRESSURE);                                              \
+	}                                                                                          \
+	/* --pin: the same output, and the count of pages that stayed pinned. */                   \
+	TEST(name##_shadow_pin)                                                                    \
+	{                                                                                          \
+		check(&w_##name, "shadow", PIN);                                                   \
 	}
 
 EXEC_CASES(sha256sum)
@@ -414,17 +419,6 @@ TEST(sqlite_file_tdp)
 TEST(sqlite_file_shadow_pressure)
 {
 	check(&w_sqlite_file_shadow, "shadow", PRESSURE);
-}
-
-/* --pin: the same output, and the count of pages that stayed pinned. */
-TEST(sqlite_shadow_pin)
-{
-	check(&w_sqlite, "shadow", PIN);
-}
-
-TEST(sha256sum_tdp_pin)
-{
-	check(&w_sha256sum, "tdp", PIN);
 }
 
 /* Does @path have no PT_INTERP, as `file` says "statically linked"? */
