@@ -159,6 +159,8 @@ static unsigned long vma_last_pgoff(const struct vm_area_struct *vma)
 /* A VMA's node in its file's i_mmap; i_mmap_rwsem held for write. */
 static void __vma_link_file(struct vm_area_struct *vma, struct address_space *mapping)
 {
+	/* Rule 5: i_mmap changes under i_mmap_rwsem for write; walkers hold it for read. */
+	lockdep_assert_held_write(&mapping->i_mmap_rwsem);
 	vma->shared.start = vma->vm_pgoff;
 	vma->shared.last = vma_last_pgoff(vma);
 	interval_tree_insert(&vma->shared, &mapping->i_mmap);
@@ -166,6 +168,7 @@ static void __vma_link_file(struct vm_area_struct *vma, struct address_space *ma
 
 static void __vma_unlink_file(struct vm_area_struct *vma, struct address_space *mapping)
 {
+	lockdep_assert_held_write(&mapping->i_mmap_rwsem);
 	interval_tree_remove(&vma->shared, &mapping->i_mmap);
 }
 
@@ -178,8 +181,15 @@ static void anon_vma_interval_tree_pre_update_vma(struct vm_area_struct *vma)
 {
 	struct anon_vma_chain *avc;
 
-	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma)
+	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma) {
+		/*
+		 * Rule 7: the root's rwsem, not this anon_vma's own (which
+		 * locks nothing), or a walker of the tree under the root
+		 * sees the chain half-moved.
+		 */
+		lockdep_assert_held_write(&avc->anon_vma->root->rwsem);
 		interval_tree_remove(&avc->rb, &avc->anon_vma->rb_root);
+	}
 }
 
 static void anon_vma_interval_tree_post_update_vma(struct vm_area_struct *vma)
@@ -189,6 +199,7 @@ static void anon_vma_interval_tree_post_update_vma(struct vm_area_struct *vma)
 	list_for_each_entry(avc, &vma->anon_vma_chain, same_vma) {
 		avc->rb.start = vma->vm_pgoff;
 		avc->rb.last = vma_last_pgoff(vma);
+		lockdep_assert_held_write(&avc->anon_vma->root->rwsem);
 		interval_tree_insert(&avc->rb, &avc->anon_vma->rb_root);
 	}
 }

@@ -180,6 +180,7 @@ static void anon_vma_chain_link(struct vm_area_struct *vma, struct anon_vma_chai
 	list_add(&avc->same_vma, &vma->anon_vma_chain);
 	avc->rb.start = vma->vm_pgoff;
 	avc->rb.last = vma_last_pgoff(vma);
+	lockdep_assert_held_write(&anon_vma->root->rwsem);
 	anon_vma_interval_tree_insert(avc, &anon_vma->rb_root);
 }
 
@@ -428,6 +429,7 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 		struct anon_vma *anon_vma = avc->anon_vma;
 
 		root = lock_anon_vma_root(root, anon_vma);
+		lockdep_assert_held_write(&anon_vma->root->rwsem);
 		anon_vma_interval_tree_remove(avc, &anon_vma->rb_root);
 
 		/* Emptied: free it below, outside the root's lock that freeing takes. */
@@ -661,6 +663,7 @@ void vma_link_file(struct vm_area_struct *vma)
 	i_mmap_lock_write(mapping);
 	vma->shared.start = vma->vm_pgoff;
 	vma->shared.last = vma_last_pgoff(vma);
+	lockdep_assert_held_write(&mapping->i_mmap_rwsem);
 	vma_interval_tree_insert(vma, &mapping->i_mmap);
 	i_mmap_unlock_write(mapping);
 }
@@ -679,6 +682,8 @@ void unlink_file_vma(struct vm_area_struct *vma)
 	mapping = vma->vm_file->f_mapping;
 	i_mmap_lock_write(mapping);
 	/* Twice would corrupt the tree: a VMA leaves i_mmap once. */
+	/* Rule 5: for write, or a truncation walking i_mmap sees the tree mid-rebalance. */
+	lockdep_assert_held_write(&mapping->i_mmap_rwsem);
 	if (!WARN_ON(!interval_tree_node_linked(&vma->shared)))
 		vma_interval_tree_remove(vma, &mapping->i_mmap);
 	i_mmap_unlock_write(mapping);

@@ -197,6 +197,68 @@ TEST(fork_private_file)
 	test_pool_destroy(pool);
 }
 
+/*
+ * Rule 7: a forked child's VMA has its own anon_vma whose root is the
+ * parent's, and only the root's rwsem locks the tree.  Splitting the
+ * child's VMA (mprotect of its middle) moves its chains in both trees; the
+ * interval-tree updates assert the root's lock, so taking the child
+ * anon_vma's own rwsem there is reported by lockdep.
+ */
+TEST(fork_child_vma_adjust_locks_root)
+{
+	struct frame_pool *pool = test_pool(16 << 20);
+	struct mm_struct *parent = test_mm(pool), *child;
+	struct vm_area_struct *vma;
+
+	map_fixed(parent, A(0), P(8), RW, MAP_PRIVATE);
+	mm_fill(parent, A(0), P(8), 16);
+	child = test_fork(parent);
+	mmap_read_lock(child);
+	vma = find_vma(child, A(0));
+	TEST_ASSERT(vma && vma->anon_vma, "child VMA has an anon_vma");
+	TEST_ASSERT(vma->anon_vma != vma->anon_vma->root, "child anon_vma is not the root");
+	mmap_read_unlock(child);
+
+	TEST_ASSERT_EQ(do_mprotect(child, A(2), P(2), PROT_READ), 0);
+	assert_vmas(child, 0, TASK_SIZE, { A(0), A(2), VRW }, { A(2), A(4), VM_READ },
+		    { A(4), A(8), VRW });
+	mm_check_rmap_trees(child);
+	mm_check_rmap_trees(parent);
+	mm_check(child, A(0), P(8), 16);
+
+	mmput(child);
+	mmput(parent);
+	test_pool_destroy(pool);
+}
+
+/*
+ * Rule 5: a file VMA unmapped leaves i_mmap under i_mmap_rwsem for write
+ * (unlink_file_vma asserts it); read would let a truncation walk the tree
+ * while it rebalances.
+ */
+TEST(fork_munmap_file_vma_unlinks_under_write)
+{
+	struct frame_pool *pool = test_pool(16 << 20);
+	struct mm_struct *parent = test_mm(pool), *child;
+	struct file *file = test_file(pool, P(4), O_RDWR, 17);
+
+	test_mmap(parent, A(0), P(4), RW, MAP_SHARED | MAP_FIXED, file, 0);
+	mm_fill(parent, A(0), P(4), 18); /* every page mapped, in both after fork */
+	child = test_fork(parent);
+
+	mmap_write_lock(child);
+	TEST_ASSERT_EQ(do_munmap(child, A(0), P(4)), 0);
+	mmap_write_unlock(child);
+	TEST_ASSERT_EQ(mm_nr_vmas(child), 0);
+	mm_check_rmap_trees(parent);
+	mm_check(parent, A(0), P(4), 18);
+
+	mmput(child);
+	mmput(parent);
+	fput(file);
+	test_pool_destroy(pool);
+}
+
 /* Three generations, each writing some pages, exiting in an awkward order. */
 TEST(fork_chain)
 {
