@@ -681,9 +681,9 @@ void unlink_file_vma(struct vm_area_struct *vma)
 		return;
 	mapping = vma->vm_file->f_mapping;
 	i_mmap_lock_write(mapping);
-	/* Twice would corrupt the tree: a VMA leaves i_mmap once. */
 	/* Rule 5: for write, or a truncation walking i_mmap sees the tree mid-rebalance. */
 	lockdep_assert_held_write(&mapping->i_mmap_rwsem);
+	/* Twice would corrupt the tree: a VMA leaves i_mmap once. */
 	if (!WARN_ON(!interval_tree_node_linked(&vma->shared)))
 		vma_interval_tree_remove(vma, &mapping->i_mmap);
 	i_mmap_unlock_write(mapping);
