@@ -243,8 +243,17 @@ static inline void set_pte(pte_t *ptep, pte_t pte)
 {
 	WRITE_ONCE(ptep->pte, pte_val(pte));
 }
+static inline spinlock_t *ptlock_ptr(struct page *table);
+/*
+ * A user PTE is written only under its table's lock: the fault path
+ * rechecks the entry under that lock, and reclaim, migration and mprotect
+ * read-modify-write it there, so a store outside it loses the other
+ * side's update.  Asserted here, where every user PTE write passes, so
+ * lockdep names the path that dropped the lock too early.
+ */
 static inline void set_pte_at(struct mm_struct *mm, unsigned long addr, pte_t *ptep, pte_t pte)
 {
+	assert_spin_locked(ptlock_ptr(virt_to_page(mm->pool, ptep)));
 	set_pte(ptep, pte);
 }
 static inline void pte_clear(struct mm_struct *mm, unsigned long addr, pte_t *ptep)

@@ -175,6 +175,29 @@ TEST(mmap_adjacent_merges)
 	env_fini(&e);
 }
 
+/*
+ * mprotect rewrites the present PTEs of the range in change_pte_range();
+ * set_pte_at() asserts the PTE table's lock, so a rewrite after the lock
+ * is dropped is reported here, not only by a racing fault in a stress run.
+ */
+TEST(mprotect_rewrites_present_ptes)
+{
+	struct env e;
+
+	env_init(&e);
+	test_mmap_fixed(e.mm, A(0), P(4), RW);
+	mm_fill(e.mm, A(0), P(4), 5);
+	for (int i = 0; i < 4; i++)
+		TEST_ASSERT(mm_pte_val(e.mm, A(i)) & _PAGE_RW, "PTE %d writable", i);
+
+	TEST_ASSERT_EQ(do_mprotect(e.mm, A(0), P(4), PROT_READ), 0);
+	for (int i = 0; i < 4; i++)
+		TEST_ASSERT(!(mm_pte_val(e.mm, A(i)) & _PAGE_RW), "PTE %d read-only", i);
+	TEST_ASSERT_EQ(mm_try_write(e.mm, A(0), "x", 1), -EFAULT);
+	mm_check(e.mm, A(0), P(4), 5);
+	env_fini(&e);
+}
+
 TEST(mmap_fixed_replaces)
 {
 	struct env e;
