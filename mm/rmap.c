@@ -981,8 +981,11 @@ static bool page_referenced_one(struct page *page, struct vm_area_struct *vma,
 	/* mprotect/mlock may change them now: one load (vma_modify_flags()). */
 	vm_flags = READ_ONCE(vma->vm_flags);
 	if (vm_flags & VM_LOCKED) {
+		/* Rule 8, mlock under the PTE lock: the mapping is still there. */
 		mlock_page(page);
 		pte_unmap_unlock(pte, ptl);
+		/* Where a COW or munlock may remove it (tests/scenario/mm/referenced_mlock.c). */
+		sched_point("page_referenced_one:mlock");
 		pra->vm_flags |= VM_LOCKED;
 		return false; /* no need to look further */
 	}
