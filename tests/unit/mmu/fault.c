@@ -204,6 +204,43 @@ TEST(fault_precheck_while_in_progress)
 	test_vm_destroy(&t);
 }
 
+/*
+ * Invalidations overlapping in time (two notifier callers, each between its
+ * start and end) share one range, the union of theirs: a fault on a gfn
+ * that only a later, overlapping range covers must retry too, or it maps a
+ * page that invalidation is taking away.  Each later range widens one end.
+ */
+TEST(fault_precheck_covers_union_of_overlapping_ranges)
+{
+	struct test_vm t;
+	unsigned long seq;
+	gfn_t g;
+
+	test_vm_create(&t, 16 * MB, 0);
+	g = gpa_to_gfn(t.gpa);
+	write_lock(&t.kvm->mmu_lock);
+	kvm_mmu_invalidate_begin(t.kvm);
+	kvm_mmu_invalidate_range_add(t.kvm, g + 2, g + 4);
+	kvm_mmu_invalidate_begin(t.kvm);
+	kvm_mmu_invalidate_range_add(t.kvm, g + 3, g + 6); /* widens the end */
+	kvm_mmu_invalidate_begin(t.kvm);
+	kvm_mmu_invalidate_range_add(t.kvm, g, g + 3); /* widens the start */
+	seq = t.kvm->mmu_invalidate_seq;
+	for (gfn_t i = g; i < g + 6; i++)
+		TEST_ASSERT(mmu_invalidate_retry_gfn(t.kvm, seq, i), "gfn +%lu in the union",
+			    (unsigned long)(i - g));
+	TEST_ASSERT(!mmu_invalidate_retry_gfn(t.kvm, seq, g + 6), "past the union");
+	/* One caller ending leaves the others in progress: the union stays. */
+	kvm_mmu_invalidate_end(t.kvm);
+	seq = t.kvm->mmu_invalidate_seq;
+	TEST_ASSERT(mmu_invalidate_retry_gfn(t.kvm, seq, g + 5), "union kept while in progress");
+	TEST_ASSERT(mmu_invalidate_retry_gfn(t.kvm, seq, g), "union kept while in progress");
+	kvm_mmu_invalidate_end(t.kvm);
+	kvm_mmu_invalidate_end(t.kvm);
+	write_unlock(&t.kvm->mmu_lock);
+	test_vm_destroy(&t);
+}
+
 TEST(fault_injected_retries)
 {
 	struct test_vm t;
