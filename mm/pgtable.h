@@ -253,7 +253,10 @@ static inline spinlock_t *ptlock_ptr(struct page *table);
  */
 static inline void set_pte_at(struct mm_struct *mm, unsigned long addr, pte_t *ptep, pte_t pte)
 {
+#ifdef CONFIG_LOCKDEP
+	/* Without lockdep the lookup of the lock would still cost an atomic load per PTE. */
 	assert_spin_locked(ptlock_ptr(virt_to_page(mm->pool, ptep)));
+#endif
 	set_pte(ptep, pte);
 }
 static inline void pte_clear(struct mm_struct *mm, unsigned long addr, pte_t *ptep)
