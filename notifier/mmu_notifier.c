@@ -590,6 +590,8 @@ int __mmu_notifier_register(struct mmu_notifier *subscription, struct mm_struct 
 	} else {
 		WRITE_ONCE(mm->notifier_subscriptions->has_itree, true);
 	}
+	/* Published: a test checks here that the rmap locks are still ours. */
+	sched_point("mmu_notifier_register:published");
 
 	if (!legacy_on(mm->legacy, LEGACY_REGISTER_WITHOUT_ALL_LOCKS))
 		mm_drop_all_locks(mm);

@@ -428,3 +428,38 @@ TEST(rmap_walk_waits_for_a_registration_and_is_heard_in_full)
 	mmput(mm);
 	test_pool_destroy(pool);
 }
+
+/*
+ * Rule 4 the other way round: the locks must still be held when the
+ * subscription becomes visible, or a truncation could start between the
+ * drop and the publication and end after it, unheard at its start.  Parked
+ * after the publication, the registrar must still hold the file's
+ * i_mmap_rwsem.
+ */
+TEST(registration_publishes_before_dropping_the_rmap_locks)
+{
+	struct frame_pool *pool = test_pool(POOL_SIZE);
+	struct mm_struct *mm = test_mm(pool);
+	struct sub s = { .mn.ops = &sub_ops };
+	struct reg_ctx c = { .s = &s, .mm = mm };
+	pthread_t registrar;
+	unsigned long addr;
+
+	c.file = shmem_file_setup(pool, "file", 4 * PAGE_SIZE);
+	TEST_ASSERT(!IS_ERR(c.file), "shmem_file_setup");
+	addr = test_mmap(mm, 0, 4 * PAGE_SIZE, PROT_READ, MAP_SHARED, c.file, 0);
+
+	sched_point_arm("mmu_notifier_register:published", NULL);
+	TEST_ASSERT_EQ(pthread_create(&registrar, NULL, register_thread, &c), 0);
+	sched_point_wait("mmu_notifier_register:published");
+	TEST_ASSERT(rwsem_is_locked(&c.file->f_mapping->i_mmap_rwsem),
+		    "rule 4: subscription published after mm_drop_all_locks()");
+	sched_point_release("mmu_notifier_register:published");
+	pthread_join(registrar, NULL);
+
+	mmu_notifier_unregister(&s.mn, mm);
+	TEST_ASSERT_EQ(vm_munmap(mm, addr, 4 * PAGE_SIZE), 0);
+	fput(c.file);
+	mmput(mm);
+	test_pool_destroy(pool);
+}
