@@ -316,6 +316,8 @@ static void mn_hlist_release(struct mmu_notifier_subscriptions *subscriptions, s
 		hlist_del_init_rcu(&subscription->hlist);
 	}
 	spin_unlock(&subscriptions->lock);
+	/* Unhashed but still inside: an unregister now must wait for us. */
+	sched_point("mmu_notifier_release:unhashed");
 	srcu_read_unlock(&srcu, id);
 
 	synchronize_srcu(&srcu);
