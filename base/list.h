@@ -318,7 +318,7 @@ void __list_rcu_check_failed(const char *cond, const char *file, int line);
 #define __list_check_rcu(dummy, cond, extra...)                                                    \
 	({                                                                                         \
 		if (unlikely(!(cond)))                                                             \
-			__list_rcu_check_failed(#cond, __FILE__, __LINE__);                       \
+			__list_rcu_check_failed(#cond, __FILE__, __LINE__);                        \
 	})
 #else
 #define __list_check_rcu(dummy, cond, extra...) ({})
