@@ -306,18 +306,37 @@ static inline void list_del_rcu(struct list_head *entry)
 #define list_entry_rcu(ptr, type, member) container_of(smp_load_acquire(&(ptr)), type, member)
 
 /*
+ * The kernel's CONFIG_PROVE_RCU_LIST: in lockdep builds, a walk given a
+ * condition (srcu_read_lock_held(&ssp), a lock held) evaluates it once as
+ * it begins and reports a walk outside its read section, where an element
+ * may be freed under it.  A walk given none is not checked (there is no
+ * global rcu_read_lock() to fall back on).  @extra only swallows the
+ * default that stands in for a missing condition.
+ */
+#ifdef CONFIG_LOCKDEP
+void __list_rcu_check_failed(const char *cond, const char *file, int line);
+#define __list_check_rcu(dummy, cond, extra...)                                                    \
+	({                                                                                         \
+		if (unlikely(!(cond)))                                                             \
+			__list_rcu_check_failed(#cond, __FILE__, __LINE__);                        \
+	})
+#else
+#define __list_check_rcu(dummy, cond, extra...) ({})
+#endif
+
+/*
  * Walk a list under rcu_read_lock()/srcu_read_lock() while writers add and
  * delete with the _rcu variants.  The optional trailing argument is the
- * kernel's lockdep condition; it is accepted for the kernel's shape and not
- * evaluated.
+ * kernel's lockdep condition, checked as above.
  */
 #define list_for_each_entry_rcu(pos, head, member, cond...)                                        \
-	for (pos = list_entry(list_next_rcu(head), typeof(*(pos)), member);                        \
+	for (__list_check_rcu(dummy, ##cond, 1),                                                   \
+	     pos = list_entry(list_next_rcu(head), typeof(*(pos)), member);                        \
 	     !list_entry_is_head(pos, head, member);                                               \
 	     pos = list_entry(list_next_rcu(&(pos)->member), typeof(*(pos)), member))
 
 #define list_for_each_entry_srcu(pos, head, member, cond...)                                       \
-	list_for_each_entry_rcu(pos, head, member)
+	list_for_each_entry_rcu(pos, head, member, ##cond)
 
 /* ---- hlist ------------------------------------------------------------------ */
 
@@ -463,14 +482,15 @@ static inline void hlist_del_init_rcu(struct hlist_node *n)
  * hlist_add_head_rcu()/hlist_del_rcu(): every link is an acquire load,
  * pairing with the release store in hlist_add_head_rcu().  The optional
  * trailing argument is the kernel's lockdep condition (srcu_read_lock_held),
- * accepted for the kernel's shape and not evaluated.
+ * checked as the walk begins in lockdep builds (__list_check_rcu()).
  */
 #define hlist_for_each_entry_srcu(pos, head, member, cond...)                                      \
-	for (pos = hlist_entry_safe(smp_load_acquire(&(head)->first), typeof(*(pos)), member);     \
+	for (__list_check_rcu(dummy, ##cond, 1),                                                   \
+	     pos = hlist_entry_safe(smp_load_acquire(&(head)->first), typeof(*(pos)), member);     \
 	     pos; pos = hlist_entry_safe(smp_load_acquire(&(pos)->member.next), typeof(*(pos)),    \
 					 member))
 
 #define hlist_for_each_entry_rcu(pos, head, member, cond...)                                       \
-	hlist_for_each_entry_srcu(pos, head, member)
+	hlist_for_each_entry_srcu(pos, head, member, ##cond)
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "base/bug.h"
 #include "base/current.h"
+#include "base/list.h"
 #include "base/lockdep.h"
 #include "base/preempt.h"
 #include "base/report.h"
@@ -640,6 +641,16 @@ void lockdep_assert_held_failed(const struct lockdep_map *map, int read,
 	report_start(REPORT_LOCKDEP, "lock %s not held%s at %s:%d", map_name(map), how[read + 1],
 		     site_file(site), site_line(site));
 	print_site("  lockdep_assert_held failed at ", site);
+	lockdep_print_held_locks(current);
+	dump_stack();
+	report_end();
+}
+
+/* A list walk whose read-side condition is false: see __list_check_rcu(). */
+void __list_rcu_check_failed(const char *cond, const char *file, int line)
+{
+	report_start(REPORT_LOCKDEP, "RCU-list traversed in non-reader section");
+	report_printf("  %s:%d: %s is false\n", file, line, cond);
 	lockdep_print_held_locks(current);
 	dump_stack();
 	report_end();

@@ -316,6 +316,8 @@ static void mn_hlist_release(struct mmu_notifier_subscriptions *subscriptions, s
 		hlist_del_init_rcu(&subscription->hlist);
 	}
 	spin_unlock(&subscriptions->lock);
+	/* Unhashed but still inside: an unregister now must wait for us. */
+	sched_point("mmu_notifier_release:unhashed");
 	srcu_read_unlock(&srcu, id);
 
 	synchronize_srcu(&srcu);
@@ -590,6 +592,8 @@ int __mmu_notifier_register(struct mmu_notifier *subscription, struct mm_struct 
 	} else {
 		WRITE_ONCE(mm->notifier_subscriptions->has_itree, true);
 	}
+	/* Published: a test checks here that the rmap locks are still ours. */
+	sched_point("mmu_notifier_register:published");
 
 	if (!legacy_on(mm->legacy, LEGACY_REGISTER_WITHOUT_ALL_LOCKS))
 		mm_drop_all_locks(mm);

@@ -387,6 +387,8 @@ static bool srcu_readers_quiet(struct srcu_struct *ssp, int idx, bool strict)
 	spin_lock(&ssp->srcu_readers_lock);
 	list_for_each_entry(r, &ssp->srcu_readers, node)
 		unlocks += smp_load_acquire(&r->srcu_unlock_count[idx]);
+	/* A test moves a reader here to show why the unlocks come first. */
+	sched_point("srcu:between_sums");
 	if (strict)
 		srcu_membarrier(ssp); /* A: pairs with B and C */
 	else

@@ -508,6 +508,40 @@ TEST(hlist_rcu_add_del_keep_next_for_readers)
 }
 
 /*
+ * In lockdep builds a walk whose read-side condition is false is reported
+ * once as it begins (the kernel's CONFIG_PROVE_RCU_LIST); a true condition
+ * and no condition are silent.
+ */
+TEST(rcu_walk_outside_its_section_reported)
+{
+	struct item it[2], *pos;
+	struct hlist_head head = HLIST_HEAD_INIT;
+	LIST_HEAD(list);
+	int seen = 0;
+
+#ifndef CONFIG_LOCKDEP
+	TEST_REQUIRE(false /* CONFIG_LOCKDEP */);
+#endif
+	init_items(it, 2);
+	for (int i = 0; i < 2; i++) {
+		hlist_add_head_rcu(&it[i].hnode, &head);
+		list_add_tail_rcu(&it[i].link, &list);
+	}
+	hlist_for_each_entry_srcu(pos, &head, hnode, true)
+		seen++;
+	list_for_each_entry_srcu(pos, &list, link)
+		seen++;
+	expect_reports(REPORT_LOCKDEP, 0);
+	hlist_for_each_entry_srcu(pos, &head, hnode, false)
+		seen++;
+	expect_reports(REPORT_LOCKDEP, 1);
+	list_for_each_entry_rcu(pos, &list, link, false)
+		seen++;
+	expect_reports(REPORT_LOCKDEP, 1);
+	TEST_ASSERT_EQ(seen, 8);
+}
+
+/*
  * A lockless reader walks two lists while a writer publishes entries and
  * unlinks others.  Entries are never reused (there are no grace periods
  * here), so every entry a walk reaches must be fully initialised: the

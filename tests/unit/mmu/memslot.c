@@ -189,3 +189,61 @@ TEST(memslot_swap_waits_for_invalidation)
 	TEST_ASSERT_EQ(vcpu_read64(t.vcpu, 64 * MB), 0UL);
 	test_vm_destroy(&t);
 }
+
+struct slot_update {
+	struct kvm *kvm;
+	unsigned long hva;
+	int done;
+};
+
+static int add_slot_fn(void *data)
+{
+	struct slot_update *u = data;
+
+	test_set_slot(u->kvm, 1, 64 * MB, MB, u->hva);
+	smp_store_release(&u->done, 1);
+	return 0;
+}
+
+/*
+ * A reader inside kvm->srcu (a fault, a notifier callback) may hold the old
+ * slots array: replacing it must wait for that reader before freeing it.
+ * The updater is parked at the grace period's "readers busy" poll while we
+ * still read the old array; if it returns first, it freed the array under
+ * us.
+ */
+TEST(memslot_swap_waits_for_srcu_readers)
+{
+	struct frame_pool *pool = test_pool(16 * MB);
+	struct mm_struct *mm = test_mm(pool);
+	struct kvm *kvm = test_kvm(mm, 0);
+	unsigned long a = test_mmap_anon(mm, 2 * MB, RW);
+	struct slot_update u = { .kvm = kvm, .hva = a + MB };
+	struct kvm_memslots *old;
+	struct kthread *k;
+	int idx;
+
+	test_set_slot(kvm, 0, 0, MB, a);
+	idx = srcu_read_lock(&kvm->srcu);
+	old = srcu_dereference(kvm->memslots, &kvm->srcu);
+
+	TEST_ASSERT_EQ(sched_point_arm("srcu:readers_busy", "slots"), 0);
+	k = kthread_run(add_slot_fn, &u, "slots");
+	TEST_ASSERT(!IS_ERR(k), "kthread_run: %ld", PTR_ERR(k));
+	/* Either it waits for our section, or (the bug) it returns. */
+	while (!sched_point_parked("srcu:readers_busy") && !smp_load_acquire(&u.done))
+		sched_yield();
+	TEST_ASSERT(!smp_load_acquire(&u.done),
+		    "memslot replacement returned while a kvm->srcu reader held the old slots");
+	TEST_ASSERT(kvm->memslots != old, "the new slots are not published");
+	TEST_ASSERT_EQ(old->slots[0].id, 0);
+	srcu_read_unlock(&kvm->srcu, idx);
+
+	sched_point_release("srcu:readers_busy");
+	TEST_ASSERT_EQ(kthread_join(k), 0);
+	TEST_ASSERT_EQ(slot_id_at(kvm, 64 * MB), 1);
+
+	kvm_destroy_vm(kvm);
+	mmput(mm);
+	test_pool_destroy(pool);
+}

@@ -15,6 +15,7 @@
 #include "base/completion.h"
 #include "base/current.h"
 #include "base/err.h"
+#include "base/kthread.h"
 #include "base/preempt.h"
 #include "base/sched_point.h"
 #include "mm/mmu_notifier.h"
@@ -362,6 +363,66 @@ TEST(unregister_waits_for_a_release_exit_is_making)
 	test_pool_destroy(pool);
 }
 
+struct late_unregister {
+	struct sub *s;
+	struct mm_struct *mm;
+	bool returned;
+};
+
+static int late_unregister_fn(void *arg)
+{
+	struct late_unregister *u = arg;
+
+	mmu_notifier_unregister(&u->s->mn, u->mm);
+	smp_store_mb(u->returned, true);
+	return 0;
+}
+
+/*
+ * Exit has released and unhashed the subscription and is parked still
+ * inside the notifier's SRCU section, where a callback of the subscriber
+ * may still run.  An unregister that finds the subscription unhashed must
+ * still wait for that grace period, or its caller frees the subscriber
+ * under exit's walk.  The unregistering thread is parked at the grace
+ * period's "readers busy" poll; if it returns first, it skipped the wait.
+ */
+TEST(unregister_after_exit_unhashed_waits_for_the_grace_period)
+{
+	struct frame_pool *pool = test_pool(POOL_SIZE);
+	struct mm_struct *mm = test_mm(pool);
+	struct sub s = { .mn.ops = &sub_ops };
+	struct late_unregister u = { .s = &s, .mm = mm };
+	pthread_t exiter;
+	struct kthread *k;
+
+	TEST_ASSERT_EQ(mmu_notifier_register(&s.mn, mm), 0);
+	mmgrab(mm); /* ours, for after the exit */
+
+	TEST_ASSERT_EQ(sched_point_arm("mmu_notifier_release:unhashed", NULL), 0);
+	TEST_ASSERT_EQ(pthread_create(&exiter, NULL, exit_thread, mm), 0);
+	TEST_ASSERT_EQ(sched_point_wait("mmu_notifier_release:unhashed"), 0);
+	TEST_ASSERT_EQ(s.releases, 1);
+
+	TEST_ASSERT_EQ(sched_point_arm("srcu:readers_busy", "unregisterer"), 0);
+	k = kthread_run(late_unregister_fn, &u, "unregisterer");
+	TEST_ASSERT(!IS_ERR(k), "kthread_run: %ld", PTR_ERR(k));
+	/* Either it waits for exit's section, or (the bug) it returns. */
+	while (!sched_point_parked("srcu:readers_busy") && !smp_load_mb(u.returned))
+		sched_yield();
+	TEST_ASSERT(!smp_load_mb(u.returned),
+		    "mmu_notifier_unregister() returned while exit_mmap() was inside the "
+		    "SRCU section: no grace period after exit unhashed the subscription");
+
+	sched_point_release("mmu_notifier_release:unhashed");
+	sched_point_release("srcu:readers_busy");
+	TEST_ASSERT_EQ(kthread_join(k), 0);
+	pthread_join(exiter, NULL);
+	TEST_ASSERT_EQ(s.releases, 1);
+
+	mmdrop(mm);
+	test_pool_destroy(pool);
+}
+
 /* ---- rule 4, register under all locks, the other way round ---- */
 
 struct reg_ctx {
@@ -421,6 +482,41 @@ TEST(rmap_walk_waits_for_a_registration_and_is_heard_in_full)
 
 	TEST_ASSERT(s.starts >= 1, "the truncation was not heard");
 	TEST_ASSERT_EQ(s.starts, s.ends);
+
+	mmu_notifier_unregister(&s.mn, mm);
+	TEST_ASSERT_EQ(vm_munmap(mm, addr, 4 * PAGE_SIZE), 0);
+	fput(c.file);
+	mmput(mm);
+	test_pool_destroy(pool);
+}
+
+/*
+ * Rule 4 the other way round: the locks must still be held when the
+ * subscription becomes visible, or a truncation could start between the
+ * drop and the publication and end after it, unheard at its start.  Parked
+ * after the publication, the registrar must still hold the file's
+ * i_mmap_rwsem.
+ */
+TEST(registration_publishes_before_dropping_the_rmap_locks)
+{
+	struct frame_pool *pool = test_pool(POOL_SIZE);
+	struct mm_struct *mm = test_mm(pool);
+	struct sub s = { .mn.ops = &sub_ops };
+	struct reg_ctx c = { .s = &s, .mm = mm };
+	pthread_t registrar;
+	unsigned long addr;
+
+	c.file = shmem_file_setup(pool, "file", 4 * PAGE_SIZE);
+	TEST_ASSERT(!IS_ERR(c.file), "shmem_file_setup");
+	addr = test_mmap(mm, 0, 4 * PAGE_SIZE, PROT_READ, MAP_SHARED, c.file, 0);
+
+	sched_point_arm("mmu_notifier_register:published", NULL);
+	TEST_ASSERT_EQ(pthread_create(&registrar, NULL, register_thread, &c), 0);
+	sched_point_wait("mmu_notifier_register:published");
+	TEST_ASSERT(rwsem_is_locked(&c.file->f_mapping->i_mmap_rwsem),
+		    "rule 4: subscription published after mm_drop_all_locks()");
+	sched_point_release("mmu_notifier_register:published");
+	pthread_join(registrar, NULL);
 
 	mmu_notifier_unregister(&s.mn, mm);
 	TEST_ASSERT_EQ(vm_munmap(mm, addr, 4 * PAGE_SIZE), 0);

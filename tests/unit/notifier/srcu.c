@@ -224,6 +224,75 @@ TEST(gp_waits_for_straggler_of_previous_gp)
 	cleanup_srcu_struct(&ss);
 }
 
+/* A straggler that enters and leaves at once; its second lock is parkable. */
+static int quick_straggler_fn(void *arg)
+{
+	struct srcu_struct *ssp = arg;
+	int idx;
+
+	/* Its record exists before the check: creating it takes srcu_readers_lock. */
+	idx = srcu_read_lock(ssp);
+	srcu_read_unlock(ssp, idx);
+	idx = srcu_read_lock(ssp);
+	srcu_read_unlock(ssp, idx);
+	return 0;
+}
+
+/*
+ * Why a check sums the unlocks before the locks.  A reader R stays inside
+ * on the index the updater scans after the flip; the updater is parked
+ * between its two sums while a straggler enters and leaves on that same
+ * index.  Unlocks first, the locks then count the straggler's entry and the
+ * sum stays unbalanced.  Locks first, the unlocks would count the
+ * straggler's exit against R's entry: balanced, the grace period over with
+ * R inside.
+ */
+TEST(check_sums_unlocks_before_locks)
+{
+	struct srcu_struct ss;
+	struct parked_reader pr;
+	struct updater u;
+	struct kthread *r, *s, *k;
+
+#ifndef CONFIG_LOCKDEP
+	TEST_REQUIRE(false /* the schedule point in srcu_read_lock() */);
+#endif
+	TEST_ASSERT_EQ(init_srcu_struct(&ss), 0);
+	/* The straggler has loaded srcu_idx for its second section, not yet counted. */
+	TEST_ASSERT_EQ(sched_point_arm_count("srcu:read_lock_idx", "straggler", 2), 0);
+	s = kthread_run(quick_straggler_fn, &ss, "straggler");
+	TEST_ASSERT(!IS_ERR(s), "kthread_run");
+	TEST_ASSERT_EQ(sched_point_wait("srcu:read_lock_idx"), 0);
+
+	parked_reader_init(&pr, &ss);
+	r = start_parked_reader(&pr, "reader");
+
+	/* The updater's first check of R's index, after the flip, between its sums. */
+	TEST_ASSERT_EQ(sched_point_arm("srcu:after_flip", "updater"), 0);
+	k = start_updater(&u, &ss, &pr);
+	TEST_ASSERT_EQ(sched_point_wait("srcu:after_flip"), 0);
+	TEST_ASSERT_EQ(sched_point_arm("srcu:between_sums", "updater"), 0);
+	sched_point_release("srcu:after_flip");
+	TEST_ASSERT_EQ(sched_point_wait("srcu:between_sums"), 0);
+
+	/* The straggler enters and leaves on R's index. */
+	sched_point_release("srcu:read_lock_idx");
+	TEST_ASSERT_EQ(kthread_join(s), 0);
+
+	TEST_ASSERT_EQ(sched_point_arm("srcu:readers_busy", "updater"), 0);
+	sched_point_release("srcu:between_sums");
+	while (!sched_point_parked("srcu:readers_busy") && !READ_ONCE(u.returned))
+		sched_yield();
+	TEST_ASSERT(!READ_ONCE(u.returned),
+		    "grace period ended with a reader inside: the check summed the locks "
+		    "before the unlocks");
+
+	release_parked_reader(&pr, r);
+	sched_point_release("srcu:readers_busy");
+	TEST_ASSERT_EQ(kthread_join(k), 0);
+	cleanup_srcu_struct(&ss);
+}
+
 TEST(gp_does_not_wait_for_later_reader)
 {
 	struct srcu_struct ss;
