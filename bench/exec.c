@@ -29,6 +29,7 @@
 
 #include "bench/bench.h"
 #include "tests/exec/applets.h"
+#include "vmm/kvm/devkvm_util.h"
 
 #define ROOT NOPIN_EXEC_ROOT
 #define MAX_ARGS 16
@@ -190,23 +191,12 @@ static void run_nopin(const struct workload *w, const char *backend, const char 
 	timed_run(argv, r);
 }
 
-/* /dev/kvm opens and runs on vmx or svm (scripts/deps.sh, nopin_have_kvm). */
+/* /dev/kvm works and runs on vmx or svm: where --backend auto takes kvm. */
 static bool have_hardware_kvm(void)
 {
-	int fd = open("/dev/kvm", O_RDWR);
-	char line[4096];
-	bool hw = false;
-	FILE *f;
+	struct devkvm_err err = { "" };
 
-	if (fd < 0)
-		return false;
-	close(fd);
-	f = fopen("/proc/cpuinfo", "r");
-	while (f && !hw && fgets(line, sizeof(line), f))
-		hw = !strncmp(line, "flags", 5) && (strstr(line, " vmx") || strstr(line, " svm"));
-	if (f)
-		fclose(f);
-	return hw;
+	return devkvm_usable(&err) && devkvm_hardware(&err);
 }
 
 /* "ok", "DIFF", "exit N" or "-" into @buf: how a guest run compares with the native one. */
