@@ -300,9 +300,10 @@ void soft_cpu_kick(struct soft_cpu *cpu);
 
 /*
  * Any thread: drop the decoded instructions of the guest-physical page
- * holding @gpa (its translation was zapped or it was written).  The vCPU
- * drops them before its next instruction.  SOFT_INVALIDATE_ALL drops every
- * page (a flush of the whole secondary MMU, say).
+ * holding @gpa (it was written behind the vCPU's back).  The vCPU drops
+ * them before its next instruction.  SOFT_INVALIDATE_ALL drops every page.
+ * A zapped translation needs no call: the flush that follows it
+ * revalidates (soft_cpu_revalidate_code()).
  */
 #define SOFT_INVALIDATE_ALL SOFT_CACHE_DROP_ALL
 void soft_cpu_invalidate_page(struct soft_cpu *cpu, uint64_t gpa);
