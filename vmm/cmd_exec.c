@@ -16,8 +16,9 @@
  * a fatal signal N, with the one-line report of HC_EXEC_FAULT on
  * stderr); otherwise `nopin run`'s (VMM_EXIT_GUEST_STOPPED,
  * VMM_EXIT_VMM_ERROR, VMM_EXIT_SANITIZER, 2 for bad options).  A program
- * that itself exits 2, 120-122, 126 or 127 is told apart by the message
- * on stderr that comes with the VMM's.
+ * that itself exits 2, 120-123, 126, 127 or 128 + N is told apart by
+ * the "nopin exec: " line on stderr that comes with every status of the
+ * VMM's (vmm/cmd_run.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -46,6 +46,7 @@
 #define VMM_EXIT_SANITIZER 122	   /* the guest exited 0 but the sanitizer reported */
 #define VMM_EXIT_VMM_ERROR 120	   /* the VMM could not build or run the VM */
 #define VMM_EXIT_GUEST_STOPPED 121 /* the guest was stopped: wild access, bad insn ... */
+#define VMM_EXIT_GUEST_HALTED 123  /* every vCPU halted: nothing can wake one (vmm/vcpu.c) */
 /* `nopin exec` refusing its PROGRAM before any guest ran, with a shell's statuses. */
 #define VMM_EXIT_CANNOT_EXEC 126 /* not a static x86-64 ELF executable */
 #define VMM_EXIT_NOT_FOUND 127	 /* missing or unreadable */
@@ -191,6 +192,8 @@ struct vmm_vcpu {
 	char console[VMM_CONSOLE_LINE];
 	unsigned int console_len;
 	bool halted;
+	uint64_t halt_rip; /* where it halted (past the hlt) */
+	bool halt_if;	   /* and whether IF was set */
 	/* The last HC_UCALL: the guest address of its struct ucall. */
 	uint64_t ucall_gpa;
 	bool ucall_pending;
@@ -246,6 +249,7 @@ struct vmm {
 	char stop_message[1500];
 	/* Halted vCPUs, and vmm_run() showing progress, wait here for the end. */
 	wait_queue_head_t halt_wq;
+	atomic_t nr_halted; /* vCPUs halted: all of them ends the run */
 	FILE *console_out;
 	struct vmm_exec *exec; /* cfg.exec's state (vmm/exec.h), or NULL */
 };
