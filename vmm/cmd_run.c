@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/current.h"
@@ -42,7 +43,8 @@ void run_options_help(FILE *f)
 		"                           svm, else soft)\n"
 		"  --mem SIZE               guest RAM (default 64M; K, M, G suffixes)\n"
 		"  --pool SIZE              host frame pool; smaller than --mem means pressure\n"
-		"                           (default 64M)\n"
+		"                           (default 64M; at least 64K, at most the host's\n"
+		"                           memory; RAM beyond it must fit the swap file's disk)\n"
 		"  --vcpus N                vCPUs (default 1)\n"
 		"  --mmu flat|tdp|shadow    how guest-virtual addresses become guest-physical:\n"
 		"                           flat, the identity map (a guest with no tables);\n"
@@ -156,6 +158,68 @@ static int parse_mmu(const char *arg, int *mode)
 	return -EINVAL;
 }
 
+/*
+ * Where guest RAM the pool cannot hold goes, and the bytes free there: the
+ * --mem-file itself, or the swap file (--swap's, else a temporary one in
+ * /tmp).  Either file is rewritten, so its own blocks count as free.
+ */
+static int ram_backing_free(const struct vmm_config *cfg, const char **where, size_t *bytes)
+{
+	struct stat st;
+	int ret;
+
+	*where = cfg->mem_file ? cfg->mem_file : cfg->swap_file ? cfg->swap_file : "/tmp/";
+	ret = fs_free_bytes(*where, bytes);
+	if (!ret && !stat(*where, &st) && S_ISREG(st.st_mode))
+		*bytes += (size_t)st.st_blocks * 512;
+	return ret;
+}
+
+/*
+ * Sizes the host cannot give are refused before anything is allocated: a
+ * pool larger than the machine once ran for minutes at 20 GB before it
+ * failed.  --pool is host memory nopin allocates (and a struct page per
+ * frame), so no more than host_memory_limit() allows, and no less than
+ * VMM_MIN_POOL, below which kswapd has no watermarks to keep.  --mem is
+ * guest RAM the guest may touch all of: what the pool cannot hold goes to
+ * the swap file, or is the --mem-file, so it must fit the free space of
+ * that file's file system.  The default sizes are checked too.
+ */
+static int run_check_sizes(const char *cmd, struct run_options *o)
+{
+	const struct vmm_config *cfg = &o->cfg;
+	char why[256], what[96], a[32], b[32];
+	size_t limit = host_memory_limit(what, sizeof(what)), free_bytes;
+	const char *pool = o->pool_arg ? o->pool_arg : "64M", *where;
+
+	if (cfg->pool_bytes < VMM_MIN_POOL) {
+		snprintf(why, sizeof(why),
+			 "the smallest pool is %luK, %lu frames (kswapd keeps between %lu and "
+			 "%lu of them free)",
+			 VMM_MIN_POOL >> 10, VMM_MIN_POOL >> PAGE_SHIFT, VMM_MIN_POOL_WMARK_LOW,
+			 VMM_MIN_POOL_WMARK_HIGH);
+		return bad_option(cmd, "--pool", pool, why);
+	}
+	if (cfg->pool_bytes > limit) {
+		format_size(limit, a, sizeof(a));
+		snprintf(why, sizeof(why), "more than this host lets nopin have: %s, its %s", a,
+			 what);
+		return bad_option(cmd, "--pool", pool, why);
+	}
+	if (cfg->mem_bytes <= cfg->pool_bytes || ram_backing_free(cfg, &where, &free_bytes))
+		return 0; /* vmm_create() says what is wrong with the path */
+	if (cfg->mem_bytes - cfg->pool_bytes > free_bytes) {
+		format_size(cfg->mem_bytes - cfg->pool_bytes, a, sizeof(a));
+		format_size(free_bytes, b, sizeof(b));
+		snprintf(why, sizeof(why),
+			 "the %s of guest RAM the pool cannot hold go to %s, whose file system has "
+			 "%s free",
+			 a, where, b);
+		return bad_option(cmd, "--mem", o->mem_arg ? o->mem_arg : "64M", why);
+	}
+	return 0;
+}
+
 int run_parse_options(const char *cmd, int argc, char **argv, struct run_options *o,
 		      void (*usage)(FILE *f))
 {
@@ -177,15 +241,20 @@ int run_parse_options(const char *cmd, int argc, char **argv, struct run_options
 		case OPT_MEM:
 			if (parse_size(optarg, &cfg->mem_bytes))
 				return bad_option(cmd, "--mem", optarg, "a size like 64M");
+			o->mem_arg = optarg;
 			break;
 		case OPT_POOL:
 			if (parse_size(optarg, &cfg->pool_bytes))
 				return bad_option(cmd, "--pool", optarg, "a size like 64M");
+			o->pool_arg = optarg;
 			break;
 		case OPT_VCPUS:
-			if (parse_count(optarg, &n) || n > NR_CPUS)
-				return bad_option(cmd, "--vcpus", optarg,
-						  "a count from 1 to the vCPU limit");
+			if (parse_count(optarg, &n) || n > NR_CPUS) {
+				char why[64];
+
+				snprintf(why, sizeof(why), "a count from 1 to %d", NR_CPUS);
+				return bad_option(cmd, "--vcpus", optarg, why);
+			}
 			cfg->nr_vcpus = n;
 			break;
 		case OPT_MEM_FILE:
@@ -253,7 +322,7 @@ int run_parse_options(const char *cmd, int argc, char **argv, struct run_options
 			return VMM_EXIT_USAGE; /* getopt said what */
 		}
 	}
-	return 0;
+	return run_check_sizes(cmd, o);
 }
 
 /*
@@ -435,8 +504,12 @@ int run_vm(const char *cmd, struct run_options *o)
 		vmm_stop(vm, VMM_EXIT_VMM_ERROR, "cannot watch for signals: %s", strerror(-ret));
 	status = vmm_run(vm);
 	run_signals_stop(&sigs);
-	if (!vm->guest_exited)
+	if (!vm->guest_exited) {
 		fprintf(stderr, "nopin %s: %s\n", cmd, vm->stop_message);
+		if (vmm_describe_writeback_error(vm, err, sizeof(err)))
+			fprintf(stderr, "nopin %s: the host could not free guest RAM: %s\n", cmd,
+				err);
+	}
 	if (o->stats)
 		vmm_print_stats(vm, stderr, o->stats == 2);
 	vmm_destroy(vm);

@@ -23,8 +23,9 @@ int cmd_exec(int argc, char **argv);
 
 struct run_options {
 	struct vmm_config cfg;
-	int stats;	   /* --stats: 0, 1 (a table) or 2 (JSON) */
-	const char *trace; /* --trace FILE */
+	int stats;			/* --stats: 0, 1 (a table) or 2 (JSON) */
+	const char *trace;		/* --trace FILE */
+	const char *mem_arg, *pool_arg; /* --mem and --pool as given, for messages */
 	/* exec's own, which run refuses */
 	struct vmm_exec_config exec; /* root and rw */
 	const char *kernel;

@@ -93,6 +93,16 @@ struct vmm_exec_config {
 	bool rw;	   /* --rw: writes under the root allowed */
 };
 
+/*
+ * The smallest frame pool: kswapd's watermarks (vmm_setup_reclaim()) are a
+ * 32nd and a 16th of the pool, but at least these many frames, and a pool
+ * must hold its high watermark.  Which guest runs well in it is another
+ * matter: the hello image does, memtest thrashes for minutes.
+ */
+#define VMM_MIN_POOL_WMARK_LOW 8UL
+#define VMM_MIN_POOL_WMARK_HIGH 16UL
+#define VMM_MIN_POOL (VMM_MIN_POOL_WMARK_HIGH << PAGE_SHIFT)
+
 /* --mmu unset: tdp on the soft backend, shadow on kvm (vmm_mmu_mode()). */
 #define VMM_MMU_AUTO (-1)
 
@@ -258,6 +268,13 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 /* Run every vCPU until the guest exits or is stopped; returns the exit status. */
 int vmm_run(struct vmm *vm);
 void vmm_destroy(struct vmm *vm);
+/*
+ * Did writing guest RAM back fail (a full disk under --swap or
+ * --mem-file)?  Reclaim then frees nothing and the run ends in an
+ * allocation failure, which hides the cause: this names the file, the
+ * offset and the errno, into @buf.  Before vmm_destroy().
+ */
+bool vmm_describe_writeback_error(struct vmm *vm, char *buf, size_t len);
 
 /* End the run with @status (first caller wins) and kick every vCPU. */
 void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)

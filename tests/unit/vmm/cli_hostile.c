@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -51,12 +53,29 @@ static const char *image(const char *name)
 	return path;
 }
 
+/* nopin_vstart()'s @resource for a run in its own mount namespace (@limit: the directory). */
+#define RUN_ON_FULL_TMPFS (-2)
+#define SMALL_TMPFS_SIZE "size=12m"
+
+/*
+ * A 12 MiB tmpfs on @dir, in a mount namespace of the calling child's own,
+ * so that nothing outlives it; -errno where it may not mount.
+ */
+static int mount_small_tmpfs(const char *dir)
+{
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("nopin-test", dir, "tmpfs", 0, SMALL_TMPFS_SIZE))
+		return -errno;
+	return 0;
+}
+
 /*
  * Start `nopin run ARGS...` (NULL-terminated), its output to a pipe; with
- * @fsize, under that RLIMIT_FSIZE and SIGXFSZ ignored, so a write past it
- * fails with EFBIG as one on a full file system fails with ENOSPC.
+ * a @resource (not -1), under that rlimit at @limit.  Under RLIMIT_FSIZE
+ * SIGXFSZ is ignored, so a write past the limit fails with EFBIG as one on
+ * a full file system fails with ENOSPC.
  */
-static void nopin_vstart(struct nopin_proc *p, rlim_t fsize, va_list ap)
+static void nopin_vstart(struct nopin_proc *p, int resource, rlim_t limit, va_list ap)
 {
 	const char *argv[MAX_ARGS] = { NOPIN_CLI, "run" };
 	int fds[2], argc = 2;
@@ -71,7 +90,7 @@ static void nopin_vstart(struct nopin_proc *p, rlim_t fsize, va_list ap)
 	p->pid = fork();
 	TEST_ASSERT(p->pid >= 0, "fork");
 	if (!p->pid) {
-		struct rlimit rl = { fsize, fsize };
+		struct rlimit rl = { limit, limit };
 
 		dup2(fds[1], STDOUT_FILENO);
 		dup2(fds[1], STDERR_FILENO);
@@ -79,10 +98,12 @@ static void nopin_vstart(struct nopin_proc *p, rlim_t fsize, va_list ap)
 		close(fds[1]);
 		/* A hang is a failure, not a stuck suite: no case needs a minute. */
 		alarm(300);
-		if (fsize) {
+		if (resource == RLIMIT_FSIZE)
 			signal(SIGXFSZ, SIG_IGN);
-			setrlimit(RLIMIT_FSIZE, &rl);
-		}
+		if (resource >= 0 && setrlimit(resource, &rl))
+			_exit(126);
+		if (resource == RUN_ON_FULL_TMPFS && mount_small_tmpfs((const char *)limit))
+			_exit(KSFT_SKIP);
 		execv(argv[0], (char **)argv);
 		_exit(127);
 	}
@@ -95,7 +116,7 @@ static void nopin_start(struct nopin_proc *p, ...)
 	va_list ap;
 
 	va_start(ap, p);
-	nopin_vstart(p, 0, ap);
+	nopin_vstart(p, -1, 0, ap);
 	va_end(ap);
 }
 
@@ -133,7 +154,18 @@ static void nopin_run(struct nopin_proc *p, ...)
 	va_list ap;
 
 	va_start(ap, p);
-	nopin_vstart(p, 0, ap);
+	nopin_vstart(p, -1, 0, ap);
+	va_end(ap);
+	nopin_finish(p);
+}
+
+/* nopin_run() under @resource's rlimit at @limit. */
+static void nopin_run_limited(struct nopin_proc *p, int resource, rlim_t limit, ...)
+{
+	va_list ap;
+
+	va_start(ap, limit);
+	nopin_vstart(p, resource, limit, ap);
 	va_end(ap);
 	nopin_finish(p);
 }
@@ -297,4 +329,99 @@ TEST(trace_write_error_is_reported)
 	nopin_run(&p, "--trace", "/dev/full", image("hello"), NULL);
 	EXPECT(&p, VMM_EXIT_VMM_ERROR, "nopin run: cannot write trace /dev/full: No space left");
 	EXPECT(&p, VMM_EXIT_VMM_ERROR, "Hello from vCPU 0");
+}
+
+/* ---- sizes the host cannot give ---- */
+
+/*
+ * A pool larger than the host's memory used to run for minutes at 20 GB
+ * before failing; RAM the pool cannot hold must fit where it goes.  Each is
+ * refused before anything is allocated, saying what the limit was.
+ */
+TEST(sizes_beyond_the_host_are_refused)
+{
+	struct nopin_proc p;
+
+	nopin_run(&p, "--pool", "100000G", image("hello"), NULL);
+	EXPECT(&p, VMM_EXIT_USAGE, "bad --pool '100000G': more than this host lets nopin have: ");
+	TEST_ASSERT(strstr(p.buf, "physical memory"), "names the limit:\n%s", p.buf);
+	nopin_run_limited(&p, RLIMIT_AS, 1UL << 30, "--pool", "2G", image("hello"), NULL);
+	EXPECT(&p, VMM_EXIT_USAGE, "1.0 GiB, its RLIMIT_AS (ulimit -v)");
+	nopin_run(&p, "--mem", "100000G", "--pool", "64M", image("hello"), NULL);
+	EXPECT(&p, VMM_EXIT_USAGE,
+	       "bad --mem '100000G': the 97.7 TiB of guest RAM the pool cannot");
+	EXPECT(&p, VMM_EXIT_USAGE, "go to /tmp/, whose file system has ");
+	nopin_run(&p, "--vcpus", "100000", image("hello"), NULL);
+	EXPECT(&p, VMM_EXIT_USAGE, "bad --vcpus '100000': a count from 1 to 64");
+}
+
+/* kswapd needs its watermarks: below 16 frames the reason, not "Invalid argument". */
+TEST(pool_too_small_says_the_smallest)
+{
+	struct nopin_proc p;
+
+	nopin_run(&p, "--pool", "4K", image("hello"), NULL);
+	EXPECT(&p, VMM_EXIT_USAGE, "bad --pool '4K': the smallest pool is 64K, 16 frames");
+	nopin_run(&p, "--pool", "64K", image("hello"), NULL);
+	EXPECT(&p, 0, "Hello from vCPU 0");
+}
+
+/* --pressure= asked for something and named nothing: an error, not a quiet run. */
+TEST(empty_pressure_is_an_error)
+{
+	struct nopin_proc p;
+
+	nopin_run(&p, "--pressure=", image("hello"), NULL);
+	EXPECT(&p, VMM_EXIT_USAGE, "bad --pressure '': an empty list");
+	nopin_run(&p, "--pressure", "reclaim,,age", image("hello"), NULL);
+	EXPECT(&p, VMM_EXIT_USAGE, "an empty name in the list");
+	nopin_run(&p, "--pressure", "reclaim=99999999999999999999s", image("hello"), NULL);
+	EXPECT(&p, VMM_EXIT_USAGE, "at most a day");
+}
+
+/* ---- a full disk ---- */
+
+/*
+ * Guest RAM on a --mem-file that cannot grow past 2 MiB (RLIMIT_FSIZE, as
+ * a full disk): write-back fails, reclaim frees nothing, and the run ends
+ * on an allocation that found no frame.  Before, that was all it said;
+ * now the failed write-back is named, file, offset and errno.
+ */
+TEST(full_disk_under_mem_file_names_the_write_back)
+{
+	char path[64];
+	struct nopin_proc p;
+
+	temp_path(path, sizeof(path), "ram");
+	TEST_ASSERT(!truncate(path, 16 << 20), "size %s", path);
+	nopin_run_limited(&p, RLIMIT_FSIZE, 2 << 20, "--mem", "16M", "--pool", "4M", "--mem-file",
+			  path, image("memtest"), NULL);
+	EXPECT(&p, VMM_EXIT_GUEST_STOPPED, "nopin: lost page write to ");
+	EXPECT(&p, VMM_EXIT_GUEST_STOPPED, "nopin run: the host could not free guest RAM: ");
+	EXPECT(&p, VMM_EXIT_GUEST_STOPPED, "failed: File too large");
+	TEST_ASSERT(strstr(p.buf, path), "names the file:\n%s", p.buf);
+	unlink(path);
+}
+
+/*
+ * The same with --swap on a 12 MiB tmpfs, which RAM beyond the pool just
+ * fits at the start (so the up-front check passes) and the pool's own
+ * page tables push over.  Needs a mount namespace: skipped where it may
+ * not mount.
+ */
+TEST(full_disk_under_swap_names_the_write_back)
+{
+	char dir[] = "/tmp/nopin-tmpfs-XXXXXX", swap[64];
+	struct nopin_proc p;
+
+	TEST_ASSERT(mkdtemp(dir), "mkdtemp");
+	snprintf(swap, sizeof(swap), "%s/swap", dir);
+	nopin_run_limited(&p, RUN_ON_FULL_TMPFS, (rlim_t)(uintptr_t)dir, "--mem", "16M", "--pool",
+			  "4M", "--swap", swap, image("memtest"), NULL);
+	rmdir(dir);
+	TEST_REQUIRE(p.status != KSFT_SKIP);
+	EXPECT(&p, VMM_EXIT_GUEST_STOPPED, "nopin: Write-error on swap file ");
+	EXPECT(&p, VMM_EXIT_GUEST_STOPPED, "nopin run: the host could not free guest RAM: ");
+	EXPECT(&p, VMM_EXIT_GUEST_STOPPED, "failed: No space left on device");
+	TEST_ASSERT(strstr(p.buf, swap), "names the file:\n%s", p.buf);
 }
