@@ -29,6 +29,9 @@ void devkvm_keep_exit(struct devkvm_vcpu *k, int ret, struct devkvm_exit *ge)
 		if (!ge->in)
 			memcpy(&ge->data, (uint8_t *)run + run->io.data_offset,
 			       min(run->io.size, (uint8_t)4));
+		/* Now: a flush's own KVM_RUNs rewrite kvm_run's registers. */
+		if (ge->port == DEVKVM_PORT_PAGE_FAULT)
+			ge->cr2 = run->s.regs.regs.rax;
 	} else if (ge->reason == KVM_EXIT_FAIL_ENTRY) {
 		ge->detail = run->fail_entry.hardware_entry_failure_reason;
 	} else if (ge->reason == KVM_EXIT_INTERNAL_ERROR) {

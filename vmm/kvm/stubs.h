@@ -64,7 +64,7 @@
 /* The vectors devkvm_idt_entries[] covers: the exceptions, 0-19. */
 #define DEVKVM_NR_GATES 20
 
-#define DEVKVM_PORT_PAGE_FAULT 0xf0 /* the #PF stub: the fault mailbox says what */
+#define DEVKVM_PORT_PAGE_FAULT 0xf0 /* the #PF stub: CR2 in rax, the CPU's frame on IST1 */
 #define DEVKVM_PORT_EXCEPTION 0xf1  /* any other exception: rax = vector, rcx = error, rdx = rip */
 #define DEVKVM_PORT_FLUSH_ACK 0xf2  /* the trampoline: the flush mailbox says which */
 
@@ -75,11 +75,16 @@
 #define DEVKVM_SEL_USER_CODE 0x2b
 #define DEVKVM_SEL_TSS(i) (0x30 + 16 * (i))
 
-/* The fault mailbox: cr2, error code and rip written by the #PF stub, guest_cr2 by the VMM. */
-#define DEVKVM_FAULT_CR2 0
-#define DEVKVM_FAULT_ERROR_CODE 8
-#define DEVKVM_FAULT_RIP 16
-#define DEVKVM_FAULT_GUEST_CR2 24
+/* The fault mailbox: guest_cr2, the VMM's, read by the #PF stub. */
+#define DEVKVM_FAULT_GUEST_CR2 0
+
+/*
+ * The #PF stub's stack once it pushed rax: struct devkvm_pf_frame, at the
+ * top of IST1, where the CPU starts the stack every time; the fault
+ * mailbox at the bottom of the page is this far from rsp.
+ */
+#define DEVKVM_PF_FRAME_SIZE 56
+#define DEVKVM_PF_MAILBOX_FROM_RSP (DEVKVM_PF_FRAME_SIZE - DEVKVM_PAGE_SIZE)
 
 /* The flush mailbox: req and trampoline the VMM's, ack and runs the flush stub's. */
 #define DEVKVM_FLUSH_REQ 0
@@ -94,9 +99,6 @@
 #include "base/compiler.h"
 
 struct devkvm_fault_mailbox {
-	uint64_t cr2;
-	uint64_t error_code;
-	uint64_t rip; /* of the faulting instruction */
 	/*
 	 * The VMM's: CR2 as the guest last saw it, the address of the last
 	 * #PF delivered to its handler, which the stub puts back before its
@@ -107,10 +109,11 @@ struct devkvm_fault_mailbox {
 
 /*
  * The #PF stub's IST1 stack at its exit, from its rsp up to the top of
- * the page: what the stub pushed (rcx, rax), then the CPU's frame.
+ * the page: what the stub pushed (rax), then the CPU's frame, with the
+ * error code and the rip of the faulting instruction.
  */
 struct devkvm_pf_frame {
-	uint64_t rcx, rax;
+	uint64_t rax;
 	uint64_t error_code, rip, cs, rflags, rsp, ss;
 };
 
@@ -122,10 +125,8 @@ struct devkvm_flush_mailbox {
 	uint64_t trampoline; /* the VMM's: where the stub returns to acknowledge */
 };
 
-BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, cr2) != DEVKVM_FAULT_CR2);
-BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, error_code) != DEVKVM_FAULT_ERROR_CODE);
-BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, rip) != DEVKVM_FAULT_RIP);
 BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, guest_cr2) != DEVKVM_FAULT_GUEST_CR2);
+BUILD_BUG_ON(sizeof(struct devkvm_pf_frame) != DEVKVM_PF_FRAME_SIZE);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, req) != DEVKVM_FLUSH_REQ);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, ack) != DEVKVM_FLUSH_ACK);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, runs) != DEVKVM_FLUSH_RUNS);
@@ -137,7 +138,7 @@ BUILD_BUG_ON(DEVKVM_MAX_VCPUS *DEVKVM_TSS_STRIDE > DEVKVM_PAGE_SIZE);
 
 /* stubs.S: the stub page's contents, copied whole to DEVKVM_STUB_VA. */
 extern const char devkvm_stub_start[], devkvm_stub_end[];
-extern const char devkvm_flush_stub[];
+extern const char devkvm_flush_stub[], devkvm_pf_stub_keep_cr2[];
 /* The guest address of each exception vector's entry point; 0: no gate. */
 extern const uint64_t devkvm_idt_entries[DEVKVM_NR_GATES];
 

@@ -129,6 +129,19 @@ int devkvm_set_guest_gate(struct devkvm_vm *b, unsigned int i, unsigned int vect
 	return 0;
 }
 
+/*
+ * vCPU @i's #PF gate: the stub that puts back the guest's CR2 once the
+ * guest has a #PF handler (@keep_cr2), the shorter one until then
+ * (stubs.S says why two).  The vCPU is out of KVM_RUN, on its own thread.
+ */
+void devkvm_set_pf_gate(struct devkvm_vm *b, unsigned int i, bool keep_cr2)
+{
+	uint64_t stub =
+		keep_cr2 ? devkvm_stub_va(devkvm_pf_stub_keep_cr2) : devkvm_idt_entries[PF_VECTOR];
+
+	devkvm_set_gate(devkvm_top_byte(b, DEVKVM_IDT_VA_OF(i)), PF_VECTOR, stub, DEVKVM_IST_FAULT);
+}
+
 static void devkvm_build_tables(struct devkvm_vm *b, unsigned int nr_vcpus)
 {
 	uint64_t *gdt = devkvm_top_page(b, DEVKVM_GDT_VA);
