@@ -479,6 +479,31 @@ static bool devkvm_shadow_page_fault(struct vmm_vcpu *vcpu, uint64_t addr,
 }
 
 /*
+ * A #PF in the VMM's top 16 MiB on the identity map: a write to one of
+ * the VMM's read-only pages (tables.c), or an access where it maps
+ * nothing.  There is nothing to fault in: the guest stops, the page
+ * named.  On tables of its own, the guest's walk refuses the range first
+ * (devkvm_translate()), as the soft vCPU's does.
+ */
+static bool devkvm_top_fault(struct vmm_vcpu *vcpu, uint64_t cr2, const struct devkvm_pf_frame *f,
+			     struct vmm_exit *exit)
+{
+	char what[96], insn[160];
+
+	devkvm_top_describe(cr2, what, sizeof(what));
+	if (f->error_code & PFERR_FETCH_MASK)
+		snprintf(insn, sizeof(insn), "instruction fetch at rip %#lx",
+			 (unsigned long)f->rip);
+	else
+		devkvm_describe_insn(vcpu, f->rip, insn, sizeof(insn));
+	return devkvm_stop(exit,
+			   "guest page fault: %s of virtual address %#lx: %s (the VMM's top "
+			   "16 MiB), error code %#lx; %s",
+			   devkvm_access_name(f->error_code), (unsigned long)cr2, what,
+			   (unsigned long)f->error_code, insn);
+}
+
+/*
  * @cr2 is the stub's rax, which KVM copied to kvm_run at the exit
  * (kvm_valid_regs, devkvm_keep_exit()); the error code and the rip are
  * the CPU's, read from its frame on IST1, where the stub left it.  No
@@ -491,6 +516,8 @@ bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, uint64_t cr2, struct vmm_ex
 	char what[32];
 	int ret;
 
+	if (cr2 >= DEVKVM_TOP_VA && vcpu->kvcpu->cr3 == KVM_CR3_IDENTITY)
+		return devkvm_top_fault(vcpu, cr2, f, exit);
 	if (vcpu->vm->kvm->mmu_mode == KVM_MMU_SHADOW)
 		return devkvm_shadow_page_fault(vcpu, cr2, f, exit);
 	/* Out of guest mode already: the stub's exit is the EPT-violation exit. */

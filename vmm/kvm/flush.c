@@ -191,14 +191,14 @@ static int devkvm_enter_flush_stub(struct vmm_vcpu *vcpu)
 	if (!ret)
 		ret = devkvm_ioctl(k->fd, KVM_GET_SREGS, &sregs, &err);
 	if (!ret) {
-		if (r.rip - mb->trampoline >= DEVKVM_TRAMPOLINE_SIZE) {
+		if (r.rip - DEVKVM_TRAMPOLINE_VA(vcpu->id) >= DEVKVM_TRAMPOLINE_SIZE) {
 			resume[0] = r.rip;
 			resume[1] = sregs.cs.selector;
 			resume[2] = r.rflags;
 			resume[3] = r.rsp;
 			resume[4] = sregs.ss.selector;
 		}
-		frame[0] = mb->trampoline;
+		frame[0] = DEVKVM_TRAMPOLINE_VA(vcpu->id);
 		frame[1] = DEVKVM_SEL_CODE;
 		frame[2] = 0x2;
 		frame[3] = resume_va;

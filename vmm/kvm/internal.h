@@ -123,6 +123,12 @@ void devkvm_describe_rip(struct vmm_vcpu *vcpu, char *buf, size_t len);
  * for @nr_vcpus: GDT, IDT, TSSs, the stubs.  0 or -ENOMEM.
  */
 int devkvm_top_create(struct vmm *vm, struct devkvm_vm *b, unsigned int nr_vcpus);
+/*
+ * What the VMM has at @va in the top 16 MiB, for a message: "the VMM's
+ * GDT, read-only to the guest"...  0 for no page, 1 for a read-only one,
+ * 2 for a stack.
+ */
+int devkvm_top_describe(unsigned long va, char *buf, size_t len);
 /* Unmap and free them, whatever devkvm_top_create() got to. */
 void devkvm_top_destroy(struct vmm *vm, struct devkvm_vm *b);
 /*

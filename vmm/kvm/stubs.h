@@ -34,6 +34,13 @@
 #define DEVKVM_PAGE_SIZE 0x1000 /* a stack is one: a stub finds its mailbox by rounding rsp down */
 #define DEVKVM_MAX_VCPUS 16
 #define DEVKVM_TOP_PAGES (5 + 2 * DEVKVM_MAX_VCPUS)
+/*
+ * The pages below the stacks (GDT, IDT, TSS, stubs) are mapped read-only
+ * and CR0.WP is set, so the guest cannot write them even at CPL 0; the
+ * CPU only reads them.  The stacks stay writable: the CPU pushes the
+ * exception frames there (tables.c says what that leaves the guest).
+ */
+#define DEVKVM_TOP_READ_ONLY_PAGES ((DEVKVM_STACKS_VA - DEVKVM_TOP_VA) / DEVKVM_PAGE_SIZE)
 #define DEVKVM_TSS_SIZE 0x68
 #define DEVKVM_TSS_STRIDE 0x80
 
@@ -86,11 +93,10 @@
 #define DEVKVM_PF_FRAME_SIZE 56
 #define DEVKVM_PF_MAILBOX_FROM_RSP (DEVKVM_PF_FRAME_SIZE - DEVKVM_PAGE_SIZE)
 
-/* The flush mailbox: req and trampoline the VMM's, ack and runs the flush stub's. */
+/* The flush mailbox: req the VMM's, ack and runs the flush stub's. */
 #define DEVKVM_FLUSH_REQ 0
 #define DEVKVM_FLUSH_ACK 8
 #define DEVKVM_FLUSH_RUNS 16
-#define DEVKVM_FLUSH_TRAMPOLINE 24
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>
@@ -119,10 +125,9 @@ struct devkvm_pf_frame {
 
 /* Read it with atomic loads: the guest writes ack and runs while the VMM looks. */
 struct devkvm_flush_mailbox {
-	uint64_t req;	     /* the VMM's: the flush it asks for before it enters the stub */
-	uint64_t ack;	     /* the stub's: req, copied once CR3 is reloaded */
-	uint64_t runs;	     /* the stub's: how many times it ran */
-	uint64_t trampoline; /* the VMM's: where the stub returns to acknowledge */
+	uint64_t req;  /* the VMM's: the flush it asks for before it enters the stub */
+	uint64_t ack;  /* the stub's: req, copied once CR3 is reloaded */
+	uint64_t runs; /* the stub's: how many times it ran */
 };
 
 BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, guest_cr2) != DEVKVM_FAULT_GUEST_CR2);
@@ -130,7 +135,6 @@ BUILD_BUG_ON(sizeof(struct devkvm_pf_frame) != DEVKVM_PF_FRAME_SIZE);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, req) != DEVKVM_FLUSH_REQ);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, ack) != DEVKVM_FLUSH_ACK);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, runs) != DEVKVM_FLUSH_RUNS);
-BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, trampoline) != DEVKVM_FLUSH_TRAMPOLINE);
 BUILD_BUG_ON(DEVKVM_TRAMPOLINES_OFFSET + DEVKVM_MAX_VCPUS * DEVKVM_TRAMPOLINE_SIZE >
 	     DEVKVM_PAGE_SIZE);
 BUILD_BUG_ON(DEVKVM_IDT_VA_OF(DEVKVM_MAX_VCPUS) > DEVKVM_TSS_VA);
