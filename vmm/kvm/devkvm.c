@@ -266,7 +266,9 @@ static void devkvm_vcpu_destroy(struct vmm_vcpu *vcpu)
  * through this vCPU's own IDT gate, so the CPU delivers them (tables.c).
  * #PF is the VMM's gate, the secondary fault path: the guest's handler is
  * kept for the faults the guest's own tables raise in shadow mode, which
- * the VMM delivers (fault.c); in flat mode there are none.
+ * the VMM delivers (fault.c); in flat mode there are none.  With a
+ * handler the gate goes to the #PF stub that keeps the guest's CR2
+ * (stubs.S).
  */
 static int devkvm_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector, uint64_t rip,
 					uint64_t stack)
@@ -278,7 +280,11 @@ static int devkvm_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vect
 		k->guest_pf_rip = rip;
 		k->guest_pf_stack = stack;
 		devkvm_set_pf_gate(vcpu->vm->backend_vm, vcpu->id, rip);
-		return 0;
+		/*
+		 * Until now the short #PF stub left the VMM's faults in CR2:
+		 * from here on the guest reads only its own there.
+		 */
+		return rip ? devkvm_set_cr2(vcpu, devkvm_fault_mailbox_of(vcpu)->guest_cr2) : 0;
 	}
 	ret = devkvm_set_guest_gate(vcpu->vm->backend_vm, vcpu->id, vector, rip, stack);
 	if (ret)
