@@ -468,8 +468,14 @@ int cmd_soak(int argc, char **argv)
 	printf("soak: %lu runs, seed %#lx, backends soft%s\n", o.runs, (unsigned long)o.seed,
 	       o.kvm ? " and kvm" : " (no usable /dev/kvm on hardware virtualization)");
 	fflush(stdout);
-	for (i = 0; i < o.runs; i++)
+	for (i = 0; i < o.runs; i++) {
 		failed += !soak_one(&o, i, out);
+		/* A long soak says it is alive. */
+		if ((i + 1) % 100 == 0 && i + 1 < o.runs) {
+			printf("soak: %lu of %lu runs, %lu failed\n", i + 1, o.runs, failed);
+			fflush(stdout);
+		}
+	}
 	printf("soak: %lu runs of seed %#lx: %lu passed, %lu failed\n", o.runs,
 	       (unsigned long)o.seed, o.runs - failed, failed);
 	free(out);

@@ -91,12 +91,12 @@ static int elf_range_cmp(const void *a, const void *b)
 }
 
 /*
- * Do any two of the @nr nonempty ranges @r overlap?  Sorted by start, the
- * ranges are disjoint exactly when each ends at or before the next one
- * starts: a range that overlaps a later one overlaps its neighbour too, as
- * every range in between starts no later than that one.  So one sort and
- * one pass, O(n log n): the pairwise check this replaces took seconds on
- * the 65,535 PT_LOADs an ELF header can name.  @r is reordered.
+ * Do any two of the @nr nonempty ranges @r overlap?  Sorted by start, a
+ * range that overlaps any later one reaches past that one's start, and so
+ * past the start of its own next neighbour, which starts no later: the
+ * neighbours alone show every overlap.  So one sort and one pass, O(n log
+ * n): the pairwise check this replaces took seconds on the 65,535 PT_LOADs
+ * an ELF header can name.  @r is reordered.
  */
 int elf_check_overlaps(struct elf_range *r, unsigned int nr, struct elf_image *out)
 {
