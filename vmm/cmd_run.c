@@ -356,9 +356,11 @@ static void choose_backend(struct vmm_config *cfg)
  * and read from a signalfd by a thread of their own, which stops the VM as
  * a vCPU would.  After the first, that thread unblocks them in itself,
  * where their action is still the default: a second signal kills nopin at
- * once, for the user whose first ^C did not seem to do anything.  A signal
- * ignored when nopin started (nohup's SIGHUP) stays ignored: the kernel
- * discards it before it is pending, so the signalfd never sees it.
+ * once, for the user whose first ^C did not seem to do anything (a vCPU
+ * of `nopin exec` blocked in a host read of a terminal is one).  A signal
+ * ignored when nopin started (nohup's SIGHUP, a background job's SIGINT)
+ * stays ignored, so it is left out of the set: the kernel never discards
+ * a blocked signal as ignored, and the signalfd would see it.
  */
 struct run_signals {
 	sigset_t set, old;
@@ -371,10 +373,16 @@ struct run_signals {
 
 static void run_signals_block(struct run_signals *s)
 {
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+
 	sigemptyset(&s->set);
-	sigaddset(&s->set, SIGINT);
-	sigaddset(&s->set, SIGTERM);
-	sigaddset(&s->set, SIGHUP);
+	for (size_t i = 0; i < ARRAY_SIZE(signals); i++) {
+		struct sigaction sa;
+
+		/* A blocked signal is never discarded as ignored: leave those alone. */
+		if (!sigaction(signals[i], NULL, &sa) && sa.sa_handler != SIG_IGN)
+			sigaddset(&s->set, signals[i]);
+	}
 	pthread_sigmask(SIG_BLOCK, &s->set, &s->old);
 	s->sfd = s->efd = -1;
 	s->started = false;

@@ -55,6 +55,8 @@ static const char *image(const char *name)
 
 /* nopin_vstart()'s @resource for a run in its own mount namespace (@limit: the directory). */
 #define RUN_ON_FULL_TMPFS (-2)
+/* nopin_vstart()'s @resource for a run started with SIGINT ignored, as a background job. */
+#define RUN_SIGINT_IGNORED (-3)
 #define SMALL_TMPFS_SIZE "size=12m"
 
 /*
@@ -100,6 +102,8 @@ static void nopin_vstart(struct nopin_proc *p, int resource, rlim_t limit, va_li
 		alarm(300);
 		if (resource == RLIMIT_FSIZE)
 			signal(SIGXFSZ, SIG_IGN);
+		if (resource == RUN_SIGINT_IGNORED)
+			signal(SIGINT, SIG_IGN);
 		if (resource >= 0 && setrlimit(resource, &rl))
 			_exit(126);
 		if (resource == RUN_ON_FULL_TMPFS && mount_small_tmpfs((const char *)limit))
@@ -117,6 +121,15 @@ static void nopin_start(struct nopin_proc *p, ...)
 
 	va_start(ap, p);
 	nopin_vstart(p, -1, 0, ap);
+	va_end(ap);
+}
+
+static void nopin_start_ignoring_sigint(struct nopin_proc *p, ...)
+{
+	va_list ap;
+
+	va_start(ap, p);
+	nopin_vstart(p, RUN_SIGINT_IGNORED, 0, ap);
 	va_end(ap);
 }
 
@@ -299,6 +312,24 @@ TEST(signals_end_the_run_on_kvm)
 	TEST_REQUIRE(kvm_runs_here());
 	expect_signal_ends_run("kvm", SIGTERM);
 	expect_signal_ends_run("kvm", SIGINT);
+}
+
+/*
+ * A signal ignored when nopin started stays ignored (a background job's
+ * SIGINT, nohup's SIGHUP): blocking it for the signalfd would have made it
+ * pending, and the run would have stopped.
+ */
+TEST(ignored_signals_stay_ignored)
+{
+	struct nopin_proc p;
+
+	nopin_start_ignoring_sigint(&p, hostile("spin"), NULL);
+	TEST_ASSERT(nopin_wait_for(&p, "hostile: spinning"), "the guest ran:\n%s", p.buf);
+	kill(p.pid, SIGINT);
+	kill(p.pid, SIGTERM);
+	nopin_finish(&p);
+	EXPECT(&p, 128 + SIGTERM, "nopin run: stopped by SIGTERM");
+	TEST_ASSERT(!strstr(p.buf, "SIGINT"), "SIGINT was ignored:\n%s", p.buf);
 }
 
 /* ---- exit statuses: the VMM's and the guest's ---- */
