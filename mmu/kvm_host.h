@@ -82,6 +82,13 @@ struct kvm_memory_slot {
 	 */
 	struct kvm_rmap_head *rmap;
 	unsigned short *gfn_write_track;
+	/*
+	 * Which rmaps may be non-empty, so that a range walk skips the rest
+	 * (mmu/shadow_rmap.c): bit g of rmap_groups for the 64 gfns from
+	 * 64 g, bit G of rmap_blocks for the 64 groups from 64 G.
+	 */
+	unsigned long *rmap_groups;
+	unsigned long *rmap_blocks;
 };
 
 /* A list of SPTE pointers: one inline, or a chain of pte_list_desc (mmu/shadow.h). */
