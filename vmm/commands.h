@@ -22,6 +22,9 @@ int cmd_museum(int argc, char **argv);
 /* nopin exec [run options] [--root DIR] [--rw] [--kernel FILE] PROGRAM [ARG...]: vmm/cmd_exec.c */
 int cmd_exec(int argc, char **argv);
 
+/* nopin soak [--runs N] [--seed S] [--timeout SECONDS] [--images DIR] [--verbose] */
+int cmd_soak(int argc, char **argv);
+
 /* ---- what `nopin exec` shares with `nopin run` (vmm/cmd_run.c) ---- */
 
 struct run_options {

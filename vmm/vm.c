@@ -84,47 +84,17 @@ static int vmm_load_write(void *opaque, uint64_t gpa, const void *src, size_t le
 	return vmm_write_guest(opaque, gpa, src, len);
 }
 
-static int vmm_read_file(const char *path, void **bufp, size_t *sizep, char *err, size_t errlen)
-{
-	struct stat st;
-	void *buf;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return vmm_errf(err, errlen, -errno, "cannot open image %s: %s", path,
-				strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return vmm_errf(err, errlen, -EINVAL, "image %s is not a regular file", path);
-	}
-	buf = malloc(st.st_size ? st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		return vmm_errf(err, errlen, -ENOMEM, "no memory to read image %s", path);
-	}
-	n = pread(fd, buf, st.st_size, 0);
-	close(fd);
-	if (n != st.st_size) {
-		free(buf);
-		return vmm_errf(err, errlen, -EIO, "cannot read image %s", path);
-	}
-	*bufp = buf;
-	*sizep = st.st_size;
-	return 0;
-}
-
 static int vmm_load_image(struct vmm *vm, char *err, size_t errlen)
 {
 	struct elf_image img;
-	size_t size = 0;
-	void *buf = NULL;
-	int ret = vmm_read_file(vm->cfg.image, &buf, &size, err, errlen);
+	struct elf_file file;
+	int ret = elf_map_file(vm->cfg.image, &file, err, errlen);
 
 	if (ret)
 		return ret;
-	ret = elf_load(buf, size, GUEST_RAM_BASE, vm->cfg.mem_bytes, vmm_load_write, vm, &img);
-	free(buf);
+	ret = elf_load(file.data, file.size, GUEST_RAM_BASE, vm->cfg.mem_bytes, vmm_load_write, vm,
+		       &img);
+	elf_unmap_file(&file);
 	if (ret)
 		return vmm_errf(err, errlen, ret, "%s: %s", vm->cfg.image, img.error);
 	if (img.hi > GUEST_RAM_BASE + vm->cfg.mem_bytes - vm->cfg.nr_vcpus * GUEST_STACK_SIZE)
