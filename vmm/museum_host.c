@@ -80,11 +80,6 @@ static struct page *mm_page(struct mm_struct *mm, unsigned long addr)
 	return page;
 }
 
-static void pool_done(struct frame_pool *pool)
-{
-	frame_pool_destroy(pool);
-}
-
 /* ---- rule 5, unlink before freeing page tables ---- */
 
 #define PGT_BASE 0x200000000UL /* one pmd table covers the file page and the anon page */
@@ -137,13 +132,13 @@ int museum_free_pgtables_before_unlink(bool legacy, struct museum_result *res)
 	m = kthread_run(pgt_munmap, &sc, "munmap");
 	EXPECT(res, !IS_ERR(m) && !sched_point_wait("free_pgtables:unlink"));
 	sched_point_release("zap_pte_range:pte_table");
-	EXPECT(res, kthread_stop(t) == 0);
+	EXPECT(res, kthread_join(t) == 0);
 	sched_point_release("free_pgtables:unlink");
-	EXPECT(res, kthread_stop(m) == 0);
+	EXPECT(res, kthread_join(m) == 0);
 
 	mmput(sc.mm);
 	fput(sc.file);
-	pool_done(pool);
+	frame_pool_destroy(pool);
 	return 0;
 }
 
@@ -203,13 +198,13 @@ int museum_mlock_trylock(bool legacy, struct museum_result *res)
 	EXPECT(res, !IS_ERR(reclaim) && !sched_point_wait("try_to_unmap:mlock"));
 	EXPECT(res, mm_touch(x, ax, true) == 1); /* COW: the locked VMA leaves the page */
 	sched_point_release("try_to_unmap:mlock");
-	EXPECT(res, kthread_stop(reclaim) == 0);
+	EXPECT(res, kthread_join(reclaim) == 0);
 
 	put_page(sc.page);
 	mmput(x);
 	mmput(y);
 	fput(file); /* the page leaves the page cache: its last reference */
-	pool_done(pool);
+	frame_pool_destroy(pool);
 	return 0;
 }
 
@@ -272,7 +267,7 @@ int museum_newest_anon_vma(bool legacy, struct museum_result *res)
 
 	mmput(parent);
 	swapoff(type);
-	pool_done(pool);
+	frame_pool_destroy(pool);
 	return 0;
 }
 
@@ -339,20 +334,21 @@ int museum_register_without_all_locks(bool legacy, struct museum_result *res)
 	o = kthread_run(register_open_mirror, &sc, "device");
 	EXPECT(res, !IS_ERR(o));
 	if (legacy) {
-		EXPECT(res, kthread_stop(o) == 0); /* registered mid-invalidation */
+		EXPECT(res, kthread_join(o) == 0); /* registered mid-invalidation */
 	} else {
 		/* mm_take_all_locks() queues behind the truncation's i_mmap_rwsem. */
 		while (!rwsem_is_contended(&sc.file->f_mapping->i_mmap_rwsem))
 			sched_yield();
 	}
 	sched_point_release("zap_pte_range:pte_table");
-	EXPECT(res, kthread_stop(t) == 0);
+	EXPECT(res, kthread_join(t) == 0);
 	if (!legacy)
-		EXPECT(res, kthread_stop(o) == 0);
+		EXPECT(res, kthread_join(o) == 0);
 
-	mirror_close(sc.mirror);
+	if (!IS_ERR_OR_NULL(sc.mirror))
+		mirror_close(sc.mirror);
 	mmput(sc.mm);
 	fput(sc.file);
-	pool_done(pool);
+	frame_pool_destroy(pool);
 	return 0;
 }
