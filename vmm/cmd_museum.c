@@ -157,7 +157,7 @@ static void usage(FILE *f)
 		   "  --verbose            let the reports through to stderr\n"
 		   "\n"
 		   "Exit status: 0 when every switch shown was caught and every run without\n"
-		   "it was clean; 1 otherwise; 2 for a bad option.\n");
+		   "it was clean; 1 otherwise; 2 for a bad option or a missing guest image.\n");
 }
 
 /* <build>/guest, beside <build>/vmm/nopin; 0 or -ENOENT. */
@@ -431,6 +431,26 @@ out:
 	return ret;
 }
 
+/* Before anything runs: is every image the chosen exhibits need there?  Says which is not. */
+static bool missing_image(const struct museum *mu, long rule)
+{
+	char image[PATH_MAX + 64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(exhibits); i++) {
+		if (!exhibits[i].image || (rule >= 0 && legacy_rule(exhibits[i].sw) != rule))
+			continue;
+		snprintf(image, sizeof(image), "%s/%s.elf", mu->guest_dir, exhibits[i].image);
+		if (access(image, R_OK)) {
+			fprintf(stderr,
+				"nopin museum: no guest image %s: %s (build the guest images, or "
+				"give --guest-dir DIR)\n",
+				image, strerror(errno));
+			return true;
+		}
+	}
+	return false;
+}
+
 enum { OPT_BACKEND = 256, OPT_RULE, OPT_GUEST_DIR, OPT_VERBOSE };
 
 static const struct option museum_options[] = {
@@ -490,6 +510,8 @@ int cmd_museum(int argc, char **argv)
 			argv[optind]);
 		return VMM_EXIT_USAGE;
 	}
+	if (missing_image(&mu, rule))
+		return VMM_EXIT_USAGE;
 	for (size_t i = 0; i < ARRAY_SIZE(exhibits); i++) {
 		if (rule >= 0 && legacy_rule(exhibits[i].sw) != rule)
 			continue;
