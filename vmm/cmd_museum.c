@@ -132,7 +132,7 @@ static const struct exhibit exhibits[] = {
 
 struct museum {
 	enum vmm_backend_kind backend;
-	char guest_dir[PATH_MAX];
+	char guest_dir[PATH_MAX + 16]; /* /proc/self/exe's directory, then "/../guest" */
 	bool verbose;
 };
 
@@ -226,7 +226,7 @@ static void take_reports(struct museum_result *res)
 static int guest_run(const struct museum *mu, const struct exhibit *ex, bool legacy,
 		     struct museum_result *res)
 {
-	char image[PATH_MAX + 64], err[512];
+	char image[PATH_MAX + 96], err[512];
 	struct vmm_config cfg;
 	struct vmm *vm;
 	FILE *console;
@@ -356,7 +356,7 @@ static bool clean(const struct exhibit *ex, const struct museum_result *res, cha
 	}
 	if (ex->host) {
 		if (res->status) {
-			snprintf(why, len, "%s", res->what);
+			snprintf(why, len, "%.200s", res->what);
 			return false;
 		}
 		return true;
@@ -434,7 +434,7 @@ out:
 /* Before anything runs: is every image the chosen exhibits need there?  Says which is not. */
 static bool missing_image(const struct museum *mu, long rule)
 {
-	char image[PATH_MAX + 64];
+	char image[PATH_MAX + 96];
 
 	for (size_t i = 0; i < ARRAY_SIZE(exhibits); i++) {
 		if (!exhibits[i].image || (rule >= 0 && legacy_rule(exhibits[i].sw) != rule))
