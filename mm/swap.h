@@ -235,6 +235,12 @@ bool try_to_free_swap(struct page *page);
  */
 unsigned long shrink_node(struct pglist_data *pgdat, unsigned long nr_to_reclaim);
 /*
+ * Reclaim until @nr_to_reclaim frames are freed or reclaim stops making
+ * progress, calling shrink_node() again as the kernel's memory.reclaim
+ * does.  Returns how many were freed.
+ */
+unsigned long proactive_reclaim(struct pglist_data *pgdat, unsigned long nr_to_reclaim);
+/*
  * Reclaim the isolated pages of @page_list (isolate_lru_page()) however
  * recently used (the kernel's reclaim_pages(), behind MADV_PAGEOUT); the
  * ones that stay are put back.  Returns frames freed.
