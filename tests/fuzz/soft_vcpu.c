@@ -349,6 +349,21 @@ static bool fuzz_rex_not_last(const cs_insn *insn)
 	return false;
 }
 
+/* Does @insn carry both 66 and F2 or F3 before a 0f opcode? */
+static bool fuzz_66_and_rep(const cs_insn *insn)
+{
+	bool opsize = false, rep = false;
+	unsigned int i;
+
+	for (i = 0; i < insn->size &&
+		    (fuzz_legacy_prefix(insn->bytes[i]) || (insn->bytes[i] & 0xf0) == 0x40);
+	     i++) {
+		opsize |= insn->bytes[i] == 0x66;
+		rep |= insn->bytes[i] == 0xf2 || insn->bytes[i] == 0xf3;
+	}
+	return opsize && rep && i < insn->size && insn->bytes[i] == 0x0f;
+}
+
 /*
  * Where Unicorn 2.0.1 (QEMU 5) is wrong or the SDM leaves the result
  * undefined: a 32-bit cmpxchg whose comparison succeeds leaves RAX alone
@@ -369,6 +384,12 @@ static bool fuzz_result_incomparable(const cs_insn *insn)
 		     i++)
 			if (insn->bytes[i] == 0xf3)
 				return true;
+	/*
+	 * 66 and F2/F3 on one 0f opcode: F2/F3 is the mandatory prefix (f3
+	 * 66 0f e6 is cvtdq2pd), Unicorn takes the 66 (cvttpd2dq).
+	 */
+	if (fuzz_66_and_rep(insn))
+		return true;
 	/* A 16-bit shld/shrd by more than 16 leaves the result undefined. */
 	if ((insn->id == X86_INS_SHLD || insn->id == X86_INS_SHRD) && x->op_count &&
 	    x->operands[0].size == 2)
