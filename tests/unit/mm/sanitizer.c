@@ -89,7 +89,9 @@ TEST(write_after_free)
  */
 TEST(write_after_free_of_one_bit_anywhere)
 {
-	static const unsigned long offsets[] = { 0, 7, 63, 64, 2049, PAGE_SIZE - 64, PAGE_SIZE - 1 };
+	static const unsigned long offsets[] = {
+		0, 7, 63, 64, 2049, PAGE_SIZE - 64, PAGE_SIZE - 1
+	};
 	struct frame_pool *pool = make_pool(1, 0);
 
 	for (size_t i = 0; i < ARRAY_SIZE(offsets); i++) {
