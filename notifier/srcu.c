@@ -313,25 +313,28 @@ static struct srcu_reader *srcu_reader_create(struct srcu_struct *ssp)
 
 /*
  * The caller's record for @ssp, made by its first section in the domain.
- * A membarrier() domain's record goes into the cache, where the next
- * section's fast path finds it; a later miss (two domains sharing a slot)
- * finds it on the thread's list.
+ * The record goes into the cache, where the next section's fast path finds
+ * it; a fenced domain's under a tag that only this function looks for, so
+ * that its sections do not walk the thread's list each time, nor the fast
+ * path test for a fence.  A later miss (two domains sharing a slot) finds
+ * the record on the thread's list.
  */
 static struct srcu_reader *srcu_reader_find(struct srcu_struct *ssp)
 {
 	unsigned long gen = READ_ONCE(ssp->srcu_gen);
+	unsigned long tag = ssp->srcu_reader_fence ? gen | SRCU_GEN_FENCED : gen;
 	unsigned int slot = gen % SRCU_CACHE_SLOTS;
 	struct srcu_reader *r;
 
 	/* Used before init_srcu_struct() or after cleanup_srcu_struct(). */
 	BUG_ON(!gen);
+	if (srcu_cache_gen[slot] == tag)
+		return srcu_cache_reader[slot];
 	r = srcu_task_find(gen);
 	if (!r)
 		r = srcu_reader_create(ssp);
-	if (!ssp->srcu_reader_fence) {
-		srcu_cache_gen[slot] = gen;
-		srcu_cache_reader[slot] = r;
-	}
+	srcu_cache_gen[slot] = tag;
+	srcu_cache_reader[slot] = r;
 	return r;
 }
 

@@ -132,12 +132,15 @@ bool srcu_read_lock_held(struct srcu_struct *ssp);
  * cache in thread-local storage, keyed by the domain's generation number,
  * which is never reused (an srcu_struct's address may be, after cleanup).
  * Tags and records are two arrays so that a lookup is one scaled-index load
- * of each.  Only domains whose readers rely on membarrier() are cached: a
- * cache hit is the whole fast path, and a fenced domain's sections take the
- * out-of-line path, whose smp_mb() costs more than the call to it.
+ * of each.  Only a domain whose readers rely on membarrier() is cached
+ * under its generation: a cache hit is the whole fast path, and a fenced
+ * domain's sections take the out-of-line path, whose smp_mb() costs more
+ * than the call to it (its record is cached under SRCU_GEN_FENCED | gen).
  */
 #define SRCU_CACHE_SLOTS 16
 #define SRCU_GEN_EMPTY (~0UL) /* a cache slot that names no domain */
+/* A fenced domain's tag: the slow path finds its record there, the fast path never. */
+#define SRCU_GEN_FENCED (1UL << 63)
 
 /*
  * Local-exec: nopin links only into executables (static libraries), so
