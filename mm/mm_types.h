@@ -84,6 +84,14 @@ struct address_space {
 	loff_t i_size;	     /* bytes; pages past it are not faulted in */
 	int fd;		     /* backing file, -1 for shmem */
 	struct frame_pool *pool;
+	/*
+	 * The first failed write-back (-errno, its byte offset) and how many
+	 * failed, under i_pages_lock: the kernel's mapping_set_error() keeps
+	 * only AS_EIO/AS_ENOSPC; the offset is for the message.
+	 */
+	int wb_err;
+	loff_t wb_err_pos;
+	unsigned long nr_wb_errors;
 };
 
 /* mapping->flags bits */

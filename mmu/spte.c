@@ -3,9 +3,12 @@
  * The SPTE tables: allocation, install, range walks for zapping and aging,
  * and the vCPU's lockless walk (arch/x86/kvm/mmu/tdp_mmu.c, in a small way).
  *
- * A range walk visits only present entries: an absent subtree costs one
- * load at the level where it is absent, so zapping a range nothing maps
- * costs (almost) nothing and a sparse range costs what it holds.
+ * A range walk reads only the cache lines of a table that hold a present
+ * entry, as each table's summary says (below), and steps only into
+ * present links: a subtree nothing maps costs one load where it is
+ * absent, an empty table one load of its summary, so zapping a range
+ * costs what it maps rather than how large it is, as KVM's TDP MMU
+ * iterator skips what is not present.
  */
 #include "mmu/shadow.h"
 #include "mmu/spte.h"
@@ -16,6 +19,48 @@
 static uint64_t *table_of(struct page *table)
 {
 	return page_address(table);
+}
+
+/*
+ * Each flat/TDP table's present summary, in the private word of its struct
+ * page (KVM keeps a table's struct kvm_mmu_page there; these tables need
+ * no more than this word, and the shadow MMU's pages, which keep their
+ * kvm_mmu_page there, are never walked here): bit j is set while one of
+ * the entries [8j, 8j + 8), the table's j-th cache line, is present.
+ * Installs set it and zaps clear it, both under mmu_lock held for write;
+ * range walks read it under mmu_lock, so it is exact for them.  A walk
+ * thus reads only the lines that hold a present entry: an empty table
+ * costs one load of its struct page and a sparse one a line per present
+ * entry, where reading the entries costs 512 loads a table.  The
+ * lockless walk of a vCPU reads the entries themselves and never this.
+ */
+#define SPTE_PER_LINE 8
+#define SPTE_LINES (SPTE_ENT_PER_PAGE / SPTE_PER_LINE)
+
+static unsigned long table_present_lines(struct page *table)
+{
+	return READ_ONCE(table->private);
+}
+
+static void table_mark_present(struct kvm *kvm, struct page *table, unsigned int i)
+{
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	WRITE_ONCE(table->private, table->private | 1UL << (i / SPTE_PER_LINE));
+}
+
+/*
+ * After a zap in line @line (of all of it if @whole): clear its bit if
+ * nothing in it is present any more.
+ */
+static void table_update_line(struct kvm *kvm, struct page *table, unsigned int line, bool whole)
+{
+	uint64_t *sptes = &table_of(table)[line * SPTE_PER_LINE];
+
+	lockdep_assert_held_write(&kvm->mmu_lock);
+	for (unsigned int i = 0; !whole && i < SPTE_PER_LINE; i++)
+		if (is_shadow_present_pte(spte_read(&sptes[i])))
+			return;
+	WRITE_ONCE(table->private, table->private & ~(1UL << line));
 }
 
 /*
@@ -139,6 +184,7 @@ void __kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, 
 			spte = ((uint64_t)page_to_pfn(child) << PAGE_SHIFT) | SPTE_TABLE_BITS;
 			/* Release: the zeroed table is seen before the link to it. */
 			smp_store_release(sptep, spte);
+			table_mark_present(kvm, table, spte_index(gfn, level));
 		}
 		table = kvm_mmu_spte_table(kvm, spte);
 		if (!table)
@@ -153,6 +199,7 @@ void __kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, 
 	if (writable && tracked)
 		new |= SPTE_MMU_WRITABLE;
 	smp_store_release(sptep, new);
+	table_mark_present(kvm, table, spte_index(gfn, PG_LEVEL_4K));
 }
 
 void kvm_mmu_map(struct kvm *kvm, struct kvm_mmu_memory_cache *mc, gfn_t gfn, struct page *page,
@@ -204,25 +251,39 @@ void kvm_mmu_transfer_spte_state(struct kvm *kvm, uint64_t spte)
 		SetPageReferenced(page);
 }
 
+/* The bits of the lines that hold entries [first, end) of a table, end > first. */
+static unsigned long lines_of(unsigned int first, unsigned int end)
+{
+	unsigned int lo = first / SPTE_PER_LINE, hi = (end - 1) / SPTE_PER_LINE;
+
+	BUILD_BUG_ON(SPTE_LINES != BITS_PER_LONG);
+	return (~0UL << lo) & (~0UL >> (BITS_PER_LONG - 1 - hi));
+}
+
 struct spte_walk {
 	struct kvm *kvm;
 	gfn_t start, end;
 	/* Called on each present leaf; returns true if it did something. */
 	bool (*leaf)(struct spte_walk *w, uint64_t *sptep, uint64_t spte);
 	bool clear; /* aging: clear the accessed bit */
+	bool zap;   /* leaf() makes leaves non-present: keep the summaries */
 };
 
-/* Visit the present leaves of [w->start, w->end) under @table, which maps from @base. */
-static bool walk_range(struct spte_walk *w, struct page *table, int level, gfn_t base)
+static bool walk_range(struct spte_walk *w, struct page *table, int level, gfn_t base);
+
+/* Visit the present entries of line @line of @table that fall in [i, end). */
+static bool walk_line(struct spte_walk *w, struct page *table, int level, gfn_t base,
+		      unsigned int line, unsigned int i, unsigned int end)
 {
 	gfn_t size = spte_level_pages(level);
-	gfn_t first = w->start > base ? w->start : base;
-	gfn_t last =
-		w->end < base + size * SPTE_ENT_PER_PAGE ? w->end : base + size * SPTE_ENT_PER_PAGE;
-	unsigned int i = (first - base) / size, end = (last - base + size - 1) / size;
 	uint64_t *sptes = table_of(table);
-	bool ret = false;
+	bool whole, ret = false;
 
+	if (i < line * SPTE_PER_LINE)
+		i = line * SPTE_PER_LINE;
+	if (end > (line + 1) * SPTE_PER_LINE)
+		end = (line + 1) * SPTE_PER_LINE;
+	whole = end - i == SPTE_PER_LINE;
 	for (; i < end; i++) {
 		uint64_t spte = spte_read(&sptes[i]);
 		struct page *child;
@@ -236,6 +297,35 @@ static bool walk_range(struct spte_walk *w, struct page *table, int level, gfn_t
 		child = kvm_mmu_spte_table(w->kvm, spte);
 		if (child)
 			ret |= walk_range(w, child, level - 1, base + i * size);
+	}
+	/*
+	 * Links stay (tables are not freed while the VM lives); leaves may
+	 * have gone: all of them if the range covered the whole line.
+	 */
+	if (w->zap && level == PG_LEVEL_4K)
+		table_update_line(w->kvm, table, line, whole);
+	return ret;
+}
+
+/*
+ * Visit the present leaves of [w->start, w->end) under @table, which maps
+ * from @base: only the lines its summary says hold a present entry.
+ */
+static bool walk_range(struct spte_walk *w, struct page *table, int level, gfn_t base)
+{
+	gfn_t size = spte_level_pages(level);
+	gfn_t first = w->start > base ? w->start : base;
+	gfn_t last =
+		w->end < base + size * SPTE_ENT_PER_PAGE ? w->end : base + size * SPTE_ENT_PER_PAGE;
+	unsigned int i = (first - base) / size, end = (last - base + size - 1) / size;
+	unsigned long lines = table_present_lines(table) & lines_of(i, end);
+	bool ret = false;
+
+	while (lines) {
+		unsigned int line = __builtin_ctzl(lines);
+
+		lines &= lines - 1;
+		ret |= walk_line(w, table, level, base, line, i, end);
 	}
 	return ret;
 }
@@ -262,7 +352,9 @@ static bool zap_leaf(struct spte_walk *w, uint64_t *sptep, uint64_t spte)
 
 bool kvm_mmu_zap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
 {
-	struct spte_walk w = { .kvm = kvm, .start = start, .end = end, .leaf = zap_leaf };
+	struct spte_walk w = {
+		.kvm = kvm, .start = start, .end = end, .leaf = zap_leaf, .zap = true
+	};
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
 	return walk_gfn_range(&w);
@@ -287,6 +379,46 @@ bool kvm_mmu_age_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end, bool clear)
 
 	lockdep_assert_held(&kvm->mmu_lock);
 	return walk_gfn_range(&w);
+}
+
+/*
+ * Every entry of @table and the tables below it, summary or not: the
+ * present leaves, or -EUCLEAN at the first table whose summary is not
+ * exactly the lines of its present entries.
+ */
+static long audit_table(struct kvm *kvm, struct page *table, int level)
+{
+	uint64_t *sptes = table_of(table);
+	unsigned long lines = 0;
+	long leaves = 0;
+
+	for (unsigned int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
+		uint64_t spte = spte_read(&sptes[i]);
+		struct page *child;
+		long r;
+
+		if (!is_shadow_present_pte(spte))
+			continue;
+		lines |= 1UL << (i / SPTE_PER_LINE);
+		if (level == PG_LEVEL_4K) {
+			leaves++;
+			continue;
+		}
+		child = kvm_mmu_spte_table(kvm, spte);
+		if (!child)
+			return -EUCLEAN;
+		r = audit_table(kvm, child, level - 1);
+		if (r < 0)
+			return r;
+		leaves += r;
+	}
+	return lines == table_present_lines(table) ? leaves : -EUCLEAN;
+}
+
+long kvm_mmu_audit_sptes(struct kvm *kvm)
+{
+	lockdep_assert_held(&kvm->mmu_lock);
+	return kvm->root ? audit_table(kvm, kvm->root, PT64_ROOT_4LEVEL) : 0;
 }
 
 uint64_t *kvm_mmu_walk_lockless(struct kvm *kvm, gfn_t gfn)

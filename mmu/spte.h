@@ -12,7 +12,9 @@
  * lock and sets the accessed and dirty bits with a cmpxchg that fails if
  * the entry changed, as a hardware page walker does.  Table pages are never
  * freed while the VM lives, so a lockless walker never steps into a freed
- * table; a zap frees nothing but the translation.
+ * table; a zap frees nothing but the translation.  Each table keeps a
+ * summary of which of its cache lines hold a present entry (mmu/spte.c),
+ * so that zapping and aging a range cost what it maps, not its size.
  */
 #ifndef NOPIN_MMU_SPTE_H
 #define NOPIN_MMU_SPTE_H
@@ -136,6 +138,13 @@ struct frame_stamp spte_frame_stamp(struct kvm *kvm, uint64_t spte);
  * (the caller must flush remote TLBs before dropping mmu_lock).
  */
 bool kvm_mmu_zap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end);
+/*
+ * For tests: walk every entry of every table, ignoring the present
+ * summaries the range walks go by; the present leaves, or -EUCLEAN if
+ * some table's summary is not exactly the cache lines of its present
+ * entries.  mmu_lock held.
+ */
+long kvm_mmu_audit_sptes(struct kvm *kvm);
 /* Aging: whether any leaf of [start, end) was accessed; clear the bits if @clear. */
 bool kvm_mmu_age_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end, bool clear);
 /*

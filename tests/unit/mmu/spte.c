@@ -3,6 +3,7 @@
  * SPTE tables: the x86-64 entry format, install and walk, zapping ranges
  * (empty, sparse, across top-level entries), and the table frames' state.
  */
+#include "base/prandom.h"
 #include "mmu/spte.h"
 #include "tests/lib/kvm_util.h"
 
@@ -139,6 +140,76 @@ TEST(spte_zap_transfers_dirty)
 	TEST_ASSERT_EQ(kvm_stat_read(&e.kvm->stat.dirty_transferred), 1L);
 	ClearPageDirty(page);
 	ClearPageReferenced(page);
+	free_frame(page);
+	env_destroy(&e);
+}
+
+static long env_audit(struct spte_env *e)
+{
+	long leaves;
+
+	write_lock(&e->kvm->mmu_lock);
+	leaves = kvm_mmu_audit_sptes(e->kvm);
+	write_unlock(&e->kvm->mmu_lock);
+	return leaves;
+}
+
+/*
+ * The range walks go by each table's summary of its present cache lines:
+ * an install that forgot to set it would leave a leaf no zap reaches, a
+ * zap that forgot to clear it a summary the audit's full walk disagrees
+ * with.  Sparse installs on line and table boundaries, zaps that cut
+ * lines in two, and after the last zap a full walk finds nothing.
+ */
+TEST(spte_present_summary_follows_installs_and_zaps)
+{
+	/* On line and table boundaries, and at both ends of the guest-physical space. */
+	const gfn_t gfns[] = { 0, 7, 8, 9, 511, 512, 513, 4095, 4096 };
+	const gfn_t far[] = { (1 << 18) + 77, (1 << 27) - 1, (1 << 27) + 8 * 64 + 3,
+			      KVM_MAX_GFN - 1 };
+	struct spte_env e;
+	struct page *page;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	long mapped = ARRAY_SIZE(gfns) + ARRAY_SIZE(far);
+
+	env_init(&e);
+	page = alloc_page(e.pool, GFP_KERNEL);
+	for (unsigned int i = 0; i < ARRAY_SIZE(gfns); i++)
+		env_map(&e, gfns[i], page, true);
+	for (unsigned int i = 0; i < ARRAY_SIZE(far); i++)
+		env_map(&e, far[i], page, true);
+	/* Scattered through one 1 GiB region, each its own table or line. */
+	for (int i = 0; i < 64; i++) {
+		gfn_t gfn = (2ULL << 27) + (prandom_u64(&x) % (1ULL << 18));
+
+		if (!kvm_mmu_spte(e.kvm, gfn))
+			mapped++;
+		env_map(&e, gfn, page, false);
+	}
+	TEST_ASSERT_EQ(env_audit(&e), mapped);
+
+	/* Zaps that end inside a line leave the rest of it present. */
+	TEST_ASSERT(env_zap(&e, 8, 9), "gfn 8");
+	TEST_ASSERT(kvm_mmu_spte(e.kvm, 9) && kvm_mmu_spte(e.kvm, 7), "its line neighbours");
+	TEST_ASSERT(env_zap(&e, 1, 512), "7, 9, 511");
+	TEST_ASSERT(kvm_mmu_spte(e.kvm, 0) && kvm_mmu_spte(e.kvm, 512), "outside the range");
+	TEST_ASSERT_EQ(env_audit(&e), mapped - 4);
+	/* A range walk over a line whose entries all went, and over an empty table. */
+	TEST_ASSERT(!env_zap(&e, 1, 512), "zapped twice");
+	TEST_ASSERT(env_zap(&e, 4095, 4097), "across a table boundary");
+	TEST_ASSERT_EQ(env_audit(&e), mapped - 6);
+	TEST_ASSERT(env_zap(&e, 2ULL << 27, 3ULL << 27), "the scattered ones");
+	TEST_ASSERT_EQ(env_audit(&e), (long)(ARRAY_SIZE(gfns) + ARRAY_SIZE(far)) - 6);
+
+	/* Everything: the full walk, which trusts no summary, finds no leaf. */
+	TEST_ASSERT(env_zap(&e, 0, KVM_MAX_GFN), "the rest");
+	TEST_ASSERT_EQ(env_audit(&e), 0L);
+	TEST_ASSERT_EQ(kvm_stat_read(&e.kvm->stat.sptes_zapped), mapped);
+	/* Mapped again into the emptied tables, found again by a range zap. */
+	env_map(&e, 513, page, true);
+	TEST_ASSERT_EQ(env_audit(&e), 1L);
+	TEST_ASSERT(env_zap(&e, 0, KVM_MAX_GFN), "mapped again");
+	TEST_ASSERT_EQ(env_audit(&e), 0L);
 	free_frame(page);
 	env_destroy(&e);
 }
