@@ -11,8 +11,14 @@
  *                    call over a range no slot overlaps (no lock taken).
  *                    The 262,144 SPTEs are installed directly, all naming
  *                    one frame, so that 1 GiB of guest needs no 1 GiB pool.
- *   remote flush     kvm_flush_remote_tlbs() with 0, 1 and 2 vCPU threads
- *                    in guest mode (each must be kicked and acknowledge).
+ *   sweeps           the same against the pages mapped (1 to 2^18, the
+ *                    range being them), and against the range (16 pages
+ *                    to 1 TiB, 16 of them mapped), in flat, tdp and shadow
+ *                    VMs (bench/plots/invalidate_mapped.gp, _range.gp).
+ *   remote flush     kvm_flush_remote_tlbs() with 1, 2, 4 and 8 vCPU
+ *                    threads in guest mode (each must be kicked and
+ *                    acknowledge), and with as many outside it (idle or
+ *                    halted: the request alone).
  *   fault throughput a vCPU faulting pages in, alone and with a thread
  *                    invalidating random 64-page windows of its slot; the
  *                    retry rate is retries per fault.
@@ -52,7 +58,8 @@ struct env {
 	unsigned long pages;
 };
 
-static void env_init(struct env *e, size_t pool_bytes, unsigned long pages, unsigned int flags)
+static void env_init_mode(struct env *e, size_t pool_bytes, unsigned long pages, unsigned int flags,
+			  enum kvm_mmu_mode mode)
 {
 	long r;
 
@@ -63,6 +70,8 @@ static void env_init(struct env *e, size_t pool_bytes, unsigned long pages, unsi
 	e->kvm = kvm_create_vm(e->mm, flags);
 	if (IS_ERR(e->kvm))
 		die_err("kvm_create_vm", PTR_ERR(e->kvm));
+	/* Before the slot: a shadow VM's slots have rmaps. */
+	e->kvm->mmu_mode = mode;
 	e->pages = pages;
 	e->hva = vm_mmap(e->mm, 0, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
@@ -74,6 +83,11 @@ static void env_init(struct env *e, size_t pool_bytes, unsigned long pages, unsi
 	e->vcpu = kvm_create_vcpu(e->kvm, 0, NULL);
 	if (IS_ERR(e->vcpu))
 		die_err("kvm_create_vcpu", PTR_ERR(e->vcpu));
+}
+
+static void env_init(struct env *e, size_t pool_bytes, unsigned long pages, unsigned int flags)
+{
+	env_init_mode(e, pool_bytes, pages, flags, KVM_MMU_FLAT);
 }
 
 static void env_fini(struct env *e)
@@ -273,7 +287,89 @@ static void bench_invalidate(const char *svg)
 		plot_invalidate(svg, sizes, hits, misses, ARRAY_SIZE(sizes));
 }
 
+/*
+ * The sweeps, for each MMU mode.  The SPTEs are the same tables in all
+ * three (a TDP or shadow VM's vCPU on the identity CR3 runs on them); a
+ * shadow VM's invalidation also walks the rmap of every gfn of the range
+ * for shadow leaves, of which these install none: its column shows that
+ * walk's cost.
+ */
+static const char *const sweep_modes[] = {
+	[KVM_MMU_FLAT] = "flat",
+	[KVM_MMU_TDP] = "tdp",
+	[KVM_MMU_SHADOW] = "shadow",
+};
+
+/* Against the pages mapped, 1 to 2^18, the range being exactly them. */
+static void sweep_invalidate_mapped(void)
+{
+	const unsigned long max = 1UL << 18;
+
+	for (int mode = KVM_MMU_FLAT; mode <= KVM_MMU_SHADOW; mode++) {
+		struct page *page;
+		struct env e;
+
+		env_init_mode(&e, 64 * MB, max, 0, mode);
+		page = alloc_page(e.pool, GFP_KERNEL);
+		for (unsigned long n = 1; n <= max; n *= 4) {
+			double best = 1e18;
+
+			for (int r = 0; r < ROUNDS; r++) {
+				double t;
+
+				map_direct(e.kvm, gpa_to_gfn(GPA), n, page);
+				t = invalidate_ns(e.mm, e.hva, e.hva + n * PAGE_SIZE);
+				best = t < best ? t : best;
+			}
+			bench_csv_n("invalidate_mapped_ns", n, sweep_modes[mode], best);
+			printf("invalidate %6lu mapped pages, %-6s %14.0f ns (%.1f ns/page)\n", n,
+			       sweep_modes[mode], best, best / n);
+		}
+		free_frame(page);
+		env_fini(&e);
+	}
+}
+
+/*
+ * Against the range, 16 pages to 1 TiB (2^28 pages), with 16 pages mapped
+ * in it, evenly spread: the walks skip what holds nothing, the SPTE
+ * tables' by their present lines, the rmaps by their summary bits.
+ */
+#define SWEEP_SPARSE 16
+
+static void sweep_invalidate_range(void)
+{
+	for (int mode = KVM_MMU_FLAT; mode <= KVM_MMU_SHADOW; mode++) {
+		const unsigned long max = 1UL << 28;
+		struct page *page;
+		struct env e;
+
+		env_init_mode(&e, 16 * MB, max, 0, mode);
+		page = alloc_page(e.pool, GFP_KERNEL);
+		for (unsigned long n = SWEEP_SPARSE; n <= max; n *= 4) {
+			double best = 1e18;
+
+			for (int r = 0; r < ROUNDS; r++) {
+				double t;
+
+				for (int i = 0; i < SWEEP_SPARSE; i++)
+					map_direct(e.kvm, gpa_to_gfn(GPA) + i * (n / SWEEP_SPARSE),
+						   1, page);
+				t = invalidate_ns(e.mm, e.hva, e.hva + n * PAGE_SIZE);
+				best = t < best ? t : best;
+			}
+			bench_csv_n("invalidate_range_ns", n, sweep_modes[mode], best);
+			printf("invalidate %10lu pages, %d mapped, %-6s %12.0f ns\n", n,
+			       SWEEP_SPARSE, sweep_modes[mode], best);
+		}
+		free_frame(page);
+		env_fini(&e);
+	}
+}
+
 /* ---- remote flush ---- */
+
+#define FLUSH_MAX_VCPUS 8
 
 struct spinner {
 	struct kvm_vcpu *vcpu;
@@ -299,44 +395,82 @@ static int spin_in_guest(void *data)
 	return 0;
 }
 
+/* Flushes per figure: fewer where every flush waits for many vCPU threads' time slices. */
+static int flush_iters(int nr)
+{
+	return nr <= 2 ? 2000 : 200;
+}
+
+static double flush_ns(struct kvm *kvm, int iters)
+{
+	double t0 = now_ns();
+
+	for (int i = 0; i < iters; i++) {
+		write_lock(&kvm->mmu_lock);
+		kvm_flush_remote_tlbs(kvm);
+		write_unlock(&kvm->mmu_lock);
+	}
+	return (now_ns() - t0) / iters;
+}
+
+/* kvm_flush_remote_tlbs() with vCPUs 0 .. @nr - 1 spinning in guest mode. */
+static double flush_in_guest_ns(struct kvm *kvm, struct kvm_vcpu **vcpus, int nr)
+{
+	struct spinner sp[FLUSH_MAX_VCPUS] = { { 0 } };
+	struct kthread *k[FLUSH_MAX_VCPUS];
+	double t;
+
+	for (int i = 0; i < nr; i++) {
+		sp[i].vcpu = vcpus[i];
+		k[i] = kthread_run(spin_in_guest, &sp[i], "vcpu%d", i);
+	}
+	/* Let them get into guest mode. */
+	for (int i = 0; i < nr; i++)
+		while (smp_load_acquire(&sp[i].vcpu->mode) != IN_GUEST_MODE)
+			sched_yield();
+	t = flush_ns(kvm, flush_iters(nr));
+	for (int i = 0; i < nr; i++) {
+		smp_store_release(&sp[i].stop, 1);
+		kthread_join(k[i]);
+	}
+	return t;
+}
+
+/*
+ * The shootdown against vCPUs: 1, 2, 4 and 8 in guest mode (each kicked
+ * and waited for), and as many outside it (idle, as a halted vCPU is:
+ * only the request is set).  Row 0: the VM's one vCPU, outside.
+ */
 static void bench_flush(void)
 {
-	const int iters = 2000;
+	struct kvm_vcpu *vcpus[FLUSH_MAX_VCPUS];
+	int created = 1;
 	struct env e;
+	double t;
 
 	env_init(&e, 16 * MB, 16, 0);
-	for (int nr = 0; nr <= 2; nr++) {
-		struct spinner sp[2] = { { 0 } };
-		struct kthread *k[2];
-		struct kvm_vcpu *extra = NULL;
-		double t0, t;
+	vcpus[0] = e.vcpu;
+	t = flush_ns(e.kvm, flush_iters(0));
+	printf("remote TLB flush, 0 vCPU(s) in guest mode %8.0f ns\n", t);
+	bench_csv_n("remote_flush_ns", 0, "vcpus_in_guest_mode", t);
+	for (int nr = 1; nr <= FLUSH_MAX_VCPUS; nr *= 2) {
+		double out;
 
-		if (nr == 2)
-			extra = kvm_create_vcpu(e.kvm, 1, NULL);
-		for (int i = 0; i < nr; i++) {
-			sp[i].vcpu = i ? extra : e.vcpu;
-			k[i] = kthread_run(spin_in_guest, &sp[i], "vcpu%d", i);
+		for (; created < nr; created++) {
+			vcpus[created] = kvm_create_vcpu(e.kvm, created, NULL);
+			if (IS_ERR(vcpus[created]))
+				die_err("kvm_create_vcpu", PTR_ERR(vcpus[created]));
 		}
-		/* Let them get into guest mode. */
-		for (int i = 0; i < nr; i++)
-			while (smp_load_acquire(&sp[i].vcpu->mode) != IN_GUEST_MODE)
-				sched_yield();
-		t0 = now_ns();
-		for (int i = 0; i < iters; i++) {
-			write_lock(&e.kvm->mmu_lock);
-			kvm_flush_remote_tlbs(e.kvm);
-			write_unlock(&e.kvm->mmu_lock);
-		}
-		t = (now_ns() - t0) / iters;
-		for (int i = 0; i < nr; i++) {
-			smp_store_release(&sp[i].stop, 1);
-			kthread_join(k[i]);
-		}
-		if (extra)
-			kvm_destroy_vcpu(extra);
-		printf("remote TLB flush, %d vCPU(s) in guest mode %8.0f ns\n", nr, t);
+		t = flush_in_guest_ns(e.kvm, vcpus, nr);
+		/* The same vCPUs, none running. */
+		out = flush_ns(e.kvm, flush_iters(0));
+		printf("remote TLB flush, %d vCPU(s) in guest mode %8.0f ns; outside it %6.0f ns\n",
+		       nr, t, out);
 		bench_csv_n("remote_flush_ns", nr, "vcpus_in_guest_mode", t);
+		bench_csv_n("remote_flush_ns", nr, "vcpus_outside_guest_mode", out);
 	}
+	for (int i = 1; i < created; i++)
+		kvm_destroy_vcpu(vcpus[i]);
 	env_fini(&e);
 }
 
@@ -455,6 +589,8 @@ int main(int argc, char **argv)
 	printf("secondary MMU, %lu pages where not said otherwise\n", pages);
 	bench_fault(pages);
 	bench_invalidate(svg);
+	sweep_invalidate_mapped();
+	sweep_invalidate_range();
 	bench_flush();
 	bench_throughput(pages);
 	bench_reclaim(pages);

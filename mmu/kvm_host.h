@@ -82,6 +82,13 @@ struct kvm_memory_slot {
 	 */
 	struct kvm_rmap_head *rmap;
 	unsigned short *gfn_write_track;
+	/*
+	 * Which rmaps may be non-empty, so that a range walk skips the rest
+	 * (mmu/shadow_rmap.c): bit g of rmap_groups for the 64 gfns from
+	 * 64 g, bit G of rmap_blocks for the 64 groups from 64 G.
+	 */
+	unsigned long *rmap_groups;
+	unsigned long *rmap_blocks;
 };
 
 /* A list of SPTE pointers: one inline, or a chain of pte_list_desc (mmu/shadow.h). */
@@ -327,6 +334,15 @@ struct kvm {
 	long mn_active_invalidate_count;
 	wait_queue_head_t mn_memslots_update_wq;
 
+	/*
+	 * Remote flushes by number (mmu/tlb.c): the last requested, under
+	 * mmu_lock, and the last done, every one before it done too; a
+	 * flusher waiting outside mmu_lock sleeps on tlb_flush_wq.
+	 */
+	unsigned long tlb_flush_requested;
+	unsigned long tlb_flush_done;
+	wait_queue_head_t tlb_flush_wq;
+
 	/* The SPTE root: a FRAME_SECONDARY table of the pool. */
 	struct page *root;
 	spinlock_t tables_lock; /* every table page, on page->lru */
@@ -431,8 +447,26 @@ bool kvm_request_pending(struct kvm_vcpu *vcpu);
 bool kvm_check_request(int req, struct kvm_vcpu *vcpu);
 /* Send @req to every vCPU; with KVM_REQUEST_WAIT wait for each in guest mode to ack. */
 bool kvm_make_all_cpus_request(struct kvm *kvm, unsigned int req);
-/* Every vCPU drops its cached translations before this returns. */
+/* Every vCPU drops its cached translations before this returns; mmu_lock held. */
 void kvm_flush_remote_tlbs(struct kvm *kvm);
+/*
+ * The same in two halves, so that mmu_lock need not be held while the
+ * vCPUs are waited for (the notifier's invalidate_range_start):
+ * _begin() under mmu_lock (write) requests the flush if @zapped, else
+ * notes the flushes others requested; _wait() after mmu_lock is dropped,
+ * inside kvm->srcu, returns once they are all done.  Its comment has the
+ * argument that this keeps rule 3.
+ */
+struct kvm_tlb_flush {
+	unsigned long gen; /* the flush number to wait for */
+	bool zapped;	   /* ours: the caller zapped something */
+	bool kicked;	   /* some vCPU was kicked: seqs holds what each must ack */
+	unsigned long seqs[NR_CPUS];
+};
+void kvm_flush_remote_tlbs_begin(struct kvm *kvm, struct kvm_tlb_flush *f, bool zapped);
+void kvm_flush_remote_tlbs_wait(struct kvm *kvm, struct kvm_tlb_flush *f, bool may_block);
+/* A flush was requested and is not done yet (mmu_lock held). */
+bool kvm_tlb_flush_pending(struct kvm *kvm);
 /*
  * The vCPU's side.  enter: OUTSIDE -> IN_GUEST, serving requests first;
  * exit: back to OUTSIDE.  kvm_vcpu_kick_pending() is the "interrupt"

@@ -19,6 +19,7 @@ static void kvm_init_locks(struct kvm *kvm)
 	spin_lock_init(&kvm->mn_invalidate_lock);
 	spin_lock_init(&kvm->tables_lock);
 	init_waitqueue_head(&kvm->mn_memslots_update_wq);
+	init_waitqueue_head(&kvm->tlb_flush_wq);
 	INIT_LIST_HEAD(&kvm->tables);
 }
 
@@ -131,6 +132,8 @@ void kvm_destroy_vcpu(struct kvm_vcpu *vcpu)
 	kvm->online_vcpus--;
 	write_unlock(&kvm->mmu_lock);
 	mutex_unlock(&kvm->vcpu_lock);
+	/* A flusher waiting outside mmu_lock may still look at it (kvm_flush_remote_tlbs_wait()). */
+	synchronize_srcu(&kvm->srcu);
 	kvm_mmu_unload(vcpu);
 	kvm_mmu_free_memory_cache(&vcpu->mmu_page_cache);
 	free(vcpu);

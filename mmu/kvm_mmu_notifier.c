@@ -73,6 +73,9 @@ struct kvm_hva_range {
 	gfn_handler_t handler; /* NULL: on_lock only */
 	void (*on_lock)(struct kvm *kvm);
 	bool flush_on_ret;
+	/* Wait for the flush after dropping mmu_lock (kvm_flush_remote_tlbs_wait()). */
+	bool flush_unlocked;
+	bool may_block;
 };
 
 struct kvm_mmu_notifier_return {
@@ -119,10 +122,18 @@ static struct kvm_mmu_notifier_return __kvm_handle_hva_range(struct kvm *kvm,
 		if (range->handler)
 			r.ret |= range->handler(kvm, &gfn_range);
 	}
-	if (range->flush_on_ret && r.ret)
-		kvm_flush_remote_tlbs(kvm);
-	if (r.found_memslot)
+	if (range->flush_unlocked && r.found_memslot) {
+		struct kvm_tlb_flush f;
+
+		kvm_flush_remote_tlbs_begin(kvm, &f, r.ret);
 		write_unlock(&kvm->mmu_lock);
+		kvm_flush_remote_tlbs_wait(kvm, &f, range->may_block);
+	} else {
+		if (range->flush_on_ret && r.ret)
+			kvm_flush_remote_tlbs(kvm);
+		if (r.found_memslot)
+			write_unlock(&kvm->mmu_lock);
+	}
 	srcu_read_unlock(&kvm->srcu, idx);
 	return r;
 }
@@ -171,6 +182,15 @@ static int kvm_mmu_notifier_invalidate_range_start(struct mmu_notifier *mn,
 		.on_lock = kvm_mmu_invalidate_begin,
 		/* The museum's no_remote_flush: zap, but leave the vCPUs' TLBs alone. */
 		.flush_on_ret = !legacy_on(kvm->legacy, LEGACY_NO_REMOTE_FLUSH),
+		/*
+		 * Faults need not spin on mmu_lock while the vCPUs are waited
+		 * for.  Not for the shadow MMU, whose write tracking also
+		 * takes "no leaf left" to mean "none in a TLB" without a flush
+		 * of its own.
+		 */
+		.flush_unlocked = !legacy_on(kvm->legacy, LEGACY_NO_REMOTE_FLUSH) &&
+				  kvm->mmu_mode != KVM_MMU_SHADOW,
+		.may_block = mmu_notifier_range_blockable(range),
 	};
 	struct kvm_mmu_notifier_return r;
 

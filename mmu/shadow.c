@@ -244,9 +244,13 @@ void kvm_mmu_commit_zap_page(struct kvm *kvm, struct list_head *invalid_list)
 
 void kvm_mmu_remote_flush_or_zap(struct kvm *kvm, struct list_head *invalid_list, bool flush)
 {
+	/*
+	 * Nothing zapped here, but someone's flush may still be under way
+	 * outside mmu_lock: what we found gone may still be in a TLB.
+	 */
 	if (!list_empty(invalid_list))
 		kvm_mmu_commit_zap_page(kvm, invalid_list);
-	else if (flush)
+	else if (flush || kvm_tlb_flush_pending(kvm))
 		kvm_flush_remote_tlbs(kvm);
 }
 

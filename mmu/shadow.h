@@ -144,6 +144,8 @@ static inline struct kvm_rmap_head *gfn_to_rmap(struct kvm_memory_slot *slot, gf
 
 /* A slot's rmap and write-track arrays; 0 or -ENOMEM. */
 int kvm_alloc_shadow_memslot(struct kvm_memory_slot *slot);
+/* The rmap at slot index @i may be non-empty now: after a leaf joins it. */
+void kvm_rmap_mark(struct kvm_memory_slot *slot, unsigned long i);
 void kvm_free_shadow_memslot(struct kvm_memory_slot *slot);
 
 /* Zap the leaf at @sptep, which maps @gfn, and take it off the rmap. */

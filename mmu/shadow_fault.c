@@ -205,6 +205,7 @@ static bool shadow_set_leaf(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, unsi
 	if (!sp->role.direct)
 		WRITE_ONCE(sp->gfns[i], gfn);
 	pte_list_add(&vcpu->mmu_pte_list_desc_cache, sptep, gfn_to_rmap(slot, gfn));
+	kvm_rmap_mark(slot, gfn - slot->base_gfn);
 	/* Release: the gfn is seen before the leaf (shadow_hit() reads it locklessly). */
 	smp_store_release(sptep, spte);
 	atomic_long_inc(&vcpu->stat.shadow_faults);

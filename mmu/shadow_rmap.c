@@ -137,11 +137,24 @@ unsigned int pte_list_count(const struct kvm_rmap_head *head)
 	return n;
 }
 
+/* Gfns a bit of rmap_groups stands for, and groups a bit of rmap_blocks. */
+#define RMAP_GROUP_SHIFT 6
+#define RMAP_BLOCK_SHIFT (2 * RMAP_GROUP_SHIFT)
+
+static unsigned long bitmap_words(unsigned long bits)
+{
+	return (bits + BITS_PER_LONG - 1) / BITS_PER_LONG;
+}
+
 int kvm_alloc_shadow_memslot(struct kvm_memory_slot *slot)
 {
+	unsigned long groups = (slot->npages >> RMAP_GROUP_SHIFT) + 1;
+
 	slot->rmap = calloc(slot->npages, sizeof(*slot->rmap));
 	slot->gfn_write_track = calloc(slot->npages, sizeof(*slot->gfn_write_track));
-	if (slot->rmap && slot->gfn_write_track)
+	slot->rmap_groups = calloc(bitmap_words(groups), sizeof(unsigned long));
+	slot->rmap_blocks = calloc(bitmap_words(bitmap_words(groups)), sizeof(unsigned long));
+	if (slot->rmap && slot->gfn_write_track && slot->rmap_groups && slot->rmap_blocks)
 		return 0;
 	kvm_free_shadow_memslot(slot);
 	return -ENOMEM;
@@ -155,8 +168,12 @@ void kvm_free_shadow_memslot(struct kvm_memory_slot *slot)
 			WARN_ON_ONCE(slot->rmap[i].val);
 	free(slot->rmap);
 	free(slot->gfn_write_track);
+	free(slot->rmap_groups);
+	free(slot->rmap_blocks);
 	slot->rmap = NULL;
 	slot->gfn_write_track = NULL;
+	slot->rmap_groups = NULL;
+	slot->rmap_blocks = NULL;
 }
 
 void kvm_shadow_drop_leaf(struct kvm *kvm, uint64_t *sptep, gfn_t gfn)
@@ -212,9 +229,55 @@ static bool kvm_age_rmap(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gf
 	return young;
 }
 
+/*
+ * The rmap of the slot's gfn at index @i may now be non-empty: its group's
+ * and block's bits go on (mmu_lock held for write).  They go off only in
+ * a range walk that finds the group empty; a bit left on costs a walk its
+ * 64 loads, a bit missing would hide a leaf from every invalidation.
+ */
+void kvm_rmap_mark(struct kvm_memory_slot *slot, unsigned long i)
+{
+	unsigned long g = i >> RMAP_GROUP_SHIFT;
+
+	__set_bit(g, slot->rmap_groups);
+	__set_bit(g / BITS_PER_LONG, slot->rmap_blocks);
+}
+
+/* The first set bit of @map in [i, end), or end. */
+static unsigned long next_set_bit(const unsigned long *map, unsigned long i, unsigned long end)
+{
+	while (i < end) {
+		unsigned long word = map[i / BITS_PER_LONG] >> (i % BITS_PER_LONG);
+
+		if (word) {
+			i += __builtin_ctzl(word);
+			return i < end ? i : end;
+		}
+		i = (i / BITS_PER_LONG + 1) * BITS_PER_LONG;
+	}
+	return end;
+}
+
+static bool kvm_rmap_group_empty(struct kvm_memory_slot *slot, unsigned long g)
+{
+	unsigned long i = g << RMAP_GROUP_SHIFT, end = i + (1UL << RMAP_GROUP_SHIFT);
+
+	for (end = end < slot->npages ? end : slot->npages; i < end; i++)
+		if (slot->rmap[i].val)
+			return false;
+	return true;
+}
+
+/*
+ * The rmaps of slot indexes [s, e) that the summary says may be non-empty:
+ * a block bit per 4096 gfns, then a group bit per 64, so that a range
+ * costs what it maps, as the SPTE walk does, however large it is.  A zap
+ * turns off the bits of the groups it leaves empty.
+ */
 static bool kvm_shadow_rmap_range(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t start,
 				  gfn_t end, int op)
 {
+	unsigned long s, e, b, g;
 	bool ret = false;
 
 	lockdep_assert_held_write(&kvm->mmu_lock);
@@ -222,10 +285,40 @@ static bool kvm_shadow_rmap_range(struct kvm *kvm, struct kvm_memory_slot *slot,
 		start = slot->base_gfn;
 	if (end > slot->base_gfn + slot->npages)
 		end = slot->base_gfn + slot->npages;
-	for (gfn_t gfn = start; gfn < end; gfn++) {
-		if (!gfn_to_rmap(slot, gfn)->val)
-			continue;
-		ret |= op < 0 ? kvm_zap_rmap(kvm, slot, gfn) : kvm_age_rmap(kvm, slot, gfn, op);
+	if (start >= end)
+		return false;
+	s = start - slot->base_gfn;
+	e = end - slot->base_gfn;
+	for (b = next_set_bit(slot->rmap_blocks, s >> RMAP_BLOCK_SHIFT,
+			      ((e - 1) >> RMAP_BLOCK_SHIFT) + 1);
+	     b <= (e - 1) >> RMAP_BLOCK_SHIFT;
+	     b = next_set_bit(slot->rmap_blocks, b + 1, ((e - 1) >> RMAP_BLOCK_SHIFT) + 1)) {
+		unsigned long lo = b << (RMAP_BLOCK_SHIFT - RMAP_GROUP_SHIFT);
+		unsigned long hi = (e - 1) >> RMAP_GROUP_SHIFT;
+
+		if (lo < s >> RMAP_GROUP_SHIFT)
+			lo = s >> RMAP_GROUP_SHIFT;
+		if (hi > ((b + 1) << (RMAP_BLOCK_SHIFT - RMAP_GROUP_SHIFT)) - 1)
+			hi = ((b + 1) << (RMAP_BLOCK_SHIFT - RMAP_GROUP_SHIFT)) - 1;
+		for (g = next_set_bit(slot->rmap_groups, lo, hi + 1); g <= hi;
+		     g = next_set_bit(slot->rmap_groups, g + 1, hi + 1)) {
+			unsigned long i = g << RMAP_GROUP_SHIFT,
+				      last = i + (1UL << RMAP_GROUP_SHIFT);
+
+			i = i > s ? i : s;
+			for (last = last < e ? last : e; i < last; i++) {
+				gfn_t gfn = slot->base_gfn + i;
+
+				if (!slot->rmap[i].val)
+					continue;
+				ret |= op < 0 ? kvm_zap_rmap(kvm, slot, gfn) :
+						kvm_age_rmap(kvm, slot, gfn, op);
+			}
+			if (op < 0 && kvm_rmap_group_empty(slot, g))
+				__clear_bit(g, slot->rmap_groups);
+		}
+		if (!slot->rmap_groups[b])
+			__clear_bit(b, slot->rmap_blocks);
 	}
 	return ret;
 }
