@@ -4,7 +4,9 @@
  * with poisoning on and off, with 1 and 2 threads, beside glibc's
  * malloc(4096) + free() and malloc + memset + free measured in the same run.
  * Each thread allocates a batch, then frees it, so per-CPU caches and
- * malloc's bins both see more than one object in flight.
+ * malloc's bins both see more than one object in flight.  A figure is the
+ * fastest chunk of CHUNK_PAIRS pairs of each thread (the mean over threads):
+ * the cost on a quiet CPU, which a shared machine rarely gives a whole run.
  *
  *	bench_frame_alloc [--csv] [PAIRS_PER_THREAD [BATCH]]	(default 1000000 16)
  */
@@ -20,6 +22,7 @@
 
 #define MAX_BATCH 256
 #define MAX_THREADS 2
+#define CHUNK_PAIRS 4096
 
 enum peer { NOPIN_POISON, NOPIN_NO_POISON, MALLOC_FREE, MALLOC_MEMSET_FREE };
 
@@ -47,12 +50,17 @@ struct run {
 	unsigned long failed;
 };
 
-static void nopin_pairs(struct run *r)
+struct worker {
+	struct run *r;
+	double best_ns; /* the fastest chunk, per pair */
+};
+
+static void nopin_pairs(struct run *r, unsigned long pairs)
 {
 	struct page *pages[MAX_BATCH];
 	unsigned long failed = 0;
 
-	for (unsigned long done = 0; done < r->pairs; done += r->batch) {
+	for (unsigned long done = 0; done < pairs; done += r->batch) {
 		for (int i = 0; i < r->batch; i++) {
 			pages[i] = alloc_page(r->pool, GFP_NOWAIT);
 			failed += !pages[i];
@@ -64,11 +72,11 @@ static void nopin_pairs(struct run *r)
 	fetch_add(&r->failed, failed);
 }
 
-static void malloc_pairs(struct run *r, bool touch)
+static void malloc_pairs(struct run *r, unsigned long pairs, bool touch)
 {
 	void *bufs[MAX_BATCH];
 
-	for (unsigned long done = 0; done < r->pairs; done += r->batch) {
+	for (unsigned long done = 0; done < pairs; done += r->batch) {
 		for (int i = 0; i < r->batch; i++) {
 			bufs[i] = malloc(PAGE_SIZE);
 			if (touch && bufs[i])
@@ -81,35 +89,52 @@ static void malloc_pairs(struct run *r, bool touch)
 	}
 }
 
+static void run_pairs(struct run *r, unsigned long pairs)
+{
+	if (r->peer == MALLOC_FREE || r->peer == MALLOC_MEMSET_FREE)
+		malloc_pairs(r, pairs, r->peer == MALLOC_MEMSET_FREE);
+	else
+		nopin_pairs(r, pairs);
+}
+
 static void *bench_thread(void *arg)
 {
-	struct run *r = arg;
+	struct worker *w = arg;
+	struct run *r = w->r;
+	/* Whole batches, so that every chunk allocates and frees alike. */
+	unsigned long chunk = max(CHUNK_PAIRS / r->batch, 1) * r->batch;
 
 	task_register("bench");
 	pthread_barrier_wait(&r->start);
-	if (r->peer == MALLOC_FREE || r->peer == MALLOC_MEMSET_FREE)
-		malloc_pairs(r, r->peer == MALLOC_MEMSET_FREE);
-	else
-		nopin_pairs(r);
+	w->best_ns = 1e30;
+	for (unsigned long done = 0; done < r->pairs; done += chunk) {
+		double t0 = now_ns();
+
+		run_pairs(r, chunk);
+		w->best_ns = min(w->best_ns, (now_ns() - t0) / chunk);
+	}
 	task_unregister();
 	return NULL;
 }
 
-/* Wall time of @nr_threads threads doing r->pairs pairs each, from a common start. */
+/* ns per pair: @nr_threads threads doing r->pairs pairs each from a common start. */
 static double run_threads(struct run *r, int nr_threads)
 {
 	pthread_t threads[MAX_THREADS];
-	double start;
+	struct worker w[MAX_THREADS];
+	double sum = 0;
 
-	pthread_barrier_init(&r->start, NULL, nr_threads + 1);
-	for (int i = 0; i < nr_threads; i++)
-		pthread_create(&threads[i], NULL, bench_thread, r);
-	start = now_ns();
-	pthread_barrier_wait(&r->start);
-	for (int i = 0; i < nr_threads; i++)
+	pthread_barrier_init(&r->start, NULL, nr_threads);
+	for (int i = 0; i < nr_threads; i++) {
+		w[i] = (struct worker){ .r = r };
+		pthread_create(&threads[i], NULL, bench_thread, &w[i]);
+	}
+	for (int i = 0; i < nr_threads; i++) {
 		pthread_join(threads[i], NULL);
+		sum += w[i].best_ns;
+	}
 	pthread_barrier_destroy(&r->start);
-	return now_ns() - start;
+	return sum / nr_threads;
 }
 
 static void measure(enum peer peer, int nr_threads, unsigned long pairs, int batch)
@@ -130,9 +155,8 @@ static void measure(enum peer peer, int nr_threads, unsigned long pairs, int bat
 	r.pairs = pairs;
 	r.failed = 0;
 	ns = run_threads(&r, nr_threads);
-	printf("%-40s %7d %12.1f %12.2f", peer_names[peer], nr_threads, ns / pairs,
-	       nr_threads * pairs / ns * 1e3);
-	bench_csv_n("ns_per_pair", nr_threads, peer_ids[peer], ns / pairs);
+	printf("%-40s %7d %12.1f %12.2f", peer_names[peer], nr_threads, ns, nr_threads / ns * 1e3);
+	bench_csv_n("ns_per_pair", nr_threads, peer_ids[peer], ns);
 	if (r.failed)
 		printf("   (%lu allocations failed)", r.failed);
 	printf("\n");

@@ -108,10 +108,12 @@ static struct page *rmqueue(struct frame_pool *pool)
 	if (page) {
 		list_del(&page->lru);
 		WRITE_ONCE(pcp->count, pcp->count - 1);
+		WRITE_ONCE(pcp->nr_alloc, pcp->nr_alloc + 1);
+		/* prep_new_page() checks it; counted here, under the lock. */
+		if (page->poisoned)
+			WRITE_ONCE(pcp->nr_poison_checks, pcp->nr_poison_checks + 1);
 	}
 	spin_unlock(&pcp->lock);
-	if (page)
-		atomic_long_inc(&pcp->nr_alloc);
 	/* Checked once per batch taken from the zone, as the kernel's zone_watermark_ok(). */
 	if (unlikely(low))
 		wakeup_kswapd(pool);
@@ -171,8 +173,6 @@ static struct page *alloc_pages_slowpath(struct frame_pool *pool, gfp_t gfp)
 static void prep_new_page(struct frame_pool *pool, struct page *page, enum frame_state state,
 			  gfp_t gfp)
 {
-	if (page->poisoned)
-		atomic_long_inc(&this_cpu_pcp(pool)->nr_poison_checks);
 	check_new_page(page);
 	page->poisoned = false;
 	set_page_count(page, 1);
@@ -219,10 +219,10 @@ static void free_to_pcp(struct frame_pool *pool, struct page *page)
 	spin_lock(&pcp->lock);
 	list_add(&page->lru, &pcp->list);
 	WRITE_ONCE(pcp->count, pcp->count + 1);
+	WRITE_ONCE(pcp->nr_free, pcp->nr_free + 1);
 	if (pcp->count > pool->pcp_high)
 		free_pcppages_bulk(pool, pcp, pool->pcp_batch);
 	spin_unlock(&pcp->lock);
-	atomic_long_inc(&pcp->nr_free);
 }
 
 /*
@@ -522,9 +522,9 @@ void frame_pool_stats(struct frame_pool *pool, struct frame_pool_stats *stats)
 		struct per_cpu_pages *pcp = &pool->pcp[cpu];
 
 		pcp_free += READ_ONCE(pcp->count);
-		allocs += atomic_long_read(&pcp->nr_alloc);
-		frees += atomic_long_read(&pcp->nr_free);
-		checks += atomic_long_read(&pcp->nr_poison_checks);
+		allocs += READ_ONCE(pcp->nr_alloc);
+		frees += READ_ONCE(pcp->nr_free);
+		checks += READ_ONCE(pcp->nr_poison_checks);
 	}
 	*stats = (struct frame_pool_stats){
 		.total = pool->nr_frames,

@@ -40,10 +40,15 @@ struct per_cpu_pages {
 	spinlock_t lock;
 	struct list_head list; /* LIFO: the frame freed last is the cache-hot one */
 	int count;	       /* frames on list; written under lock, summed without */
-	/* Events, counted here rather than in one shared word (vm_event_states). */
-	atomic_long_t nr_alloc;
-	atomic_long_t nr_free;
-	atomic_long_t nr_poison_checks;
+	/*
+	 * Events, counted here rather than in one shared word (vm_event_states),
+	 * and under lock, so with plain stores: an atomic increment would cost
+	 * each allocation and each free one more locked instruction, which
+	 * after a free's poisoning waits for 4 KiB of stores to drain.
+	 */
+	unsigned long nr_alloc;
+	unsigned long nr_free;
+	unsigned long nr_poison_checks;
 } __cacheline_aligned;
 
 /*

@@ -17,9 +17,6 @@
 #include "mm/mm_types.h"
 #include "mm/sanitizer.h"
 
-/* What a free frame holds, to compare against in one memcmp(). */
-static const unsigned char poison_bytes[PAGE_SIZE] = { [0 ... PAGE_SIZE - 1] = PAGE_POISON };
-
 static const char *const pageflag_names[NR_PAGEFLAGS] = {
 	[PG_locked] = "locked",
 	[PG_referenced] = "referenced",
@@ -294,9 +291,96 @@ void report_double_free(struct page *page, const char *how)
 
 /* ---- poison ---- */
 
+/* PAGE_POISON in every byte of a word. */
+#define PAGE_POISON_WORD (PAGE_POISON * 0x0101010101010101UL)
+
+/*
+ * Poisoning and its check are on the path of every free and allocation of
+ * a frame, so both run in the widest registers the CPU has: the loops below
+ * are compiled three times, for AVX-512, AVX2 and the x86-64 baseline, and
+ * each call takes the widest the CPU supports (the kernel patches in its
+ * memset the same way, with alternatives).  Not target_clones(): its ifunc
+ * resolver runs before ASan is set up and crashes the ASan+UBSan build.
+ *
+ * The check reads the frame alone against a register, not against a
+ * poisoned copy (memcmp() reads that too, 8 KiB instead of 4), and has no
+ * early exit: an intact frame, the only common case, is read whole anyway,
+ * and a broken one is found to the bit.  The fill is a loop of stores that
+ * the compiler must not turn back into memset's rep stos, which is slower
+ * here than 64-byte stores.
+ */
+#define POISON_NO_MEMSET __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#define POISON_AVX512 __attribute__((target("avx512f")))
+#define POISON_AVX2 __attribute__((target("avx2")))
+
+static __always_inline POISON_NO_MEMSET void __poison_fill(unsigned long *p)
+{
+	for (size_t i = 0; i < PAGE_SIZE / sizeof(*p); i++)
+		p[i] = PAGE_POISON_WORD;
+}
+
+static __always_inline bool __poison_intact(const unsigned long *p)
+{
+	unsigned long diff = 0;
+
+	for (size_t i = 0; i < PAGE_SIZE / sizeof(*p); i++)
+		diff |= p[i] ^ PAGE_POISON_WORD;
+	return !diff;
+}
+
+static POISON_AVX512 POISON_NO_MEMSET void poison_fill_avx512(unsigned long *p)
+{
+	__poison_fill(p);
+}
+
+static POISON_AVX2 POISON_NO_MEMSET void poison_fill_avx2(unsigned long *p)
+{
+	__poison_fill(p);
+}
+
+static POISON_NO_MEMSET void poison_fill_x86_64(unsigned long *p)
+{
+	__poison_fill(p);
+}
+
+static POISON_AVX512 bool poison_intact_avx512(const unsigned long *p)
+{
+	return __poison_intact(p);
+}
+
+static POISON_AVX2 bool poison_intact_avx2(const unsigned long *p)
+{
+	return __poison_intact(p);
+}
+
+static bool poison_intact_x86_64(const unsigned long *p)
+{
+	return __poison_intact(p);
+}
+
+static void poison_fill(unsigned long *p)
+{
+	if (__builtin_cpu_supports("avx512f"))
+		poison_fill_avx512(p);
+	else if (__builtin_cpu_supports("avx2"))
+		poison_fill_avx2(p);
+	else
+		poison_fill_x86_64(p);
+}
+
+/* Does the frame at @p hold PAGE_POISON in every byte? */
+static bool poison_intact(const unsigned long *p)
+{
+	if (__builtin_cpu_supports("avx512f"))
+		return poison_intact_avx512(p);
+	if (__builtin_cpu_supports("avx2"))
+		return poison_intact_avx2(p);
+	return poison_intact_x86_64(p);
+}
+
 void poison_page(struct page *page)
 {
-	memset(page_address(page), PAGE_POISON, PAGE_SIZE);
+	poison_fill(page_address(page));
 	page->poisoned = true;
 }
 
@@ -361,7 +445,7 @@ void check_new_page(struct page *page)
 		WRITE_ONCE(page->mapping, NULL);
 		WRITE_ONCE(page->flags, 0);
 	}
-	if (page->poisoned && unlikely(memcmp(page_address(page), poison_bytes, PAGE_SIZE))) {
+	if (page->poisoned && unlikely(!poison_intact(page_address(page)))) {
 		report_write_after_free(page);
 		poison_page(page);
 	}

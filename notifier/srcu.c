@@ -366,10 +366,10 @@ void __srcu_read_unlock_slow(struct srcu_struct *ssp, int idx)
 
 bool srcu_read_lock_held(struct srcu_struct *ssp)
 {
-	struct srcu_reader *r = srcu_cached_reader(ssp);
+	int slot = srcu_cache_slot(ssp);
+	struct srcu_reader *r;
 
-	if (!r)
-		r = srcu_task_find(READ_ONCE(ssp->srcu_gen));
+	r = slot >= 0 ? srcu_cache_reader[slot] : srcu_task_find(READ_ONCE(ssp->srcu_gen));
 	return r && srcu_reader_nesting(r) > 0;
 }
 

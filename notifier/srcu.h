@@ -152,15 +152,17 @@ int __srcu_read_lock_slow(struct srcu_struct *ssp);
 void __srcu_read_unlock_slow(struct srcu_struct *ssp, int idx);
 void __srcu_read_unlock_check(struct srcu_struct *ssp, int idx);
 
-/* The caller's record if @ssp is a membarrier() domain it has in its cache. */
-static __always_inline struct srcu_reader *srcu_cached_reader(struct srcu_struct *ssp)
+/*
+ * The slot of the caller's cache that holds its record for @ssp, or -1 if
+ * none does (a fenced domain never has one).  A slot, not the record, so
+ * that a hit costs no test of the record pointer for NULL.
+ */
+static __always_inline int srcu_cache_slot(struct srcu_struct *ssp)
 {
 	unsigned long gen = READ_ONCE(ssp->srcu_gen);
 	unsigned int slot = gen % SRCU_CACHE_SLOTS;
 
-	if (likely(srcu_cache_gen[slot] == gen))
-		return srcu_cache_reader[slot];
-	return NULL;
+	return likely(srcu_cache_gen[slot] == gen) ? (int)slot : -1;
 }
 
 /*
@@ -171,12 +173,14 @@ static __always_inline struct srcu_reader *srcu_cached_reader(struct srcu_struct
  */
 static __always_inline int __srcu_read_lock(struct srcu_struct *ssp, const struct lock_site *site)
 {
-	struct srcu_reader *r = srcu_cached_reader(ssp);
+	int slot = srcu_cache_slot(ssp);
+	struct srcu_reader *r;
 	int idx;
 
-	if (unlikely(!r)) {
+	if (unlikely(slot < 0)) {
 		idx = __srcu_read_lock_slow(ssp);
 	} else {
+		r = srcu_cache_reader[slot];
 		/* Acquire: a reader that sees a flip sees what the updater did before it. */
 		idx = smp_load_acquire(&ssp->srcu_idx) & 1;
 #ifdef CONFIG_LOCKDEP
@@ -193,16 +197,18 @@ static __always_inline int __srcu_read_lock(struct srcu_struct *ssp, const struc
 static __always_inline void __srcu_read_unlock(struct srcu_struct *ssp, int idx,
 					       const struct lock_site *site)
 {
-	struct srcu_reader *r = srcu_cached_reader(ssp);
+	int slot = srcu_cache_slot(ssp);
+	struct srcu_reader *r;
 
 	lock_release(&ssp->dep_map, site);
 #ifdef CONFIG_LOCKDEP
 	__srcu_read_unlock_check(ssp, idx);
 #endif
-	if (unlikely(!r)) {
+	if (unlikely(slot < 0)) {
 		__srcu_read_unlock_slow(ssp, idx);
 		return;
 	}
+	r = srcu_cache_reader[slot];
 	barrier(); /* C: the section's accesses are done before the count */
 	/* Release: a plain store on x86-64; tells TSan what C and the scan order. */
 	smp_store_release(&r->srcu_unlock_count[idx], r->srcu_unlock_count[idx] + 1);
