@@ -18,6 +18,7 @@ struct trace_sink {
 	pthread_mutex_t lock;
 	struct timespec t0;
 	unsigned long nr_events;
+	int err; /* the first write error, -errno */
 	/* Thread ids already named (a small set; the VMM has few threads). */
 	int named[256];
 	int nr_named;
@@ -47,19 +48,37 @@ int trace_open(const char *path)
 	return 0;
 }
 
-void trace_close(void)
+/*
+ * stdio reports a failed write only as the stream's error flag, and errno
+ * at that moment: keep the first, under the lock.  A write into the buffer
+ * fails nothing; the flush that follows when it fills does.
+ */
+static void trace_check_write(struct trace_sink *t)
+{
+	if (!t->err && ferror(t->f))
+		t->err = errno ? -errno : -EIO;
+}
+
+int trace_close(void)
 {
 	struct trace_sink *t = __atomic_exchange_n(&trace_sink, NULL, __ATOMIC_ACQ_REL);
+	int err;
 
 	if (!t)
-		return;
+		return 0;
 	/* Writers that loaded the pointer finish under the lock before we close. */
 	pthread_mutex_lock(&t->lock);
+	errno = 0;
 	fprintf(t->f, "\n]}\n");
-	fclose(t->f);
+	fflush(t->f);
+	trace_check_write(t);
+	if (fclose(t->f) && !t->err)
+		t->err = -errno;
+	err = t->err;
 	pthread_mutex_unlock(&t->lock);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
+	return err;
 }
 
 static void trace_name_thread(struct trace_sink *t, int tid)
@@ -95,6 +114,7 @@ void __trace_event(char phase, const char *cat, const char *name, long arg)
 	if (phase == 'i')
 		fprintf(t->f, ", \"s\": \"t\", \"args\": {\"value\": %ld}", arg);
 	fputc('}', t->f);
+	trace_check_write(t);
 	t->nr_events++;
 	pthread_mutex_unlock(&t->lock);
 }

@@ -21,10 +21,12 @@ extern struct trace_sink *trace_sink; /* NULL: tracing off */
 
 /*
  * Start writing events to @path; 0 or -errno.  trace_close() finishes the
- * JSON; call it when no traced thread runs any more.
+ * JSON; call it when no traced thread runs any more.  It returns 0, or the
+ * first write error of the whole trace (-ENOSPC on a full disk, -EFBIG
+ * past RLIMIT_FSIZE): an incomplete trace is never passed off as whole.
  */
 int trace_open(const char *path);
-void trace_close(void);
+int trace_close(void);
 
 void __trace_event(char phase, const char *cat, const char *name, long arg);
 

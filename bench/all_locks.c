@@ -13,8 +13,13 @@
  * files and two anonymous regions, each region touched once (an anon_vma)
  * and then split into one VMA per page by mprotecting every other page:
  * 2 i_mmap_rwsems and 4 anon_vma roots, whatever the VMA count.  The cost
- * is the walk over the VMAs and their anon_vma chains, three passes to take
- * and one to drop; each lock is taken once.
+ * is the walk over the VMAs and their anon_vma chains, two passes to take
+ * (files, then anon_vmas) and one to drop; each lock is taken once.
+ *
+ * Beside it, "walk": one bare for_each_vma() pass reading each VMA's
+ * vm_file, the floor any pass pays.  take+drop is about three walks at every
+ * size; what grows with the VMA count is the walk itself, a chain of
+ * dependent loads that runs from L2 at 1k VMAs and from memory at 100k.
  *
  * Each figure is the best of REPEATS runs.  Use a Release build: in Debug
  * builds every lock also goes through the lock checker.
@@ -105,6 +110,28 @@ static void time_take_drop(struct mm_struct *mm, double *take, double *take_drop
 	}
 }
 
+/* Best over REPEATS of one for_each_vma() pass reading vm_file, in ns. */
+static double time_walk(struct mm_struct *mm)
+{
+	double best = 1e30;
+
+	for (int r = 0; r < REPEATS; r++) {
+		struct vm_area_struct *vma;
+		unsigned long files = 0;
+		double t0;
+
+		mmap_write_lock(mm);
+		t0 = now_ns();
+		for_each_vma(mm, vma)
+			files += !!READ_ONCE(vma->vm_file);
+		best = min(best, now_ns() - t0);
+		mmap_write_unlock(mm);
+		if (!files)
+			die_err("for_each_vma", -ENOENT);
+	}
+	return best;
+}
+
 static const struct mmu_notifier_ops bench_ops = { 0 };
 
 /* Best over REPEATS of mmu_notifier_register() (the unregister is not timed). */
@@ -139,25 +166,29 @@ int main(int argc, char **argv)
 
 	printf("mm_take_all_locks: 2 files and 4 anon_vma roots shared by every VMA; best of %d\n",
 	       REPEATS);
-	printf("%8s %14s %14s %12s %18s %16s\n", "VMAs", "take (us)", "take+drop (us)",
-	       "ns per VMA", "register (us)", "register, legacy");
+	printf("%8s %14s %14s %12s %12s %18s %16s\n", "VMAs", "take (us)", "take+drop (us)",
+	       "ns per VMA", "walk ns/VMA", "register (us)", "register, legacy");
 	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct setup s;
-		double take, take_drop, reg, reg_legacy;
+		double take, take_drop, walk, reg, reg_legacy;
 
 		setup_vmas(&s, sizes[i]);
+		walk = time_walk(s.mm);
 		time_take_drop(s.mm, &take, &take_drop);
 		reg = time_register(s.mm, false);
 		reg_legacy = time_register(s.mm, true);
-		printf("%8lu %14.1f %14.1f %12.1f %18.1f %16.1f\n", sizes[i], take / 1e3,
-		       take_drop / 1e3, take_drop / sizes[i], reg / 1e3, reg_legacy / 1e3);
+		printf("%8lu %14.1f %14.1f %12.1f %12.1f %18.1f %16.1f\n", sizes[i], take / 1e3,
+		       take_drop / 1e3, take_drop / sizes[i], walk / sizes[i], reg / 1e3,
+		       reg_legacy / 1e3);
 		bench_csv_n("all_locks", sizes[i], "take_us", take / 1e3);
 		bench_csv_n("all_locks", sizes[i], "take_drop_us", take_drop / 1e3);
 		bench_csv_n("all_locks", sizes[i], "ns_per_vma", take_drop / sizes[i]);
+		bench_csv_n("all_locks", sizes[i], "walk_ns_per_vma", walk / sizes[i]);
 		bench_csv_n("all_locks", sizes[i], "register_us", reg / 1e3);
 		bench_csv_n("all_locks", sizes[i], "register_legacy_us", reg_legacy / 1e3);
 		teardown(&s);
 	}
+	printf("walk: one bare for_each_vma() pass, the floor of each of take+drop's three.\n");
 	printf("register, legacy: mmap_lock only (LEGACY_REGISTER_WITHOUT_ALL_LOCKS),\n"
 	       "the registration rule 4, register under all locks, forbids; its time is\n"
 	       "what the locks add to.\n");

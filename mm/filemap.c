@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -398,7 +399,48 @@ static bool clear_page_dirty_for_io(struct page *page)
 	return TestClearPageDirty(page);
 }
 
-static int write_full(int fd, const void *buf, size_t len, off_t pos)
+/*
+ * A page's write-back failed: the caller redirties it and returns -EIO,
+ * all the mm needs.  The cause (a full disk, a file-size limit) is the
+ * user's to fix and what reclaim reports later would hide it, so, as the
+ * kernel's "lost async page write", say it once per file with the file,
+ * the offset and the errno, and keep the first (mapping_describe_error()).
+ */
+static void mapping_write_error(struct address_space *mapping, loff_t pos, int err)
+{
+	bool first;
+
+	spin_lock(&mapping->i_pages_lock);
+	first = !mapping->wb_err;
+	if (first) {
+		mapping->wb_err = err;
+		mapping->wb_err_pos = pos;
+	}
+	mapping->nr_wb_errors++;
+	spin_unlock(&mapping->i_pages_lock);
+	if (first)
+		fprintf(stderr, "nopin: lost page write to %s at offset %#llx: %s\n",
+			mapping->host && mapping->host->f_path ? mapping->host->f_path : "a file",
+			(unsigned long long)pos, strerror(-err));
+}
+
+bool mapping_describe_error(struct address_space *mapping, char *buf, size_t len)
+{
+	bool found;
+
+	spin_lock(&mapping->i_pages_lock);
+	found = mapping->wb_err;
+	if (found)
+		snprintf(buf, len, "a write-back to %s at offset %#llx failed: %s (%lu failed)",
+			 mapping->host && mapping->host->f_path ? mapping->host->f_path : "a file",
+			 (unsigned long long)mapping->wb_err_pos, strerror(-mapping->wb_err),
+			 mapping->nr_wb_errors);
+	spin_unlock(&mapping->i_pages_lock);
+	return found;
+}
+
+/* 0, or -errno with the byte offset that failed in *@failed. */
+static int write_full(int fd, const void *buf, size_t len, off_t pos, off_t *failed)
 {
 	size_t done = 0;
 
@@ -407,8 +449,10 @@ static int write_full(int fd, const void *buf, size_t len, off_t pos)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return -EIO;
+		if (n <= 0) {
+			*failed = pos + done;
+			return n < 0 ? -errno : -EIO;
+		}
 		done += n;
 	}
 	return 0;
@@ -419,12 +463,19 @@ static int filemap_write_page(struct address_space *mapping, struct page *page)
 {
 	loff_t pos = (loff_t)page->index << PAGE_SHIFT;
 	loff_t size = i_size_read(mapping);
+	off_t failed;
 	size_t len;
+	int err;
 
 	if (pos >= size)
 		return 0;
 	len = size - pos < (loff_t)PAGE_SIZE ? (size_t)(size - pos) : PAGE_SIZE;
-	return write_full(mapping->fd, page_address(page), len, pos);
+	err = write_full(mapping->fd, page_address(page), len, pos, &failed);
+	if (err) {
+		mapping_write_error(mapping, failed, err);
+		return -EIO;
+	}
+	return 0;
 }
 
 /*

@@ -242,6 +242,12 @@ void fput(struct file *file); /* last: writes back dirty pages, drops the cache 
  */
 int vfs_truncate(struct file *file, loff_t size);
 /*
+ * The first write-back of @mapping that failed, for the message of a run
+ * it ended: "a write-back to PATH at offset 0x... failed: No space left
+ * on device (N failed)" into @buf; false if none did.
+ */
+bool mapping_describe_error(struct address_space *mapping, char *buf, size_t len);
+/*
  * Punch a hole: @mode must be FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
  * (<fcntl.h>).  [offset, offset + len) reads as zeroes after. [mm/truncate.c]
  */

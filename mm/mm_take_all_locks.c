@@ -127,9 +127,19 @@ static bool all_locks_interrupted(void)
  * is still ours (the anon_vma's) or before anyone else can test it (the
  * mapping's, under the mutex), so a mark never outlives the hold.
  *
- * Interruptible: between passes a pending interrupt (signal_pending())
- * drops what was taken and returns -EINTR, holding nothing.  Each pass
- * walks every VMA; sharing makes most of the walks mere mark tests.
+ * Interruptible: before each VMA a pending interrupt (signal_pending())
+ * drops what was taken and returns -EINTR, holding nothing.
+ *
+ * Expensive, as the kernel warns, but linear: two walks over mm->mmap here
+ * and one in mm_drop_all_locks(), each lock taken once however many VMAs
+ * share it, so most of a walk is mark tests.  A walk is a chain of
+ * dependent loads, one VMA's first cache line after another (the line
+ * holds the link, vm_file and the anon_vma chain, see struct
+ * vm_area_struct), so a VMA costs what reaching that line costs: a few ns
+ * while the mm's VMAs fit in L2, a memory latency once they do not (some
+ * 100k VMAs).  The kernel's maple tree hands out VMA pointers from dense
+ * nodes, whose loads overlap; a list cannot (bench_all_locks prints a bare
+ * walk beside take+drop).
  *
  * Returns 0 with everything held, or -EINTR.
  */

@@ -84,6 +84,14 @@ struct address_space {
 	loff_t i_size;	     /* bytes; pages past it are not faulted in */
 	int fd;		     /* backing file, -1 for shmem */
 	struct frame_pool *pool;
+	/*
+	 * The first failed write-back (-errno, its byte offset) and how many
+	 * failed, under i_pages_lock: the kernel's mapping_set_error() keeps
+	 * only AS_EIO/AS_ENOSPC; the offset is for the message.
+	 */
+	int wb_err;
+	loff_t wb_err_pos;
+	unsigned long nr_wb_errors;
 };
 
 /* mapping->flags bits */
@@ -133,19 +141,30 @@ struct anon_vma_chain {
 	struct interval_tree_node rb;
 };
 
+/*
+ * The first cache line holds what a walk over every VMA of an mm reads
+ * (mm_take_all_locks(), exit_mmap(), fork): the bounds, the list link and
+ * the rmap anchors, as the kernel keeps "the info for VMA tree walking" in
+ * its first line.  Allocated cache-line aligned (the kernel's vm_area_cachep
+ * is SLAB_HWCACHE_ALIGN), so that line is one line: at 100k VMAs a walk
+ * that reads four scattered lines a VMA runs out of every cache.
+ */
 struct vm_area_struct {
 	unsigned long vm_start; /* first byte */
 	unsigned long vm_end;	/* first byte after */
+	/* mm->mmap's list by address, beside mm_rb: see struct mm_struct. */
+	struct vm_area_struct *vm_next, *vm_prev;
+	struct file *vm_file;
+	struct anon_vma *anon_vma;	 /* this VMA's own (newest) anon_vma */
+	struct list_head anon_vma_chain; /* anon_vma_chains, newest first */
+
 	struct mm_struct *vm_mm;
 	unsigned long vm_flags;
 	unsigned long vm_pgoff; /* offset in the file, in pages (anon: vm_start >> PAGE_SHIFT) */
-	struct file *vm_file;
-	struct anon_vma *anon_vma;	  /* this VMA's own (newest) anon_vma */
-	struct list_head anon_vma_chain;  /* anon_vma_chains, newest first */
-	struct interval_tree_node shared; /* in vm_file->f_mapping->i_mmap */
 	/* In mm->mm_rb, ordered by vm_start (the kernel uses a maple tree). */
 	struct interval_tree_node vm_rb;
-};
+	struct interval_tree_node shared; /* in vm_file->f_mapping->i_mmap */
+} __attribute__((aligned(64)));
 
 enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES, NR_MM_COUNTERS };
 
@@ -160,6 +179,16 @@ struct mm_struct {
 	struct rw_semaphore mmap_lock;
 	/* VMAs by address (non-overlapping intervals [vm_start, vm_end - 1]). */
 	struct interval_tree_root mm_rb;
+	/*
+	 * The same VMAs in a list by address, through vm_next and vm_prev,
+	 * as Linux kept them before the maple tree (v6.1): the tree finds a
+	 * VMA, the list walks them.  An in-order walk of a red-black tree
+	 * reads each node about three times, the far ones (a subtree's root,
+	 * met on the way down and again on the way up) long before or after
+	 * their turn; at 100k VMAs those reads miss every cache, while the
+	 * list's are one line a VMA in allocation order.
+	 */
+	struct vm_area_struct *mmap;
 	int map_count;
 	pgd_t *pgd;		    /* the top-level page-table page */
 	spinlock_t page_table_lock; /* upper levels of the page tables */

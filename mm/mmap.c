@@ -5,7 +5,9 @@
  * whole space down at exit (the mm_struct itself is mm/fork.c's).
  *
  * VMAs live in mm->mm_rb, an interval tree of [vm_start, vm_end - 1] (the
- * kernel uses a maple tree).  The tree and every VMA's bounds change only
+ * kernel uses a maple tree) that finds them, and in mm->mmap, a list by
+ * address that walks them (vma_next(), for_each_vma()), as Linux had both
+ * before v6.1.  The tree, the list and every VMA's bounds change only
  * under mmap_lock held for write; page faults and GUP read them under
  * mmap_lock held for read.  Reverse-map walkers (reclaim, truncation) hold
  * no mmap_lock at all: they find VMAs through a file's i_mmap tree and an
@@ -35,16 +37,44 @@ int sysctl_max_map_count = DEFAULT_MAX_MAP_COUNT;
 
 INTERVAL_TREE_DEFINE_TYPED(vma_tree, struct vm_area_struct, vm_rb)
 
+/*
+ * Into the tree, and into mm->mmap after its predecessor in the tree (the
+ * kernel's __vma_link_list()).  Both change together, so the list is the
+ * tree's in-order walk at every point mmap_lock is dropped.
+ */
 static void vma_tree_insert_vma(struct vm_area_struct *vma)
 {
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *prev, *next;
+
 	vma->vm_rb.start = vma->vm_start;
 	vma->vm_rb.last = vma->vm_end - 1;
-	vma_tree_insert(vma, &vma->vm_mm->mm_rb);
+	vma_tree_insert(vma, &mm->mm_rb);
+
+	prev = vma_tree_prev(vma);
+	next = prev ? prev->vm_next : mm->mmap;
+	vma->vm_prev = prev;
+	vma->vm_next = next;
+	if (prev)
+		prev->vm_next = vma;
+	else
+		mm->mmap = vma;
+	if (next)
+		next->vm_prev = vma;
 }
 
 static void vma_tree_remove_vma(struct vm_area_struct *vma)
 {
-	vma_tree_remove(vma, &vma->vm_mm->mm_rb);
+	struct mm_struct *mm = vma->vm_mm;
+
+	vma_tree_remove(vma, &mm->mm_rb);
+	if (vma->vm_prev)
+		vma->vm_prev->vm_next = vma->vm_next;
+	else
+		mm->mmap = vma->vm_next;
+	if (vma->vm_next)
+		vma->vm_next->vm_prev = vma->vm_prev;
+	vma->vm_next = vma->vm_prev = NULL;
 }
 
 /*
@@ -78,12 +108,12 @@ struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, unsigned long
 
 struct vm_area_struct *vma_next(struct vm_area_struct *vma)
 {
-	return vma_tree_next(vma);
+	return vma->vm_next;
 }
 
 struct vm_area_struct *vma_prev(struct vm_area_struct *vma)
 {
-	return vma_tree_prev(vma);
+	return vma->vm_prev;
 }
 
 struct vm_area_struct *find_vma_prev(struct mm_struct *mm, unsigned long addr,
@@ -98,12 +128,19 @@ struct vm_area_struct *find_vma_prev(struct mm_struct *mm, unsigned long addr,
 
 /* ---- VMA objects ---- */
 
+/* Cache-line aligned, as the kernel's SLAB_HWCACHE_ALIGN vm_area_cachep. */
+static struct vm_area_struct *vm_area_cache_alloc(void)
+{
+	return aligned_alloc(_Alignof(struct vm_area_struct), sizeof(struct vm_area_struct));
+}
+
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 {
-	struct vm_area_struct *vma = calloc(1, sizeof(*vma));
+	struct vm_area_struct *vma = vm_area_cache_alloc();
 
 	if (!vma)
 		return NULL;
+	memset(vma, 0, sizeof(*vma));
 	vma->vm_mm = mm;
 	INIT_LIST_HEAD(&vma->anon_vma_chain);
 	interval_tree_node_init(&vma->shared);
@@ -118,11 +155,12 @@ struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
  */
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 {
-	struct vm_area_struct *new = malloc(sizeof(*new));
+	struct vm_area_struct *new = vm_area_cache_alloc();
 
 	if (!new)
 		return NULL;
 	*new = *orig;
+	new->vm_next = new->vm_prev = NULL;
 	INIT_LIST_HEAD(&new->anon_vma_chain);
 	interval_tree_node_init(&new->shared);
 	interval_tree_node_init(&new->vm_rb);

@@ -156,6 +156,11 @@ struct swap_info_struct {
 	 */
 	struct page **swap_cache;
 	atomic_long_t nr_reads, nr_writes;
+	/* The first failed slot I/O (-errno, its byte offset), and how many failed; under lock. */
+	int io_error;
+	bool io_error_write;
+	off_t io_error_pos;
+	unsigned long nr_io_errors;
 };
 
 /*
@@ -165,6 +170,12 @@ struct swap_info_struct {
  * header page.
  */
 int swapon(const char *path, unsigned long nr_pages);
+/*
+ * The first slot read or write that failed on any swap file, for the
+ * message of a run it ended: "a write-back of swap file PATH at offset
+ * 0x...: No space left on device (N failed)" into @buf; false if none did.
+ */
+bool swap_describe_error(char *buf, size_t len);
 /*
  * Close swap file @type.  Pages left in the swap cache with no swap PTE
  * behind them are dropped first, as the kernel's try_to_unuse() does; a
@@ -234,6 +245,12 @@ bool try_to_free_swap(struct page *page);
  * Returns frames freed (0: nothing could be).
  */
 unsigned long shrink_node(struct pglist_data *pgdat, unsigned long nr_to_reclaim);
+/*
+ * Reclaim until @nr_to_reclaim frames are freed or reclaim stops making
+ * progress, calling shrink_node() again as the kernel's memory.reclaim
+ * does.  Returns how many were freed.
+ */
+unsigned long proactive_reclaim(struct pglist_data *pgdat, unsigned long nr_to_reclaim);
 /*
  * Reclaim the isolated pages of @page_list (isolate_lru_page()) however
  * recently used (the kernel's reclaim_pages(), behind MADV_PAGEOUT); the

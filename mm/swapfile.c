@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -337,6 +338,35 @@ void free_swap_and_cache(swp_entry_t entry)
 
 /* ---- I/O ---- */
 
+/*
+ * A slot's I/O failed.  Callers see -EIO and keep the page (a write-back
+ * leaves it dirty in the swap cache, as the kernel's end_swap_bio_write()
+ * does), which is all the mm needs; but the cause is the user's to fix (a
+ * full disk, a file-size limit), and what reclaim reports later -- an
+ * allocation that found nothing to free -- would hide it.  So, as the
+ * kernel's pr_alert_ratelimited("Write-error on swap-device"), say it once
+ * per swap file, naming the file, the offset and the errno, and keep the
+ * first for swap_describe_error().
+ */
+static void swap_io_error(struct swap_info_struct *si, off_t pos, int err, bool write)
+{
+	bool first;
+
+	spin_lock(&si->lock);
+	first = !si->io_error;
+	if (first) {
+		si->io_error = err;
+		si->io_error_pos = pos;
+		si->io_error_write = write;
+	}
+	si->nr_io_errors++;
+	spin_unlock(&si->lock);
+	if (first)
+		fprintf(stderr, "nopin: %s-error on swap file %s at offset %#llx: %s\n",
+			write ? "Write" : "Read", si->path, (unsigned long long)pos,
+			strerror(-err));
+}
+
 static int swap_rw(struct swap_info_struct *si, unsigned long offset, void *buf, bool write)
 {
 	off_t pos = (off_t)(offset << PAGE_SHIFT);
@@ -349,8 +379,10 @@ static int swap_rw(struct swap_info_struct *si, unsigned long offset, void *buf,
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			swap_io_error(si, pos + done, n < 0 ? -errno : -EIO, write);
 			return -EIO;
+		}
 		done += n;
 	}
 	atomic_long_inc(write ? &si->nr_writes : &si->nr_reads);
@@ -377,4 +409,29 @@ int swap_readpage(struct page *page)
 	if (!si)
 		return -EIO;
 	return swap_rw(si, swp_offset(entry), page_address(page), false);
+}
+
+bool swap_describe_error(char *buf, size_t len)
+{
+	bool found = false;
+
+	spin_lock(&swap_lock);
+	for (int type = 0; type < MAX_SWAPFILES && !found; type++) {
+		struct swap_info_struct *si = swap_info[type];
+
+		if (!si)
+			continue;
+		spin_lock(&si->lock);
+		if (si->io_error) {
+			snprintf(buf, len,
+				 "%s of swap file %s at offset %#llx failed: %s (%lu failed)",
+				 si->io_error_write ? "a write-back" : "a read", si->path,
+				 (unsigned long long)si->io_error_pos, strerror(-si->io_error),
+				 si->nr_io_errors);
+			found = true;
+		}
+		spin_unlock(&si->lock);
+	}
+	spin_unlock(&swap_lock);
+	return found;
 }

@@ -11,17 +11,19 @@
  * freed only afterwards, when reclaim drops the last reference (rule 1,
  * invalidate before free).
  *
- * Two callers: kswapd, one thread per pool, woken by the allocator when
+ * Three callers: kswapd, one thread per pool, woken by the allocator when
  * free frames fall below the low watermark and reclaiming until the high
- * one is reached; and direct reclaim, from an allocation that found the
- * pool empty (the pool's reclaim hook), which reports OOM when nothing at
- * all can be freed.
+ * one is reached; direct reclaim, from an allocation that found the pool
+ * empty (the pool's reclaim hook), which reports OOM when nothing at all
+ * can be freed; and proactive reclaim, a caller's target reclaimed with
+ * memory.reclaim's loop.
  */
 #include <errno.h>
 #include <sched.h>
 
 #include "base/trace.h"
 #include "base/bug.h"
+#include "base/current.h"
 #include "base/kthread.h"
 #include "base/report.h"
 #include "base/sched_point.h"
@@ -402,6 +404,42 @@ long try_to_free_pages(struct frame_pool *pool, unsigned long nr_wanted, void *a
 	atomic_long_inc(&pgdat->stats.oom_reports);
 	frame_pool_report_oom(pool, current->comm);
 	return 0;
+}
+
+/* ---- proactive reclaim ---- */
+
+/*
+ * Reclaim @nr_to_reclaim frames, or all that reclaim can free: the
+ * kernel's memory.reclaim (user_proactive_reclaim(), memory_reclaim()
+ * before v6.13), which calls the reclaimer again, a quarter of what is
+ * left at a time, until the target is met, and gives up after
+ * MAX_RECLAIM_RETRIES calls that freed nothing.
+ *
+ * One shrink_node() is not enough for a working set all just used: its
+ * first looks activate every young page, and the aging that makes one
+ * reclaimable again (the second look finds it old) runs once a priority,
+ * before that priority's reclaim, so the pages activated in the last pass
+ * wait for the next call.  kswapd gets there by looping until its
+ * watermark is met, direct reclaim by retrying; this is the loop for a
+ * caller that names its target.  Returns how many frames were freed.
+ */
+unsigned long proactive_reclaim(struct pglist_data *pgdat, unsigned long nr_to_reclaim)
+{
+	unsigned long nr_reclaimed = 0;
+	int nr_retries = MAX_RECLAIM_RETRIES;
+
+	while (nr_reclaimed < nr_to_reclaim) {
+		unsigned long batch = (nr_to_reclaim - nr_reclaimed) / 4;
+		unsigned long reclaimed;
+
+		if (signal_pending(current))
+			break;
+		reclaimed = shrink_node(pgdat, max(batch, SWAP_CLUSTER_MAX));
+		if (!reclaimed && !nr_retries--)
+			break;
+		nr_reclaimed += reclaimed;
+	}
+	return nr_reclaimed;
 }
 
 void reclaim_enable(struct frame_pool *pool)

@@ -150,12 +150,13 @@ struct srcu_task {
 
 /*
  * The thread-local state stands in for the kernel's per-CPU srcu_data: the
- * cache lets srcu_read_lock() find the caller's record in a few loads, and
+ * cache lets srcu_read_lock() find the caller's record in two loads, and
  * srcu_self lists every record the thread owns.
  */
-__thread struct srcu_cache_slot srcu_reader_cache[SRCU_CACHE_SLOTS] = {
-	[0 ... SRCU_CACHE_SLOTS - 1] = { .gen = SRCU_GEN_EMPTY },
+__srcu_tls unsigned long srcu_cache_gen[SRCU_CACHE_SLOTS] = {
+	[0 ... SRCU_CACHE_SLOTS - 1] = SRCU_GEN_EMPTY,
 };
+__srcu_tls struct srcu_reader *srcu_cache_reader[SRCU_CACHE_SLOTS];
 static __thread struct srcu_task srcu_self;
 
 /*
@@ -271,7 +272,7 @@ static void srcu_task_exit(void *arg)
 	self->readers = NULL;
 	self->exit_hooked = false;
 	for (int i = 0; i < SRCU_CACHE_SLOTS; i++)
-		srcu_reader_cache[i].gen = SRCU_GEN_EMPTY;
+		srcu_cache_gen[i] = SRCU_GEN_EMPTY;
 }
 
 static void srcu_exit_key_create(void)
@@ -311,14 +312,15 @@ static struct srcu_reader *srcu_reader_create(struct srcu_struct *ssp)
 }
 
 /*
- * srcu_read_lock()'s slow path: the cache slot names another domain.  The
- * first section of a thread in a domain makes its record; later misses
- * (two domains sharing a slot) find it on the thread's list.
+ * The caller's record for @ssp, made by its first section in the domain.
+ * A membarrier() domain's record goes into the cache, where the next
+ * section's fast path finds it; a later miss (two domains sharing a slot)
+ * finds it on the thread's list.
  */
-struct srcu_reader *__srcu_reader_slow(struct srcu_struct *ssp)
+static struct srcu_reader *srcu_reader_find(struct srcu_struct *ssp)
 {
 	unsigned long gen = READ_ONCE(ssp->srcu_gen);
-	struct srcu_cache_slot *slot = &srcu_reader_cache[gen % SRCU_CACHE_SLOTS];
+	unsigned int slot = gen % SRCU_CACHE_SLOTS;
 	struct srcu_reader *r;
 
 	/* Used before init_srcu_struct() or after cleanup_srcu_struct(). */
@@ -326,21 +328,52 @@ struct srcu_reader *__srcu_reader_slow(struct srcu_struct *ssp)
 	r = srcu_task_find(gen);
 	if (!r)
 		r = srcu_reader_create(ssp);
-	slot->gen = gen;
-	slot->reader = r;
+	if (!ssp->srcu_reader_fence) {
+		srcu_cache_gen[slot] = gen;
+		srcu_cache_reader[slot] = r;
+	}
 	return r;
+}
+
+/*
+ * The fast path's twin for a cache miss: the same steps, and for a fenced
+ * domain with smp_mb() at B, since no membarrier() will stand in for it.
+ */
+int __srcu_read_lock_slow(struct srcu_struct *ssp)
+{
+	struct srcu_reader *r = srcu_reader_find(ssp);
+	int idx = smp_load_acquire(&ssp->srcu_idx) & 1;
+
+	sched_point("srcu:read_lock_idx");
+	WRITE_ONCE(r->srcu_lock_count[idx], r->srcu_lock_count[idx] + 1);
+	if (ssp->srcu_reader_fence)
+		smp_mb(); /* B */
+	else
+		barrier(); /* B */
+	return idx;
+}
+
+void __srcu_read_unlock_slow(struct srcu_struct *ssp, int idx)
+{
+	struct srcu_reader *r = srcu_reader_find(ssp);
+
+	if (ssp->srcu_reader_fence)
+		smp_mb(); /* C */
+	else
+		barrier(); /* C */
+	smp_store_release(&r->srcu_unlock_count[idx], r->srcu_unlock_count[idx] + 1);
 }
 
 bool srcu_read_lock_held(struct srcu_struct *ssp)
 {
-	unsigned long gen = READ_ONCE(ssp->srcu_gen);
-	struct srcu_cache_slot *slot = &srcu_reader_cache[gen % SRCU_CACHE_SLOTS];
-	struct srcu_reader *r = slot->gen == gen ? slot->reader : srcu_task_find(gen);
+	struct srcu_reader *r = srcu_cached_reader(ssp);
 
+	if (!r)
+		r = srcu_task_find(READ_ONCE(ssp->srcu_gen));
 	return r && srcu_reader_nesting(r) > 0;
 }
 
-void __srcu_read_unlock_check(struct srcu_struct *ssp, struct srcu_reader *r, int idx)
+void __srcu_read_unlock_check(struct srcu_struct *ssp, int idx)
 {
 	WARN_ON_ONCE(idx & ~1);
 }

@@ -15,10 +15,11 @@
  * domain's worker thread after one; srcu_barrier() waits for the callbacks
  * queued before it.
  *
- * The read side is a load of the domain's index and a load and store of a
- * counter that only the calling thread writes (acquire and release, which
- * are plain moves on x86-64), plus a compiler barrier: no atomic
- * read-modify-write and no fence.  The updater pays instead, with
+ * The read side is a lookup of the caller's record in a thread-local cache,
+ * a load of the domain's index and a load and store of a counter that only
+ * the calling thread writes (acquire and release, which are plain moves on
+ * x86-64), plus a compiler barrier: no atomic read-modify-write, no fence
+ * and no call.  The updater pays instead, with
  * membarrier(); srcu.c has the argument for why that is enough.
  */
 #ifndef NOPIN_NOTIFIER_SRCU_H
@@ -130,54 +131,61 @@ bool srcu_read_lock_held(struct srcu_struct *ssp);
  * Each thread finds its record for a domain through a small direct-mapped
  * cache in thread-local storage, keyed by the domain's generation number,
  * which is never reused (an srcu_struct's address may be, after cleanup).
+ * Tags and records are two arrays so that a lookup is one scaled-index load
+ * of each.  Only domains whose readers rely on membarrier() are cached: a
+ * cache hit is the whole fast path, and a fenced domain's sections take the
+ * out-of-line path, whose smp_mb() costs more than the call to it.
  */
 #define SRCU_CACHE_SLOTS 16
 #define SRCU_GEN_EMPTY (~0UL) /* a cache slot that names no domain */
 
-struct srcu_cache_slot {
-	unsigned long gen;
-	struct srcu_reader *reader;
-};
+/*
+ * Local-exec: nopin links only into executables (static libraries), so
+ * the thread pointer plus a link-time constant reaches the arrays.
+ */
+#define __srcu_tls __thread __attribute__((tls_model("local-exec")))
 
-extern __thread struct srcu_cache_slot srcu_reader_cache[SRCU_CACHE_SLOTS];
+extern __srcu_tls unsigned long srcu_cache_gen[SRCU_CACHE_SLOTS];
+extern __srcu_tls struct srcu_reader *srcu_cache_reader[SRCU_CACHE_SLOTS];
 
-struct srcu_reader *__srcu_reader_slow(struct srcu_struct *ssp);
-void __srcu_read_unlock_check(struct srcu_struct *ssp, struct srcu_reader *r, int idx);
+int __srcu_read_lock_slow(struct srcu_struct *ssp);
+void __srcu_read_unlock_slow(struct srcu_struct *ssp, int idx);
+void __srcu_read_unlock_check(struct srcu_struct *ssp, int idx);
 
-static __always_inline struct srcu_reader *srcu_this_reader(struct srcu_struct *ssp)
+/* The caller's record if @ssp is a membarrier() domain it has in its cache. */
+static __always_inline struct srcu_reader *srcu_cached_reader(struct srcu_struct *ssp)
 {
 	unsigned long gen = READ_ONCE(ssp->srcu_gen);
-	struct srcu_cache_slot *slot = &srcu_reader_cache[gen % SRCU_CACHE_SLOTS];
+	unsigned int slot = gen % SRCU_CACHE_SLOTS;
 
-	if (likely(slot->gen == gen))
-		return slot->reader;
-	return __srcu_reader_slow(ssp);
+	if (likely(srcu_cache_gen[slot] == gen))
+		return srcu_cache_reader[slot];
+	return NULL;
 }
 
 /*
- * The reader's half of the barrier pairs in srcu.c: a compiler barrier that
- * the updater's membarrier() turns into a full one, or smp_mb() itself.
+ * The fast path: B and C below are compiler barriers, the reader's half of
+ * the barrier pairs in srcu.c, which the updater's membarrier() turns into
+ * full ones.  The slow path (srcu.c) does the same with smp_mb() for a
+ * fenced domain.
  */
-static __always_inline void srcu_reader_barrier(struct srcu_struct *ssp)
-{
-	if (unlikely(ssp->srcu_reader_fence))
-		smp_mb();
-	else
-		barrier();
-}
-
 static __always_inline int __srcu_read_lock(struct srcu_struct *ssp, const struct lock_site *site)
 {
-	struct srcu_reader *r = srcu_this_reader(ssp);
-	/* Acquire: a reader that sees a flip sees what the updater did before it. */
-	int idx = smp_load_acquire(&ssp->srcu_idx) & 1;
+	struct srcu_reader *r = srcu_cached_reader(ssp);
+	int idx;
 
+	if (unlikely(!r)) {
+		idx = __srcu_read_lock_slow(ssp);
+	} else {
+		/* Acquire: a reader that sees a flip sees what the updater did before it. */
+		idx = smp_load_acquire(&ssp->srcu_idx) & 1;
 #ifdef CONFIG_LOCKDEP
-	/* Debug builds let a test stall a reader here: a straggler (see srcu.c). */
-	sched_point("srcu:read_lock_idx");
+		/* Debug builds let a test stall a reader here: a straggler (see srcu.c). */
+		sched_point("srcu:read_lock_idx");
 #endif
-	WRITE_ONCE(r->srcu_lock_count[idx], r->srcu_lock_count[idx] + 1);
-	srcu_reader_barrier(ssp); /* B: the count is up before the section reads */
+		WRITE_ONCE(r->srcu_lock_count[idx], r->srcu_lock_count[idx] + 1);
+		barrier(); /* B: the count is up before the section reads */
+	}
 	lock_acquire(&ssp->dep_map, 0, 0, 2, NULL, site);
 	return idx;
 }
@@ -185,13 +193,17 @@ static __always_inline int __srcu_read_lock(struct srcu_struct *ssp, const struc
 static __always_inline void __srcu_read_unlock(struct srcu_struct *ssp, int idx,
 					       const struct lock_site *site)
 {
-	struct srcu_reader *r = srcu_this_reader(ssp);
+	struct srcu_reader *r = srcu_cached_reader(ssp);
 
 	lock_release(&ssp->dep_map, site);
 #ifdef CONFIG_LOCKDEP
-	__srcu_read_unlock_check(ssp, r, idx);
+	__srcu_read_unlock_check(ssp, idx);
 #endif
-	srcu_reader_barrier(ssp); /* C: the section's accesses are done before the count */
+	if (unlikely(!r)) {
+		__srcu_read_unlock_slow(ssp, idx);
+		return;
+	}
+	barrier(); /* C: the section's accesses are done before the count */
 	/* Release: a plain store on x86-64; tells TSan what C and the scan order. */
 	smp_store_release(&r->srcu_unlock_count[idx], r->srcu_unlock_count[idx] + 1);
 }

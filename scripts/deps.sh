@@ -11,6 +11,8 @@ NOPIN_PACKAGES="gcc make cmake pkg-config clang-format musl-tools
 NOPIN_NESTED_PACKAGES="qemu-system-x86 busybox-static"
 # scripts/bench only: gnuplot draws its SVG plots (bench/plots/*.gp).
 NOPIN_BENCH_PACKAGES="gnuplot-nox"
+# scripts/fuzz only: AFL++ (afl-fuzz, afl-clang-fast, afl-cmin).
+NOPIN_FUZZ_PACKAGES="afl++"
 
 nopin_missing_packages() { # <packages...>
 	local p missing=""

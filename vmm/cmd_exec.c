@@ -16,8 +16,9 @@
  * a fatal signal N, with the one-line report of HC_EXEC_FAULT on
  * stderr); otherwise `nopin run`'s (VMM_EXIT_GUEST_STOPPED,
  * VMM_EXIT_VMM_ERROR, VMM_EXIT_SANITIZER, 2 for bad options).  A program
- * that itself exits 2, 120-122, 126 or 127 is told apart by the message
- * on stderr that comes with the VMM's.
+ * that itself exits 2, 120-123, 126, 127 or 128 + N is told apart by
+ * the "nopin exec: " line on stderr that comes with every status of the
+ * VMM's (vmm/cmd_run.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,10 +61,13 @@ static void exec_usage(FILE *f)
 		"Exit status: the program's (128+N after a fatal signal N, reported on\n"
 		"stderr with the address and the instruction); %d if PROGRAM is missing or\n"
 		"unreadable; %d if it is not a static x86-64 ELF executable; %d if the\n"
-		"guest was stopped; %d if the VM could not be built; %d if the program\n"
-		"exited 0 but the sanitizer reported; 2 for bad options.\n",
+		"guest was stopped; %d if its vCPU halted for good; %d if the VM could not\n"
+		"be built or the trace written; %d if the program exited 0 but the\n"
+		"sanitizer reported; 128+N after nopin got SIGINT, SIGTERM or SIGHUP;\n"
+		"2 for bad options.  Each status of the VMM's own comes with a line on\n"
+		"stderr beginning 'nopin exec: '.\n",
 		VMM_EXIT_NOT_FOUND, VMM_EXIT_CANNOT_EXEC, VMM_EXIT_GUEST_STOPPED,
-		VMM_EXIT_VMM_ERROR, VMM_EXIT_SANITIZER);
+		VMM_EXIT_GUEST_HALTED, VMM_EXIT_VMM_ERROR, VMM_EXIT_SANITIZER);
 }
 
 /*

@@ -19,12 +19,16 @@ int cmd_run(int argc, char **argv);
 /* nopin exec [run options] [--root DIR] [--rw] [--kernel FILE] PROGRAM [ARG...]: vmm/cmd_exec.c */
 int cmd_exec(int argc, char **argv);
 
+/* nopin soak [--runs N] [--seed S] [--timeout SECONDS] [--images DIR] [--verbose] */
+int cmd_soak(int argc, char **argv);
+
 /* ---- what `nopin exec` shares with `nopin run` (vmm/cmd_run.c) ---- */
 
 struct run_options {
 	struct vmm_config cfg;
-	int stats;	   /* --stats: 0, 1 (a table) or 2 (JSON) */
-	const char *trace; /* --trace FILE */
+	int stats;			/* --stats: 0, 1 (a table) or 2 (JSON) */
+	const char *trace;		/* --trace FILE */
+	const char *mem_arg, *pool_arg; /* --mem and --pool as given, for messages */
 	/* exec's own, which run refuses */
 	struct vmm_exec_config exec; /* root and rw */
 	const char *kernel;

@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "exec", cmd_exec, "run a static Linux x86-64 program on the exec guest kernel" },
 	{ "pool-stress", cmd_pool_stress,
 	  "allocate and free frames from threads, with the sanitizer" },
+	{ "soak", cmd_soak, "many short randomized runs, each checked (vmm/cmd_soak.c)" },
 };
 
 static void usage(FILE *f)

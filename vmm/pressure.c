@@ -5,6 +5,7 @@
  * mm's own paths: nothing here touches the secondary MMU, which learns of
  * every change through its mmu_notifier, as KVM does.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,12 +57,19 @@ static int parse_period(const char *s, unsigned long *ns)
 		unsigned long mult;
 	} units[] = { { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 } };
 	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+	unsigned long v;
 
-	if (end == s || !v)
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL; /* strtoul() would take "-1" and " 5" */
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !v)
 		return -EINVAL;
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (!strcmp(end, units[i].suffix)) {
+			/* Up to a day: a longer period is a typo, and 1e20ns would wrap. */
+			if (v > PRESSURE_MAX_PERIOD_NS / units[i].mult)
+				return -ERANGE;
 			*ns = v * units[i].mult;
 			return 0;
 		}
@@ -77,7 +85,8 @@ static int pressure_parse_item(struct pressure *p, char *item, char *err, size_t
 	if (eq) {
 		*eq = '\0';
 		if (parse_period(eq + 1, &period)) {
-			snprintf(err, errlen, "'%s': the period must be like 50ms, 200us or 1s",
+			snprintf(err, errlen,
+				 "'%s': the period must be like 50ms, 200us or 1s, at most a day",
 				 eq + 1);
 			return -EINVAL;
 		}
@@ -102,13 +111,26 @@ static int pressure_parse_item(struct pressure *p, char *item, char *err, size_t
 
 int pressure_parse(struct pressure *p, const char *list, char *err, size_t errlen)
 {
-	char *copy = strdup(list), *save, *item;
+	char *copy, *rest, *item;
 	int ret = 0;
 
+	/* "--pressure=" or "reclaim,,age" is a mistake, not a request for no pressure. */
+	if (!*list) {
+		snprintf(err, errlen, "an empty list (name an agent, or leave --pressure out)");
+		return -EINVAL;
+	}
+	copy = strdup(list);
 	if (!copy)
 		return -ENOMEM;
-	for (item = strtok_r(copy, ",", &save); item && !ret; item = strtok_r(NULL, ",", &save))
-		ret = pressure_parse_item(p, item, err, errlen);
+	for (rest = copy; rest && !ret;) {
+		item = strsep(&rest, ",");
+		if (!*item) {
+			snprintf(err, errlen, "an empty name in the list");
+			ret = -EINVAL;
+		} else {
+			ret = pressure_parse_item(p, item, err, errlen);
+		}
+	}
 	free(copy);
 	return ret;
 }

@@ -18,6 +18,9 @@
 
 struct vmm;
 
+/* The longest period an agent may have (NAME=PERIOD): a day. */
+#define PRESSURE_MAX_PERIOD_NS (86400UL * 1000000000UL)
+
 enum pressure_kind {
 	PRESSURE_RECLAIM,
 	PRESSURE_MIGRATE,

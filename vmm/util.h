@@ -22,4 +22,18 @@ int parse_size(const char *str, size_t *bytes);
 /* Parse a positive decimal count that fits an unsigned long; 0 or -EINVAL/-ERANGE. */
 int parse_count(const char *str, unsigned long *count);
 
+/* @bytes for a message: "23.4 GiB", "64.0 KiB", "512 bytes". */
+void format_size(size_t bytes, char *buf, size_t len);
+
+/*
+ * The most memory this process can have, to check a size option against
+ * before anything is allocated: the least of physical memory, RLIMIT_AS,
+ * RLIMIT_DATA and, under strict overcommit (vm.overcommit_memory = 2),
+ * what is left to commit.  @what says which, for the message.
+ */
+size_t host_memory_limit(char *what, size_t len);
+
+/* The bytes an unprivileged user may still write on the file system of @path's directory. */
+int fs_free_bytes(const char *path, size_t *bytes);
+
 #endif

@@ -13,6 +13,8 @@
 #include "mmu/paging_walk.h"
 #include "vmm/vm.h"
 
+#define X86_EFLAGS_IF (1UL << 9) /* interrupts enabled */
+
 void vmm_kick_all(struct vmm *vm)
 {
 	for (unsigned int i = 0; i < vm->cfg.nr_vcpus; i++)
@@ -61,12 +63,56 @@ void vmm_guest_exit(struct vmm *vm, int status)
 	vmm_stop_guest(vm, status, "the guest exited with status %d", status);
 }
 
-/* hlt: nothing wakes a halted vCPU but the end of the VM (no interrupts yet). */
+/*
+ * The end of a VM whose every vCPU is halted: one line naming each vCPU,
+ * where it halted (rip is past the hlt, as both backends leave it) and
+ * whether it had interrupts enabled, which would not have saved it here.
+ */
+static void vmm_stop_all_halted(struct vmm *vm)
+{
+	char list[1200];
+	size_t len = 0;
+
+	list[0] = '\0';
+	for (unsigned int i = 0; i < vm->cfg.nr_vcpus && len < sizeof(list); i++) {
+		struct vmm_vcpu *v = &vm->vcpus[i];
+
+		len += snprintf(list + len, sizeof(list) - len, "%svCPU %u at rip %#lx (IF=%d)",
+				i ? ", " : "", i, (unsigned long)v->halt_rip, v->halt_if);
+	}
+	vmm_stop(vm, VMM_EXIT_GUEST_HALTED,
+		 "every vCPU halted and nothing can wake one (no interrupt source): %s", list);
+}
+
+/*
+ * hlt.  A halted vCPU waits for an interrupt, and this VMM raises none:
+ * no timer, no interrupt controller, no IPI, no device with an IRQ line
+ * (the kvm backend creates no in-kernel irqchip and injects nothing, so
+ * KVM hands every hlt to us, IF set or clear; the soft vCPU takes no
+ * interrupts).  So the only thing that ends a halt is the end of the VM,
+ * by another vCPU (the exit port, a stop) or by a signal to nopin; and
+ * once every vCPU is halted nothing is left to do that, whatever IF says:
+ * the last vCPU to halt stops the VM (VMM_EXIT_GUEST_HALTED) instead of
+ * leaving nopin asleep for ever.  A wake source added later (a timer, an
+ * IPI) must keep a vCPU that can take it (IF=1, the source armed) out of
+ * vm->nr_halted, as KVM's kvm_vcpu_check_block() asks
+ * kvm_arch_vcpu_runnable() before it sleeps.
+ *
+ * halt_rip and halt_if are written before the count that publishes them
+ * (a full barrier), and a halted vCPU never runs again, so the last
+ * halter reads every other vCPU's.
+ */
 static void vmm_vcpu_halt(struct vmm_vcpu *vcpu)
 {
 	struct vmm *vm = vcpu->vm;
+	struct vmm_regs regs;
 
+	vm->backend->get_regs(vcpu, &regs);
+	vcpu->halt_rip = regs.rip;
+	vcpu->halt_if = !!(regs.rflags & X86_EFLAGS_IF);
 	vcpu->halted = true;
+	if (atomic_inc_return(&vm->nr_halted) == (int)vm->cfg.nr_vcpus)
+		vmm_stop_all_halted(vm);
 	wait_event(vm->halt_wq, vmm_stopping(vm));
 }
 

@@ -84,47 +84,17 @@ static int vmm_load_write(void *opaque, uint64_t gpa, const void *src, size_t le
 	return vmm_write_guest(opaque, gpa, src, len);
 }
 
-static int vmm_read_file(const char *path, void **bufp, size_t *sizep, char *err, size_t errlen)
-{
-	struct stat st;
-	void *buf;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return vmm_errf(err, errlen, -errno, "cannot open image %s: %s", path,
-				strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return vmm_errf(err, errlen, -EINVAL, "image %s is not a regular file", path);
-	}
-	buf = malloc(st.st_size ? st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		return vmm_errf(err, errlen, -ENOMEM, "no memory to read image %s", path);
-	}
-	n = pread(fd, buf, st.st_size, 0);
-	close(fd);
-	if (n != st.st_size) {
-		free(buf);
-		return vmm_errf(err, errlen, -EIO, "cannot read image %s", path);
-	}
-	*bufp = buf;
-	*sizep = st.st_size;
-	return 0;
-}
-
 static int vmm_load_image(struct vmm *vm, char *err, size_t errlen)
 {
 	struct elf_image img;
-	size_t size = 0;
-	void *buf = NULL;
-	int ret = vmm_read_file(vm->cfg.image, &buf, &size, err, errlen);
+	struct elf_file file;
+	int ret = elf_map_file(vm->cfg.image, &file, err, errlen);
 
 	if (ret)
 		return ret;
-	ret = elf_load(buf, size, GUEST_RAM_BASE, vm->cfg.mem_bytes, vmm_load_write, vm, &img);
-	free(buf);
+	ret = elf_load(file.data, file.size, GUEST_RAM_BASE, vm->cfg.mem_bytes, vmm_load_write, vm,
+		       &img);
+	elf_unmap_file(&file);
 	if (ret)
 		return vmm_errf(err, errlen, ret, "%s: %s", vm->cfg.image, img.error);
 	if (img.hi > GUEST_RAM_BASE + vm->cfg.mem_bytes - vm->cfg.nr_vcpus * GUEST_STACK_SIZE)
@@ -172,13 +142,15 @@ static int vmm_map_ram(struct vmm *vm, char *err, size_t errlen)
 
 /*
  * Does anonymous guest RAM need somewhere to go?  Not when all of it, with
- * the page tables of both MMUs, fits the pool with room to spare; but the
- * fork agent's child shares RAM copy-on-write, and every write of the guest
+ * the page tables of both MMUs, fits the pool with room to spare, nor when
+ * RAM is --mem-file's, whose pages go back to the file; but the fork
+ * agent's child shares RAM copy-on-write, and every write of the guest
  * then needs a second frame while the child lives.
  */
 static bool vmm_needs_swap(const struct vmm *vm)
 {
-	return vm->cfg.mem_bytes + vm->cfg.mem_bytes / 8 > vm->cfg.pool_bytes ||
+	return (!vm->cfg.mem_file &&
+		vm->cfg.mem_bytes + vm->cfg.mem_bytes / 8 > vm->cfg.pool_bytes) ||
 	       vm->pressure.agents[PRESSURE_FORK].enabled ||
 	       vm->pressure.agents[PRESSURE_FAULT_RACE].enabled;
 }
@@ -197,7 +169,8 @@ static int vmm_setup_reclaim(struct vmm *vm, char *err, size_t errlen)
 	int ret, fd = -1;
 
 	reclaim_enable(vm->pool);
-	ret = kswapd_run(vm->pool, max(frames / 32, 8UL), max(frames / 16, 16UL));
+	ret = kswapd_run(vm->pool, max(frames / 32, VMM_MIN_POOL_WMARK_LOW),
+			 max(frames / 16, VMM_MIN_POOL_WMARK_HIGH));
 	if (ret)
 		return vmm_errf(err, errlen, ret, "cannot start kswapd: %s", strerror(-ret));
 	if (!path && !vmm_needs_swap(vm))
@@ -300,6 +273,10 @@ static int vmm_check_config(const struct vmm_config *cfg, char *err, size_t errl
 		return vmm_errf(err, errlen, -EINVAL, "--vcpus must be 1 to %d", NR_CPUS);
 	if (cfg->mem_bytes & (PAGE_SIZE - 1) || cfg->pool_bytes & (PAGE_SIZE - 1))
 		return vmm_errf(err, errlen, -EINVAL, "--mem and --pool must be multiples of 4K");
+	if (cfg->pool_bytes < VMM_MIN_POOL)
+		return vmm_errf(err, errlen, -EINVAL,
+				"--pool %zu is too small: kswapd needs at least %lu frames",
+				cfg->pool_bytes, VMM_MIN_POOL >> PAGE_SHIFT);
 	if (cfg->mem_bytes < cfg->nr_vcpus * GUEST_STACK_SIZE + (1UL << 20))
 		return vmm_errf(err, errlen, -EINVAL,
 				"--mem %zu is too small for %u vCPU stacks and an image",
@@ -336,9 +313,11 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 		goto fail_pressure;
 
 	vm->pool = frame_pool_create(cfg->pool_bytes, 0);
-	if (!vm->pool) {
-		ret = vmm_errf(err, errlen, -ENOMEM, "cannot create a frame pool of %zu bytes",
-			       cfg->pool_bytes);
+	if (IS_ERR(vm->pool)) {
+		ret = vmm_errf(err, errlen, PTR_ERR(vm->pool),
+			       "cannot create a frame pool of %zu bytes: %s", cfg->pool_bytes,
+			       strerror(-PTR_ERR(vm->pool)));
+		vm->pool = NULL;
 		goto fail;
 	}
 	ret = vmm_setup_reclaim(vm, err, errlen);
@@ -397,6 +376,13 @@ fail_pressure:
 	pressure_destroy(&vm->pressure);
 	free(vm);
 	return ret;
+}
+
+bool vmm_describe_writeback_error(struct vmm *vm, char *buf, size_t len)
+{
+	if (vm->mem_file && mapping_describe_error(vm->mem_file->f_mapping, buf, len))
+		return true;
+	return vm->swap_type >= 0 && swap_describe_error(buf, len);
 }
 
 void vmm_destroy(struct vmm *vm)

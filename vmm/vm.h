@@ -46,6 +46,7 @@
 #define VMM_EXIT_SANITIZER 122	   /* the guest exited 0 but the sanitizer reported */
 #define VMM_EXIT_VMM_ERROR 120	   /* the VMM could not build or run the VM */
 #define VMM_EXIT_GUEST_STOPPED 121 /* the guest was stopped: wild access, bad insn ... */
+#define VMM_EXIT_GUEST_HALTED 123  /* every vCPU halted: nothing can wake one (vmm/vcpu.c) */
 /* `nopin exec` refusing its PROGRAM before any guest ran, with a shell's statuses. */
 #define VMM_EXIT_CANNOT_EXEC 126 /* not a static x86-64 ELF executable */
 #define VMM_EXIT_NOT_FOUND 127	 /* missing or unreadable */
@@ -91,6 +92,16 @@ struct vmm_exec_config {
 	const char *root;  /* --root: what the program's paths resolve in; NULL: "." */
 	bool rw;	   /* --rw: writes under the root allowed */
 };
+
+/*
+ * The smallest frame pool: kswapd's watermarks (vmm_setup_reclaim()) are a
+ * 32nd and a 16th of the pool, but at least these many frames, and a pool
+ * must hold its high watermark.  Which guest runs well in it is another
+ * matter: the hello image does, memtest thrashes for minutes.
+ */
+#define VMM_MIN_POOL_WMARK_LOW 8UL
+#define VMM_MIN_POOL_WMARK_HIGH 16UL
+#define VMM_MIN_POOL (VMM_MIN_POOL_WMARK_HIGH << PAGE_SHIFT)
 
 /* --mmu unset: tdp on the soft backend, shadow on kvm (vmm_mmu_mode()). */
 #define VMM_MMU_AUTO (-1)
@@ -191,6 +202,8 @@ struct vmm_vcpu {
 	char console[VMM_CONSOLE_LINE];
 	unsigned int console_len;
 	bool halted;
+	uint64_t halt_rip; /* where it halted (past the hlt) */
+	bool halt_if;	   /* and whether IF was set */
 	/* The last HC_UCALL: the guest address of its struct ucall. */
 	uint64_t ucall_gpa;
 	bool ucall_pending;
@@ -246,6 +259,7 @@ struct vmm {
 	char stop_message[1500];
 	/* Halted vCPUs, and vmm_run() showing progress, wait here for the end. */
 	wait_queue_head_t halt_wq;
+	atomic_t nr_halted; /* vCPUs halted: all of them ends the run */
 	FILE *console_out;
 	struct vmm_exec *exec; /* cfg.exec's state (vmm/exec.h), or NULL */
 };
@@ -254,6 +268,13 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 /* Run every vCPU until the guest exits or is stopped; returns the exit status. */
 int vmm_run(struct vmm *vm);
 void vmm_destroy(struct vmm *vm);
+/*
+ * Did writing guest RAM back fail (a full disk under --swap or
+ * --mem-file)?  Reclaim then frees nothing and the run ends in an
+ * allocation failure, which hides the cause: this names the file, the
+ * offset and the errno, into @buf.  Before vmm_destroy().
+ */
+bool vmm_describe_writeback_error(struct vmm *vm, char *buf, size_t len);
 
 /* End the run with @status (first caller wins) and kick every vCPU. */
 void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)

@@ -21,5 +21,6 @@ set y2label "registration, us"
 set y2tics
 set ytics nomirror
 plot series("all_locks", "ns_per_vma") using 1:2 with linespoints title "take + drop, ns per VMA", \
+     series("all_locks", "walk_ns_per_vma") using 1:2 with linespoints title "one bare VMA walk, ns per VMA", \
      series("all_locks", "register_us") using 1:2 axes x1y2 with linespoints title "register, us", \
      series("all_locks", "register_legacy_us") using 1:2 axes x1y2 with linespoints title "register without all locks (legacy), us"

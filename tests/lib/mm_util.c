@@ -257,8 +257,18 @@ void __assert_vmas(struct mm_struct *mm, unsigned long lo, unsigned long hi,
 	mmap_read_unlock(mm);
 }
 
+/* The VMA after @prev (the first one for NULL) in mm_rb's own order. */
+static struct vm_area_struct *tree_next_vma(struct mm_struct *mm, struct vm_area_struct *prev)
+{
+	struct interval_tree_node *node;
+
+	node = prev ? interval_tree_next(&prev->vm_rb) : interval_tree_first(&mm->mm_rb);
+	return node ? container_of(node, struct vm_area_struct, vm_rb) : NULL;
+}
+
 /*
- * Every VMA where each tree expects it: in the mm's tree under its bounds,
+ * Every VMA where each tree expects it: in the mm's tree under its bounds
+ * and in mm->mmap in the tree's order,
  * in its file's i_mmap and each anon_vma's tree under its pgoff range.
  */
 void mm_check_rmap_trees(struct mm_struct *mm)
@@ -275,6 +285,8 @@ void mm_check_rmap_trees(struct mm_struct *mm)
 			    vma->vm_start);
 		TEST_ASSERT(vma->vm_rb.start == vma->vm_start && vma->vm_rb.last == vma->vm_end - 1,
 			    "mm tree node of %#lx stale", vma->vm_start);
+		TEST_ASSERT(vma->vm_prev == prev && tree_next_vma(mm, prev) == vma,
+			    "mm->mmap list at %#lx is not the tree's order", vma->vm_start);
 		if (vma->vm_file) {
 			TEST_ASSERT(interval_tree_node_linked(&vma->shared) &&
 					    vma->shared.start == vma->vm_pgoff &&
@@ -296,6 +308,7 @@ void mm_check_rmap_trees(struct mm_struct *mm)
 		}
 		prev = vma;
 	}
+	TEST_ASSERT(!tree_next_vma(mm, prev), "mm->mmap list ends before the tree");
 	mmap_read_unlock(mm);
 }
 

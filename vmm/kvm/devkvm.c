@@ -15,10 +15,12 @@
  * docs/design.md, Guest ABI, for what the guest sees).
  *
  * A guest access with no SPTE raises #PF; its stub (on IST1, which is never
- * revoked) writes CR2, the error code and the faulting RIP to the fault
- * mailbox at the bottom of its stack page and writes a private port: the
- * VMM runs the same kvm_mmu_page_fault() the soft vCPU uses, and the stub's
- * iretq retries the access.  Leaf SPTEs have no G bit.  In shadow mode the
+ * revoked) loads CR2 into rax and writes a private port, one exit and one
+ * KVM_RUN per fault, with no other ioctl: rax comes with the exit in
+ * kvm_run (KVM_CAP_SYNC_REGS), the error code and the faulting RIP are
+ * read from the CPU's frame on IST1, a page of the VMM's.  The VMM runs
+ * the same kvm_mmu_page_fault() the soft vCPU uses, and the stub's iretq
+ * retries the access.  Leaf SPTEs have no G bit.  In shadow mode the
  * VMM asks the shadow MMU instead, which may answer that the guest's own
  * tables refuse the access, a #PF the VMM delivers to the guest's handler,
  * or that the write is to a write-tracked guest page table, which the soft
@@ -219,6 +221,8 @@ static int devkvm_vcpu_create(struct vmm_vcpu *vcpu)
 		k->run = NULL;
 		goto fail;
 	}
+	/* The registers at each exit in kvm_run: the #PF stub's CR2 comes in rax (fault.c). */
+	k->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	ret = devkvm_ioctl(k->fd, KVM_SET_CPUID2, b->cpuid, &err);
 	if (!ret)
 		ret = devkvm_setup_sregs(vcpu, &err);
@@ -262,7 +266,9 @@ static void devkvm_vcpu_destroy(struct vmm_vcpu *vcpu)
  * through this vCPU's own IDT gate, so the CPU delivers them (tables.c).
  * #PF is the VMM's gate, the secondary fault path: the guest's handler is
  * kept for the faults the guest's own tables raise in shadow mode, which
- * the VMM delivers (fault.c); in flat mode there are none.
+ * the VMM delivers (fault.c); in flat mode there are none.  With a
+ * handler the gate goes to the #PF stub that keeps the guest's CR2
+ * (stubs.S).
  */
 static int devkvm_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vector, uint64_t rip,
 					uint64_t stack)
@@ -273,7 +279,12 @@ static int devkvm_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vect
 	if (vector == PF_VECTOR) {
 		k->guest_pf_rip = rip;
 		k->guest_pf_stack = stack;
-		return 0;
+		devkvm_set_pf_gate(vcpu->vm->backend_vm, vcpu->id, rip);
+		/*
+		 * Until now the short #PF stub left the VMM's faults in CR2:
+		 * from here on the guest reads only its own there.
+		 */
+		return rip ? devkvm_set_cr2(vcpu, devkvm_fault_mailbox_of(vcpu)->guest_cr2) : 0;
 	}
 	ret = devkvm_set_guest_gate(vcpu->vm->backend_vm, vcpu->id, vector, rip, stack);
 	if (ret)

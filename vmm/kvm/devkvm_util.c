@@ -27,6 +27,7 @@ static const struct {
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	{ KVM_CAP_VCPU_EVENTS, "KVM_CAP_VCPU_EVENTS" },
+	{ KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS" }, /* the #PF stub's CR2, in rax */
 };
 
 int devkvm_open(struct devkvm_err *err)

@@ -40,8 +40,8 @@
  * the stub's iretq; the guest's tables refusing it is the guest's #PF; a
  * write to a write-tracked gfn (a guest page table, mapped read-only with
  * SPTE_MMU_WRITABLE) is emulated.  For those two the VMM unwinds the
- * stub: KVM completes the port exit, then the guest's rax and rcx come
- * back from where the stub pushed them on IST1, and its rip, rsp and
+ * stub: KVM completes the port exit, then the guest's rax comes back
+ * from where the stub pushed it on IST1, and its rip, rsp and
  * rflags from the CPU's frame there (struct devkvm_pf_frame); the stub's
  * iretq is never taken.  The #PF goes to the handler the guest registered
  * as the soft vCPU delivers it (vmm/soft/exception.c; docs/design.md,
@@ -163,7 +163,7 @@ static const struct devkvm_pf_frame *devkvm_pf_frame_of(struct vmm_vcpu *vcpu)
 /*
  * The guest's registers where the #PF stub interrupted it: KVM's port
  * exit completed first, so that KVM_SET_REGS is the last word, then rax
- * and rcx as the stub pushed them and rip, rsp, rflags, CS and SS from the
+ * as the stub pushed it and rip, rsp, rflags, CS and SS from the
  * CPU's frame, on IST1 (struct devkvm_pf_frame).  SS matters: a CPU may
  * load a null SS as it enters the stub through its IST gate (QEMU's
  * does), and the guest goes on without the stub's iretq; CS and SS are
@@ -186,7 +186,6 @@ static int devkvm_unwind_pf_stub(struct vmm_vcpu *vcpu, struct vmm_regs *regs,
 	}
 	devkvm_get_regs(vcpu, regs);
 	regs->gpr[VMM_RAX] = f->rax;
-	regs->gpr[VMM_RCX] = f->rcx;
 	regs->gpr[VMM_RSP] = f->rsp;
 	regs->rip = f->rip;
 	regs->rflags = f->rflags;
@@ -441,14 +440,14 @@ static int devkvm_translate(struct vmm_vcpu *vcpu, uint64_t addr, uint32_t acces
 	return ret;
 }
 
-/* The #PF stub's exit on a vCPU in shadow mode. */
-static bool devkvm_shadow_page_fault(struct vmm_vcpu *vcpu, const struct devkvm_fault_mailbox *mb,
-				     struct vmm_exit *exit)
+/* The #PF stub's exit on a vCPU in shadow mode: the fault at @addr, the CPU's frame @f. */
+static bool devkvm_shadow_page_fault(struct vmm_vcpu *vcpu, uint64_t addr,
+				     const struct devkvm_pf_frame *f, struct vmm_exit *exit)
 {
 	struct kvm_vcpu *kv = vcpu->kvcpu;
-	uint32_t access = mb->error_code & (PFERR_WRITE_MASK | PFERR_USER_MASK | PFERR_FETCH_MASK);
+	uint32_t access = f->error_code & (PFERR_WRITE_MASK | PFERR_USER_MASK | PFERR_FETCH_MASK);
 	bool write = access & PFERR_WRITE_MASK, refused;
-	uint64_t addr = mb->cr2, rip = mb->rip;
+	uint64_t rip = f->rip;
 	struct kvm_tlb_xlate xl = { 0 };
 	struct guest_walker w;
 	char what[160];
@@ -479,20 +478,52 @@ static bool devkvm_shadow_page_fault(struct vmm_vcpu *vcpu, const struct devkvm_
 			   (unsigned long)addr, strerror(-ret));
 }
 
-bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, struct vmm_exit *exit)
+/*
+ * A #PF in the VMM's top 16 MiB on the identity map: a write to one of
+ * the VMM's read-only pages (tables.c), or an access where it maps
+ * nothing.  There is nothing to fault in: the guest stops, the page
+ * named.  On tables of its own, the guest's walk refuses the range first
+ * (devkvm_translate()), as the soft vCPU's does.
+ */
+static bool devkvm_top_fault(struct vmm_vcpu *vcpu, uint64_t cr2, const struct devkvm_pf_frame *f,
+			     struct vmm_exit *exit)
 {
-	const struct devkvm_fault_mailbox *mb = devkvm_fault_mailbox_of(vcpu);
-	uint64_t cr2 = mb->cr2;
-	bool write = mb->error_code & PFERR_WRITE_MASK;
+	char what[96], insn[160];
+
+	devkvm_top_describe(cr2, what, sizeof(what));
+	if (f->error_code & PFERR_FETCH_MASK)
+		snprintf(insn, sizeof(insn), "instruction fetch at rip %#lx",
+			 (unsigned long)f->rip);
+	else
+		devkvm_describe_insn(vcpu, f->rip, insn, sizeof(insn));
+	return devkvm_stop(exit,
+			   "guest page fault: %s of virtual address %#lx: %s (the VMM's top "
+			   "16 MiB), error code %#lx; %s",
+			   devkvm_access_name(f->error_code), (unsigned long)cr2, what,
+			   (unsigned long)f->error_code, insn);
+}
+
+/*
+ * @cr2 is the stub's rax, which KVM copied to kvm_run at the exit
+ * (kvm_valid_regs, devkvm_keep_exit()); the error code and the rip are
+ * the CPU's, read from its frame on IST1, where the stub left it.  No
+ * ioctl.
+ */
+bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, uint64_t cr2, struct vmm_exit *exit)
+{
+	const struct devkvm_pf_frame *f = devkvm_pf_frame_of(vcpu);
+	bool write = f->error_code & PFERR_WRITE_MASK;
 	char what[32];
 	int ret;
 
+	if (cr2 >= DEVKVM_TOP_VA && vcpu->kvcpu->cr3 == KVM_CR3_IDENTITY)
+		return devkvm_top_fault(vcpu, cr2, f, exit);
 	if (vcpu->vm->kvm->mmu_mode == KVM_MMU_SHADOW)
-		return devkvm_shadow_page_fault(vcpu, mb, exit);
+		return devkvm_shadow_page_fault(vcpu, cr2, f, exit);
 	/* Out of guest mode already: the stub's exit is the EPT-violation exit. */
 	ret = kvm_vcpu_page_fault(vcpu->kvcpu, cr2, write);
 	if (!ret)
 		return true;
 	snprintf(what, sizeof(what), "%#lx", (unsigned long)cr2);
-	return devkvm_refused(vcpu, cr2, write, ret, what, mb->rip, exit);
+	return devkvm_refused(vcpu, cr2, write, ret, what, f->rip, exit);
 }

@@ -29,6 +29,9 @@ void devkvm_keep_exit(struct devkvm_vcpu *k, int ret, struct devkvm_exit *ge)
 		if (!ge->in)
 			memcpy(&ge->data, (uint8_t *)run + run->io.data_offset,
 			       min(run->io.size, (uint8_t)4));
+		/* Now: a flush's own KVM_RUNs rewrite kvm_run's registers. */
+		if (ge->port == DEVKVM_PORT_PAGE_FAULT)
+			ge->cr2 = run->s.regs.regs.rax;
 	} else if (ge->reason == KVM_EXIT_FAIL_ENTRY) {
 		ge->detail = run->fail_entry.hardware_entry_failure_reason;
 	} else if (ge->reason == KVM_EXIT_INTERNAL_ERROR) {
@@ -188,14 +191,14 @@ static int devkvm_enter_flush_stub(struct vmm_vcpu *vcpu)
 	if (!ret)
 		ret = devkvm_ioctl(k->fd, KVM_GET_SREGS, &sregs, &err);
 	if (!ret) {
-		if (r.rip - mb->trampoline >= DEVKVM_TRAMPOLINE_SIZE) {
+		if (r.rip - DEVKVM_TRAMPOLINE_VA(vcpu->id) >= DEVKVM_TRAMPOLINE_SIZE) {
 			resume[0] = r.rip;
 			resume[1] = sregs.cs.selector;
 			resume[2] = r.rflags;
 			resume[3] = r.rsp;
 			resume[4] = sregs.ss.selector;
 		}
-		frame[0] = mb->trampoline;
+		frame[0] = DEVKVM_TRAMPOLINE_VA(vcpu->id);
 		frame[1] = DEVKVM_SEL_CODE;
 		frame[2] = 0x2;
 		frame[3] = resume_va;

@@ -35,6 +35,7 @@ struct devkvm_exit {
 	uint8_t size;
 	bool in;
 	uint32_t data;	 /* an OUT's */
+	uint64_t cr2;	 /* the #PF stub's OUT: its rax (kvm_run's synced registers) */
 	uint64_t detail; /* FAIL_ENTRY: the hardware's reason; INTERNAL_ERROR: the suberror */
 };
 
@@ -85,11 +86,11 @@ static inline struct devkvm_flush_mailbox *devkvm_flush_mailbox_of(struct vmm_vc
 /* ---- [fault.c] ---- */
 
 /*
- * The #PF stub's exit: the secondary fault, and in shadow mode the
- * guest's own page faults and its writes to its page tables.  True: the
- * guest goes on; false: @exit says why not.
+ * The #PF stub's exit, the fault at @cr2: the secondary fault, and in
+ * shadow mode the guest's own page faults and its writes to its page
+ * tables.  True: the guest goes on; false: @exit says why not.
  */
-bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, struct vmm_exit *exit);
+bool devkvm_handle_page_fault(struct vmm_vcpu *vcpu, uint64_t cr2, struct vmm_exit *exit);
 /*
  * Before each entry, out of guest mode: the root of the vCPU's CR3 made,
  * and the hardware on it.  0, or -errno with @exit saying why.
@@ -110,6 +111,8 @@ int devkvm_sync_cr3(struct vmm_vcpu *vcpu);
 struct kvm_segment devkvm_segment(uint16_t selector);
 void devkvm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs);
 void devkvm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
+/* CR2 as the guest will read it (KVM_SET_SREGS, the hardware's CR3 as it is).  0 or -errno. */
+int devkvm_set_cr2(struct vmm_vcpu *vcpu, uint64_t cr2);
 /* "rip 0x...: mov ..." of the guest instruction at @rip, its bytes read from guest RAM. */
 void devkvm_describe_insn(struct vmm_vcpu *vcpu, uint64_t rip, char *buf, size_t len);
 /* The same for where the vCPU is now. */
@@ -122,6 +125,12 @@ void devkvm_describe_rip(struct vmm_vcpu *vcpu, char *buf, size_t len);
  * for @nr_vcpus: GDT, IDT, TSSs, the stubs.  0 or -ENOMEM.
  */
 int devkvm_top_create(struct vmm *vm, struct devkvm_vm *b, unsigned int nr_vcpus);
+/*
+ * What the VMM has at @va in the top 16 MiB, for a message: "the VMM's
+ * GDT, read-only to the guest"...  0 for no page, 1 for a read-only one,
+ * 2 for a stack.
+ */
+int devkvm_top_describe(unsigned long va, char *buf, size_t len);
 /* Unmap and free them, whatever devkvm_top_create() got to. */
 void devkvm_top_destroy(struct vmm *vm, struct devkvm_vm *b);
 /*
@@ -131,6 +140,9 @@ void devkvm_top_destroy(struct vmm *vm, struct devkvm_vm *b);
  */
 int devkvm_set_guest_gate(struct devkvm_vm *b, unsigned int i, unsigned int vector, uint64_t rip,
 			  uint64_t stack);
+
+/* vCPU @i's #PF gate to the stub that keeps the guest's CR2 (@keep_cr2), or the other. */
+void devkvm_set_pf_gate(struct devkvm_vm *b, unsigned int i, bool keep_cr2);
 
 /* ---- [flush.c] ---- */
 

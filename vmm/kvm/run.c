@@ -94,7 +94,7 @@ static void devkvm_exit_pio(struct vmm_vcpu *vcpu, const struct devkvm_exit *ge,
 			    struct vmm_exit *exit)
 {
 	if (ge->port == DEVKVM_PORT_PAGE_FAULT) {
-		if (devkvm_handle_page_fault(vcpu, exit))
+		if (devkvm_handle_page_fault(vcpu, ge->cr2, exit))
 			exit->reason = VMM_EXIT_KICK; /* nothing for the run loop: resume */
 		return;
 	}

@@ -7,9 +7,9 @@
  * address it names comes from stubs.h's layout, so the copy runs as is.
  *
  * Each stub runs on one of its vCPU's IST stacks (the TSS of tables.c) and
- * finds its mailbox at the bottom of that stack's page by rounding rsp
- * down: IST1 for #PF and every other exception, with the fault mailbox;
- * IST2 for the flush stub, with the flush mailbox.  The mailboxes' layout
+ * finds its mailbox at the bottom of that stack's page, from rsp: IST1
+ * for #PF and every other exception, with the fault mailbox; IST2 for the
+ * flush stub, with the flush mailbox.  The mailboxes' layout
  * is stubs.h's, where the C structs are checked against these offsets.
  * A stub that returns to the guest leaves every register as it found it.
  */
@@ -21,28 +21,43 @@ devkvm_stub_start:
 
 /*
  * #PF, through its IDT gate on IST1: a guest access with no SPTE that
- * allows it.  Writes CR2, the error code and the faulting rip to the fault
- * mailbox and exits on DEVKVM_PORT_PAGE_FAULT; the VMM serves the fault
- * (fault.c) and lets the guest go on here, where CR2 gets back what the
- * guest last saw and the iretq retries the access.  In shadow mode the
- * VMM may instead unwind the stub (struct devkvm_pf_frame) and send the
- * guest elsewhere: its own #PF handler, or past a write it emulated.
+ * allows it.  Exits on DEVKVM_PORT_PAGE_FAULT with CR2 in rax, which KVM
+ * hands the VMM in kvm_run with the exit (KVM_CAP_SYNC_REGS), the guest's
+ * rax pushed; the VMM reads the error code and the faulting rip from the
+ * CPU's frame above (struct devkvm_pf_frame), serves the fault (fault.c)
+ * and lets the guest go on here, where the iretq retries the access.  In
+ * shadow mode the VMM may instead unwind the stub and send the guest
+ * elsewhere: its own #PF handler, or past a write it emulated.
+ *
+ * As few instructions as the job takes: where /dev/kvm emulates guest
+ * code (kvm_pvm) each costs a good part of an exit, and every secondary
+ * fault runs them all; no ioctl either, which costs as much there.
+ *
+ * Two entry points.  pf_stub leaves CR2 holding the VMM's fault: the
+ * vCPU's gate points here while the guest has no #PF handler, so no #PF
+ * of its own can ever be in CR2 for it to read.  Once it registers one
+ * (HC_SET_EXCEPTION_HANDLER; tables.c), the gate points at
+ * pf_stub_keep_cr2, which puts back the CR2 the guest last saw before its
+ * iretq (guest_cr2 in the fault mailbox, the VMM's), so the VMM's faults
+ * never show there.  The CPU starts IST1 at its page-aligned top each
+ * time, so below the frame and rax the mailbox is a fixed distance from
+ * rsp.
  */
+	.globl devkvm_pf_stub_keep_cr2
+devkvm_pf_stub_keep_cr2:
+	push %rax
+	mov %cr2, %rax
+	out %al, $DEVKVM_PORT_PAGE_FAULT
+	mov DEVKVM_PF_MAILBOX_FROM_RSP + DEVKVM_FAULT_GUEST_CR2(%rsp), %rax
+	mov %rax, %cr2
+	pop %rax
+	add $8, %rsp					/* the error code */
+	iretq
+
 pf_stub:
 	push %rax
-	push %rcx
-	mov %rsp, %rcx
-	and $-DEVKVM_PAGE_SIZE, %rcx			/* the fault mailbox */
 	mov %cr2, %rax
-	mov %rax, DEVKVM_FAULT_CR2(%rcx)
-	mov 16(%rsp), %rax				/* the error code, above rcx and rax */
-	mov %rax, DEVKVM_FAULT_ERROR_CODE(%rcx)
-	mov 24(%rsp), %rax				/* the faulting rip */
-	mov %rax, DEVKVM_FAULT_RIP(%rcx)
 	out %al, $DEVKVM_PORT_PAGE_FAULT
-	mov DEVKVM_FAULT_GUEST_CR2(%rcx), %rax
-	mov %rax, %cr2
-	pop %rcx
 	pop %rax
 	add $8, %rsp					/* the error code */
 	iretq

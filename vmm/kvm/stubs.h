@@ -34,6 +34,13 @@
 #define DEVKVM_PAGE_SIZE 0x1000 /* a stack is one: a stub finds its mailbox by rounding rsp down */
 #define DEVKVM_MAX_VCPUS 16
 #define DEVKVM_TOP_PAGES (5 + 2 * DEVKVM_MAX_VCPUS)
+/*
+ * The pages below the stacks (GDT, IDT, TSS, stubs) are mapped read-only
+ * and CR0.WP is set, so the guest cannot write them even at CPL 0; the
+ * CPU only reads them.  The stacks stay writable: the CPU pushes the
+ * exception frames there (tables.c says what that leaves the guest).
+ */
+#define DEVKVM_TOP_READ_ONLY_PAGES ((DEVKVM_STACKS_VA - DEVKVM_TOP_VA) / DEVKVM_PAGE_SIZE)
 #define DEVKVM_TSS_SIZE 0x68
 #define DEVKVM_TSS_STRIDE 0x80
 
@@ -64,7 +71,7 @@
 /* The vectors devkvm_idt_entries[] covers: the exceptions, 0-19. */
 #define DEVKVM_NR_GATES 20
 
-#define DEVKVM_PORT_PAGE_FAULT 0xf0 /* the #PF stub: the fault mailbox says what */
+#define DEVKVM_PORT_PAGE_FAULT 0xf0 /* the #PF stub: CR2 in rax, the CPU's frame on IST1 */
 #define DEVKVM_PORT_EXCEPTION 0xf1  /* any other exception: rax = vector, rcx = error, rdx = rip */
 #define DEVKVM_PORT_FLUSH_ACK 0xf2  /* the trampoline: the flush mailbox says which */
 
@@ -75,17 +82,21 @@
 #define DEVKVM_SEL_USER_CODE 0x2b
 #define DEVKVM_SEL_TSS(i) (0x30 + 16 * (i))
 
-/* The fault mailbox: cr2, error code and rip written by the #PF stub, guest_cr2 by the VMM. */
-#define DEVKVM_FAULT_CR2 0
-#define DEVKVM_FAULT_ERROR_CODE 8
-#define DEVKVM_FAULT_RIP 16
-#define DEVKVM_FAULT_GUEST_CR2 24
+/* The fault mailbox: guest_cr2, the VMM's, read by the #PF stub. */
+#define DEVKVM_FAULT_GUEST_CR2 0
 
-/* The flush mailbox: req and trampoline the VMM's, ack and runs the flush stub's. */
+/*
+ * The #PF stub's stack once it pushed rax: struct devkvm_pf_frame, at the
+ * top of IST1, where the CPU starts the stack every time; the fault
+ * mailbox at the bottom of the page is this far from rsp.
+ */
+#define DEVKVM_PF_FRAME_SIZE 56
+#define DEVKVM_PF_MAILBOX_FROM_RSP (DEVKVM_PF_FRAME_SIZE - DEVKVM_PAGE_SIZE)
+
+/* The flush mailbox: req the VMM's, ack and runs the flush stub's. */
 #define DEVKVM_FLUSH_REQ 0
 #define DEVKVM_FLUSH_ACK 8
 #define DEVKVM_FLUSH_RUNS 16
-#define DEVKVM_FLUSH_TRAMPOLINE 24
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>
@@ -94,9 +105,6 @@
 #include "base/compiler.h"
 
 struct devkvm_fault_mailbox {
-	uint64_t cr2;
-	uint64_t error_code;
-	uint64_t rip; /* of the faulting instruction */
 	/*
 	 * The VMM's: CR2 as the guest last saw it, the address of the last
 	 * #PF delivered to its handler, which the stub puts back before its
@@ -107,29 +115,26 @@ struct devkvm_fault_mailbox {
 
 /*
  * The #PF stub's IST1 stack at its exit, from its rsp up to the top of
- * the page: what the stub pushed (rcx, rax), then the CPU's frame.
+ * the page: what the stub pushed (rax), then the CPU's frame, with the
+ * error code and the rip of the faulting instruction.
  */
 struct devkvm_pf_frame {
-	uint64_t rcx, rax;
+	uint64_t rax;
 	uint64_t error_code, rip, cs, rflags, rsp, ss;
 };
 
 /* Read it with atomic loads: the guest writes ack and runs while the VMM looks. */
 struct devkvm_flush_mailbox {
-	uint64_t req;	     /* the VMM's: the flush it asks for before it enters the stub */
-	uint64_t ack;	     /* the stub's: req, copied once CR3 is reloaded */
-	uint64_t runs;	     /* the stub's: how many times it ran */
-	uint64_t trampoline; /* the VMM's: where the stub returns to acknowledge */
+	uint64_t req;  /* the VMM's: the flush it asks for before it enters the stub */
+	uint64_t ack;  /* the stub's: req, copied once CR3 is reloaded */
+	uint64_t runs; /* the stub's: how many times it ran */
 };
 
-BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, cr2) != DEVKVM_FAULT_CR2);
-BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, error_code) != DEVKVM_FAULT_ERROR_CODE);
-BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, rip) != DEVKVM_FAULT_RIP);
 BUILD_BUG_ON(offsetof(struct devkvm_fault_mailbox, guest_cr2) != DEVKVM_FAULT_GUEST_CR2);
+BUILD_BUG_ON(sizeof(struct devkvm_pf_frame) != DEVKVM_PF_FRAME_SIZE);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, req) != DEVKVM_FLUSH_REQ);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, ack) != DEVKVM_FLUSH_ACK);
 BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, runs) != DEVKVM_FLUSH_RUNS);
-BUILD_BUG_ON(offsetof(struct devkvm_flush_mailbox, trampoline) != DEVKVM_FLUSH_TRAMPOLINE);
 BUILD_BUG_ON(DEVKVM_TRAMPOLINES_OFFSET + DEVKVM_MAX_VCPUS * DEVKVM_TRAMPOLINE_SIZE >
 	     DEVKVM_PAGE_SIZE);
 BUILD_BUG_ON(DEVKVM_IDT_VA_OF(DEVKVM_MAX_VCPUS) > DEVKVM_TSS_VA);
@@ -137,7 +142,7 @@ BUILD_BUG_ON(DEVKVM_MAX_VCPUS *DEVKVM_TSS_STRIDE > DEVKVM_PAGE_SIZE);
 
 /* stubs.S: the stub page's contents, copied whole to DEVKVM_STUB_VA. */
 extern const char devkvm_stub_start[], devkvm_stub_end[];
-extern const char devkvm_flush_stub[];
+extern const char devkvm_flush_stub[], devkvm_pf_stub_keep_cr2[];
 /* The guest address of each exception vector's entry point; 0: no gate. */
 extern const uint64_t devkvm_idt_entries[DEVKVM_NR_GATES];
 

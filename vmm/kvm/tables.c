@@ -8,6 +8,7 @@
  * exception handlers change, on that vCPU's thread, out of KVM_RUN.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mmu/pte_bits.h"
@@ -15,6 +16,7 @@
 
 BUILD_BUG_ON(DEVKVM_PAGE_SIZE != PAGE_SIZE);
 BUILD_BUG_ON(DEVKVM_TOP_VA != KVM_VMM_TOP_GVA);
+BUILD_BUG_ON(DEVKVM_TOP_READ_ONLY_PAGES != 5); /* devkvm_top_describe()'s names */
 
 static uint64_t *devkvm_table(struct page *page)
 {
@@ -26,6 +28,30 @@ static uint64_t devkvm_top_entry(struct page *page)
 {
 	return ((uint64_t)page_to_pfn(page) << PAGE_SHIFT) | PT_PRESENT_MASK | PT_WRITABLE_MASK |
 	       PT_ACCESSED_MASK | PT_DIRTY_MASK;
+}
+
+/*
+ * The leaf of top page @i.  GDT, IDT, TSS and the stubs are read-only:
+ * with CR0.WP (devkvm.c) a guest write to them faults even at CPL 0, and
+ * fault.c stops the guest naming the page, where a zeroed GDT or stub
+ * page would have left the next exception with no way out of the guest
+ * (KVM_RUN never returning).  The CPU never writes them: every segment
+ * descriptor is made with its accessed bit set, the TSS descriptor busy,
+ * and long mode has no task switch writing a TSS.
+ *
+ * The IST stacks stay writable, since the CPU pushes each exception's
+ * frame there at CPL 0, so a CPL 0 guest can write them too, another
+ * vCPU's included.  Nothing there is trusted beyond the guest's own VM:
+ * a fault address read from them is checked like any access of the
+ * guest's, the flush stub's return goes to the trampoline's address the
+ * VMM computes (DEVKVM_TRAMPOLINE_VA()), and a frame the guest spoiled
+ * ends in an exception of the stubs', which stops the guest.
+ */
+static uint64_t devkvm_top_leaf(struct page *page, int i)
+{
+	uint64_t pte = devkvm_top_entry(page);
+
+	return i < DEVKVM_TOP_READ_ONLY_PAGES ? pte & ~(PT_WRITABLE_MASK | PT_DIRTY_MASK) : pte;
 }
 
 static struct page *devkvm_alloc_zeroed(struct frame_pool *pool)
@@ -129,6 +155,19 @@ int devkvm_set_guest_gate(struct devkvm_vm *b, unsigned int i, unsigned int vect
 	return 0;
 }
 
+/*
+ * vCPU @i's #PF gate: the stub that puts back the guest's CR2 once the
+ * guest has a #PF handler (@keep_cr2), the shorter one until then
+ * (stubs.S says why two).  The vCPU is out of KVM_RUN, on its own thread.
+ */
+void devkvm_set_pf_gate(struct devkvm_vm *b, unsigned int i, bool keep_cr2)
+{
+	uint64_t stub =
+		keep_cr2 ? devkvm_stub_va(devkvm_pf_stub_keep_cr2) : devkvm_idt_entries[PF_VECTOR];
+
+	devkvm_set_gate(devkvm_top_byte(b, DEVKVM_IDT_VA_OF(i)), PF_VECTOR, stub, DEVKVM_IST_FAULT);
+}
+
 static void devkvm_build_tables(struct devkvm_vm *b, unsigned int nr_vcpus)
 {
 	uint64_t *gdt = devkvm_top_page(b, DEVKVM_GDT_VA);
@@ -146,12 +185,6 @@ static void devkvm_build_tables(struct devkvm_vm *b, unsigned int nr_vcpus)
 	}
 	memcpy(devkvm_top_page(b, DEVKVM_STUB_VA), devkvm_stub_start,
 	       devkvm_stub_end - devkvm_stub_start);
-	/* Where the flush stub returns to (flush.c). */
-	for (unsigned int i = 0; i < nr_vcpus; i++) {
-		struct devkvm_flush_mailbox *mb = devkvm_top_page(b, DEVKVM_FLUSH_MAILBOX_VA(i));
-
-		mb->trampoline = DEVKVM_TRAMPOLINE_VA(i);
-	}
 }
 
 int devkvm_top_create(struct vmm *vm, struct devkvm_vm *b, unsigned int nr_vcpus)
@@ -167,7 +200,7 @@ int devkvm_top_create(struct vmm *vm, struct devkvm_vm *b, unsigned int nr_vcpus
 		b->top[i] = devkvm_alloc_zeroed(vm->pool);
 		if (!b->top[i])
 			return -ENOMEM;
-		devkvm_table(b->pt)[i] = devkvm_top_entry(b->top[i]);
+		devkvm_table(b->pt)[i] = devkvm_top_leaf(b->top[i], i);
 	}
 	devkvm_table(b->pd)[PT64_INDEX(DEVKVM_TOP_VA, 2)] = devkvm_top_entry(b->pt);
 	devkvm_table(b->pdpt)[PT64_INDEX(DEVKVM_TOP_VA, 3)] = devkvm_top_entry(b->pd);
@@ -179,6 +212,26 @@ int devkvm_top_create(struct vmm *vm, struct devkvm_vm *b, unsigned int nr_vcpus
 		vm->kvm->vmm_top.pde[i] = devkvm_table(b->pd)[PT64_INDEX(DEVKVM_TOP_VA, 2) + i];
 	devkvm_build_tables(b, nr_vcpus);
 	return 0;
+}
+
+int devkvm_top_describe(unsigned long va, char *buf, size_t len)
+{
+	unsigned long i = (va - DEVKVM_TOP_VA) / DEVKVM_PAGE_SIZE;
+	static const char *const ro[DEVKVM_TOP_READ_ONLY_PAGES] = { "GDT", "IDT", "IDT", "TSSs",
+								    "stub page" };
+
+	if (va < DEVKVM_TOP_VA || i >= DEVKVM_TOP_PAGES) {
+		snprintf(buf, len, "no page of the VMM's");
+		return 0;
+	}
+	if (i < DEVKVM_TOP_READ_ONLY_PAGES) {
+		snprintf(buf, len, "the VMM's %s, read-only to the guest", ro[i]);
+		return 1;
+	}
+	i -= DEVKVM_TOP_READ_ONLY_PAGES;
+	snprintf(buf, len, "vCPU %lu's %s stack of the VMM's", i / 2,
+		 i % 2 ? "flush (IST2)" : "fault (IST1)");
+	return 2;
 }
 
 void devkvm_top_destroy(struct vmm *vm, struct devkvm_vm *b)

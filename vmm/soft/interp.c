@@ -1198,6 +1198,30 @@ static int exec_cond(struct soft_exec *e)
 	}
 }
 
+/*
+ * movsxd sign-extends a doubleword into a quadword with REX.W only.
+ * Without it, it is a plain 32-bit move (16-bit with 0x66), zero-extending
+ * as every 32-bit write does.  Capstone 4 names the 64-bit register
+ * whatever the prefixes say (63 /r without REX.W is "movsxd rsp, dword
+ * ptr [...]"), so the size is the prefixes' (insn->opsize).
+ */
+static int exec_movsxd(struct soft_exec *e)
+{
+	const struct soft_insn *insn = e->insn;
+	const struct soft_operand *op = insn->op;
+	unsigned int size = insn->opsize == 8 ? op[1].size : insn->opsize;
+	uint64_t v;
+	int ret;
+
+	ret = op_read(e, &op[1], size, &v);
+	if (ret)
+		return ret;
+	if (insn->opsize == 8)
+		v = sign_extend(v, size);
+	reg_write(e->cpu, op[0].reg, insn->opsize, v);
+	return X_OK;
+}
+
 int soft_execute(struct soft_exec *e)
 {
 	const struct soft_insn *insn = e->insn;
@@ -1223,13 +1247,14 @@ int soft_execute(struct soft_exec *e)
 	case X86_INS_MOVABS:
 		ret = op_read(e, &op[1], op[0].size, &v);
 		return ret ? ret : op_write(e, &op[0], op[0].size, v);
+	case X86_INS_MOVSXD:
+		return exec_movsxd(e);
 	case X86_INS_MOVZX:
 	case X86_INS_MOVSX:
-	case X86_INS_MOVSXD:
 		ret = op_read(e, &op[1], op[1].size, &v);
 		if (ret)
 			return ret;
-		if (insn->id != X86_INS_MOVZX)
+		if (insn->id == X86_INS_MOVSX)
 			v = sign_extend(v, op[1].size);
 		reg_write(cpu, op[0].reg, op[0].size, v);
 		return X_OK;

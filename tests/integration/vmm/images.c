@@ -2,9 +2,10 @@
 /*
  * What the matrix (matrix.c) does not check: every vCPU of a 2-vCPU guest
  * ran, file-backed RAM holds the guest's writes in the file after the run
- * (nothing lost through writeback), and an exception with no handler, one
+ * (nothing lost through writeback), an exception with no handler, one
  * taken back or one only another vCPU has, stops the guest with a message
- * that names it.
+ * that names it, and a guest that writes the VMM's own pages is stopped at
+ * the write.
  */
 #include <stdio.h>
 #include <string.h>
@@ -139,4 +140,50 @@ TEST(exception_handlers_are_per_vcpu)
 	start_at(vm, 1, "noncanonical_load");
 	expect_gp_stop(vm, vmm_run(vm), 1);
 	vmm_destroy(vm);
+}
+
+/* ---- the VMM's own pages are not the guest's to write ---- */
+
+/*
+ * @image zeroes the VMM's page at @va, then faults (guest/images/wipe_*.c).
+ * The soft vCPU refuses every access to the VMM's top 16 MiB; the kvm
+ * backend maps the page read-only (CR0.WP), so the first store faults and
+ * the VMM stops the run naming @page.  Either way one line, status
+ * VMM_EXIT_GUEST_STOPPED, and the guest never reaches its fault: with the
+ * page writable kvm once spun in KVM_RUN for ever after it (the ctest
+ * timeout is this test's only watchdog).
+ */
+static void expect_write_refused(const char *image, unsigned long va, const char *page)
+{
+	struct vmm_config cfg;
+	struct guest_run run;
+	char addr[32], line[sizeof(run.stop_message)];
+
+	guest_config(&cfg, image);
+	guest_run(&cfg, &run);
+	snprintf(addr, sizeof(addr), "%#lx", va);
+	TEST_ASSERT(strstr(run.console, "zeroing the VMM's") && !strstr(run.console, "FAIL"),
+		    "the guest ran up to its write:\n%s", run.console);
+	TEST_ASSERT(!run.guest_exited && run.status == VMM_EXIT_GUEST_STOPPED, "stopped: %d (%s)",
+		    run.status, run.stop_message);
+	/* The soft vCPU adds its registers on the lines after. */
+	snprintf(line, sizeof(line), "%s", run.stop_message);
+	line[strcspn(line, "\n")] = '\0';
+	TEST_ASSERT(strstr(line, addr) && strstr(line, "write") && strstr(line, "rip 0x") &&
+			    strstr(line, "mov"),
+		    "the write, its address and instruction on its first line: %s", line);
+	if (cfg.backend == VMM_BACKEND_KVM)
+		TEST_ASSERT(strstr(line, page) && strstr(line, "read-only to the guest") &&
+				    !strchr(run.stop_message, '\n'),
+			    "kvm names the page '%s', in one line: %s", page, run.stop_message);
+}
+
+TEST(a_guest_write_to_the_vmms_gdt_stops_the_guest)
+{
+	expect_write_refused("wipe_gdt", GUEST_VMM_TOP, "the VMM's GDT");
+}
+
+TEST(a_guest_write_to_the_vmms_stub_page_stops_the_guest)
+{
+	expect_write_refused("wipe_stubs", GUEST_VMM_TOP + 0x4000, "the VMM's stub page");
 }

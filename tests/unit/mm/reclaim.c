@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Reclaim outcomes: clean file pages dropped, dirty ones written back
- * first, anon pages to swap, shrink_node() to a target, direct reclaim for
+ * first, anon pages to swap, shrink_node() to a target, proactive_reclaim()
+ * to a whole working set, direct reclaim for
  * an allocation that finds the pool empty, kswapd between its watermarks,
  * and OOM (a report naming who wanted memory) when nothing can be freed.
  */
@@ -113,6 +114,42 @@ TEST(shrink_node_reaches_target)
 	fput(file);
 	TEST_ASSERT_EQ(nr_swap_pages_used(), 0UL);
 	TEST_ASSERT_EQ(swapoff(type), 0);
+	test_pool_destroy(pool);
+}
+
+/*
+ * A working set all just touched: the first looks activate every page, so
+ * one shrink_node() frees only part of it; proactive_reclaim() calls it
+ * again, as memory.reclaim does, until the whole target is freed.
+ */
+TEST(proactive_reclaim_frees_a_just_touched_working_set)
+{
+	struct frame_pool *pool = test_pool(4UL << 20);
+	struct mm_struct *mm = test_mm(pool);
+	unsigned long a = test_mmap_anon(mm, 512 * PAGE_SIZE, PROT_READ | PROT_WRITE);
+	int type = test_swapon(1024);
+
+	mm_fill(mm, a, 512 * PAGE_SIZE, 16);
+	TEST_ASSERT_EQ(proactive_reclaim(pool->pgdat, 512), 512UL);
+	TEST_ASSERT_EQ(get_mm_counter(mm, MM_ANONPAGES), 0UL);
+	mm_check(mm, a, 512 * PAGE_SIZE, 16);
+	mmput(mm);
+	TEST_ASSERT_EQ(nr_swap_pages_used(), 0UL);
+	TEST_ASSERT_EQ(swapoff(type), 0);
+	test_pool_destroy(pool);
+}
+
+/* Nothing reclaimable (anon, no swap): the loop gives up and frees nothing. */
+TEST(proactive_reclaim_gives_up_without_progress)
+{
+	struct frame_pool *pool = test_pool(4UL << 20);
+	struct mm_struct *mm = test_mm(pool);
+	unsigned long a = test_mmap_anon(mm, 64 * PAGE_SIZE, PROT_READ | PROT_WRITE);
+
+	mm_fill(mm, a, 64 * PAGE_SIZE, 17);
+	TEST_ASSERT_EQ(proactive_reclaim(pool->pgdat, 64), 0UL);
+	mm_check(mm, a, 64 * PAGE_SIZE, 17);
+	mmput(mm);
 	test_pool_destroy(pool);
 }
 
