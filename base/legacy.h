@@ -6,11 +6,18 @@
  * in the object it changes (mm_struct.legacy for the primary MMU and the
  * notifier, kvm.legacy for the secondary MMU); nothing turns one on by
  * default.
+ *
+ * Like the kernel's taint flags, a switch marks the process the first time
+ * its historical code runs (legacy_on() finding it set), and every report
+ * from then on names the switches taken (base/report.c), so a report
+ * caused by a switch says so.
  */
 #ifndef NOPIN_BASE_LEGACY_H
 #define NOPIN_BASE_LEGACY_H
 
 #include <stdbool.h>
+
+#include "base/compiler.h"
 
 enum legacy_switch {
 	LEGACY_FREE_PGTABLES_BEFORE_UNLINK, /* rule 5, unlink before freeing page tables */
@@ -21,6 +28,8 @@ enum legacy_switch {
 	LEGACY_NO_REMOTE_FLUSH,		    /* rule 3, flush before return */
 	LEGACY_SHADOW_ZAP_ONE_ALIAS,	    /* rule 1, invalidate before free */
 	LEGACY_WRITABLE_TRACKED_REFAULT,    /* shadow coherence (not a protocol rule) */
+	LEGACY_ZAP_WITHOUT_NOTIFIER,	    /* rule 1, invalidate before free */
+	LEGACY_START_IN_TLB_GATHER,	    /* rule 6, notifier outside atomic sections */
 	NR_LEGACY_SWITCHES,
 };
 
@@ -42,12 +51,39 @@ int legacy_rule(enum legacy_switch sw);
 const char *legacy_broken(enum legacy_switch sw);
 /* What the switch brings back, one line for --help and reports. */
 const char *legacy_bug(enum legacy_switch sw);
+/*
+ * The kernel history the switch stands for, one line: subsystem, year,
+ * what broke (docs/design.md section 6 tells each at length).
+ */
+const char *legacy_history(enum legacy_switch sw);
 /* Parse a name; -EINVAL if it names no switch. */
 int legacy_parse(const char *name, enum legacy_switch *sw);
 
+/* Mark @sw taken: reports name it from now on (the kernel's add_taint()). */
+void legacy_taint(enum legacy_switch sw);
+/* The LEGACY_BIT()s of the switches taken since the last legacy_taint_clear(). */
+unsigned long legacy_tainted(void);
+/*
+ * Forget the switches taken: for a process that runs several VMs one after
+ * another (nopin museum, tests), so that each run's reports name its own.
+ */
+void legacy_taint_clear(void);
+/*
+ * Print the names of the switches in @bits, comma-separated, to @buf;
+ * "none" if there is none.  Returns @buf.
+ */
+char *legacy_names(unsigned long bits, char *buf, unsigned long len);
+
+/*
+ * Is @sw set in @legacy (an object's legacy bits)?  A caller asks only where
+ * it is about to run the switch's historical code, so a set bit taints.
+ */
 static inline bool legacy_on(unsigned long legacy, enum legacy_switch sw)
 {
-	return legacy & LEGACY_BIT(sw);
+	if (likely(!(legacy & LEGACY_BIT(sw))))
+		return false;
+	legacy_taint(sw);
+	return true;
 }
 
 #endif

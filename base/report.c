@@ -7,6 +7,7 @@
 
 #include "base/bug.h"
 #include "base/current.h"
+#include "base/legacy.h"
 #include "base/report.h"
 
 /*
@@ -52,10 +53,20 @@ void report_printf(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Every report ends with the legacy switches the process has taken, as the
+ * kernel's reports print its taint flags: a use-after-free seen while
+ * no_remote_flush is on is most likely no_remote_flush's, and says so.
+ */
 void report_end(void)
 {
 	struct task_struct *tsk = current;
+	unsigned long legacy = legacy_tainted();
+	char names[256];
 
+	if (legacy)
+		fprintf(stderr, "  legacy switches taken: %s\n",
+			legacy_names(legacy, names, sizeof(names)));
 	fprintf(stderr, "  task: %s (tid %d)\n", tsk->comm, tsk->tid);
 	fprintf(stderr, "==================================================================\n");
 	fflush(stderr);

@@ -22,6 +22,7 @@
 #include <limits.h>
 
 #include "base/bug.h"
+#include "base/legacy.h"
 #include "base/report.h"
 #include "base/sched_point.h"
 #include "mm/internal.h"
@@ -765,12 +766,43 @@ void unmap_single_vma(struct mmu_gather *tlb, struct vm_area_struct *vma, unsign
 	tlb_end_zap(tlb);
 }
 
+/*
+ * LEGACY HOOK (--legacy=start_in_tlb_gather): unmap_vmas() as it was from
+ * the first mmu_notifier (2.6.27, 2008) until the preemptible mmu_gather
+ * (3.0, 2011).  The gather was per-CPU (tlb_gather_mmu() took it with
+ * get_cpu_var(), preemption off until tlb_finish_mmu()), and
+ * invalidate_range_start was called inside it: callbacks could not sleep,
+ * which kept out the subscribers that must (XPMEM, then RDMA on-demand
+ * paging, whose series took the last calls out of the PT lock in 3.6).
+ * Here the zap's atomic section opens before the start: might_sleep() in
+ * the start reports it, and so does every lock a callback sleeps on.
+ */
+static void legacy_unmap_vmas_start_in_gather(struct mmu_gather *tlb, struct vm_area_struct *vma,
+					      struct mmu_notifier_range *range)
+{
+	tlb_start_zap(tlb);
+	mmu_notifier_invalidate_range_start(range);
+	for (; vma && vma->vm_start < range->end; vma = vma_next(vma)) {
+		unsigned long start = max(vma->vm_start, range->start);
+		unsigned long end = min(vma->vm_end, range->end);
+
+		if (start < end)
+			unmap_page_range(tlb, vma, start, end, NULL);
+	}
+	tlb_end_zap(tlb);
+	mmu_notifier_invalidate_range_end(range);
+}
+
 void unmap_vmas(struct mmu_gather *tlb, struct vm_area_struct *vma, unsigned long start,
 		unsigned long end)
 {
 	struct mmu_notifier_range range;
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vma->vm_mm, start, end);
+	if (unlikely(legacy_on(vma->vm_mm->legacy, LEGACY_START_IN_TLB_GATHER))) {
+		legacy_unmap_vmas_start_in_gather(tlb, vma, &range);
+		return;
+	}
 	mmu_notifier_invalidate_range_start(&range);
 	for (; vma && vma->vm_start < end; vma = vma_next(vma))
 		unmap_single_vma(tlb, vma, start, end, NULL);
@@ -787,6 +819,12 @@ void zap_page_range_single(struct vm_area_struct *vma, unsigned long address, un
 	if (end <= address)
 		return;
 	tlb_gather_mmu(&tlb, vma->vm_mm);
+	if (unlikely(legacy_on(vma->vm_mm->legacy, LEGACY_ZAP_WITHOUT_NOTIFIER))) {
+		/* LEGACY (--legacy=zap_without_notifier): no secondary MMU hears of it. */
+		unmap_single_vma(&tlb, vma, address, end, details);
+		tlb_finish_mmu(&tlb);
+		return;
+	}
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, vma->vm_mm, address, end);
 	mmu_notifier_invalidate_range_start(&range);
 	unmap_single_vma(&tlb, vma, address, end, details);

@@ -14,6 +14,8 @@
  */
 #include <errno.h>
 
+#include "base/legacy.h"
+
 #include "mm/internal.h"
 #include "mm/mm.h"
 
@@ -47,6 +49,12 @@ int __oom_reap_task_mm(struct mm_struct *mm)
 		mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, mm, vma->vm_start,
 					vma->vm_end);
 		tlb_gather_mmu(&tlb, mm);
+		if (unlikely(legacy_on(mm->legacy, LEGACY_ZAP_WITHOUT_NOTIFIER))) {
+			/* LEGACY (--legacy=zap_without_notifier): the reaper of 4.6 to 4.13. */
+			unmap_single_vma(&tlb, vma, range.start, range.end, NULL);
+			tlb_finish_mmu(&tlb);
+			continue;
+		}
 		if (mmu_notifier_invalidate_range_start_nonblock(&range)) {
 			tlb_finish_mmu(&tlb);
 			ret = -EAGAIN;

@@ -25,6 +25,7 @@
 #include "base/bug.h"
 #include "base/err.h"
 #include "base/mutex.h"
+#include "base/sched_point.h"
 #include "mm/mmu_notifier.h"
 #include "mm/sanitizer.h"
 #include "mmu/mirror.h"
@@ -320,6 +321,8 @@ static int mirror_range_fault(struct mirror *m, unsigned long start, unsigned lo
 		if (ret)
 			return ret;
 
+		/* A whole invalidation may run here: read_retry() below sees it. */
+		sched_point("mirror_range_fault:lock");
 		mutex_lock(&m->mutex);
 		if (mmu_interval_read_retry(&m->notifier, seq)) {
 			mutex_unlock(&m->mutex);

@@ -16,6 +16,9 @@ int cmd_pool_stress(int argc, char **argv);
 /* nopin run [options] IMAGE: see vmm/cmd_run.c and 'nopin run --help' */
 int cmd_run(int argc, char **argv);
 
+/* nopin museum [--backend soft|kvm] [--rule N] [--guest-dir DIR] [--verbose]: vmm/cmd_museum.c */
+int cmd_museum(int argc, char **argv);
+
 /* nopin exec [run options] [--root DIR] [--rw] [--kernel FILE] PROGRAM [ARG...]: vmm/cmd_exec.c */
 int cmd_exec(int argc, char **argv);
 

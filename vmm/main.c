@@ -19,6 +19,7 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run, "run a guest image" },
 	{ "exec", cmd_exec, "run a static Linux x86-64 program on the exec guest kernel" },
+	{ "museum", cmd_museum, "bring back each historical bug that broke a protocol rule" },
 	{ "pool-stress", cmd_pool_stress,
 	  "allocate and free frames from threads, with the sanitizer" },
 	{ "soak", cmd_soak, "many short randomized runs, each checked (vmm/cmd_soak.c)" },

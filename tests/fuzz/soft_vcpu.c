@@ -79,7 +79,15 @@ static enum soft_xlate_ret fuzz_translate(void *opaque, uint64_t gva, unsigned i
 	return SOFT_XLATE_OK;
 }
 
-static const struct soft_mem_ops fuzz_ops = { .translate = fuzz_translate };
+/* No device on any port, as on Unicorn without an I/O hook: in reads 0, out is dropped. */
+static int fuzz_pio(void *opaque, uint16_t port, unsigned int size, bool in, uint32_t *val)
+{
+	if (in)
+		*val = 0;
+	return 0;
+}
+
+static const struct soft_mem_ops fuzz_ops = { .translate = fuzz_translate, .pio = fuzz_pio };
 
 static const int uc_gpr[SOFT_NR_GPRS] = {
 	UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
@@ -237,8 +245,7 @@ static unsigned int fuzz_tested_flags(unsigned int id)
 /*
  * Instructions the two CPUs cannot be compared on: results that are the
  * CPU's own (cpuid, rdtsc, rdrand, the flags image of pushf and lahf),
- * ports (no device either side: the soft vCPU reads all ones, Unicorn
- * zeroes), far transfers and interrupts (Unicorn's far jmp or call through
+ * string port instructions, far transfers and interrupts (Unicorn's far jmp or call through
  * a register operand is a QEMU "tcg fatal error" abort), and what the two
  * CPU models differ in.
  */
@@ -256,11 +263,9 @@ static bool fuzz_insn_incomparable(unsigned int id)
 	case X86_INS_PUSHF:
 	case X86_INS_PUSHFD:
 	case X86_INS_LAHF:
-	case X86_INS_IN:
 	case X86_INS_INSB:
 	case X86_INS_INSW:
 	case X86_INS_INSD:
-	case X86_INS_OUT:
 	case X86_INS_OUTSB:
 	case X86_INS_OUTSW:
 	case X86_INS_OUTSD:
@@ -270,6 +275,13 @@ static bool fuzz_insn_incomparable(unsigned int id)
 	case X86_INS_RETFQ:
 	case X86_INS_SYSCALL:
 	case X86_INS_SYSRET:
+	/* The x87 state they save differs in what the two CPUs track (FIP, FDP, FOP). */
+	case X86_INS_FXSAVE:
+	case X86_INS_FXSAVE64:
+	case X86_INS_FXRSTOR:
+	case X86_INS_FXRSTOR64:
+	case X86_INS_XSAVE:
+	case X86_INS_XRSTOR:
 	/* Unicorn's CPU has no LZCNT or TZCNT: f3 0f bd is bsr there, as on CPUs before them. */
 	case X86_INS_LZCNT:
 	case X86_INS_TZCNT:
@@ -279,15 +291,30 @@ static bool fuzz_insn_incomparable(unsigned int id)
 	}
 }
 
+static bool fuzz_legacy_prefix(uint8_t b)
+{
+	return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 ||
+	       b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3;
+}
+
 /*
  * Groups left out: the x87 and MMX (Unicorn's x87 does not underflow: an
  * fstp of an empty register stores zeroes where the CPU, and the soft
  * vCPU, store the indefinite NaN; the fpu image checks the soft x87
  * against native code instead), 3DNow!, interrupts and privileged ones.
  */
-static bool fuzz_group_incomparable(const cs_detail *d)
+static bool fuzz_group_incomparable(const cs_insn *insn)
 {
-	for (unsigned int i = 0; i < d->groups_count; i++)
+	const cs_detail *d = insn->detail;
+	unsigned int i = 0;
+
+	/* Capstone 4 puts some x87 instructions (fstp st(i), fnstsw) in no group. */
+	while (i < insn->size &&
+	       (fuzz_legacy_prefix(insn->bytes[i]) || (insn->bytes[i] & 0xf0) == 0x40))
+		i++;
+	if (i < insn->size && insn->bytes[i] >= 0xd8 && insn->bytes[i] <= 0xdf)
+		return true;
+	for (i = 0; i < d->groups_count; i++)
 		switch (d->groups[i]) {
 		case X86_GRP_FPU:
 		case X86_GRP_MMX:
@@ -298,12 +325,6 @@ static bool fuzz_group_incomparable(const cs_detail *d)
 			return true;
 		}
 	return false;
-}
-
-static bool fuzz_legacy_prefix(uint8_t b)
-{
-	return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 ||
-	       b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3;
 }
 
 /*
@@ -328,11 +349,27 @@ static bool fuzz_rex_not_last(const cs_insn *insn)
 	return false;
 }
 
+/* Does @insn carry both 66 and F2 or F3 before a 0f opcode? */
+static bool fuzz_66_and_rep(const cs_insn *insn)
+{
+	bool opsize = false, rep = false;
+	unsigned int i;
+
+	for (i = 0; i < insn->size &&
+		    (fuzz_legacy_prefix(insn->bytes[i]) || (insn->bytes[i] & 0xf0) == 0x40);
+	     i++) {
+		opsize |= insn->bytes[i] == 0x66;
+		rep |= insn->bytes[i] == 0xf2 || insn->bytes[i] == 0xf3;
+	}
+	return opsize && rep && i < insn->size && insn->bytes[i] == 0x0f;
+}
+
 /*
  * Where Unicorn 2.0.1 (QEMU 5) is wrong or the SDM leaves the result
  * undefined: a 32-bit cmpxchg whose comparison succeeds leaves RAX alone
  * (only a failed one loads EAX, zero-extending), Unicorn zero-extends it
- * either way; bswap of a 16-bit register is undefined.
+ * either way; bswap of a 16-bit register is undefined, as is a 16-bit
+ * shld or shrd by a count beyond 16.
  */
 static bool fuzz_result_incomparable(const cs_insn *insn)
 {
@@ -347,20 +384,39 @@ static bool fuzz_result_incomparable(const cs_insn *insn)
 		     i++)
 			if (insn->bytes[i] == 0xf3)
 				return true;
+	/*
+	 * 66 and F2/F3 on one 0f opcode: F2/F3 is the mandatory prefix (f3
+	 * 66 0f e6 is cvtdq2pd), Unicorn takes the 66 (cvttpd2dq).
+	 */
+	if (fuzz_66_and_rep(insn))
+		return true;
+	/* A 16-bit shld/shrd by more than 16 leaves the result undefined. */
+	if ((insn->id == X86_INS_SHLD || insn->id == X86_INS_SHRD) && x->op_count &&
+	    x->operands[0].size == 2)
+		return true;
 	return insn->id == X86_INS_BSWAP && x->op_count && x->operands[0].size == 2;
 }
 
 /*
- * ff /3 and ff /5 with a register operand (a far call or jmp through a
- * register, invalid) abort Unicorn in QEMU's code generator ("tcg fatal
- * error"): anywhere in the bytes, since a jump may land mid-instruction.
+ * Byte patterns skipped anywhere in the code, since a jump may land in the
+ * middle of an instruction: ff /3 and ff /5 with a register operand (a far
+ * call or jmp through a register, invalid) and lock on a string
+ * instruction abort Unicorn in QEMU's code generator ("tcg fatal error");
+ * a REX before a legacy prefix is fuzz_rex_not_last()'s quirk.
  */
-static bool fuzz_aborts_unicorn(const uint8_t *code, size_t len)
+static bool fuzz_bytes_incomparable(const uint8_t *code, size_t len)
 {
-	for (size_t i = 0; i + 1 < len; i++)
-		if (code[i] == 0xff && (code[i + 1] & 0xc0) == 0xc0 &&
-		    ((code[i + 1] >> 3 & 7) == 3 || (code[i + 1] >> 3 & 7) == 5))
+	for (size_t i = 0; i + 1 < len; i++) {
+		uint8_t n = code[i + 1];
+
+		if (code[i] == 0xff && (n & 0xc0) == 0xc0 &&
+		    ((n >> 3 & 7) == 3 || (n >> 3 & 7) == 5))
 			return true;
+		if ((code[i] & 0xf0) == 0x40 && fuzz_legacy_prefix(n))
+			return true;
+		if (code[i] == 0xf0 && ((n >= 0xa4 && n <= 0xa7) || (n >= 0xaa && n <= 0xaf)))
+			return true;
+	}
 	return false;
 }
 
@@ -389,7 +445,7 @@ static int fuzz_flag_mask(const uint8_t *code, size_t len)
 	while (len && !skip && cs_disasm_iter(handle, &p, &len, &addr, insn)) {
 		uint64_t ef = insn->detail->x86.eflags;
 
-		skip = fuzz_insn_incomparable(insn->id) || fuzz_group_incomparable(insn->detail) ||
+		skip = fuzz_insn_incomparable(insn->id) || fuzz_group_incomparable(insn) ||
 		       fuzz_rex_not_last(insn) || fuzz_result_incomparable(insn);
 		tested |= fuzz_cs_flags(ef, false) | fuzz_tested_flags(insn->id);
 		undefined |= fuzz_cs_flags(ef, true) | fuzz_undefined_flags(insn->id);
@@ -563,7 +619,7 @@ enum fuzz_result fuzz_soft_one(const uint8_t *data, size_t size)
 	memcpy(flat.code, data + 8, len);
 	end = FUZZ_CODE_BASE + len;
 	mask = fuzz_flag_mask(flat.code, len);
-	if (mask < 0 || fuzz_aborts_unicorn(flat.code, len))
+	if (mask < 0 || fuzz_bytes_incomparable(flat.code, len))
 		return FUZZ_SKIP;
 	fuzz_init_state(&start, seed);
 	uc = start;

@@ -48,6 +48,16 @@ if [ ${#names[@]} -eq 0 ]; then
 	done
 fi
 
+# A fresh clone (the way to run this beside a work tree in use) has no
+# build yet: configure it, so a failure here is not blamed on a mutation.
+if [ ! -f build/CMakeCache.txt ]; then
+	cmake --preset debug >/dev/null || exit 2
+fi
+cmake --build --preset debug -j"$jobs" >/dev/null 2>&1 || {
+	echo "mutate.sh: the unmutated tree does not build" >&2
+	exit 2
+}
+
 log=$(mktemp -d)
 killed=0
 survived=0

@@ -202,8 +202,8 @@ bool soft_is_prefix(uint8_t b)
  * names 66 F3 A5 (rep movsw as gas encodes it) movsd.  The last of F2/F3
  * wins, as on the hardware, and so does the last segment override: in
  * 64-bit mode ES, CS, SS and DS have base 0, so only FS and GS count.
- * @rex gets a REX byte that follows them, and @opcode the first opcode
- * byte.
+ * @rex gets the REX byte that follows them (the last of several), and
+ * @opcode the first opcode byte.
  */
 static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, uint8_t *opcode)
 {
@@ -241,7 +241,10 @@ static uint8_t scan_prefixes(const uint8_t *b, unsigned int len, uint8_t *rex, u
 			break;
 		}
 	}
-	*rex = i < len && (b[i] & 0xf0) == 0x40 ? b[i++] : 0;
+	/* Of REX bytes in a row only the last counts: it is the one next to the opcode. */
+	*rex = 0;
+	while (i < len && (b[i] & 0xf0) == 0x40)
+		*rex = b[i++];
 	*opcode = i < len ? b[i] : 0;
 	return pfx;
 }
@@ -373,6 +376,22 @@ void soft_decoder_destroy(struct soft_decoder *d)
 	free(d);
 }
 
+/*
+ * Capstone 4 forgets a 66 that comes before an F2 or F3, the order
+ * sort_prefixes() puts them in for SSE's sake: `66 f3 0d iw` decodes as
+ * "or eax, 0x..." (with the 2-byte immediate, so the length is right).
+ * Outside SSE such an F2/F3 is no mandatory prefix, and the operand size
+ * is the prefixes' (the string instructions have their own, strsize).
+ */
+static void fix_operand_size(struct soft_insn *insn)
+{
+	if (insn->opsize != 2 || !(insn->prefix & (SOFT_PFX_REP | SOFT_PFX_REPNE)))
+		return;
+	for (unsigned int i = 0; i < insn->nops; i++)
+		if (insn->op[i].size == 4)
+			insn->op[i].size = 2;
+}
+
 int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64_t rip,
 		struct soft_insn *insn)
 {
@@ -427,6 +446,8 @@ int soft_decode(struct soft_decoder *d, const uint8_t *bytes, size_t len, uint64
 		insn->kind = opcode == 0xc4 || opcode == 0xc5 || opcode == 0x62 ?
 				     SOFT_K_UNSUPPORTED :
 				     SOFT_K_SSE;
+	if (insn->kind == SOFT_K_NORMAL)
+		fix_operand_size(insn);
 	return 0;
 }
 

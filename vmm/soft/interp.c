@@ -839,16 +839,18 @@ static int exec_ret(struct soft_exec *e)
 	return X_OK;
 }
 
+/* leave: rsp = rbp, then pop rbp; with 0x66 a 16-bit pop into bp alone. */
 static int exec_leave(struct soft_exec *e)
 {
+	unsigned int size = stack_size(e->insn);
 	struct soft_cpu *cpu = e->cpu;
 	uint64_t v;
-	int ret = soft_mem_read(e, cpu->gpr[SOFT_RBP], 8, &v);
+	int ret = soft_mem_read(e, cpu->gpr[SOFT_RBP], size, &v);
 
 	if (ret)
 		return ret;
-	cpu->gpr[SOFT_RSP] = cpu->gpr[SOFT_RBP] + 8;
-	cpu->gpr[SOFT_RBP] = v;
+	cpu->gpr[SOFT_RSP] = cpu->gpr[SOFT_RBP] + size;
+	reg_write(cpu, SOFT_RBP, size, v);
 	return X_OK;
 }
 

@@ -14,6 +14,7 @@ TEST(every_name_parses_to_its_switch)
 		TEST_ASSERT_EQ(legacy_parse(legacy_name(i), &sw), 0);
 		TEST_ASSERT_EQ(sw, i);
 		TEST_ASSERT(legacy_bug(i)[0] != '?', "switch %u says what it brings back", i);
+		TEST_ASSERT(legacy_history(i)[0] != '?', "switch %u names its kernel history", i);
 	}
 }
 
@@ -30,6 +31,8 @@ TEST(every_switch_names_its_rule)
 		[LEGACY_SHADOW_ZAP_ONE_ALIAS] = "invalidate before free",
 		/* No protocol rule: the shadow MMU's coherence with the guest's tables. */
 		[LEGACY_WRITABLE_TRACKED_REFAULT] = "shadowed guest tables write-protected",
+		[LEGACY_ZAP_WITHOUT_NOTIFIER] = "invalidate before free",
+		[LEGACY_START_IN_TLB_GATHER] = "notifier outside atomic sections",
 	};
 
 	for (unsigned i = 0; i < NR_LEGACY_SWITCHES; i++)
@@ -61,4 +64,25 @@ TEST(bits_are_independent)
 
 	TEST_ASSERT(legacy_on(legacy, LEGACY_NEWEST_ANON_VMA), "set bit reads back");
 	TEST_ASSERT(!legacy_on(legacy, LEGACY_MLOCK_TRYLOCK), "other bit clear");
+}
+
+/* A switch taken marks the process until cleared, and reports name what it marked. */
+TEST(taken_switches_taint_until_cleared)
+{
+	unsigned long legacy =
+		LEGACY_BIT(LEGACY_NO_REMOTE_FLUSH) | LEGACY_BIT(LEGACY_MLOCK_TRYLOCK);
+	char names[128];
+
+	TEST_ASSERT_EQ(legacy_tainted(), 0UL);
+	TEST_ASSERT(!legacy_on(legacy, LEGACY_NEWEST_ANON_VMA), "a clear bit does not taint");
+	TEST_ASSERT_EQ(legacy_tainted(), 0UL);
+	TEST_ASSERT(legacy_on(legacy, LEGACY_NO_REMOTE_FLUSH), "set bit reads back");
+	TEST_ASSERT(legacy_on(legacy, LEGACY_MLOCK_TRYLOCK), "set bit reads back");
+	TEST_ASSERT_EQ(legacy_tainted(), legacy);
+	TEST_ASSERT(!strcmp(legacy_names(legacy_tainted(), names, sizeof(names)),
+			    "mlock_trylock, no_remote_flush"),
+		    "names: %s", names);
+	legacy_taint_clear();
+	TEST_ASSERT_EQ(legacy_tainted(), 0UL);
+	TEST_ASSERT(!strcmp(legacy_names(0, names, sizeof(names)), "none"), "names: %s", names);
 }

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/kthread.h"
+#include "base/sched_point.h"
 #include "mm/migrate.h"
 #include "mm/mmu_notifier.h"
 #include "mmu/mirror.h"
@@ -450,5 +452,54 @@ TEST(migrate_then_read)
 	TEST_ASSERT_EQ(mirror_read(f.m, addr, f.buf, NPAGES, &cmd), 0);
 	TEST_ASSERT_EQ(cmd.faults, 1);
 	check_pattern(f.buf, addr, SIZE, 40);
+	fixture_fini(&f);
+}
+
+struct racing_read {
+	struct mirror *m;
+	unsigned long addr;
+	uint8_t buf[PAGE_SIZE];
+	struct mirror_cmd cmd;
+};
+
+static int racing_read_fn(void *data)
+{
+	struct racing_read *r = data;
+
+	return mirror_read(r->m, r->addr, r->buf, 1, &r->cmd);
+}
+
+/*
+ * The collision-retry loop's check belongs under the device lock.  A
+ * device fault parked after its host lookup, before it takes the lock
+ * (mirror_range_fault:lock), while MADV_DONTNEED runs whole: the
+ * invalidation finds nothing to zap yet, and the page is freed.  Going on,
+ * the fault must see the interval's sequence moved and fault again,
+ * reading the new zero page.  Had it checked before taking the lock, the
+ * check would have passed before the invalidation and it would install the
+ * freed frame, which its read then reports.
+ */
+TEST(fault_rechecks_under_the_lock_after_an_invalidation)
+{
+	struct racing_read r = { 0 };
+	struct fixture f;
+	struct kthread *k;
+
+	fixture_init(&f);
+	r.m = f.m;
+	r.addr = test_mmap_anon(f.mm, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	mm_fill(f.mm, r.addr, PAGE_SIZE, 50);
+	TEST_ASSERT_EQ(sched_point_arm("mirror_range_fault:lock", "reader"), 0);
+	k = kthread_run(racing_read_fn, &r, "reader");
+	TEST_ASSERT(!IS_ERR(k), "kthread_run");
+	TEST_ASSERT_EQ(sched_point_wait("mirror_range_fault:lock"), 0);
+
+	TEST_ASSERT_EQ(do_madvise(f.mm, r.addr, PAGE_SIZE, MADV_DONTNEED), 0);
+	sched_point_release("mirror_range_fault:lock");
+	TEST_ASSERT_EQ(kthread_stop(k), 0);
+
+	for (unsigned long i = 0; i < PAGE_SIZE; i++)
+		TEST_ASSERT_EQ(r.buf[i], 0);
+	expect_reports(REPORT_SANITIZER, 0);
 	fixture_fini(&f);
 }
