@@ -17,9 +17,11 @@
  * (files, then anon_vmas) and one to drop; each lock is taken once.
  *
  * Beside it, "walk": one bare for_each_vma() pass reading each VMA's
- * vm_file, the floor any pass pays.  take+drop is about three walks at every
- * size; what grows with the VMA count is the walk itself, a chain of
- * dependent loads that runs from L2 at 1k VMAs and from memory at 100k.
+ * vm_file, the floor any pass pays.  At 100k VMAs the VMAs and their chains
+ * (some 40 MB) are out of every cache: what keeps the per-VMA cost near the
+ * 1k figure is that the walks prefetch a leaf of VMAs, and their chains,
+ * ahead (mm/mm_take_all_locks.c).  Other processes' memory traffic shows in
+ * the 100k row first, hence the best of REPEATS.
  *
  * Each figure is the best of REPEATS runs.  Use a Release build: in Debug
  * builds every lock also goes through the lock checker.
@@ -33,7 +35,7 @@
 #include "mm/mm.h"
 #include "mm/mmu_notifier.h"
 
-#define REPEATS 5
+#define REPEATS 9
 #define POOL_SIZE (256UL << 20)
 
 /* @nr_pages of @file (NULL: anonymous), touched, then one VMA per page. */

@@ -36,6 +36,8 @@ struct mm_struct *mm_alloc(struct frame_pool *pool, const char *owner)
 	mm->pool = pool;
 	init_rwsem(&mm->mmap_lock);
 	interval_tree_root_init(&mm->mm_rb);
+	INIT_LIST_HEAD(&mm->vma_leaves);
+	INIT_LIST_HEAD(&mm->vma_leaf_spares);
 	spin_lock_init(&mm->page_table_lock);
 	atomic_set(&mm->mm_users, 1);
 	atomic_set(&mm->mm_count, 1);
@@ -92,6 +94,7 @@ void mmdrop(struct mm_struct *mm)
 	if (!atomic_dec_and_test(&mm->mm_count))
 		return;
 	WARN_ON(!interval_tree_empty(&mm->mm_rb));
+	vma_leaves_destroy(mm);
 	pgd_free(mm, mm->pgd);
 	mmu_notifier_subscriptions_destroy(mm);
 	check_mm(mm);
@@ -109,6 +112,12 @@ static struct vm_area_struct *dup_vma(struct mm_struct *mm, struct vm_area_struc
 	if (!tmp)
 		return NULL;
 	tmp->vm_mm = mm;
+	/* vm_area_dup() readied the parent's VMA leaves; linking needs the child's. */
+	*err = vma_leaf_topup(mm);
+	if (*err) {
+		vm_area_free(tmp);
+		return NULL;
+	}
 	*err = anon_vma_fork(tmp, mpnt);
 	if (*err) {
 		vm_area_free(tmp);

@@ -131,6 +131,14 @@ int walk_page_range(struct vm_area_struct *vma, unsigned long start, unsigned lo
 		    const struct mm_walk_ops *ops, void *private);
 
 /* ---- VMA plumbing [mm/mmap.c] ---- */
+
+/*
+ * Ready the VMA leaves linking a VMA into @mm may need (vm_area_alloc()
+ * and vm_area_dup() do it for the VMA's own mm): 0 or -ENOMEM.
+ */
+int vma_leaf_topup(struct mm_struct *mm);
+/* Free an mm's spare VMA leaves; its index must be empty (mmdrop()). */
+void vma_leaves_destroy(struct mm_struct *mm);
 void vma_link(struct mm_struct *mm, struct vm_area_struct *vma); /* tree + rmap + file */
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);

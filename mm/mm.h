@@ -89,7 +89,67 @@ struct vm_area_struct *find_vma_prev(struct mm_struct *mm, unsigned long addr,
 /* The kernel's vm.max_map_count: a split or mmap past it fails with -ENOMEM. */
 #define DEFAULT_MAX_MAP_COUNT 65530
 extern int sysctl_max_map_count;
-#define for_each_vma(mm, vma) for (vma = find_vma(mm, 0); vma; vma = vma_next(vma))
+
+/*
+ * A walk over every VMA of an mm, leaf by leaf (the kernel's VMA_ITERATOR
+ * over the maple tree).  The next VMA comes from the leaf the iterator
+ * holds, not from the VMA before it, so the walk can ask for VMAs ahead of
+ * its turn: entering a leaf, it prefetches every VMA of the next one, a
+ * leaf's walk ahead, which is what covers a memory latency once an mm's
+ * VMAs no longer fit in the caches.  The VMAs must not change under it
+ * (mmap_lock held).
+ */
+struct vma_iterator {
+	struct mm_struct *mm;
+	struct vma_leaf *leaf; /* NULL: done */
+	unsigned int slot;     /* of the next VMA */
+};
+
+struct vma_iterator vma_iter_init(struct mm_struct *mm);
+#define VMA_ITERATOR(name, mm) struct vma_iterator name = vma_iter_init(mm)
+
+/* Prefetch the VMAs of the leaf after @leaf, if there is one. */
+static inline void vma_leaf_prefetch_next(struct mm_struct *mm, const struct vma_leaf *leaf)
+{
+	const struct vma_leaf *next;
+
+	if (list_is_last(&leaf->link, &mm->vma_leaves))
+		return;
+	next = list_next_entry(leaf, link);
+	for (unsigned int i = 0; i < next->nr; i++)
+		__builtin_prefetch(next->slots[i]);
+}
+
+static inline struct vm_area_struct *vma_iter_next(struct vma_iterator *vmi)
+{
+	struct vma_leaf *leaf = vmi->leaf;
+
+	if (!leaf)
+		return NULL;
+	if (vmi->slot == leaf->nr) {
+		if (list_is_last(&leaf->link, &vmi->mm->vma_leaves)) {
+			vmi->leaf = NULL;
+			return NULL;
+		}
+		leaf = vmi->leaf = list_next_entry(leaf, link);
+		vmi->slot = 0;
+	}
+	if (!vmi->slot)
+		vma_leaf_prefetch_next(vmi->mm, leaf);
+	return leaf->slots[vmi->slot++];
+}
+
+/*
+ * The leaf whose first VMA the last vma_iter_next() returned, or NULL: for
+ * a walk that prefetches what a leaf's VMAs point to as it enters it.
+ */
+static inline const struct vma_leaf *vma_iter_entered_leaf(const struct vma_iterator *vmi)
+{
+	return vmi->leaf && vmi->slot == 1 ? vmi->leaf : NULL;
+}
+
+#define for_each_vma(mm, vma)                                                                      \
+	for (struct vma_iterator __vmi = vma_iter_init(mm); ((vma) = vma_iter_next(&__vmi));)
 #define for_each_vma_range(mm, vma, start, end)                                                    \
 	for (vma = find_vma(mm, start); vma && vma->vm_start < (end); vma = vma_next(vma))
 

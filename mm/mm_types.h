@@ -143,17 +143,17 @@ struct anon_vma_chain {
 
 /*
  * The first cache line holds what a walk over every VMA of an mm reads
- * (mm_take_all_locks(), exit_mmap(), fork): the bounds, the list link and
- * the rmap anchors, as the kernel keeps "the info for VMA tree walking" in
- * its first line.  Allocated cache-line aligned (the kernel's vm_area_cachep
- * is SLAB_HWCACHE_ALIGN), so that line is one line: at 100k VMAs a walk
- * that reads four scattered lines a VMA runs out of every cache.
+ * (mm_take_all_locks(), exit, fork): the bounds, the VMA's place in the
+ * index and the rmap anchors, as the kernel keeps "the info for VMA tree
+ * walking" in its first line.  Allocated cache-line aligned (the kernel's
+ * vm_area_cachep is SLAB_HWCACHE_ALIGN), so that line is one line.
  */
 struct vm_area_struct {
 	unsigned long vm_start; /* first byte */
 	unsigned long vm_end;	/* first byte after */
-	/* mm->mmap's list by address, beside mm_rb: see struct mm_struct. */
-	struct vm_area_struct *vm_next, *vm_prev;
+	/* Its slot in mm->vma_leaves: see struct vma_leaf. */
+	struct vma_leaf *vm_leaf;
+	unsigned long vm_slot;
 	struct file *vm_file;
 	struct anon_vma *anon_vma;	 /* this VMA's own (newest) anon_vma */
 	struct list_head anon_vma_chain; /* anon_vma_chains, newest first */
@@ -165,6 +165,25 @@ struct vm_area_struct {
 	struct interval_tree_node vm_rb;
 	struct interval_tree_node shared; /* in vm_file->f_mapping->i_mmap */
 } __attribute__((aligned(64)));
+
+/*
+ * The VMA index's leaves: an mm's VMAs by address, VMA_LEAF_SLOTS pointers
+ * to a leaf, leaves in a list by address.  The maple tree's leaf level
+ * (maple_range_64 holds 16 slots), without the internal nodes: mm_rb finds
+ * a VMA by address, the leaves walk them.  A walk reads the next VMA's
+ * pointer from the leaf, not from the VMA before it, so the loads of
+ * successive VMAs do not wait on each other and a walk can prefetch ahead;
+ * through a list or an rb-tree each VMA's line must arrive before the next
+ * one's address is known, a memory latency a VMA once an mm's VMAs no
+ * longer fit in the caches.  A listed leaf holds at least one VMA.
+ */
+#define VMA_LEAF_SLOTS 16
+
+struct vma_leaf {
+	struct list_head link; /* in mm->vma_leaves, or on mm->vma_leaf_spares */
+	unsigned int nr;       /* slots[0, nr) in use, by address */
+	struct vm_area_struct *slots[VMA_LEAF_SLOTS];
+};
 
 enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES, NR_MM_COUNTERS };
 
@@ -179,16 +198,15 @@ struct mm_struct {
 	struct rw_semaphore mmap_lock;
 	/* VMAs by address (non-overlapping intervals [vm_start, vm_end - 1]). */
 	struct interval_tree_root mm_rb;
+	/* The same VMAs, for walking: struct vma_leaf. */
+	struct list_head vma_leaves;
 	/*
-	 * The same VMAs in a list by address, through vm_next and vm_prev,
-	 * as Linux kept them before the maple tree (v6.1): the tree finds a
-	 * VMA, the list walks them.  An in-order walk of a red-black tree
-	 * reads each node about three times, the far ones (a subtree's root,
-	 * met on the way down and again on the way up) long before or after
-	 * their turn; at 100k VMAs those reads miss every cache, while the
-	 * list's are one line a VMA in allocation order.
+	 * Leaves allocated ahead, with the VMA that may need them, so that
+	 * linking a VMA under the rmap locks never allocates (the kernel
+	 * preallocates maple nodes the same way, mas_preallocate()).
 	 */
-	struct vm_area_struct *mmap;
+	struct list_head vma_leaf_spares;
+	unsigned int nr_vma_leaf_spares;
 	int map_count;
 	pgd_t *pgd;		    /* the top-level page-table page */
 	spinlock_t page_table_lock; /* upper levels of the page tables */

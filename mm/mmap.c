@@ -4,10 +4,10 @@
  * the VMA tree, mmap, munmap, splitting and merging VMAs, and tearing the
  * whole space down at exit (the mm_struct itself is mm/fork.c's).
  *
- * VMAs live in mm->mm_rb, an interval tree of [vm_start, vm_end - 1] (the
- * kernel uses a maple tree) that finds them, and in mm->mmap, a list by
- * address that walks them (vma_next(), for_each_vma()), as Linux had both
- * before v6.1.  The tree, the list and every VMA's bounds change only
+ * VMAs live in mm->mm_rb, an interval tree of [vm_start, vm_end - 1] that
+ * finds them, and in mm->vma_leaves, leaves of VMA pointers by address that
+ * walk them (vma_next(), for_each_vma()): the kernel's maple tree does both.
+ * The tree, the leaves and every VMA's bounds change only
  * under mmap_lock held for write; page faults and GUP read them under
  * mmap_lock held for read.  Reverse-map walkers (reclaim, truncation) hold
  * no mmap_lock at all: they find VMAs through a file's i_mmap tree and an
@@ -37,44 +37,141 @@ int sysctl_max_map_count = DEFAULT_MAX_MAP_COUNT;
 
 INTERVAL_TREE_DEFINE_TYPED(vma_tree, struct vm_area_struct, vm_rb)
 
+/* ---- the VMA index's leaves (struct vma_leaf) ---- */
+
+#define VMA_LEAF_SPARES 2
+
+static void vma_leaf_set(struct vma_leaf *leaf, unsigned int slot, struct vm_area_struct *vma)
+{
+	leaf->slots[slot] = vma;
+	vma->vm_leaf = leaf;
+	vma->vm_slot = slot;
+}
+
 /*
- * Into the tree, and into mm->mmap after its predecessor in the tree (the
- * kernel's __vma_link_list()).  Both change together, so the list is the
- * tree's in-order walk at every point mmap_lock is dropped.
+ * Keep VMA_LEAF_SPARES leaves ready: called with each VMA allocated, so
+ * that linking it, and the unlink and relink around its neighbours'
+ * changes (a split links two VMAs), never allocates.  0 or -ENOMEM.
  */
+int vma_leaf_topup(struct mm_struct *mm)
+{
+	while (mm->nr_vma_leaf_spares < VMA_LEAF_SPARES) {
+		struct vma_leaf *leaf = calloc(1, sizeof(*leaf));
+
+		if (!leaf)
+			return -ENOMEM;
+		list_add(&leaf->link, &mm->vma_leaf_spares);
+		mm->nr_vma_leaf_spares++;
+	}
+	return 0;
+}
+
+static struct vma_leaf *vma_leaf_get(struct mm_struct *mm)
+{
+	struct vma_leaf *leaf;
+
+	/* Every link follows a topup or an unlink that left a spare. */
+	BUG_ON(!mm->nr_vma_leaf_spares);
+	leaf = list_first_entry(&mm->vma_leaf_spares, struct vma_leaf, link);
+	list_del(&leaf->link);
+	mm->nr_vma_leaf_spares--;
+	leaf->nr = 0;
+	return leaf;
+}
+
+/* An emptied leaf leaves the index: a spare, or freed when there are enough. */
+static void vma_leaf_put(struct mm_struct *mm, struct vma_leaf *leaf)
+{
+	list_del(&leaf->link);
+	if (mm->nr_vma_leaf_spares < VMA_LEAF_SPARES) {
+		list_add(&leaf->link, &mm->vma_leaf_spares);
+		mm->nr_vma_leaf_spares++;
+	} else {
+		free(leaf);
+	}
+}
+
+/* The mm is going: its index is empty, only the spares are left. */
+void vma_leaves_destroy(struct mm_struct *mm)
+{
+	struct vma_leaf *leaf, *tmp;
+
+	WARN_ON(!list_empty(&mm->vma_leaves));
+	list_for_each_entry_safe(leaf, tmp, &mm->vma_leaf_spares, link)
+		free(leaf);
+	INIT_LIST_HEAD(&mm->vma_leaf_spares);
+	mm->nr_vma_leaf_spares = 0;
+}
+
+/*
+ * Put @vma at @slot of @leaf, after the VMA before it.  A full leaf is
+ * split in halves, or, when @vma goes after its last slot (an mm growing
+ * upwards, a run of splits), gets a new leaf after it, so that leaves
+ * filled in address order stay full.
+ */
+static void vma_leaf_insert(struct mm_struct *mm, struct vma_leaf *leaf, unsigned int slot,
+			    struct vm_area_struct *vma)
+{
+	if (leaf->nr == VMA_LEAF_SLOTS) {
+		struct vma_leaf *new = vma_leaf_get(mm);
+		unsigned int half = VMA_LEAF_SLOTS / 2;
+
+		list_add(&new->link, &leaf->link);
+		if (slot == VMA_LEAF_SLOTS) {
+			leaf = new;
+			slot = 0;
+		} else {
+			for (unsigned int i = half; i < VMA_LEAF_SLOTS; i++)
+				vma_leaf_set(new, i - half, leaf->slots[i]);
+			new->nr = VMA_LEAF_SLOTS - half;
+			leaf->nr = half;
+			if (slot > half) {
+				leaf = new;
+				slot -= half;
+			}
+		}
+	}
+	for (unsigned int i = leaf->nr; i > slot; i--)
+		vma_leaf_set(leaf, i, leaf->slots[i - 1]);
+	vma_leaf_set(leaf, slot, vma);
+	leaf->nr++;
+}
+
+/* Into the tree, and into the leaves after its predecessor in the tree. */
 static void vma_tree_insert_vma(struct vm_area_struct *vma)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct vm_area_struct *prev, *next;
+	struct vm_area_struct *prev;
 
 	vma->vm_rb.start = vma->vm_start;
 	vma->vm_rb.last = vma->vm_end - 1;
 	vma_tree_insert(vma, &mm->mm_rb);
 
 	prev = vma_tree_prev(vma);
-	next = prev ? prev->vm_next : mm->mmap;
-	vma->vm_prev = prev;
-	vma->vm_next = next;
-	if (prev)
-		prev->vm_next = vma;
-	else
-		mm->mmap = vma;
-	if (next)
-		next->vm_prev = vma;
+	if (prev) {
+		vma_leaf_insert(mm, prev->vm_leaf, prev->vm_slot + 1, vma);
+	} else if (!list_empty(&mm->vma_leaves)) {
+		vma_leaf_insert(mm, list_first_entry(&mm->vma_leaves, struct vma_leaf, link), 0,
+				vma);
+	} else {
+		struct vma_leaf *leaf = vma_leaf_get(mm);
+
+		list_add(&leaf->link, &mm->vma_leaves);
+		vma_leaf_insert(mm, leaf, 0, vma);
+	}
 }
 
 static void vma_tree_remove_vma(struct vm_area_struct *vma)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	struct vma_leaf *leaf = vma->vm_leaf;
 
 	vma_tree_remove(vma, &mm->mm_rb);
-	if (vma->vm_prev)
-		vma->vm_prev->vm_next = vma->vm_next;
-	else
-		mm->mmap = vma->vm_next;
-	if (vma->vm_next)
-		vma->vm_next->vm_prev = vma->vm_prev;
-	vma->vm_next = vma->vm_prev = NULL;
+	for (unsigned int i = vma->vm_slot; i + 1 < leaf->nr; i++)
+		vma_leaf_set(leaf, i, leaf->slots[i + 1]);
+	if (!--leaf->nr)
+		vma_leaf_put(mm, leaf);
+	vma->vm_leaf = NULL;
 }
 
 /*
@@ -108,12 +205,35 @@ struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, unsigned long
 
 struct vm_area_struct *vma_next(struct vm_area_struct *vma)
 {
-	return vma->vm_next;
+	struct vma_leaf *leaf = vma->vm_leaf;
+
+	if (vma->vm_slot + 1 < leaf->nr)
+		return leaf->slots[vma->vm_slot + 1];
+	if (list_is_last(&leaf->link, &vma->vm_mm->vma_leaves))
+		return NULL;
+	return list_next_entry(leaf, link)->slots[0];
 }
 
 struct vm_area_struct *vma_prev(struct vm_area_struct *vma)
 {
-	return vma->vm_prev;
+	struct vma_leaf *leaf = vma->vm_leaf;
+
+	if (vma->vm_slot)
+		return leaf->slots[vma->vm_slot - 1];
+	if (list_is_first(&leaf->link, &vma->vm_mm->vma_leaves))
+		return NULL;
+	leaf = list_prev_entry(leaf, link);
+	return leaf->slots[leaf->nr - 1];
+}
+
+struct vma_iterator vma_iter_init(struct mm_struct *mm)
+{
+	struct vma_iterator vmi = { .mm = mm };
+
+	mmap_assert_locked(mm);
+	if (!list_empty(&mm->vma_leaves))
+		vmi.leaf = list_first_entry(&mm->vma_leaves, struct vma_leaf, link);
+	return vmi;
 }
 
 struct vm_area_struct *find_vma_prev(struct mm_struct *mm, unsigned long addr,
@@ -136,8 +256,11 @@ static struct vm_area_struct *vm_area_cache_alloc(void)
 
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 {
-	struct vm_area_struct *vma = vm_area_cache_alloc();
+	struct vm_area_struct *vma;
 
+	if (vma_leaf_topup(mm))
+		return NULL;
+	vma = vm_area_cache_alloc();
 	if (!vma)
 		return NULL;
 	memset(vma, 0, sizeof(*vma));
@@ -155,12 +278,15 @@ struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
  */
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 {
-	struct vm_area_struct *new = vm_area_cache_alloc();
+	struct vm_area_struct *new;
 
+	if (vma_leaf_topup(orig->vm_mm))
+		return NULL;
+	new = vm_area_cache_alloc();
 	if (!new)
 		return NULL;
 	*new = *orig;
-	new->vm_next = new->vm_prev = NULL;
+	new->vm_leaf = NULL;
 	INIT_LIST_HEAD(&new->anon_vma_chain);
 	interval_tree_node_init(&new->shared);
 	interval_tree_node_init(&new->vm_rb);

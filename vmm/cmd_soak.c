@@ -134,6 +134,33 @@ static void soak_draw_pressure(struct soak_run *r, uint64_t *rng)
 	}
 }
 
+/* Mode @mmu (0 flat, 1 tdp, 2 shadow) as @img and the backend allow it. */
+static const char *soak_mmu_mode(const struct soak_image *img, bool kvm, unsigned int mmu)
+{
+	/* tdp is the soft vCPU's; flat cannot run a guest's own tables. */
+	if (mmu == 0 && img->own_tables)
+		return kvm ? "shadow" : "tdp";
+	if (mmu == 1)
+		return kvm ? "shadow" : "tdp";
+	return mmu == 0 ? "flat" : "shadow";
+}
+
+/* A new empty file for --mem-file in $TMPDIR (or /tmp); 0 or -errno. */
+static int soak_mem_file(struct soak_run *r)
+{
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	int fd;
+
+	snprintf(r->mem_file, sizeof(r->mem_file), "%.40s/nopin-soak-XXXXXX", tmp);
+	fd = mkstemp(r->mem_file);
+	if (fd < 0) {
+		r->mem_file[0] = '\0';
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
+
 /*
  * Draw run @i.  Every choice is drawn whether it is used or not, so one
  * option's range can change without reshuffling the others.
@@ -159,12 +186,7 @@ static void soak_draw(struct soak_run *r, const struct soak_opts *o, unsigned lo
 		vcpus = 1;
 	if (mem < img->min_mb)
 		mem = img->min_mb;
-	/* flat, tdp, shadow; tdp is the soft vCPU's, flat cannot run own tables. */
-	mode = mmu == 0 ? "flat" : mmu == 1 ? "tdp" : "shadow";
-	if (img->own_tables && mmu == 0)
-		mode = kvm ? "shadow" : "tdp";
-	if (kvm && mmu == 1)
-		mode = "shadow";
+	mode = soak_mmu_mode(img, kvm, mmu);
 
 	r->image = img;
 	r->argc = 0;
@@ -189,19 +211,9 @@ static void soak_draw(struct soak_run *r, const struct soak_opts *o, unsigned lo
 		soak_arg(r, r->pressure);
 	}
 	r->mem_file[0] = '\0';
-	if (mem_file) {
-		const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-		int fd;
-
-		snprintf(r->mem_file, sizeof(r->mem_file), "%.40s/nopin-soak-XXXXXX", tmp);
-		fd = mkstemp(r->mem_file);
-		if (fd < 0) {
-			r->mem_file[0] = '\0';
-		} else {
-			close(fd);
-			soak_arg(r, "--mem-file");
-			soak_arg(r, r->mem_file);
-		}
+	if (mem_file && !soak_mem_file(r)) {
+		soak_arg(r, "--mem-file");
+		soak_arg(r, r->mem_file);
 	}
 	soak_arg(r, "--stats=json");
 	soak_arg(r, r->image_path);

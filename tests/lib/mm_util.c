@@ -268,7 +268,7 @@ static struct vm_area_struct *tree_next_vma(struct mm_struct *mm, struct vm_area
 
 /*
  * Every VMA where each tree expects it: in the mm's tree under its bounds
- * and in mm->mmap in the tree's order,
+ * and in the VMA leaves in the tree's order,
  * in its file's i_mmap and each anon_vma's tree under its pgoff range.
  */
 void mm_check_rmap_trees(struct mm_struct *mm)
@@ -285,8 +285,11 @@ void mm_check_rmap_trees(struct mm_struct *mm)
 			    vma->vm_start);
 		TEST_ASSERT(vma->vm_rb.start == vma->vm_start && vma->vm_rb.last == vma->vm_end - 1,
 			    "mm tree node of %#lx stale", vma->vm_start);
-		TEST_ASSERT(vma->vm_prev == prev && tree_next_vma(mm, prev) == vma,
-			    "mm->mmap list at %#lx is not the tree's order", vma->vm_start);
+		TEST_ASSERT(vma->vm_leaf->slots[vma->vm_slot] == vma &&
+				    (prev ? vma_next(prev) == vma && vma_prev(vma) == prev :
+					    !vma_prev(vma)) &&
+				    tree_next_vma(mm, prev) == vma,
+			    "VMA leaves at %#lx are not the tree's order", vma->vm_start);
 		if (vma->vm_file) {
 			TEST_ASSERT(interval_tree_node_linked(&vma->shared) &&
 					    vma->shared.start == vma->vm_pgoff &&
@@ -308,7 +311,8 @@ void mm_check_rmap_trees(struct mm_struct *mm)
 		}
 		prev = vma;
 	}
-	TEST_ASSERT(!tree_next_vma(mm, prev), "mm->mmap list ends before the tree");
+	TEST_ASSERT(!tree_next_vma(mm, prev) && (!prev || !vma_next(prev)),
+		    "VMA leaves end before the tree");
 	mmap_read_unlock(mm);
 }
 

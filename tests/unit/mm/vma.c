@@ -1053,3 +1053,65 @@ TEST(mm_users_and_count)
 	mmdrop(e.mm);
 	test_pool_destroy(e.pool);
 }
+
+/* The VMAs of @mm counted forwards with for_each_vma() and backwards with vma_prev(). */
+static void check_vma_walks(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma, *last = NULL;
+	int forwards = 0, backwards = 0;
+
+	/* Bounded: a broken index may loop, which must fail, not hang. */
+	mmap_read_lock(mm);
+	for_each_vma(mm, vma) {
+		last = vma;
+		if (++forwards > mm->map_count)
+			break;
+	}
+	for (vma = last; vma && backwards <= mm->map_count; vma = vma_prev(vma))
+		backwards++;
+	TEST_ASSERT_EQ(forwards, mm->map_count);
+	TEST_ASSERT_EQ(backwards, mm->map_count);
+	mmap_read_unlock(mm);
+	mm_check_rmap_trees(mm); /* each VMA in its leaf slot, in the tree's order */
+}
+
+/*
+ * The VMA leaves (struct vma_leaf) through every change of their shape:
+ * appends that fill leaf after leaf, inserts at the front and in the middle
+ * of full leaves (halving them), removals that empty leaves, and a fork.
+ */
+TEST(vma_leaves_follow_the_tree)
+{
+	struct env e;
+	struct mm_struct *child;
+
+	env_init(&e);
+	/* 40 VMAs from the top down: each new one goes in front of the first. */
+	for (int i = 39; i >= 0; i--)
+		test_mmap_fixed(e.mm, A(2 * i), P(1), i % 2 ? PROT_READ : RW);
+	check_vma_walks(e.mm);
+	/* Into every gap, in a scattered order. */
+	for (int i = 0; i < 39; i++)
+		test_mmap_fixed(e.mm, A(2 * ((i * 7) % 39) + 1), P(1), PROT_NONE);
+	check_vma_walks(e.mm);
+	/*
+	 * Appends fill leaves of VMA_LEAF_SLOTS; then one insert into each
+	 * full leaf j, at its slot j: every place a halving can put a VMA.
+	 */
+	for (int i = 0; i < VMA_LEAF_SLOTS * (VMA_LEAF_SLOTS + 1); i++)
+		test_mmap_fixed(e.mm, A(128 + 2 * i + 2), P(1), i % 2 ? PROT_READ : RW);
+	for (int j = 0; j <= VMA_LEAF_SLOTS; j++)
+		test_mmap_fixed(e.mm, A(128 + 2 * (VMA_LEAF_SLOTS * j + j) + 1), P(1), PROT_NONE);
+	check_vma_walks(e.mm);
+	/* Every fourth one out, then a whole run: leaves emptied and freed. */
+	for (int i = 0; i < 80; i += 4)
+		TEST_ASSERT_EQ(vm_munmap(e.mm, A(i), P(1)), 0);
+	check_vma_walks(e.mm);
+	TEST_ASSERT_EQ(vm_munmap(e.mm, A(20), P(40)), 0);
+	check_vma_walks(e.mm);
+	child = test_fork(e.mm);
+	check_vma_walks(child);
+	TEST_ASSERT_EQ(child->map_count, e.mm->map_count);
+	mmput(child);
+	env_fini(&e);
+}
