@@ -279,12 +279,14 @@ static int devkvm_set_exception_handler(struct vmm_vcpu *vcpu, unsigned int vect
 	if (vector == PF_VECTOR) {
 		k->guest_pf_rip = rip;
 		k->guest_pf_stack = stack;
-		devkvm_set_pf_gate(vcpu->vm->backend_vm, vcpu->id, rip);
 		/*
-		 * Until now the short #PF stub left the VMM's faults in CR2:
-		 * from here on the guest reads only its own there.
+		 * From the VMM's next fault on, CR2 is put back to the guest's.
+		 * Not at once with KVM_SET_SREGS here: with that, the exec
+		 * kernel's sqlite under pressure hung in nested SVM (the
+		 * nested label), for a reason not found yet.
 		 */
-		return rip ? devkvm_set_cr2(vcpu, devkvm_fault_mailbox_of(vcpu)->guest_cr2) : 0;
+		devkvm_set_pf_gate(vcpu->vm->backend_vm, vcpu->id, rip);
+		return 0;
 	}
 	ret = devkvm_set_guest_gate(vcpu->vm->backend_vm, vcpu->id, vector, rip, stack);
 	if (ret)

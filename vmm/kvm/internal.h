@@ -111,8 +111,6 @@ int devkvm_sync_cr3(struct vmm_vcpu *vcpu);
 struct kvm_segment devkvm_segment(uint16_t selector);
 void devkvm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *regs);
 void devkvm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
-/* CR2 as the guest will read it (KVM_SET_SREGS, the hardware's CR3 as it is).  0 or -errno. */
-int devkvm_set_cr2(struct vmm_vcpu *vcpu, uint64_t cr2);
 /* "rip 0x...: mov ..." of the guest instruction at @rip, its bytes read from guest RAM. */
 void devkvm_describe_insn(struct vmm_vcpu *vcpu, uint64_t rip, char *buf, size_t len);
 /* The same for where the vCPU is now. */

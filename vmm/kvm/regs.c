@@ -111,19 +111,6 @@ void devkvm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs)
 	devkvm_ioctl(k->fd, KVM_SET_REGS, &r, &err);
 }
 
-int devkvm_set_cr2(struct vmm_vcpu *vcpu, uint64_t cr2)
-{
-	struct devkvm_vcpu *k = devkvm_vcpu_of(vcpu);
-	struct kvm_sregs sregs;
-	struct devkvm_err err;
-	int ret = devkvm_ioctl(k->fd, KVM_GET_SREGS, &sregs, &err);
-
-	if (ret)
-		return ret;
-	sregs.cr2 = cr2;
-	return devkvm_ioctl(k->fd, KVM_SET_SREGS, &sregs, &err);
-}
-
 /* A message's look at the guest's tables, through the host mm: the A/D bits stay as they are. */
 static int devkvm_peek_pte(void *ctx, gpa_t gpa, int level, uint64_t *pte)
 {
