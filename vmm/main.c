@@ -22,7 +22,7 @@ static const struct command commands[] = {
 	{ "museum", cmd_museum, "bring back each historical bug that broke a protocol rule" },
 	{ "pool-stress", cmd_pool_stress,
 	  "allocate and free frames from threads, with the sanitizer" },
-	{ "soak", cmd_soak, "many short randomized runs, each checked (vmm/cmd_soak.c)" },
+	{ "soak", cmd_soak, "many short randomized runs, each checked for reports and leaks" },
 };
 
 static void usage(FILE *f)
