@@ -101,13 +101,17 @@
  * needs a bound on stragglers to keep the sums from wrapping.  Here the
  * counters are per thread and 64 bits wide.)
  *
- * Waiting polls, with sched_yield() and then short sleeps (srcu_backoff).  A
- * reader that woke a waiting updater would have to load a "waiter present"
- * flag after its unlock store, and ordering that load after the store is
- * the store-load fence this design exists to avoid; the kernel's SRCU
- * polls too.  Each poll first sums the counts with a plain smp_mb() and
- * only makes the membarrier() check once they balance: an unbalanced sum
- * proves nothing but costs nothing, so busy readers cost no IPIs.
+ * Waiting polls, with sched_yield() and then short sleeps (srcu_backoff),
+ * as the kernel's SRCU does.  Readers could wake a waiting updater without
+ * a fence of their own, as liburcu's memb flavour does: the updater sets a
+ * "waiter present" flag, runs membarrier() and sums the counts once more
+ * before it sleeps, so a reader whose unlock missed the flag is seen by
+ * that last sum.  It is not done here because it puts a load and a branch
+ * in every unlock, where polling costs only grace-period latency while
+ * readers are busy (bench_srcu's sweep).  Each poll first sums the counts
+ * with a plain smp_mb() and only makes the membarrier() check once they
+ * balance: an unbalanced sum proves nothing but costs nothing, so busy
+ * readers cost no IPIs.
  *
  * Concurrent synchronize_srcu() calls share grace periods: srcu_gp_seq
  * counts them (odd while one runs), and a caller that finds that a whole
