@@ -110,7 +110,7 @@ static enum soft_xlate_ret soft_page_fault(struct soft_vcpu *s, const struct kvm
 	snprintf(s->fault, sizeof(s->fault), "the host refused a %s of %s at rip %#lx: %s",
 		 xl->fault_level ? (write ? "write" : "read") : access_name(access), what,
 		 (unsigned long)rip, strerror(-ret));
-	return SOFT_XLATE_OUTSIDE;
+	return SOFT_XLATE_FAULT;
 }
 
 /*
