@@ -408,7 +408,19 @@ TEST(pool_too_small_says_the_smallest)
 
 	nopin_run(&p, "--pool", "4K", image("hello"), NULL);
 	EXPECT(&p, VMM_EXIT_USAGE, "bad --pool '4K': the smallest pool is 64K, 16 frames");
+	/*
+	 * The floor is accepted.  At 16 frames a run has no slack: it says
+	 * hello, or, when reclaim finds nothing it may take yet (the pages are
+	 * in use or the tables), it stops with the out-of-memory report,
+	 * never with a usage error.  Four times the floor leaves room to spare.
+	 */
 	nopin_run(&p, "--pool", "64K", image("hello"), NULL);
+	TEST_ASSERT(p.status == 0 ?
+			    strstr(p.buf, "Hello from vCPU 0") != NULL :
+			    p.status == VMM_EXIT_GUEST_STOPPED &&
+				    strstr(p.buf, "Out of memory: vCPU 0 could not get a frame"),
+		    "exit status %d at the floor:\n%s", p.status, p.buf);
+	nopin_run(&p, "--pool", "256K", image("hello"), NULL);
 	EXPECT(&p, 0, "Hello from vCPU 0");
 }
 
