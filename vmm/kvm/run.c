@@ -22,9 +22,13 @@ static __thread struct kvm_run *devkvm_this_run; /* for the kick signal's handle
 
 static void devkvm_kick_signal(int sig)
 {
-	/* The kick that lands between two KVM_RUNs is not lost: the next one returns at once. */
+	/*
+	 * The kick that lands between two KVM_RUNs is not lost: the next one
+	 * returns at once.  An atomic store, as the kicker's: both may write
+	 * the flag at once (a stop kicks every vCPU while a flush kicks too).
+	 */
 	if (devkvm_this_run)
-		devkvm_this_run->immediate_exit = 1;
+		WRITE_ONCE(devkvm_this_run->immediate_exit, 1);
 }
 
 void devkvm_kick_signal_init(void)
