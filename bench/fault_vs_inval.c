@@ -31,6 +31,7 @@
 #include "base/kthread.h"
 #include "base/prandom.h"
 #include "bench/bench.h"
+#include "bench/bench_kvm.h"
 #include "mm/mm.h"
 #include "mm/mmu_notifier.h"
 #include "mmu/kvm_host.h"
@@ -52,8 +53,6 @@ struct env {
 
 static void env_init(struct env *e, unsigned long pages, int nr_vcpus)
 {
-	long r;
-
 	e->pages = pages;
 	e->nr_vcpus = nr_vcpus;
 	e->stop = 0;
@@ -64,13 +63,7 @@ static void env_init(struct env *e, unsigned long pages, int nr_vcpus)
 	e->kvm = kvm_create_vm(e->mm, 0);
 	if (IS_ERR(e->kvm))
 		die_err("kvm_create_vm", PTR_ERR(e->kvm));
-	e->hva = vm_mmap(e->mm, 0, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
-	if (IS_ERR_VALUE(e->hva))
-		die_err("vm_mmap", (long)e->hva);
-	r = kvm_set_memory_region(e->kvm, 0, 0, GPA, pages * PAGE_SIZE, e->hva);
-	if (r)
-		die_err("kvm_set_memory_region", r);
+	e->hva = bench_anon_slot(e->kvm, e->mm, GPA, pages);
 	for (int i = 0; i < nr_vcpus; i++) {
 		e->vcpus[i] = kvm_create_vcpu(e->kvm, i, NULL);
 		if (IS_ERR(e->vcpus[i]))

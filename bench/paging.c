@@ -44,6 +44,7 @@
 #include <stdlib.h>
 
 #include "bench/bench.h"
+#include "bench/bench_kvm.h"
 #include "mmu/paging_walk.h"
 #include "mmu/shadow.h"
 
@@ -71,7 +72,6 @@ static void env_init(struct env *e, unsigned long pages, enum kvm_mmu_mode mode)
 {
 	/* The data pages, their tables, and 16 pages for the shadow-only figures' tables. */
 	unsigned long slot_pages = pages + pages / PT64_ENT_PER_PAGE + 3 + 16;
-	long r;
 
 	e->pool = frame_pool_create((2 * slot_pages + 1024) * PAGE_SIZE, 0);
 	e->mm = e->pool ? mm_alloc(e->pool, "bench") : NULL;
@@ -83,13 +83,7 @@ static void env_init(struct env *e, unsigned long pages, enum kvm_mmu_mode mode)
 	e->kvm->mmu_mode = mode;
 	e->pages = pages;
 	e->tables = GPA + pages * PAGE_SIZE;
-	e->hva = vm_mmap(e->mm, 0, slot_pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
-	if (IS_ERR_VALUE(e->hva))
-		die_err("vm_mmap", (long)e->hva);
-	r = kvm_set_memory_region(e->kvm, 0, 0, GPA, slot_pages * PAGE_SIZE, e->hva);
-	if (r)
-		die_err("kvm_set_memory_region", r);
+	e->hva = bench_anon_slot(e->kvm, e->mm, GPA, slot_pages);
 	e->vcpu = kvm_create_vcpu(e->kvm, 0, NULL);
 	if (IS_ERR(e->vcpu))
 		die_err("kvm_create_vcpu", PTR_ERR(e->vcpu));

@@ -42,6 +42,7 @@
 #include "base/kthread.h"
 #include "base/prandom.h"
 #include "bench/bench.h"
+#include "bench/bench_kvm.h"
 #include "mm/swap.h"
 #include "mmu/spte.h"
 
@@ -61,8 +62,6 @@ struct env {
 static void env_init_mode(struct env *e, size_t pool_bytes, unsigned long pages, unsigned int flags,
 			  enum kvm_mmu_mode mode)
 {
-	long r;
-
 	e->pool = frame_pool_create(pool_bytes, 0);
 	e->mm = e->pool ? mm_alloc(e->pool, "bench") : NULL;
 	if (!e->mm)
@@ -73,13 +72,7 @@ static void env_init_mode(struct env *e, size_t pool_bytes, unsigned long pages,
 	/* Before the slot: a shadow VM's slots have rmaps. */
 	e->kvm->mmu_mode = mode;
 	e->pages = pages;
-	e->hva = vm_mmap(e->mm, 0, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
-	if (IS_ERR_VALUE(e->hva))
-		die_err("vm_mmap", (long)e->hva);
-	r = kvm_set_memory_region(e->kvm, 0, 0, GPA, pages * PAGE_SIZE, e->hva);
-	if (r)
-		die_err("kvm_set_memory_region", r);
+	e->hva = bench_anon_slot(e->kvm, e->mm, GPA, pages);
 	e->vcpu = kvm_create_vcpu(e->kvm, 0, NULL);
 	if (IS_ERR(e->vcpu))
 		die_err("kvm_create_vcpu", PTR_ERR(e->vcpu));
