@@ -20,6 +20,8 @@
 
 #include <fcntl.h>
 
+#include "base/completion.h"
+#include "base/spinlock.h"
 #include "mmu/kvm_host.h"
 #include "tests/lib/mm_util.h"
 
@@ -134,6 +136,39 @@ static inline void vcpu_write64(struct kvm_vcpu *vcpu, gpa_t gpa, uint64_t v)
 static inline long kvm_stat_read(atomic_long_t *stat)
 {
 	return atomic_long_read(stat);
+}
+
+/*
+ * A vCPU thread that reads the word at @gpa, then stays in guest mode as a
+ * vCPU running guest code does, honouring kicks (its TLB flushed on each),
+ * until @go, and reads the word again: what it saw after the host changed
+ * the page is @second, and @r the second read's result.  @cached is
+ * completed once the first read has filled its TLB.
+ */
+struct guest_reader {
+	struct kvm_vcpu *vcpu;
+	gpa_t gpa;
+	struct completion cached;
+	int go;
+	uint64_t first, second;
+	int r;
+};
+
+static inline int guest_reader_fn(void *data)
+{
+	struct guest_reader *g = data;
+	unsigned int spins = 0;
+
+	TEST_ASSERT_EQ(__kvm_vcpu_read(g->vcpu, g->gpa, &g->first, 8), 0);
+	complete(&g->cached);
+	while (!smp_load_acquire(&g->go)) {
+		if (kvm_vcpu_kick_pending(g->vcpu))
+			kvm_vcpu_exit_guest(g->vcpu);
+		cpu_spin_wait(&spins);
+	}
+	g->r = __kvm_vcpu_read(g->vcpu, g->gpa, &g->second, 8);
+	kvm_vcpu_exit_guest(g->vcpu);
+	return 0;
 }
 
 #endif

@@ -28,33 +28,6 @@
 
 #define MB (1UL << 20)
 
-struct guest {
-	struct kvm_vcpu *vcpu;
-	gpa_t gpa;
-	struct completion cached;
-	int go;
-	uint64_t first, second;
-	int r;
-};
-
-/* In guest mode throughout, as a vCPU running guest code is; kicks are honoured. */
-static int vcpu_fn(void *data)
-{
-	struct guest *g = data;
-	unsigned int spins = 0;
-
-	TEST_ASSERT_EQ(__kvm_vcpu_read(g->vcpu, g->gpa, &g->first, 8), 0);
-	complete(&g->cached);
-	while (!smp_load_acquire(&g->go)) {
-		if (kvm_vcpu_kick_pending(g->vcpu))
-			kvm_vcpu_exit_guest(g->vcpu);
-		cpu_spin_wait(&spins);
-	}
-	g->r = __kvm_vcpu_read(g->vcpu, g->gpa, &g->second, 8);
-	kvm_vcpu_exit_guest(g->vcpu);
-	return 0;
-}
-
 static void madvise_dontneed(struct test_vm *t)
 {
 	TEST_ASSERT_EQ(do_madvise(t->mm, t->hva, PAGE_SIZE, MADV_DONTNEED), 0);
@@ -67,14 +40,14 @@ static void oom_reap(struct test_vm *t)
 }
 
 /* The vCPU caches the page, the host drops it with @drop, the vCPU reads again. */
-static void run(struct test_vm *t, struct guest *g, void (*drop)(struct test_vm *t))
+static void run(struct test_vm *t, struct guest_reader *g, void (*drop)(struct test_vm *t))
 {
 	struct kthread *k;
 
 	vcpu_write64(t->vcpu, t->gpa, 0x600d);
-	*g = (struct guest){ .vcpu = t->vcpu, .gpa = t->gpa };
+	*g = (struct guest_reader){ .vcpu = t->vcpu, .gpa = t->gpa };
 	init_completion(&g->cached);
-	k = kthread_run(vcpu_fn, g, "vcpu0");
+	k = kthread_run(guest_reader_fn, g, "vcpu0");
 	wait_for_completion(&g->cached);
 	drop(t);
 	TEST_ASSERT_EQ(mm_pte_val(t->mm, t->hva), 0UL);
@@ -86,7 +59,7 @@ static void run(struct test_vm *t, struct guest *g, void (*drop)(struct test_vm 
 static void with_the_rule(void (*drop)(struct test_vm *t))
 {
 	struct test_vm t;
-	struct guest g;
+	struct guest_reader g;
 
 	test_vm_create(&t, 16 * MB, 0);
 	run(&t, &g, drop);
@@ -101,7 +74,7 @@ static void with_the_rule(void (*drop)(struct test_vm *t))
 static void with_the_switch(void (*drop)(struct test_vm *t))
 {
 	struct test_vm t;
-	struct guest g;
+	struct guest_reader g;
 	char title[128];
 
 	test_vm_create(&t, 16 * MB, 0);

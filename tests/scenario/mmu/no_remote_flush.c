@@ -23,41 +23,14 @@
 
 #define MB (1UL << 20)
 
-struct guest {
-	struct kvm_vcpu *vcpu;
-	gpa_t gpa;
-	struct completion cached;
-	int go;
-	uint64_t first, second;
-	int r;
-};
-
-/* In guest mode throughout, as a vCPU running guest code is; kicks are honoured. */
-static int vcpu_fn(void *data)
-{
-	struct guest *g = data;
-	unsigned int spins = 0;
-
-	TEST_ASSERT_EQ(__kvm_vcpu_read(g->vcpu, g->gpa, &g->first, 8), 0);
-	complete(&g->cached);
-	while (!smp_load_acquire(&g->go)) {
-		if (kvm_vcpu_kick_pending(g->vcpu))
-			kvm_vcpu_exit_guest(g->vcpu);
-		cpu_spin_wait(&spins);
-	}
-	g->r = __kvm_vcpu_read(g->vcpu, g->gpa, &g->second, 8);
-	kvm_vcpu_exit_guest(g->vcpu);
-	return 0;
-}
-
-static void run(struct test_vm *t, struct guest *g)
+static void run(struct test_vm *t, struct guest_reader *g)
 {
 	struct kthread *k;
 
 	vcpu_write64(t->vcpu, t->gpa, 0x600d);
-	*g = (struct guest){ .vcpu = t->vcpu, .gpa = t->gpa };
+	*g = (struct guest_reader){ .vcpu = t->vcpu, .gpa = t->gpa };
 	init_completion(&g->cached);
-	k = kthread_run(vcpu_fn, g, "vcpu0");
+	k = kthread_run(guest_reader_fn, g, "vcpu0");
 	wait_for_completion(&g->cached);
 	TEST_ASSERT_EQ(do_madvise(t->mm, t->hva, PAGE_SIZE, MADV_DONTNEED), 0);
 	TEST_ASSERT_EQ(kvm_mmu_spte(t->kvm, gpa_to_gfn(t->gpa)), 0UL);
@@ -69,7 +42,7 @@ static void run(struct test_vm *t, struct guest *g)
 TEST(with_remote_flush)
 {
 	struct test_vm t;
-	struct guest g;
+	struct guest_reader g;
 
 	test_vm_create(&t, 16 * MB, 0);
 	run(&t, &g);
@@ -83,7 +56,7 @@ TEST(with_remote_flush)
 TEST(legacy_no_remote_flush)
 {
 	struct test_vm t;
-	struct guest g;
+	struct guest_reader g;
 	char title[128];
 
 	test_vm_create(&t, 16 * MB, 0);
