@@ -167,6 +167,30 @@ void pressure_end(struct pressure *p)
 	wake_up_all(&p->wq);
 }
 
+/*
+ * @a's first round has done its damage: pressure_start() may start the
+ * guest.  A round that then waits (a window held open, a child held, a
+ * fault awaited) says so before it waits, or the guest it waits for would
+ * never start.
+ */
+static void agent_ready(struct pressure_agent *a)
+{
+	struct pressure *p = &a->vm->pressure;
+
+	if (READ_ONCE(a->ready))
+		return;
+	smp_store_release(&a->ready, true);
+	wake_up_all(&p->wq);
+}
+
+static bool pressure_agents_ready(struct pressure *p)
+{
+	for (int k = 0; k < NR_PRESSURE_KINDS; k++)
+		if (p->agents[k].started && !smp_load_acquire(&p->agents[k].ready))
+			return false;
+	return true;
+}
+
 static uint64_t agent_rand(struct pressure_agent *a)
 {
 	return prandom_u64(&a->rand);
@@ -202,6 +226,7 @@ static long agent_mprotect(struct pressure_agent *a)
 	agent_range(a, 256, &hva, &len);
 	smp_store_release(&p->protect_seq, p->protect_seq + 1); /* odd: a window is open */
 	ret = do_mprotect(a->vm->mm, hva, len, PROT_READ);
+	agent_ready(a);
 	if (!ret)
 		pressure_sleep(p, a->period_ns / 4);
 	do_mprotect(a->vm->mm, hva, len, PROT_READ | PROT_WRITE);
@@ -233,6 +258,7 @@ static long agent_fork(struct pressure_agent *a)
 
 	if (IS_ERR_OR_NULL(child))
 		return child ? PTR_ERR(child) : -ENOMEM;
+	agent_ready(a);
 	pressure_sleep(&a->vm->pressure, a->period_ns / 2);
 	mmput(child);
 	return a->vm->cfg.mem_bytes >> PAGE_SHIFT;
@@ -325,6 +351,7 @@ static long agent_fault_race(struct pressure_agent *a)
 
 	if (sched_point_arm(FAULT_RACE_POINT, NULL))
 		return -EBUSY;
+	agent_ready(a);
 	while (!sched_point_parked_data(FAULT_RACE_POINT, &hva))
 		if (!pressure_sleep(p, FAULT_RACE_POLL_NS))
 			break;
@@ -353,13 +380,15 @@ static void *agent_thread(void *arg)
 
 	snprintf(name, sizeof(name), "pressure/%s", pressure_name(a->kind));
 	task_register(name);
-	while (pressure_sleep(p, a->period_ns)) {
+	/* The first round comes at once: see pressure_start(). */
+	do {
 		long n = agent_step[a->kind](a);
 
+		agent_ready(a);
 		a->rounds++;
 		if (n > 0)
 			a->pages += n;
-	}
+	} while (pressure_sleep(p, a->period_ns));
 	task_unregister();
 	return NULL;
 }
@@ -383,6 +412,7 @@ int pressure_start(struct pressure *p, struct vmm *vm)
 		}
 		a->started = true;
 	}
+	wait_event(p->wq, pressure_agents_ready(p));
 	return 0;
 }
 

@@ -40,6 +40,7 @@ struct pressure_agent {
 	unsigned long pages;	 /* pages the rounds touched (reclaimed, migrated ...) */
 	pthread_t thread;
 	bool started;
+	bool ready; /* its first round has done its damage (pressure_start() waits) */
 	struct vmm *vm;
 	uint64_t rand;
 };
@@ -79,7 +80,12 @@ const char *pressure_stat_name(enum pressure_kind kind);
 int pressure_parse(struct pressure *p, const char *list, char *err, size_t errlen);
 int pressure_init(struct pressure *p, unsigned long nr_pages);
 void pressure_destroy(struct pressure *p);
-/* Start the enabled agents on @vm; stop and join them. */
+/*
+ * Start the enabled agents on @vm, and return once each has done the
+ * damage of its first round (for fault-race: armed its schedule point), so
+ * that the guest, started next, runs on memory the host has already been
+ * at however short the run is.  Stop and join them.
+ */
 int pressure_start(struct pressure *p, struct vmm *vm);
 void pressure_stop(struct pressure *p);
 /*

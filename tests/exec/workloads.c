@@ -35,7 +35,9 @@
  * Guest RAM and the host's frame pool: quiet runs have a pool larger than
  * RAM, so nothing is taken but what the guest gives back; pressure runs
  * have RAM twice the pool (the VMM adds a swap file) and every pressure
- * agent of `all` (pressure_list() says at which periods).
+ * agent of `all` (pressure_list() says at which periods).  The guest starts
+ * only after each agent's first round, so the reclaim and migration the
+ * pressure cases ask for happen however short the program is.
  */
 static const char *const quiet_opts[] = { "--mem", "32M", "--pool", "64M", NULL };
 static const char *pressure_opts[] = { "--mem", "32M", "--pool", "16M", "--pressure", NULL, NULL };
