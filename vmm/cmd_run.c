@@ -357,7 +357,7 @@ static void choose_backend(struct vmm_config *cfg)
  * a vCPU would.  After the first, that thread unblocks them in itself,
  * where their action is still the default: a second signal kills nopin at
  * once, for the user whose first ^C did not seem to do anything (a vCPU
- * of `nopin exec` blocked in a host read of a terminal is one).  A signal
+ * stuck in a host call vmm_wait_fd() does not cover).  A signal
  * ignored when nopin started (nohup's SIGHUP, a background job's SIGINT)
  * stays ignored, so it is left out of the set: the kernel never discards
  * a blocked signal as ignored, and the signalfd would see it.

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,7 +217,19 @@ static long hostfs_close(struct vmm_hostfs *fs, const struct hostfs_req *req)
  * terminal, a pipe) gets one host call, which returns what is there
  * rather than blocking for the rest.  An error after some bytes moved
  * returns those bytes, as the kernel's read(2) does.
+ *
+ * A stream may block for ever (a terminal nobody types at, a pipe nobody
+ * drains), and the run must still end at a signal or another vCPU's stop:
+ * so each host call on one waits first, in vmm_wait_fd(), until the fd is
+ * ready or the run stops.  Ready for reading, one read(2) does not block;
+ * ready for writing, a pipe has room for PIPE_BUF bytes, so a stream is
+ * written that much at a time.
  */
+static long stream_wait(struct vmm_hostfs *fs, struct hostfs_handle *h, short events)
+{
+	return h->stream ? vmm_wait_fd(fs->vm, h->fd, events) : 0;
+}
+
 static long hostfs_read(struct vmm_hostfs *fs, const struct hostfs_req *req)
 {
 	struct hostfs_handle *h = handle(fs, req->fd);
@@ -229,10 +242,13 @@ static long hostfs_read(struct vmm_hostfs *fs, const struct hostfs_req *req)
 		return -EFAULT;
 	while (done < req->len) {
 		size_t n = min((size_t)(req->len - done), HOSTFS_CHUNK);
-		ssize_t r = pos ? read(h->fd, fs->bounce, n) :
-				  pread(h->fd, fs->bounce, n, (off_t)(req->off + done));
-		int ret;
+		long ret = stream_wait(fs, h, POLLIN);
+		ssize_t r;
 
+		if (ret)
+			return done ? (long)done : ret;
+		r = pos ? read(h->fd, fs->bounce, n) :
+			  pread(h->fd, fs->bounce, n, (off_t)(req->off + done));
 		if (r < 0) {
 			if (retry_eintr(fs))
 				continue;
@@ -261,13 +277,16 @@ static long hostfs_write(struct vmm_hostfs *fs, const struct hostfs_req *req)
 	if (!guest_range_ok(fs->vm, req->gpa, req->len))
 		return -EFAULT;
 	while (done < req->len) {
-		size_t n = min((size_t)(req->len - done), HOSTFS_CHUNK);
+		size_t n = min((size_t)(req->len - done), h->stream ? PIPE_BUF : HOSTFS_CHUNK);
 		ssize_t w;
-		int ret = copy_from_guest(fs, fs->bounce, req->gpa + done, n);
+		long ret = copy_from_guest(fs, fs->bounce, req->gpa + done, n);
 
 		if (ret)
 			return ret;
 		do {
+			ret = stream_wait(fs, h, POLLOUT);
+			if (ret)
+				return done ? (long)done : ret;
 			w = pos ? write(h->fd, fs->bounce, n) :
 				  pwrite(h->fd, fs->bounce, n, (off_t)(req->off + done));
 		} while (w < 0 && retry_eintr(fs));

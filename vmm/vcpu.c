@@ -4,9 +4,12 @@
  * run the backend until an exit, serve it, repeat until the VM stops.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/current.h"
 #include "mm/sanitizer.h"
@@ -25,12 +28,17 @@ void vmm_kick_all(struct vmm *vm)
 
 static void __vmm_stop(struct vmm *vm, int status, bool guest_exited, const char *fmt, va_list ap)
 {
+	uint64_t one = 1;
+
 	mutex_lock(&vm->stop_lock);
 	if (!vm->stopping) {
 		vm->exit_status = status;
 		vm->guest_exited = guest_exited;
 		vsnprintf(vm->stop_message, sizeof(vm->stop_message), fmt, ap);
 		smp_store_release(&vm->stopping, true);
+		/* Adding 1 to a fresh eventfd cannot fail. */
+		if (write(vm->stop_efd, &one, sizeof(one)) != sizeof(one))
+			abort();
 	}
 	mutex_unlock(&vm->stop_lock);
 	/* Wake vCPUs waiting for an mprotect window to close, too. */
@@ -56,6 +64,26 @@ static void vmm_stop_guest(struct vmm *vm, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	__vmm_stop(vm, status, true, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * A kick ends a vCPU's time in guest code, not a host call it makes for
+ * the guest: a read of a terminal on soft would outlive the first ^C, and
+ * on kvm a SIGUSR1 that lands just before read(2) begins is lost.  The
+ * stop eventfd has neither problem: once readable it stays so, and poll(2)
+ * looks at it and @fd in one call.
+ */
+int vmm_wait_fd(struct vmm *vm, int fd, short events)
+{
+	struct pollfd fds[2] = { { .fd = fd, .events = events },
+				 { .fd = vm->stop_efd, .events = POLLIN } };
+
+	for (;;) {
+		if (poll(fds, 2, -1) >= 0)
+			return fds[1].revents ? -EINTR : 0;
+		if (errno != EINTR)
+			return -errno;
+	}
 }
 
 void vmm_guest_exit(struct vmm *vm, int status)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -305,6 +306,13 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **vmp, char *err, size_t
 	mutex_init(&vm->stop_lock);
 	init_waitqueue_head(&vm->halt_wq);
 	vmm_register_default_ports(vm);
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (vm->stop_efd < 0) {
+		ret = vmm_errf(err, errlen, -errno, "cannot create the stop eventfd: %s",
+			       strerror(errno));
+		free(vm);
+		return ret;
+	}
 
 	ret = pressure_init(&vm->pressure, cfg->mem_bytes >> PAGE_SHIFT);
 	if (!ret && cfg->pressure)
@@ -374,6 +382,7 @@ fail_pressure:
 	if (ret == -ENOMEM)
 		vmm_errf(err, errlen, ret, "no memory for the pressure agents");
 	pressure_destroy(&vm->pressure);
+	close(vm->stop_efd);
 	free(vm);
 	return ret;
 }
@@ -410,5 +419,6 @@ void vmm_destroy(struct vmm *vm)
 	if (vm->pool)
 		frame_pool_destroy(vm->pool);
 	pressure_destroy(&vm->pressure);
+	close(vm->stop_efd);
 	free(vm);
 }

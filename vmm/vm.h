@@ -259,6 +259,13 @@ struct vmm {
 	char stop_message[1500];
 	/* Halted vCPUs, and vmm_run() showing progress, wait here for the end. */
 	wait_queue_head_t halt_wq;
+	/*
+	 * An eventfd that becomes readable when the run stops: a vCPU about
+	 * to block in a host call on a terminal or a pipe polls it beside the
+	 * fd (vmm_wait_fd()), which a kick could not interrupt on soft, and
+	 * on kvm only if it came after the call began.
+	 */
+	int stop_efd;
 	atomic_t nr_halted; /* vCPUs halted: all of them ends the run */
 	FILE *console_out;
 	struct vmm_exec *exec; /* cfg.exec's state (vmm/exec.h), or NULL */
@@ -281,6 +288,12 @@ void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The guest wrote @status to the exit port. */
 void vmm_guest_exit(struct vmm *vm, int status);
+/*
+ * Wait until @fd is ready for @events (POLLIN, POLLOUT) or the run stops:
+ * 0, -EINTR when it stopped (the caller gives up its host call), or
+ * -errno from poll(2).  For a vCPU's host call that may block for ever.
+ */
+int vmm_wait_fd(struct vmm *vm, int fd, short events);
 static inline bool vmm_stopping(struct vmm *vm)
 {
 	return smp_load_acquire(&vm->stopping);

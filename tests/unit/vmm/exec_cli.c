@@ -10,7 +10,9 @@
  * reports what it got on the program's stdout.
  */
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,6 +399,67 @@ TEST(stdin_and_stdout_are_nopins)
 	TEST_ASSERT(strlen(r.out) == sizeof(big) && !memcmp(r.out, big, sizeof(big)),
 		    "stdin came out on stdout: %zu bytes", strlen(r.out));
 	scratch_remove(&s);
+}
+
+/* Read @fd into @buf (NUL-terminated, @len so far) until @text shows or it closes. */
+static bool read_until(int fd, char *buf, size_t size, size_t *len, const char *text)
+{
+	while (!strstr(buf, text)) {
+		ssize_t n = read(fd, buf + *len, size - 1 - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		*len += n;
+		buf[*len] = '\0';
+	}
+	return true;
+}
+
+/*
+ * A signal ends a run whose program waits on a stdin nobody writes to,
+ * with the stop line and --stats, as it ends one in guest code.  The
+ * kick that ends guest code cannot end the host read(2) behind the
+ * program's: before the stop eventfd, only a second signal ended nopin,
+ * by its default action, having printed nothing.
+ */
+TEST(a_signal_ends_a_read_of_an_idle_stdin)
+{
+	static char buf[65536];
+	int in[2], out[2], status;
+	size_t len = 0;
+	pid_t pid;
+
+	buf[0] = '\0';
+	TEST_ASSERT(!pipe(in) && !pipe(out), "pipe");
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(out[1], STDERR_FILENO);
+		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+		alarm(60); /* a hang is a failure, by SIGALRM */
+		execl(NOPIN_CLI, NOPIN_CLI, "exec", "--backend", "soft", "--stats", kernel(),
+		      static_program(), "cat", "-", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	/* The program is in its read loop once the first line came back. */
+	TEST_ASSERT(write(in[1], "ready\n", 6) == 6, "write");
+	TEST_ASSERT(read_until(out[0], buf, sizeof(buf), &len, "ready\n"), "cat ran:\n%s", buf);
+	kill(pid, SIGTERM);
+	read_until(out[0], buf, sizeof(buf), &len, "\1never printed\1");
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
+	TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM,
+		    "status %#x (killed by signal %d), not exit %d:\n%s", status,
+		    WIFSIGNALED(status) ? WTERMSIG(status) : 0, 128 + SIGTERM, buf);
+	TEST_ASSERT(strstr(buf, "nopin exec: stopped by SIGTERM"), "the stop line:\n%s", buf);
+	TEST_ASSERT(strstr(buf, "\nsecondary_faults "), "--stats:\n%s", buf);
+	close(in[1]);
+	close(out[0]);
 }
 
 TEST(a_fatal_signal_is_reported_with_the_instruction)
