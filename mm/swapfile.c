@@ -81,13 +81,18 @@ err:
 /*
  * Slots that only the swap cache holds: the last swap PTE went while its
  * page was locked (free_swap_and_cache() only tries the lock), and reclaim
- * has not come by to drop the page since.  Drop each such page now.
+ * has not come by to drop the page since.  Drop each such page now.  The
+ * map is read without the lock first, as the kernel's
+ * find_next_to_unuse() reads it, and each candidate checked again under
+ * it: a swap file of 64 GiB has 16 M slots, nearly all free at exit.
  */
 static void drop_orphaned_swap_cache(struct swap_info_struct *si)
 {
 	for (unsigned long offset = 1; offset < si->max; offset++) {
 		struct page *page = NULL;
 
+		if (READ_ONCE(si->swap_map[offset]) != SWAP_HAS_CACHE)
+			continue;
 		spin_lock(&si->lock);
 		if (si->swap_map[offset] == SWAP_HAS_CACHE) {
 			page = si->swap_cache[offset];
