@@ -452,34 +452,25 @@ static unsigned long random_address(struct mm_struct *mm, uint64_t *seed)
 	return 0;
 }
 
-static int first_mapped_pte(pte_t *pte, unsigned long addr, struct mm_walk *walk)
+/* The page mapped at @addr now, with a reference, or NULL; mmap_lock held. */
+static struct page *lookup_mapped_page(struct mm_struct *mm, unsigned long addr)
 {
-	struct page **found = walk->private;
-	pte_t entry = ptep_get(pte);
-
-	if (!pte_present(entry) || pte_protnone(entry))
-		return 0;
-	*found = vm_normal_page(walk->vma, addr, entry);
-	if (!*found)
-		return 0;
-	get_page(*found);
-	return 1;
-}
-
-/*
- * The first page mapped at or above @addr in its VMA, with a reference, or
- * NULL; mmap_lock held.  A pick that lands in a hole scans on, as
- * compaction's migration scanner does, so a sparsely touched mm (a guest
- * that has just started) still gives pages to move.
- */
-static struct page *next_mapped_page(struct mm_struct *mm, unsigned long addr)
-{
-	static const struct mm_walk_ops ops = { .pte_entry = first_mapped_pte };
 	struct vm_area_struct *vma = vma_lookup(mm, addr);
 	struct page *page = NULL;
+	spinlock_t *ptl;
+	pte_t *pte;
 
-	if (vma)
-		walk_page_range(vma, addr, vma->vm_end, &ops, &page);
+	if (!vma)
+		return NULL;
+	pte = pte_offset_map_lock(mm, addr, &ptl);
+	if (!pte)
+		return NULL;
+	if (pte_present(ptep_get(pte)) && !pte_protnone(ptep_get(pte))) {
+		page = vm_normal_page(vma, addr, ptep_get(pte));
+		if (page)
+			get_page(page);
+	}
+	pte_unmap_unlock(pte, ptl);
 	return page;
 }
 
@@ -515,7 +506,7 @@ long migrate_random_pages(struct mm_struct *mm, unsigned long nr, uint64_t *seed
 		bool dup = false;
 
 		local.scanned++;
-		page = addr ? next_mapped_page(mm, addr) : NULL;
+		page = addr ? lookup_mapped_page(mm, addr) : NULL;
 		if (!page)
 			continue;
 		for (unsigned long i = 0; i < found; i++)

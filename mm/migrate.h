@@ -50,9 +50,8 @@ struct migrate_stats {
 
 /*
  * A stand-in for compaction and NUMA balancing: pick up to @nr random
- * present pages of @mm (up to 4 * @nr tries, each the first page mapped at
- * or above a random address of its VMA; @seed is the caller's xorshift
- * state) and migrate each (MIGRATE_SYNC).  Takes mmap_lock for
+ * present pages of @mm (up to 4 * @nr tries; @seed is the caller's
+ * xorshift state) and migrate each (MIGRATE_SYNC).  Takes mmap_lock for
  * read only while it looks the pages up.  Returns pages migrated;
  * @stats (may be NULL) is added to.
  */
