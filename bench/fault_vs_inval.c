@@ -56,13 +56,7 @@ static void env_init(struct env *e, unsigned long pages, int nr_vcpus)
 	e->pages = pages;
 	e->nr_vcpus = nr_vcpus;
 	e->stop = 0;
-	e->pool = frame_pool_create((pages * 2 + 1024) * PAGE_SIZE, 0);
-	e->mm = e->pool ? mm_alloc(e->pool, "bench") : NULL;
-	if (!e->mm)
-		die_err("pool/mm", -ENOMEM);
-	e->kvm = kvm_create_vm(e->mm, 0);
-	if (IS_ERR(e->kvm))
-		die_err("kvm_create_vm", PTR_ERR(e->kvm));
+	e->kvm = bench_kvm_create((pages * 2 + 1024) * PAGE_SIZE, 0, &e->pool, &e->mm);
 	e->hva = bench_anon_slot(e->kvm, e->mm, GPA, pages);
 	for (int i = 0; i < nr_vcpus; i++) {
 		e->vcpus[i] = kvm_create_vcpu(e->kvm, i, NULL);

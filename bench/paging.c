@@ -73,13 +73,7 @@ static void env_init(struct env *e, unsigned long pages, enum kvm_mmu_mode mode)
 	/* The data pages, their tables, and 16 pages for the shadow-only figures' tables. */
 	unsigned long slot_pages = pages + pages / PT64_ENT_PER_PAGE + 3 + 16;
 
-	e->pool = frame_pool_create((2 * slot_pages + 1024) * PAGE_SIZE, 0);
-	e->mm = e->pool ? mm_alloc(e->pool, "bench") : NULL;
-	if (!e->mm)
-		die_err("pool/mm", -ENOMEM);
-	e->kvm = kvm_create_vm(e->mm, 0);
-	if (IS_ERR(e->kvm))
-		die_err("kvm_create_vm", PTR_ERR(e->kvm));
+	e->kvm = bench_kvm_create((2 * slot_pages + 1024) * PAGE_SIZE, 0, &e->pool, &e->mm);
 	e->kvm->mmu_mode = mode;
 	e->pages = pages;
 	e->tables = GPA + pages * PAGE_SIZE;

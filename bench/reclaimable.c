@@ -27,6 +27,7 @@
 
 #include "base/kthread.h"
 #include "bench/bench.h"
+#include "bench/bench_kvm.h"
 #include "mm/mm.h"
 #include "mm/swap.h"
 #include "mmu/kvm_host.h"
@@ -47,25 +48,11 @@ struct env {
 
 static void env_init(struct env *e, unsigned long pages, bool pin)
 {
-	unsigned long hva;
-	long r;
-
 	e->pages = pages;
 	e->stop = 0;
-	e->pool = frame_pool_create((pages * 2 + 1024) * PAGE_SIZE, 0);
-	e->mm = e->pool ? mm_alloc(e->pool, "bench") : NULL;
-	if (!e->mm)
-		die_err("pool/mm", -ENOMEM);
-	e->kvm = kvm_create_vm(e->mm, pin ? KVM_VM_PIN_MODE : 0);
-	if (IS_ERR(e->kvm))
-		die_err("kvm_create_vm", PTR_ERR(e->kvm));
-	hva = vm_mmap(e->mm, 0, pages * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
-	if (IS_ERR_VALUE(hva))
-		die_err("vm_mmap", (long)hva);
-	r = kvm_set_memory_region(e->kvm, 0, 0, GPA, pages * PAGE_SIZE, hva);
-	if (r)
-		die_err("kvm_set_memory_region", r);
+	e->kvm = bench_kvm_create((pages * 2 + 1024) * PAGE_SIZE, pin ? KVM_VM_PIN_MODE : 0,
+				  &e->pool, &e->mm);
+	bench_anon_slot(e->kvm, e->mm, GPA, pages);
 	e->vcpu = kvm_create_vcpu(e->kvm, 0, NULL);
 	if (IS_ERR(e->vcpu))
 		die_err("kvm_create_vcpu", PTR_ERR(e->vcpu));

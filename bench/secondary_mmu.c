@@ -62,13 +62,7 @@ struct env {
 static void env_init_mode(struct env *e, size_t pool_bytes, unsigned long pages, unsigned int flags,
 			  enum kvm_mmu_mode mode)
 {
-	e->pool = frame_pool_create(pool_bytes, 0);
-	e->mm = e->pool ? mm_alloc(e->pool, "bench") : NULL;
-	if (!e->mm)
-		die_err("pool/mm", -ENOMEM);
-	e->kvm = kvm_create_vm(e->mm, flags);
-	if (IS_ERR(e->kvm))
-		die_err("kvm_create_vm", PTR_ERR(e->kvm));
+	e->kvm = bench_kvm_create(pool_bytes, flags, &e->pool, &e->mm);
 	/* Before the slot: a shadow VM's slots have rmaps. */
 	e->kvm->mmu_mode = mode;
 	e->pages = pages;
@@ -256,13 +250,8 @@ static void bench_invalidate(const char *svg)
 		struct env s = { 0 };
 		unsigned long hva;
 
-		s.pool = frame_pool_create(16 * MB, 0);
-		s.mm = mm_alloc(s.pool, "bench");
-		s.kvm = kvm_create_vm(s.mm, 0);
-		hva = vm_mmap(s.mm, 0, tib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			      NULL, 0);
-		if (IS_ERR_VALUE(hva) || kvm_set_memory_region(s.kvm, 0, 0, 0, tib, hva))
-			die_err("1 TiB slot", (long)hva);
+		s.kvm = bench_kvm_create(16 * MB, 0, &s.pool, &s.mm);
+		hva = bench_anon_slot(s.kvm, s.mm, 0, tib >> PAGE_SHIFT);
 		s.vcpu = kvm_create_vcpu(s.kvm, 0, NULL);
 		best = 1e18;
 		for (int r = 0; r < ROUNDS; r++) {
