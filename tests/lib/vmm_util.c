@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Running guest images from tests; see vmm_util.h. */
 #include <elf.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mm/swap.h"
 #include "tests/lib/test_util.h"
@@ -171,4 +173,19 @@ unsigned long get_ucall(struct vmm_vcpu *vcpu, struct ucall *uc)
 		TEST_FAIL("guest assertion failed: %.*s:%lu: %.*s", (int)sizeof(uc->file), uc->file,
 			  uc->line, (int)sizeof(uc->expr), uc->expr);
 	return uc->cmd;
+}
+
+bool nopin_read_until(int fd, char *buf, size_t size, size_t *len, const char *text)
+{
+	while (!strstr(buf, text)) {
+		ssize_t n = read(fd, buf + *len, size - 1 - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		*len += n;
+		buf[*len] = '\0';
+	}
+	return true;
 }

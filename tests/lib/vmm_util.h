@@ -40,4 +40,11 @@ int test_mmu(void);
 /* Build, run and destroy the VM; fails the test if it cannot be built. */
 void guest_run(const struct vmm_config *cfg, struct guest_run *run);
 
+/*
+ * Read @fd, the output of a nopin process a test started, into @buf
+ * (@size bytes, kept NUL-terminated, *@len of them read so far) until
+ * @text appears in it: true, or false if the fd closed first.
+ */
+bool nopin_read_until(int fd, char *buf, size_t size, size_t *len, const char *text);
+
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "tests/lib/test_util.h"
+#include "tests/lib/vmm_util.h"
 #include "vmm/kvm/devkvm_util.h"
 #include "vmm/vm.h"
 
@@ -136,17 +137,7 @@ static void nopin_start_ignoring_sigint(struct nopin_proc *p, ...)
 /* Read its output until @text appears (true) or it closes the pipe (false). */
 static bool nopin_wait_for(struct nopin_proc *p, const char *text)
 {
-	while (!strstr(p->buf, text)) {
-		ssize_t n = read(p->out, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p->len += n;
-		p->buf[p->len] = '\0';
-	}
-	return true;
+	return nopin_read_until(p->out, p->buf, sizeof(p->buf), &p->len, text);
 }
 
 /* Read the rest of its output and reap it. */

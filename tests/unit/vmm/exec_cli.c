@@ -10,7 +10,6 @@
  * reports what it got on the program's stdout.
  */
 #include <elf.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "tests/lib/test_util.h"
+#include "tests/lib/vmm_util.h"
 #include "vmm/vm.h"
 
 struct exec_result {
@@ -401,22 +401,6 @@ TEST(stdin_and_stdout_are_nopins)
 	scratch_remove(&s);
 }
 
-/* Read @fd into @buf (NUL-terminated, @len so far) until @text shows or it closes. */
-static bool read_until(int fd, char *buf, size_t size, size_t *len, const char *text)
-{
-	while (!strstr(buf, text)) {
-		ssize_t n = read(fd, buf + *len, size - 1 - *len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		*len += n;
-		buf[*len] = '\0';
-	}
-	return true;
-}
-
 /*
  * A signal ends a run whose program waits on a stdin nobody writes to,
  * with the stop line and --stats, as it ends one in guest code.  The
@@ -449,9 +433,10 @@ TEST(a_signal_ends_a_read_of_an_idle_stdin)
 	close(out[1]);
 	/* The program is in its read loop once the first line came back. */
 	TEST_ASSERT(write(in[1], "ready\n", 6) == 6, "write");
-	TEST_ASSERT(read_until(out[0], buf, sizeof(buf), &len, "ready\n"), "cat ran:\n%s", buf);
+	TEST_ASSERT(nopin_read_until(out[0], buf, sizeof(buf), &len, "ready\n"), "cat ran:\n%s",
+		    buf);
 	kill(pid, SIGTERM);
-	read_until(out[0], buf, sizeof(buf), &len, "\1never printed\1");
+	nopin_read_until(out[0], buf, sizeof(buf), &len, "\1never printed\1");
 	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
 	TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM,
 		    "status %#x (killed by signal %d), not exit %d:\n%s", status,
